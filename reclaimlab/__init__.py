@@ -1,2 +1,16 @@
-"""reclaimlab: models of how the Linux kernel reclaims memory from its caches."""
+"""reclaimlab: models of how the Linux kernel reclaims memory from its caches.
+
+Public API
+----------
+formulas
+    Exact do_shrink_slab() scan-count arithmetic for every kernel version
+    that matters (:mod:`reclaimlab.formulas`).
+sweep
+    Formulas over grids of inputs, as an :class:`xarray.Dataset`.
+"""
 __version__ = "0.1.0"
+
+from . import formulas
+from .sweep import sweep
+
+__all__ = ["__version__", "formulas", "sweep"]
