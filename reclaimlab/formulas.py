@@ -115,6 +115,7 @@ def scan(
     small_scan=0,
     lru_scanned=0,
     lru_eligible=0,
+    shrink_stop=False,
 ) -> ScanResult:
     """One do_shrink_slab() call under formula ``name``, vectorised.
 
@@ -142,6 +143,10 @@ def scan(
     lru_scanned, lru_eligible : int or array of int
         For ``v4.15`` only: LRU pages just scanned and eligible LRU pages.
         ``lru_scanned`` may exceed ``lru_eligible``, as in the kernel.
+    shrink_stop : bool or array of bool
+        The shrinker's scan_objects() returns SHRINK_STOP at once, as a
+        filesystem shrinker does when called without ``__GFP_FS``: nothing is
+        scanned and the whole target goes to ``next_deferred`` (the windup).
 
     Returns
     -------
@@ -168,7 +173,7 @@ def scan(
     """
     values = dict(freeable=freeable, priority=priority, seeks=seeks, batch=batch,
                   nr_deferred=nr_deferred, small_scan=small_scan,
-                  lru_scanned=lru_scanned, lru_eligible=lru_eligible)
+                  lru_scanned=lru_scanned, lru_eligible=lru_eligible, shrink_stop=shrink_stop)
     result, _ = evaluate(REGISTRY.resolve(name), values, calls=1)
     return result
 

@@ -48,6 +48,7 @@ def _kernel(freeable, priority, batch, seeks, nr_deferred, small_scan, *, spec, 
     result, total = evaluate(spec, dict(
         freeable=freeable, priority=priority, seeks=seeks, batch=batch,
         nr_deferred=nr_deferred, small_scan=small_scan, lru_scanned=0, lru_eligible=0,
+        shrink_stop=False,
     ), calls=calls)
     return (result.delta, result.total_scan, result.scanned, total,
             result.next_deferred, result.small_scan)

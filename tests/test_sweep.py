@@ -86,3 +86,22 @@ def test_bad_calls_and_formula_list():
         rl.sweep(["v9.9"], freeable=[1], priority=12)
     with pytest.raises(ValueError, match="freeable has shape"):
         rl.sweep("v5.0", freeable=[[1, 2]], priority=12)
+
+
+@pytest.mark.parametrize("name", ["v4.16", "v4.19", "v5.0", "v5.13", "rik-2019"])
+def test_shrink_stop_scans_nothing_and_defers_the_target(name):
+    """GFP_NOFS calls into a filesystem shrinker: SHRINK_STOP, all work deferred."""
+    F, nr = np.array([1, 500, 5000, 10**6]), np.array([0, 7, 123_456, 10**7])
+    for p in (12, 6, 0):
+        go = rl.formulas.scan(name, F, p, batch=1024, nr_deferred=nr)
+        stop = rl.formulas.scan(name, F, p, batch=1024, nr_deferred=nr, shrink_stop=True)
+        np.testing.assert_array_equal(stop.scanned, 0)
+        np.testing.assert_array_equal(stop.delta, go.delta)
+        np.testing.assert_array_equal(stop.total_scan, go.total_scan)
+        if name == "v5.13":
+            want = np.minimum(nr + go.delta.astype(np.int64), 2 * F)
+        else:  # pre-5.13: the total before the caps goes back, minus nothing scanned
+            want = nr + go.delta.astype(np.int64)
+        np.testing.assert_array_equal(stop.next_deferred, want)
+    with pytest.raises(TypeError, match="shrink_stop=2"):
+        rl.formulas.scan(name, 10, 12, shrink_stop=2)

@@ -8,7 +8,9 @@
  * truncates its divisor to 32 bits (asm-generic/div64.h). Rik van Riel's
  * small_scan is a C int. The scan loop
  *     while (total_scan >= batch || total_scan >= freeable)
- * with every batch fully scanned is evaluated in closed form.
+ * with every batch fully scanned is evaluated in closed form; a shrinker that
+ * returns SHRINK_STOP (a filesystem shrinker called without __GFP_FS) scans
+ * nothing, so the whole target is deferred.
  *
  * Called from Python through ctypes (reclaimlab/kernel/arith.py); the module
  * init below only exists so that setuptools builds and installs the file.
@@ -69,7 +71,7 @@ INLINE int check(int delta_rule, int zero_seek, s64 F, s64 p, s64 S, s64 B, s64 
 
 /* One call. Returns delta; updates *total, *scanned, *nr (the slot) and *small. */
 INLINE u64 one_call(int delta_rule, int zero_seek, int deferral, int floor_, int accumulator,
-                    s64 F, s64 p, s64 S, s64 B, s64 lru_s, s64 lru_e, u64 custom,
+                    s64 F, s64 p, s64 S, s64 B, s64 lru_s, s64 lru_e, u64 custom, s64 stop,
                     s64 *total_out, s64 *scanned_out, s64 *nr_io, s64 *small_io)
 {
     s64 nr = *nr_io, total, scanned, next;
@@ -114,7 +116,7 @@ INLINE u64 one_call(int delta_rule, int zero_seek, int deferral, int floor_, int
         total = (nr >> p) + (s64)delta;
         if (total > 2 * F)
             total = 2 * F;
-        scanned = scan_loop(total, B, F);
+        scanned = stop ? 0 : scan_loop(total, B, F);
         next = (s64)((u64)nr + delta - (u64)scanned);
         if (next < 0)
             next = 0;
@@ -132,7 +134,7 @@ INLINE u64 one_call(int delta_rule, int zero_seek, int deferral, int floor_, int
             total = F / 2;
         if (total > F * 2)
             total = F * 2;
-        scanned = scan_loop(total, B, F);
+        scanned = stop ? 0 : scan_loop(total, B, F);
         next = next >= scanned ? next - scanned : 0;
     }
     *total_out = total;
@@ -147,12 +149,13 @@ INLINE s64 loop(int delta_rule, int zero_seek, int deferral, int floor_, int acc
                 const s64 *F_, s64 nF, const s64 *p_, s64 np_, const s64 *S_, s64 nS,
                 const s64 *B_, s64 nB, const s64 *nr_, s64 nN, const s64 *small_, s64 nA,
                 const s64 *lru_s_, s64 nLs, const s64 *lru_e_, s64 nLe, const s64 *custom_, s64 nC,
-                u64 *out_delta, s64 *out_total, s64 *out_scanned, s64 *out_next,
+                const s64 *stop_, s64 nT, u64 *out_delta, s64 *out_total, s64 *out_scanned, s64 *out_next,
                 s64 *out_small, s64 n_small, s64 *out_sum, s64 n_sum)
 {
     const u64 mF = nF > 1 ? ~0ULL : 0, mp = np_ > 1 ? ~0ULL : 0, mS = nS > 1 ? ~0ULL : 0;
     const u64 mB = nB > 1 ? ~0ULL : 0, mN = nN > 1 ? ~0ULL : 0, mA = nA > 1 ? ~0ULL : 0;
     const u64 mLs = nLs > 1 ? ~0ULL : 0, mLe = nLe > 1 ? ~0ULL : 0, mC = nC > 1 ? ~0ULL : 0;
+    const u64 mT = nT > 1 ? ~0ULL : 0;
     const int want_small = n_small == n, want_sum = n_sum == n;
 
     for (u64 i = 0; i < (u64)n; i++) {
@@ -160,6 +163,7 @@ INLINE s64 loop(int delta_rule, int zero_seek, int deferral, int floor_, int acc
         s64 nr = nr_[i & mN], small = small_[i & mA];
         s64 lru_s = lru_s_[i & mLs], lru_e = lru_e_[i & mLe];
         u64 custom = (u64)custom_[i & mC];
+        s64 stop = stop_[i & mT];
         int code = check(delta_rule, zero_seek, F, p, S, B, nr, small, lru_s, lru_e);
         if (code) {
             out_sum[0] = (s64)i;        /* the caller reads the bad index here */
@@ -171,7 +175,7 @@ INLINE s64 loop(int delta_rule, int zero_seek, int deferral, int floor_, int acc
         u64 delta = 0;
         for (s64 c = 0; c < calls; c++) {
             delta = one_call(delta_rule, zero_seek, deferral, floor_, accumulator, F, p, S, B,
-                             lru_s, lru_e, custom, &total, &scanned, &nr, &small);
+                             lru_s, lru_e, custom, stop, &total, &scanned, &nr, &small);
             sum += scanned;
         }
         out_delta[i] = delta;
@@ -187,7 +191,7 @@ INLINE s64 loop(int delta_rule, int zero_seek, int deferral, int floor_, int acc
 }
 
 #define LOOP_ARGS calls, n, F_, nF, p_, np_, S_, nS, B_, nB, nr_, nN, small_, nA, lru_s_, nLs, \
-                  lru_e_, nLe, custom_, nC, out_delta, out_total, out_scanned, out_next, \
+                  lru_e_, nLe, custom_, nC, stop_, nT, out_delta, out_total, out_scanned, out_next, \
                   out_small, n_small, out_sum, n_sum
 
 /*
@@ -201,7 +205,7 @@ s64 rl_scan(s64 delta_rule, s64 zero_seek, s64 deferral, s64 floor_, s64 accumul
             const s64 *F_, s64 nF, const s64 *p_, s64 np_, const s64 *S_, s64 nS,
             const s64 *B_, s64 nB, const s64 *nr_, s64 nN, const s64 *small_, s64 nA,
             const s64 *lru_s_, s64 nLs, const s64 *lru_e_, s64 nLe, const s64 *custom_, s64 nC,
-            u64 *out_delta, s64 *out_total, s64 *out_scanned, s64 *out_next,
+            const s64 *stop_, s64 nT, u64 *out_delta, s64 *out_total, s64 *out_scanned, s64 *out_next,
             s64 *out_small, s64 n_small, s64 *out_sum, s64 n_sum)
 {
     if (delta_rule == DELTA_SHIFT && !accumulator) {

@@ -28,10 +28,10 @@ _lib = ctypes.CDLL(_scan.__file__)
 _rl_scan = _lib.rl_scan
 _rl_scan.restype = ctypes.c_int64
 _I, _P = ctypes.c_int64, ctypes.c_void_p
-_rl_scan.argtypes = [_I] * 7 + [_P, _I] * 9 + [_P] * 4 + [_P, _I, _P, _I]
+_rl_scan.argtypes = [_I] * 7 + [_P, _I] * 10 + [_P] * 4 + [_P, _I, _P, _I]
 
 INPUT_ORDER = ("freeable", "priority", "seeks", "batch", "nr_deferred", "small_scan",
-               "lru_scanned", "lru_eligible", "custom")
+               "lru_scanned", "lru_eligible", "custom", "stop")
 
 
 def run(rules: tuple[int, int, int, bool, bool], calls: int, flat: dict[str, np.ndarray],

@@ -10,7 +10,7 @@ from .registry import delta_fn_takes_state
 from .spec import DELTA_CUSTOM, FormulaSpec
 
 INPUT_NAMES = ("freeable", "priority", "seeks", "batch", "nr_deferred", "small_scan",
-               "lru_scanned", "lru_eligible")
+               "lru_scanned", "lru_eligible", "shrink_stop")
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ def evaluate(spec: FormulaSpec, values: dict, calls: int = 1) -> tuple[ScanResul
     """
     if not isinstance(calls, (int, np.integer)) or isinstance(calls, bool) or calls < 1:
         raise ValueError(f"calls={calls!r} is not allowed; calls must be an integer >= 1")
-    arrays = {k: inputs.as_int_array(k, values[k]) for k in INPUT_NAMES}
+    arrays = {k: inputs.as_int_array(k, values[k]) for k in INPUT_NAMES if k != "shrink_stop"}
+    arrays["shrink_stop"] = inputs.as_flag_array("shrink_stop", values.get("shrink_stop", False))
     shape, flat = inputs.flatten_broadcast(arrays)
     if spec.delta_rule != DELTA_CUSTOM:
         return _run(spec, shape, flat, int(calls), np.zeros(1, np.int64))
@@ -110,7 +111,7 @@ def _run(spec: FormulaSpec, shape, flat, calls: int, custom: np.ndarray) -> tupl
     scanned_total = np.empty(shape, np.int64) if calls > 1 or n <= 1 else np.empty(1, np.int64)
     code, index = arith.run(
         (spec.delta_rule, spec.zero_seek, spec.deferral, spec.floor, spec.accumulator), calls,
-        dict(flat, custom=custom),
+        dict(flat, custom=custom, stop=flat["shrink_stop"]),
         delta.reshape(-1), total_scan.reshape(-1), scanned.reshape(-1), next_deferred.reshape(-1),
         small.reshape(-1), scanned_total.reshape(-1) if scanned_total.size else np.empty(1, np.int64),
     )

@@ -81,6 +81,23 @@ def as_int_array(name: str, value) -> np.ndarray:
     )
 
 
+def as_flag_array(name: str, value) -> np.ndarray:
+    """Return a boolean flag (or array of flags) as int64 0/1.
+
+    Examples
+    --------
+    >>> as_flag_array("shrink_stop", [True, False]).tolist()
+    [1, 0]
+    """
+    arr = np.asarray(value)
+    if arr.dtype.kind == "b":
+        return arr.astype(np.int64)
+    if arr.dtype.kind in "iu" and arr.size and np.isin(arr, (0, 1)).all():
+        return arr.astype(np.int64)
+    shown = value if arr.ndim == 0 else f"an array of dtype {arr.dtype}"
+    raise TypeError(f"{name}={shown!s} is not a flag; {name} must be True/False (or 0/1), or an array of them")
+
+
 def flatten_broadcast(arrays: dict[str, np.ndarray]) -> tuple[tuple[int, ...], dict[str, np.ndarray]]:
     """Broadcast named arrays; return the shape and flat views for the loop.
 

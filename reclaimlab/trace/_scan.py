@@ -1,0 +1,544 @@
+"""The hot loop of the trace reader: one pass over a chunk of ftrace text, compiled with numba.
+
+Every line of the chunk is classified and, for ``mm_shrink_slab_start`` and
+``mm_shrink_slab_end`` events, taken apart into integers and string spans
+(offset, length and a 64-bit hash, so that Python only decodes each
+distinct string once). Nothing here raises: a line that does not parse gets a
+negative status and the caller decides what to do with it (KERNEL.md §4).
+
+The grammar accepted (``[...]`` optional, ``|`` alternatives)::
+
+    line    = [spaces] task "-" pid [spaces "(" tgid ")"] spaces "[" cpu "]"
+              spaces [flags spaces] ts ":" spaces event ":" [" " payload]
+    task    = any text, even with spaces, dashes or brackets ("<...>" included)
+    flags   = 1 to 8 non-blank characters (4 in 4.x, 5 in newer kernels)
+    ts      = digits ["." digits]
+    event   = [system ":"] name            ("vmscan:mm_shrink_slab_start" too)
+    start   = sym [" [" module "]"] " " ptr ": nid: " int " objects to shrink " int
+              " gfp_flags " word [" pgs_scanned " int " lru_pgs " int]
+              " cache items " int " delta " int " total_scan " int [" priority " int]
+    end     = sym [" [" module "]"] " " ptr ": nid: " int " unused scan count " int
+              " new scan count " int " total_scan " int " last shrinker return val " int
+
+Lines may end in ``\\r\\n``; trailing blanks are ignored.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Line status codes.
+BLANK = 0
+COMMENT = 1
+OTHER = 2          # a well-formed event line of another event (payload not parsed here)
+START = 3          # mm_shrink_slab_start, fully parsed
+END = 4            # mm_shrink_slab_end, fully parsed
+BAD_LINE = -1      # not an event line at all
+BAD_START = -3     # an mm_shrink_slab_start line whose payload does not parse
+BAD_END = -4       # an mm_shrink_slab_end line whose payload does not parse
+
+# Integer columns.
+I_PID = 0
+I_CPU = 1
+I_NID = 2
+I_NR = 3           # start: objects to shrink; end: unused scan count
+I_F = 4            # start: cache items;       end: new scan count
+I_DELTA = 5        # start: delta;             end: total_scan (left)
+I_TOTAL = 6        # start: total_scan;        end: last shrinker return val
+I_PRIO = 7         # start: priority (-1 when the format has none)
+I_PGS = 8          # start: pgs_scanned (pre-4.16; -1 otherwise)
+I_LRU = 9          # start: lru_pgs (pre-4.16; -1 otherwise)
+I_PAYLOAD = 10     # offset of the payload (after "event: ")
+I_EOL = 11         # offset of the end of the line (trailing blanks and \r removed)
+I_FLAGSLEN = 12    # width of the flags column, 0 when absent
+I_TGID = 13        # tgid column, -1 when absent (or printed as dashes)
+N_INT = 14
+
+# String slots.
+S_TASK = 0
+S_EVENT = 1        # the event name without a "system:" prefix
+S_SYM = 2          # symbol as printed, with its +0xoff/0xlen
+S_MOD = 3          # module name, empty when built in
+S_PTR = 4          # the shrinker pointer as printed
+S_GFP = 5
+N_STR = 6
+
+# Literals, concatenated; _LIT_OFF[k]:_LIT_OFF[k+1] is literal k.
+_LITERALS = (
+    b"mm_shrink_slab_start",        # 0
+    b"mm_shrink_slab_end",          # 1
+    b"nid: ",                       # 2
+    b" objects to shrink ",         # 3
+    b" gfp_flags ",                 # 4
+    b" pgs_scanned ",               # 5
+    b" lru_pgs ",                   # 6
+    b" cache items ",               # 7
+    b" delta ",                     # 8
+    b" total_scan ",                # 9
+    b" priority ",                  # 10
+    b" unused scan count ",         # 11
+    b" new scan count ",            # 12
+    b" last shrinker return val ",  # 13
+)
+L_START, L_END, L_NID, L_OBJ, L_GFP, L_PGS, L_LRU, L_ITEMS, L_DELTA, L_TOTAL, L_PRIO, \
+    L_UNUSED, L_NEW, L_RET = range(len(_LITERALS))
+LIT_BYTES = np.frombuffer(b"".join(_LITERALS), dtype=np.uint8).copy()
+LIT_OFF = np.cumsum([0] + [len(x) for x in _LITERALS]).astype(np.int64)
+
+_HASH_SEED = np.uint64(14695981039346656037)
+_HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
+_INT64_MAX = 2**63 - 1
+
+
+@njit(cache=True, nogil=True)
+def str_hash(buf, a, b):
+    """64-bit hash of ``buf[a:b]``: 8 bytes at a time, multiply-xorshift mixing."""
+    h = _HASH_SEED ^ np.uint64(b - a)
+    k = a
+    while k + 8 <= b:
+        w = np.uint64(0)
+        for j in range(8):
+            w |= np.uint64(buf[k + j]) << np.uint64(8 * j)
+        h = (h ^ w) * _HASH_MUL
+        h ^= h >> np.uint64(29)
+        k += 8
+    w = np.uint64(0)
+    j = 0
+    while k < b:
+        w |= np.uint64(buf[k]) << np.uint64(8 * j)
+        k += 1
+        j += 1
+    h = (h ^ w) * _HASH_MUL
+    h ^= h >> np.uint64(32)
+    return h
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_digit(c):
+    return 48 <= c <= 57
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_blank(c):
+    return c == 32 or c == 9
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_name_char(c):
+    return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 95
+
+
+@njit(cache=True, nogil=True)
+def _expect(buf, i, e, lits, off, k):
+    """Index after literal ``k`` if ``buf[i:]`` starts with it (before ``e``), else -1."""
+    a = off[k]
+    n = off[k + 1] - a
+    if i < 0 or i + n > e:
+        return -1
+    for j in range(n):
+        if buf[i + j] != lits[a + j]:
+            return -1
+    return i + n
+
+
+@njit(cache=True, nogil=True)
+def _read_int(buf, i, e, out, row, col):
+    """Parse a signed decimal int64 at ``buf[i:e]`` into ``out[row, col]``; index after it or -1."""
+    if i < 0 or i >= e:
+        return -1
+    neg = False
+    if buf[i] == 45:  # '-'
+        neg = True
+        i += 1
+    start = i
+    v = 0
+    while i < e and _is_digit(buf[i]):
+        d = buf[i] - 48
+        if v > (_INT64_MAX - d) // 10:
+            return -1
+        v = v * 10 + d
+        i += 1
+    if i == start:
+        return -1
+    out[row, col] = -v if neg else v
+    return i
+
+
+@njit(cache=True, nogil=True)
+def _read_word(buf, i, e):
+    """Index of the first blank at or after ``i`` (or ``e``)."""
+    while i < e and not _is_blank(buf[i]):
+        i += 1
+    return i
+
+
+@njit(cache=True, nogil=True)
+def _put_str(buf, strs, hashes, row, slot, a, b):
+    strs[row, slot, 0] = a
+    strs[row, slot, 1] = b - a
+    hashes[row, slot] = str_hash(buf, a, b)
+
+
+@njit(cache=True, nogil=True)
+def _parse_timestamp(buf, i, e):
+    """Parse ``digits[.digits]:`` at ``i``; return (seconds, index after ':') or (0, -1)."""
+    start = i
+    ip = 0.0
+    while i < e and _is_digit(buf[i]):
+        ip = ip * 10.0 + (buf[i] - 48)
+        i += 1
+    if i == start or i - start > 18:
+        return 0.0, -1
+    frac = 0.0
+    scale = 1.0
+    if i < e and buf[i] == 46:  # '.'
+        i += 1
+        fs = i
+        while i < e and _is_digit(buf[i]):
+            if i - fs < 15:
+                frac = frac * 10.0 + (buf[i] - 48)
+                scale *= 10.0
+            i += 1
+        if i == fs:
+            return 0.0, -1
+    if i >= e or buf[i] != 58:  # ':'
+        return 0.0, -1
+    return ip + frac / scale, i + 1
+
+
+@njit(cache=True, nogil=True)
+def _parse_header(buf, s, e, ints, strs, hashes, ts, row):
+    """Parse ``task-pid [cpu] flags ts: event:``; return the payload offset or -1."""
+    # Candidate "[cpu]" brackets, leftmost first; the task may itself contain brackets.
+    j = s
+    while j < e:
+        if buf[j] != 91:  # '['
+            j += 1
+            continue
+        k = j + 1
+        while k < e and _is_digit(buf[k]):
+            k += 1
+        if k == j + 1 or k >= e or buf[k] != 93 or k - j - 1 > 9:  # ']'
+            j += 1
+            continue
+        # Walk back from the bracket: blanks, optional "(tgid)", blanks, pid digits, '-'.
+        q = j - 1
+        nb = 0
+        while q >= s and _is_blank(buf[q]):
+            q -= 1
+            nb += 1
+        if nb == 0:
+            j += 1
+            continue
+        tgid = -1
+        if q >= s and buf[q] == 41:  # ')'
+            r = q - 1
+            while r >= s and r > q - 16 and buf[r] != 40:  # '('
+                r -= 1
+            if r < s or buf[r] != 40:
+                j += 1
+                continue
+            tv = 0
+            td = 0
+            bad = False
+            for t in range(r + 1, q):
+                c = buf[t]
+                if _is_digit(c):
+                    tv = tv * 10 + (c - 48)
+                    td += 1
+                elif not (_is_blank(c) or c == 45):
+                    bad = True
+            if bad:
+                j += 1
+                continue
+            if td > 0:
+                tgid = tv
+            q = r - 1
+            nb = 0
+            while q >= s and _is_blank(buf[q]):
+                q -= 1
+                nb += 1
+            if nb == 0:
+                j += 1
+                continue
+        pe = q + 1
+        while q >= s and _is_digit(buf[q]):
+            q -= 1
+        nd = pe - (q + 1)
+        if nd == 0 or nd > 10 or q < s or buf[q] != 45:  # '-'
+            j += 1
+            continue
+        # Timestamp, with or without a flags column in front of it.
+        i = k + 1
+        while i < e and _is_blank(buf[i]):
+            i += 1
+        t_val, after = _parse_timestamp(buf, i, e)
+        flen = 0
+        if after < 0:
+            w = _read_word(buf, i, e)
+            flen = w - i
+            if flen == 0 or flen > 8:
+                j += 1
+                continue
+            i = w
+            while i < e and _is_blank(buf[i]):
+                i += 1
+            t_val, after = _parse_timestamp(buf, i, e)
+            if after < 0:
+                j += 1
+                continue
+        # Event name: [system:]name followed by ':' and a blank or the end of line.
+        i = after
+        while i < e and _is_blank(buf[i]):
+            i += 1
+        n0 = i
+        while True:
+            n1 = i
+            while i < e and _is_name_char(buf[i]):
+                i += 1
+            if i == n1 or i >= e or buf[i] != 58:
+                n0 = -1
+                break
+            if i + 1 >= e or _is_blank(buf[i + 1]):
+                break
+            i += 1  # a "system:" prefix; the name follows
+        if n0 < 0 or i - n1 > 64:
+            j += 1
+            continue
+        # Success: fill the header fields.
+        pid = 0
+        for t in range(q + 1, pe):
+            pid = pid * 10 + (buf[t] - 48)
+        cpu = 0
+        for t in range(j + 1, k):
+            cpu = cpu * 10 + (buf[t] - 48)
+        ints[row, I_PID] = pid
+        ints[row, I_CPU] = cpu
+        ints[row, I_FLAGSLEN] = flen
+        ints[row, I_TGID] = tgid
+        ts[row] = t_val
+        _put_str(buf, strs, hashes, row, S_TASK, s, q)
+        _put_str(buf, strs, hashes, row, S_EVENT, n1, i)
+        p = i + 1
+        if p < e:
+            p += 1  # the blank after "event:"
+        ints[row, I_PAYLOAD] = p
+        return p
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _parse_shrinker(buf, i, e, ints, strs, hashes, row, lits, off):
+    """Parse ``sym [module] ptr: nid: N``; return the index after N or -1."""
+    a = i
+    i = _read_word(buf, i, e)
+    if i == a or i >= e:
+        return -1
+    _put_str(buf, strs, hashes, row, S_SYM, a, i)
+    i += 1
+    if i < e and buf[i] == 91:  # '[' module ']'
+        m = i + 1
+        while i < e and buf[i] != 93:
+            i += 1
+        if i >= e or i == m:
+            return -1
+        _put_str(buf, strs, hashes, row, S_MOD, m, i)
+        i += 1
+        if i >= e or buf[i] != 32:
+            return -1
+        i += 1
+    else:
+        _put_str(buf, strs, hashes, row, S_MOD, i, i)
+    a = i
+    i = _read_word(buf, i, e)
+    if i - a < 2 or buf[i - 1] != 58:  # pointer then ':'
+        return -1
+    _put_str(buf, strs, hashes, row, S_PTR, a, i - 1)
+    i = _expect(buf, i + 1 if i < e else e + 1, e, lits, off, L_NID)
+    return _read_int(buf, i, e, ints, row, I_NID)
+
+
+@njit(cache=True, nogil=True)
+def _parse_start(buf, i, e, ints, strs, hashes, row, lits, off):
+    """Parse an mm_shrink_slab_start payload; True when the whole line parsed."""
+    i = _parse_shrinker(buf, i, e, ints, strs, hashes, row, lits, off)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_OBJ), e, ints, row, I_NR)
+    i = _expect(buf, i, e, lits, off, L_GFP)
+    if i < 0:
+        return False
+    a = i
+    i = _read_word(buf, i, e)
+    _put_str(buf, strs, hashes, row, S_GFP, a, i)
+    ints[row, I_PGS] = -1
+    ints[row, I_LRU] = -1
+    ints[row, I_PRIO] = -1
+    j = _expect(buf, i, e, lits, off, L_PGS)
+    if j >= 0:
+        i = _read_int(buf, j, e, ints, row, I_PGS)
+        i = _read_int(buf, _expect(buf, i, e, lits, off, L_LRU), e, ints, row, I_LRU)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_ITEMS), e, ints, row, I_F)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_DELTA), e, ints, row, I_DELTA)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_TOTAL), e, ints, row, I_TOTAL)
+    if i < 0:
+        return False
+    if i < e:
+        i = _read_int(buf, _expect(buf, i, e, lits, off, L_PRIO), e, ints, row, I_PRIO)
+    return i == e
+
+
+@njit(cache=True, nogil=True)
+def _parse_end(buf, i, e, ints, strs, hashes, row, lits, off):
+    """Parse an mm_shrink_slab_end payload; True when the whole line parsed."""
+    i = _parse_shrinker(buf, i, e, ints, strs, hashes, row, lits, off)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_UNUSED), e, ints, row, I_NR)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_NEW), e, ints, row, I_F)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_TOTAL), e, ints, row, I_DELTA)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_RET), e, ints, row, I_TOTAL)
+    return i == e
+
+
+@njit(cache=True, nogil=True)
+def _name_is(buf, a, n, lits, off, k):
+    return off[k + 1] - off[k] == n and _expect(buf, a, a + n, lits, off, k) == a + n
+
+
+def new_outputs(capacity: int):
+    """Output arrays for :func:`scan_lines`, reusable from one call to the next."""
+    return (np.zeros(capacity, np.int8), np.full((capacity, N_INT), -1, np.int64),
+            np.zeros((capacity, N_STR, 2), np.int64), np.zeros((capacity, N_STR), np.uint64),
+            np.zeros(capacity, np.float64), np.zeros(capacity, np.int64))
+
+
+@njit(cache=True, nogil=True)
+def scan_lines(buf, start, status, ints, strs, hashes, ts, line_start, lits, off):
+    """Classify and parse the lines of ``buf[start:]`` until the output arrays are full.
+
+    Parameters
+    ----------
+    buf : numpy.ndarray of uint8
+        Text; the last line need not end with a newline.
+    start : int
+        Offset of the first line to parse.
+    status, ints, strs, hashes, ts, line_start : numpy.ndarray
+        Outputs from :func:`new_outputs`, one row per line; every row written is
+        reset first, so the arrays can be reused.
+    lits, off : numpy.ndarray
+        :data:`LIT_BYTES` and :data:`LIT_OFF`.
+
+    Returns
+    -------
+    rows, next_start
+        ``rows`` lines were parsed; the next unparsed line starts at ``next_start``
+        (``len(buf)`` when the text is exhausted).
+    """
+    n = buf.shape[0]
+    cap = status.shape[0]
+    row = 0
+    s = start
+    while s < n and row < cap:
+        e = s
+        while e < n and buf[e] != 10:
+            e += 1
+        nxt = e + 1
+        line_start[row] = s
+        for c in range(N_INT):
+            ints[row, c] = -1
+        for c in range(N_STR):
+            strs[row, c, 0] = 0
+            strs[row, c, 1] = 0
+            hashes[row, c] = 0
+        ts[row] = 0.0
+        # Trim trailing blanks and \r; skip leading blanks.
+        while e > s and (_is_blank(buf[e - 1]) or buf[e - 1] == 13):
+            e -= 1
+        i = s
+        while i < e and _is_blank(buf[i]):
+            i += 1
+        ints[row, I_EOL] = e
+        if i == e:
+            status[row] = BLANK
+        elif buf[i] == 35:  # '#'
+            status[row] = COMMENT
+        else:
+            p = _parse_header(buf, i, e, ints, strs, hashes, ts, row)
+            if p < 0:
+                status[row] = BAD_LINE
+            else:
+                na = strs[row, S_EVENT, 0]
+                nn = strs[row, S_EVENT, 1]
+                if _name_is(buf, na, nn, lits, off, L_START):
+                    ok = _parse_start(buf, p, e, ints, strs, hashes, row, lits, off)
+                    status[row] = START if ok else BAD_START
+                elif _name_is(buf, na, nn, lits, off, L_END):
+                    ok = _parse_end(buf, p, e, ints, strs, hashes, row, lits, off)
+                    status[row] = END if ok else BAD_END
+                else:
+                    status[row] = OTHER
+        row += 1
+        s = nxt
+    return row, min(s, n)
+
+
+@njit(cache=True, nogil=True)
+def scan_kv(buf, payload, eol, key_hashes, n_int, ints, spans, hashes):
+    """Parse ``key=value`` payloads (the reclaim events of KERNEL.md §4.3).
+
+    Parameters
+    ----------
+    buf : numpy.ndarray of uint8
+        The text.
+    payload, eol : numpy.ndarray of int64
+        Start and end offsets of each payload.
+    key_hashes : numpy.ndarray of uint64
+        :func:`str_hash` of the known keys: the first ``n_int`` have integer
+        values, the rest string values.
+    n_int : int
+        Number of integer keys.
+    ints, spans, hashes : numpy.ndarray
+        Outputs, one row per payload: ``ints[r, k]`` the value of integer key
+        ``k`` (left alone when absent); ``spans[r, k]``/``hashes[r, k]`` offset,
+        length and hash of string key ``n_int + k``.
+
+    Returns
+    -------
+    ok, present
+        ``ok[r]``: every token is ``key=value`` and integer keys hold integers;
+        ``present[r]``: bit ``k`` set when key ``k`` was found.
+    """
+    m = payload.shape[0]
+    nk = key_hashes.shape[0]
+    ok = np.ones(m, np.bool_)
+    present = np.zeros(m, np.int64)
+    for r in range(m):
+        i = payload[r]
+        e = eol[r]
+        while i < e:
+            while i < e and _is_blank(buf[i]):
+                i += 1
+            if i >= e:
+                break
+            k0 = i
+            while i < e and buf[i] != 61 and not _is_blank(buf[i]):  # '='
+                i += 1
+            if i >= e or buf[i] != 61 or i == k0:
+                ok[r] = False
+                break
+            h = str_hash(buf, k0, i)
+            i += 1
+            v0 = i
+            i = _read_word(buf, i, e)
+            for k in range(nk):
+                if key_hashes[k] != h:
+                    continue
+                present[r] |= np.int64(1) << np.int64(k)
+                if k < n_int:
+                    if _read_int(buf, v0, i, ints, r, k) != i:
+                        ok[r] = False
+                else:
+                    spans[r, k - n_int, 0] = v0
+                    spans[r, k - n_int, 1] = i - v0
+                    hashes[r, k - n_int] = str_hash(buf, v0, i)
+                break
+            if not ok[r]:
+                break
+    return ok, present

@@ -1,0 +1,402 @@
+"""Text figures for plain-text mail: the chart figures as aligned tables,
+log-scale bars and sparklines, no wider than ``width`` columns (72 by default).
+
+Output is 7-bit ASCII unless ``unicode=True`` (then bars and sparklines use
+block characters). The numbers come from the same tidy tables as the charts
+(:mod:`reclaimlab.viz.tables`) and are printed with
+:func:`reclaimlab.viz.textkit.fmt`: exact integers below 100000, otherwise
+three significant digits (two in the heatmap grid).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import tables as T
+from .textkit import ascii_safe, check_width, fmt, log_bars, sparkline, table, wrap
+
+__all__ = ["pressure_curve", "priority_heatmap", "small_large_ratio", "timeline",
+           "dying_memcgs", "scorecard", "trace_replay", "si"]
+
+
+def si(x: float) -> str:
+    """Short cache-size label: ``1``, ``100``, ``10k``, ``3.2M``.
+
+    Examples
+    --------
+    >>> [si(v) for v in (7, 1000, 31623, 10**7)]
+    ['7', '1k', '31.6k', '10M']
+    """
+    x = float(x)
+    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            v = x / div
+            s = f"{v:.3g}"
+            return s + suf
+    return f"{x:.3g}"
+
+
+def _header(fd: T.FigureData, width: int, unicode: bool) -> list[str]:
+    title = ascii_safe(fd.title, unicode)[:width]
+    out = [title, "=" * len(title)]
+    for line in fd.subtitle:
+        out += wrap(line, width, unicode=unicode)
+    out.append("")
+    return out
+
+
+def _done(lines: list[str], width: int, unicode: bool) -> str:
+    out = []
+    for line in lines:
+        line = ascii_safe(line, unicode).rstrip()
+        if len(line) > width:               # never happens by construction; keep the promise anyway
+            line = line[: width - 1] + "~"
+        out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
+
+
+def _facet_label(keys: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in keys.items())
+
+
+# --------------------------------------------------------------------------- pressure
+
+def pressure_curve(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, priority=None,
+                   batch=None, seeks=None, max_rows: int = 24) -> str:
+    """The pressure curve as a table: cache size down, one column per formula.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        ``rl.sweep`` output or a simulation (see :func:`reclaimlab.plot.pressure_curve`).
+    width : int
+        Maximum line width (>= 40).
+    unicode : bool
+        Allow non-ASCII characters.
+    priority, batch, seeks : int, optional
+        Pick one value of a swept input.
+    max_rows : int
+        Cache sizes shown per table at most (evenly spread on a log scale).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import reclaimlab as rl
+    >>> ds = rl.sweep(["v4.19", "v5.0"], freeable=[10, 1000, 10**6], priority=12, calls=100)
+    >>> print(rl.text.pressure_curve(ds))  # doctest: +NORMALIZE_WHITESPACE
+    Shrinker pressure vs cache size
+    ===============================
+    fraction of the cache scanned per call, mean of 100 calls
+    priority 12, batch 128, seeks 2
+    <BLANKLINE>
+    cache size (objects)  v4.19     v5.0
+    --------------------  -------   -------
+                      10        1         0
+                    1000    0.128         0
+                 1000000  5.12e-4   4.89e-4
+    <BLANKLINE>
+    0 = nothing scanned
+    """
+    width = check_width(width)
+    fd = T.pressure(ds, priority=priority, batch=batch, seeks=seeks)
+    df = fd.df
+    lines = _header(fd, width, unicode)
+    formulas = list(dict.fromkeys(df["formula"]))
+    if fd.meta["kind"] == "simulation":
+        piv = df.pivot_table(index=["cache"], columns="formula", values="pressure", sort=False)
+        size = df.groupby("cache", sort=False)["freeable"].mean()
+        order = size.sort_values().index
+        rows = [[c, fmt(size[c])] + [fmt(piv.loc[c, f]) if f in piv.columns else "-" for f in formulas]
+                for c in order]
+        lines += table(["cache", "mean size"] + formulas, rows, width=width, key_cols=2, unicode=unicode)
+        lines += ["", "values: fraction of the cache scanned per second (1/s); 0 = nothing scanned"]
+        return _done(lines, width, unicode)
+    facets = fd.meta["facets"]
+    groups = df.groupby(facets, sort=False) if facets else [((), df)]
+    for gi, (key, g) in enumerate(groups):
+        key = key if isinstance(key, tuple) else (key,)
+        if facets:
+            if gi:
+                lines.append("")
+            lines.append(_facet_label(dict(zip(facets, key))) + ":")
+        piv = g.pivot_table(index="freeable", columns="formula", values="pressure", sort=False)
+        sizes = np.sort(piv.index.to_numpy())
+        sizes = sizes[T._thin_index(len(sizes), max_rows)]
+        rows = [[str(int(F))] + [fmt(piv.loc[F, f]) for f in formulas] for F in sizes]
+        lines += table(["objects"] + formulas, rows, width=width, align="r" * (1 + len(formulas)),
+                       unicode=unicode)
+    lines += ["", "0 = nothing scanned"]
+    return _done(lines, width, unicode)
+
+
+# --------------------------------------------------------------------------- heatmap
+
+def priority_heatmap(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, batch=None,
+                     seeks=None) -> str:
+    """The priority heatmap as one number grid per formula (priority down, size across).
+
+    Cells print the fraction of the cache scanned per call with two
+    significant digits; as many cache sizes as fit the width are shown.
+
+    Examples
+    --------
+    >>> import reclaimlab as rl
+    >>> ds = rl.sweep("v5.0", freeable=[100, 10**6], priority=[12, 6, 0])
+    >>> print(rl.text.priority_heatmap(ds).splitlines()[-4])
+      12      0  3.8e-4
+    """
+    width = check_width(width)
+    fd = T.priority_grid(ds, batch=batch, seeks=seeks)
+    df = fd.df
+    lines = _header(fd, width, unicode)
+    cell = 7
+    ncols = max(1, (width - 5) // (cell + 1))
+    for fi, (f, g) in enumerate(df.groupby("formula", sort=False)):
+        sizes = np.sort(g["freeable"].unique())
+        sizes = sizes[T._thin_index(len(sizes), ncols)]
+        piv = g.pivot_table(index="priority", columns="freeable", values="pressure")
+        prios = sorted(piv.index, reverse=True)
+        rows = [[str(int(p))] + [fmt(piv.loc[p, s], 2) for s in sizes] for p in prios]
+        if fi:
+            lines.append("")
+        lines.append(f"{f}: rows = priority, columns = cache size (objects)")
+        lines += table(["prio"] + [si(s) for s in sizes], rows, width=width, unicode=unicode)
+    lines += ["", "0 = nothing scanned"]
+    return _done(lines, width, unicode)
+
+
+# --------------------------------------------------------------------------- ratio
+
+def small_large_ratio(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, small=None,
+                      large=None, batch=None, seeks=None) -> str:
+    """Small-cache / large-cache pressure: a table by priority, then log bars at one priority.
+
+    Examples
+    --------
+    >>> import reclaimlab as rl
+    >>> ds = rl.sweep(["v4.19", "v5.0"], freeable=[1000, 10**6], priority=[12, 0], calls=10)
+    >>> print(rl.text.small_large_ratio(ds).splitlines()[6])
+      12    263      0
+    """
+    width = check_width(width)
+    fd = T.small_large_ratio(ds, small=small, large=large, batch=batch, seeks=seeks)
+    df = fd.df
+    lines = _header(fd, width, unicode)
+    formulas = list(dict.fromkeys(df["formula"]))
+    piv = df.pivot_table(index="priority", columns="formula", values="ratio", dropna=False)
+    prios = sorted(piv.index, reverse=True)
+    rows = [[str(int(p))] + [fmt(piv.loc[p, f]) for f in formulas] for p in prios]
+    lines += table(["prio"] + formulas, rows, width=width, unicode=unicode)
+    p0 = prios[0]
+    lines.append("")
+    lines += wrap(f"at priority {int(p0)} (log scale; 1 = proportional, 0 = small cache not scanned):",
+                  width, unicode=unicode)
+    lines += log_bars(formulas, [piv.loc[p0, f] for f in formulas], width=width, unicode=unicode)
+    if df["ratio"].isna().any():
+        lines += ["", "- = the large cache is not scanned"]
+    return _done(lines, width, unicode)
+
+
+# --------------------------------------------------------------------------- timeline
+
+def _timeline_sections(fd: T.FigureData, f: str) -> list[tuple[str, tuple[str, str], list]]:
+    """(title, stat names, rows of (label, binned values, stat a, stat b)) per panel of formula ``f``."""
+    panels, raw = fd.meta["panels"], fd.meta["raw"]
+    out = []
+    for name, df in panels.items():
+        d = df[df["formula"] == f]
+        r = raw[name].sel(formula=f)
+        rows = []
+        if name == "slab":
+            d = d.groupby(["cache", "time"], sort=False)["value"].sum().reset_index()
+            rr = r.sum("node")
+            for c in dict.fromkeys(d["cache"]):
+                v = rr.sel(cache=c).values
+                rows.append((f"  {c}", d[d["cache"] == c]["value"].to_numpy(), float(v.min()), float(v.max())))
+            out.append((fd.labels["slab"] + ", all nodes", ("min", "max"), rows))
+            continue
+        node_of = {str(x): x for x in r.node.values}
+        for n in dict.fromkeys(d["node"]):
+            vals = d[d["node"] == n]["value"].to_numpy()
+            v = r.sel(node=node_of[n]).values.astype(float)
+            if name == "priority":
+                ok = v[v >= 0]
+                lo, hi = (float(ok.min()), float(ok.max())) if ok.size else (np.nan, np.nan)
+                rows.append((f"  node {n}", 12 - vals, lo, hi))
+            elif name == "stall":
+                rows.append((f"  node {n}", vals, float(v.sum()), float(v.max())))
+            else:
+                rows.append((f"  node {n}", vals, float(v.min()), float(v.max())))
+        title = fd.labels[name]
+        if name == "priority":
+            title += " (tall = harder; blank = no reclaim)"
+        out.append((title, ("total", "peak") if name == "stall" else ("min", "max"), rows))
+    return out
+
+
+def timeline(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, formula=None,
+             caches=None) -> str:
+    """Sparklines of page cache, slab per cache, priority and stall, with exact min/max.
+
+    One section per formula. Sparklines are bin means over time (slab summed
+    over nodes); the numbers beside them are the minimum and maximum of the
+    unbinned series (for stall: the total and the largest step; for
+    priority: over the steps that reclaimed).
+
+    Examples
+    --------
+    >>> import sys; sys.path.insert(0, "tests")
+    >>> from simdata import make_sim_dataset
+    >>> import reclaimlab as rl
+    >>> print(rl.text.timeline(make_sim_dataset(nodes=1, memcgs=0)).splitlines()[0])
+    Reclaim over time: compile-and-copy
+    """
+    width = check_width(width)
+    probe = T.timeline(ds, formula=formula, caches=caches, max_points=8)
+    formulas = probe.meta["formulas"]
+    labels, stats = [], []
+    for f in formulas:
+        for _, names, rows in _timeline_sections(probe, f):
+            stats += list(names)
+            for lab, _, a, b in rows:
+                labels.append(ascii_safe(lab, unicode))
+                stats += [fmt(a), fmt(b)]
+    lw = min(max(len(x) for x in labels), width // 3)
+    vw = max(len(x) for x in stats)
+    sw = width - lw - 2 * (vw + 2) - 2
+    if sw < 8:
+        raise ValueError(f"width={width} leaves {sw} columns for sparklines; allowed: a wider width")
+    fd = T.timeline(ds, formula=formula, caches=caches, max_points=sw)
+    lines = _header(fd, width, unicode)
+    for fi, f in enumerate(formulas):
+        if len(formulas) > 1:
+            if fi:
+                lines.append("")
+            lines += [f"formula {f}", "-" * len(f"formula {f}")]
+        for title, names, rows in _timeline_sections(fd, f):
+            lines += wrap(title, width, unicode=unicode)
+            lines.append(" " * (lw + 2 + sw) + f"  {names[0]:>{vw}}  {names[1]:>{vw}}")
+            for lab, vals, a, b in rows:
+                sp = sparkline(vals, unicode=unicode)
+                lab = ascii_safe(lab, unicode)[:lw]
+                lines.append(f"{lab:<{lw}}  {sp:<{sw}}  {fmt(a):>{vw}}  {fmt(b):>{vw}}")
+    return _done(lines, width, unicode)
+
+
+# --------------------------------------------------------------------------- dying memcgs
+
+def dying_memcgs(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
+    """Dying memcgs per formula (and remedy): value at the end, peak, and a sparkline.
+
+    All sparklines share one scale (0 to the largest peak), so they compare.
+
+    Examples
+    --------
+    >>> import sys; sys.path.insert(0, "tests")
+    >>> from simdata import make_sim_dataset
+    >>> import reclaimlab as rl
+    >>> print(rl.text.dying_memcgs(make_sim_dataset(formulas=["v4.19", "v5.0"])).splitlines()[4])
+    v4.19         3     3  ________________::::::::::::::@@@@@@@@@@@@@@@
+    """
+    width = check_width(width)
+    fd0 = T.dying_memcgs(ds, max_points=8)
+    series = fd0.meta["series"]
+    final, peak = fd0.meta["final"], fd0.meta["peak"]
+    keys = [tuple(str(x) for x in row) for row in final[series].itertuples(index=False)]
+    labels = [" / ".join(k) for k in keys]
+    head = " / ".join(series)
+    lw = max([len(head)] + [len(ascii_safe(s, unicode)) for s in labels])
+    lw = min(lw, width // 3)
+    vw = max([6] + [len(fmt(v)) for v in final["dying_memcgs"]] + [len(fmt(v)) for v in peak["dying_memcgs"]])
+    sw = width - lw - 2 * (vw + 2) - 2
+    fd = T.dying_memcgs(ds, max_points=sw)
+    df = fd.df
+    hi = float(peak["dying_memcgs"].max()) if len(peak) else 1.0
+    lines = _header(T.FigureData(df, fd.title, fd.subtitle), width, unicode)
+    lines.append(f"{head:<{lw}}  {'at end':>{vw}}  {'peak':>{vw}}  over time (0 to {fmt(hi)})"[:width])
+    lines.append("-" * lw + "  " + "-" * vw + "  " + "-" * vw + "  " + "-" * sw)
+    for k, lab, fv, pv in zip(keys, labels, final["dying_memcgs"], peak["dying_memcgs"]):
+        m = np.ones(len(df), dtype=bool)
+        for d, x in zip(series, k):
+            m &= (df[d] == x).to_numpy()
+        sp = sparkline(df.loc[m, "dying_memcgs"].to_numpy(), unicode=unicode, lo=0.0, hi=hi)
+        lab = ascii_safe(lab, unicode)[:lw]
+        lines.append(f"{lab:<{lw}}  {fmt(fv):>{vw}}  {fmt(pv):>{vw}}  {sp}")
+    return _done(lines, width, unicode)
+
+
+# --------------------------------------------------------------------------- scorecard
+
+def scorecard(ds, *, width: int = 72, unicode: bool = False) -> str:
+    """The scorecard as one table per scenario: metrics down, formulas across.
+
+    Examples
+    --------
+    >>> import sys; sys.path.insert(0, "tests")
+    >>> from simdata import make_sim_dataset
+    >>> import reclaimlab as rl
+    >>> print(rl.text.scorecard(make_sim_dataset(formulas=["v4.19", "v5.0"])).splitlines()[9])
+    reclaim stall (s)               0.564   2.45
+    """
+    width = check_width(width)
+    fd = T.scorecard(ds)
+    df = fd.df
+    lines = _header(T.FigureData(df, fd.title, ["- = not measured in that scenario"]), width, unicode)
+    formulas = list(dict.fromkeys(df["formula"]))
+    for si_, (s, g) in enumerate(df.groupby("scenario", sort=False)):
+        if si_:
+            lines.append("")
+        lines.append(f"{s}:")
+        rows = []
+        for metric, gm in g.groupby("metric", sort=False):
+            t = dict(zip(gm["formula"], gm["text"]))
+            rows.append([metric] + [t.get(f, "-") for f in formulas])
+        lines += table(["metric"] + formulas, rows, width=width, unicode=unicode)
+    return _done(lines, width, unicode)
+
+
+# --------------------------------------------------------------------------- trace replay
+
+def trace_replay(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, max_rows: int = 20) -> str:
+    """Replay agreement: per shrinker, calls and matches; per quantity, the worst misses.
+
+    Examples
+    --------
+    >>> import xarray as xr, reclaimlab as rl
+    >>> ds = xr.Dataset({"delta": ("call", [10, 20]), "delta_model": ("call", [10, 21]),
+    ...                  "total_scan": ("call", [10, 20]), "total_scan_model": ("call", [10, 21]),
+    ...                  "match": ("call", [True, False]), "shrinker": ("call", ["a", "a"])})
+    >>> print(rl.text.trace_replay(ds).splitlines()[5])
+    a              2        1      50.0%
+    """
+    width = check_width(width)
+    fd = T.trace_replay(ds, max_rows=10**9)
+    lines = _header(fd, width, unicode)
+    per = fd.meta["shrinkers"]
+    shown = per.head(max_rows)
+    rows = [[s, int(c), int(m), f"{100 * fr:.1f}%"] for s, c, m, fr in
+            shown[["shrinker", "calls", "matched", "fraction"]].itertuples(index=False)]
+    lines += table(["shrinker", "calls", "matched", "match"], rows, width=width, unicode=unicode)
+    if len(per) > max_rows:
+        lines.append(f"... and {len(per) - max_rows} more shrinkers")
+    df = fd.df
+    for q in fd.meta["quantities"]:
+        miss = df[(df["quantity"] == q) & ~df["match"]].copy()
+        lines.append("")
+        if miss.empty:
+            lines.append(f"{q}: every call matches")
+            continue
+        n_miss = int(miss["calls"].sum())
+        miss["diff"] = (miss["model"] - miss["observed"]).abs()
+        miss = miss.sort_values(["diff", "calls"], ascending=False).head(5)
+        lines.append(f"{q}: {n_miss} calls differ; largest differences:")
+        lines += table(["observed", "model", "calls"],
+                       [[fmt(o), fmt(m), int(c)] for o, m, c in miss[["observed", "model", "calls"]].itertuples(index=False)],
+                       width=width, align="rrr", unicode=unicode)
+    return _done(lines, width, unicode)
