@@ -14,3 +14,8 @@ from . import formulas
 from .sweep import sweep
 
 __all__ = ["__version__", "formulas", "sweep"]
+
+from . import scenarios
+from .simulate import simulate
+
+__all__ += ["scenarios", "simulate"]

@@ -1,0 +1,183 @@
+"""The scenario catalogue (see :mod:`reclaimlab.scenarios`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..sim.params import FileSet, Services, SimParams, SlabCache
+
+GIB_PAGES = 262_144
+MB_PAGES = 256
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named case: what it reproduces, what to look at, and its parameters.
+
+    Attributes
+    ----------
+    name : str
+        Slug used everywhere (``rl.simulate("compile-and-copy")``).
+    title : str
+        One line.
+    doc : str
+        The case it reproduces and what to look at in the result.
+    params : SimParams
+        The full-size run.
+    reduced : SimParams
+        A fast preset (under a second) of the same case.
+    knobs : tuple of str
+        The key parameters a widget exposes.
+    """
+
+    name: str
+    title: str
+    doc: str
+    params: SimParams
+    reduced: SimParams
+    knobs: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.title}\n\n{self.doc}"
+
+
+def _small_vs_large() -> Scenario:
+    sizes = (10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000)
+    caches = tuple(SlabCache(f"cache-{s:.0e}".replace("+0", "").replace("+", ""), s,
+                             objects_per_page=32, reads_per_s=0.2) for s in sizes)
+    # A file server streaming files it reads once: page cache churn keeps
+    # kswapd waking at light pressure (priority 12) all run long.
+    stream = FileSet("stream", pages_per_file=64, creates_per_s=40.0)
+    params = SimParams(nodes=1, node_pages=4 * GIB_PAGES, anon_pages=GIB_PAGES,
+                       duration_s=120.0, dt_s=0.05, record_s=1.0,
+                       filesets=(stream,), caches=caches)
+    return Scenario(
+        "small-vs-large", "steady light pressure on caches from 10 to 10 million objects",
+        "Seven slab caches of 10 to 10,000,000 objects sit behind shrinkers of their own "
+        "(seeks 2, batch 128) while a file server streams files through the page cache, so "
+        "kswapd keeps reclaiming at priority 12. Look at the pressure on each cache "
+        "(objects scanned over the run divided by the objects it holds): under v4.19 the "
+        "min-scan floor scans the 10-object cache whole on every call, thousands of times "
+        "harder than the 10-million-object one; under v4.18 and v5.0 caches under 4096 "
+        "objects are not scanned at all at priority 12.",
+        params, params.replace(duration_s=20.0, dt_s=0.1, record_s=1.0),
+        knobs=("duration_s", "anon_pages"),
+    )
+
+
+def _compile_and_copy() -> Scenario:
+    # make -j4 of a kernel tree: ~25,000 .c files compiled in 210 s (120 a second),
+    # each including a few hundred of ~20,000 headers: ~2 reads per header a second.
+    headers = FileSet("headers", pages_per_file=2, working_set=20_000, reads_per_s=2.0, job=True)
+    sources = FileSet("sources", pages_per_file=4, working_set=25_000, reads_per_s=1 / 210, job=True)
+    objects = FileSet("objects", pages_per_file=8, creates_per_s=120.0, writes=True, job=True)
+    # The copy comes over NFS at 40 MB/s, 100 MB files, into XFS (GFP_NOFS writes).
+    copy = FileSet("copy", pages_per_file=25 * MB_PAGES, creates_per_s=0.4, writes=True, nofs=True)
+    params = SimParams(nodes=2, node_pages=2 * GIB_PAGES, anon_pages=GIB_PAGES // 2,
+                       duration_s=500.0, dt_s=0.05, record_s=1.0,
+                       filesets=(headers, sources, objects, copy), job_seconds=210.0, job_tasks=4)
+    return Scenario(
+        "compile-and-copy", "bug 202441: a kernel compile on XFS while a big copy streams in",
+        "A make -j4 kernel compile (3.5 minutes when nothing blocks it) reads 20,000 headers "
+        "over and over and 25,000 sources once, and writes object files on XFS on a SATA "
+        "disk, while a large copy streams 40 MB/s of new files onto the same filesystem "
+        "(GFP_NOFS page-cache allocations). Look at page_cache over time (the sawtooth when "
+        "inode reclaim strips page cache), refaults of dentries and inodes (the compile's "
+        "tree being trashed), stall, and workload_time, the compile's completion time: bug "
+        "202441 reported 3m30s becoming more than an hour on 4.19.3.",
+        params, params.replace(nodes=1, node_pages=GIB_PAGES // 2, anon_pages=GIB_PAGES // 8,
+                               duration_s=20.0, dt_s=0.1, record_s=1.0,
+                               filesets=(replace(headers, working_set=4_000),
+                                         replace(sources, working_set=5_000),
+                                         replace(objects, creates_per_s=24.0),
+                                         replace(copy, creates_per_s=0.1)),
+                               job_seconds=10.0),
+        knobs=("duration_s", "job_tasks", "anon_pages"),
+    )
+
+
+def _desktop_copy() -> Scenario:
+    desktop = FileSet("desktop", pages_per_file=8, working_set=30_000, reads_per_s=0.01)
+    copy = FileSet("copy", pages_per_file=25 * MB_PAGES, creates_per_s=4.0, writes=True, nofs=True)
+    params = SimParams(nodes=1, node_pages=4 * GIB_PAGES, anon_pages=GIB_PAGES,
+                       duration_s=120.0, dt_s=0.05, record_s=1.0,
+                       filesets=(desktop, copy), interactive_allocs_per_s=200.0)
+    return Scenario(
+        "desktop-copy", "bug 202349: desktop freezes while copying a lot of data to XFS",
+        "A desktop session (30,000 recently used files) runs an interactive task, say the "
+        "GPU driver, making 200 small GFP_KERNEL allocations a second, while 100 MB/s of "
+        "data are copied to XFS. Look at alloc_latency_p50 and alloc_latency_p99, the "
+        "per-allocation direct-reclaim latency of the interactive task, and at stall: when "
+        "reclaim enters the superblock shrinker and XFS inode reclaim waits on writeback, "
+        "allocations stall for the length of disk writes.",
+        params, params.replace(node_pages=GIB_PAGES, anon_pages=GIB_PAGES // 4,
+                               duration_s=15.0, dt_s=0.1,
+                               filesets=(replace(desktop, working_set=5_000), copy)),
+        knobs=("duration_s", "interactive_allocs_per_s"),
+    )
+
+
+def _dying_memcgs() -> Scenario:
+    leftovers = SlabCache("service-objects", objects=150, objects_per_page=21, reads_per_s=0.5,
+                          memcg="service")
+    stream = FileSet("stream", pages_per_file=64, creates_per_s=20.0)
+    params = SimParams(nodes=1, node_pages=2 * GIB_PAGES, anon_pages=GIB_PAGES // 2,
+                       duration_s=600.0, dt_s=0.1, record_s=5.0, filesets=(stream,),
+                       caches=(leftovers,), services=Services(count=4, lifetime_s=20.0, max_memcgs=160))
+    return Scenario(
+        "dying-memcgs", "services restarted over time leave slab objects behind",
+        "Four services run in cgroups of their own and systemd restarts each every 20 "
+        "seconds in a new cgroup; each leaves ~150 slab objects behind, which move to the "
+        "parent cgroup's lists but keep the dead cgroup pinned (4.19 semantics) until they "
+        "are freed, while a file server keeps light global pressure on. Look at "
+        "dying_memcgs over time: without the floor (v5.0) the parent's small lists are "
+        "not scanned at priority 12 and dying cgroups pile up; the floor (v4.19), a "
+        "background collector or reparenting (5.3+) keep the count low.",
+        params, params.replace(duration_s=60.0, dt_s=0.2, record_s=2.0,
+                               services=Services(count=4, lifetime_s=10.0, max_memcgs=40)),
+        knobs=("duration_s",),
+    )
+
+
+def _recursive_grep() -> Scenario:
+    grep = FileSet("tree", pages_per_file=4, creates_per_s=2_000.0)
+    desktop = FileSet("desktop", pages_per_file=8, working_set=20_000, reads_per_s=0.01)
+    params = SimParams(nodes=1, node_pages=2 * GIB_PAGES, anon_pages=GIB_PAGES // 2,
+                       duration_s=120.0, dt_s=0.05, record_s=1.0, filesets=(grep, desktop))
+    return Scenario(
+        "recursive-grep", "a grep -r reads every file of a big tree once",
+        "grep -r walks a tree of small files (16 KiB each), 2,000 files a second, each "
+        "read once: every file leaves a dentry, an inode and four page-cache pages that "
+        "nobody needs again, next to a desktop's working set. Look at page_cache versus "
+        "the inode cache (slab of 'inode') under each inode_rule: v4.18 strips the page "
+        "cache of unused inodes, a76cf1a474d7 keeps rotating inodes with pages so both "
+        "caches grow, v5.16 keeps inodes with pages off the LRU until page reclaim has "
+        "taken their pages.",
+        params, params.replace(duration_s=15.0, dt_s=0.1,
+                               filesets=(grep, replace(desktop, working_set=5_000))),
+        knobs=("duration_s",),
+    )
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    _small_vs_large(), _compile_and_copy(), _desktop_copy(), _dying_memcgs(), _recursive_grep())}
+
+
+def names() -> tuple[str, ...]:
+    """Scenario names."""
+    return tuple(SCENARIOS)
+
+
+def get(name: str) -> Scenario:
+    """The scenario called ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the known ones.
+    """
+    if isinstance(name, Scenario):
+        return name
+    try:
+        return SCENARIOS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"scenario={name!r} is unknown; known scenarios: {', '.join(SCENARIOS)}") from None

@@ -1,0 +1,96 @@
+"""The file LRU of one (node, memcg): page-cache reclaim (KERNEL.md §2.3).
+
+* Scan target per priority pass: ``inactive >> priority``, taken in chunks of
+  SWAP_CLUSTER_MAX (32) pages; reclaim stops once ``nr_to_reclaim`` pages are
+  back, except in global direct reclaim at DEF_PRIORITY, which finishes the
+  whole priority-12 pass.
+* An unmapped clean file page on the inactive list is reclaimed when scanned,
+  PG_referenced or not (page_check_references returns RECLAIM_CLEAN for it);
+  what protects a page is activation: a second reference (mark_page_accessed)
+  moves it to the active list. Dirty pages are passed over until writeback
+  has cleaned them.
+* The active list is aged (deactivated ``active >> priority``) when the
+  inactive list is low: ``inactive * ratio < active`` with
+  ``ratio = int_sqrt(10 * GiB)`` (inactive_list_is_low).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .draw import take
+from .state import State
+
+SWAP_CLUSTER_MAX = 32
+DEF_PRIORITY = 12
+PAGES_PER_GIB = 262_144
+
+
+def inactive_ratio(pages: int) -> int:
+    """inactive_list_is_low()'s ratio for an LRU of ``pages`` pages."""
+    gib = pages // PAGES_PER_GIB
+    return math.isqrt(10 * gib) if gib else 1
+
+
+def shrink_lruvec(st: State, rng: np.random.Generator, n: int, m: int, priority: int,
+                  need: int | None) -> tuple[int, int]:
+    """Scan the file LRU of node ``n``, memcg ``m`` at ``priority``.
+
+    Parameters
+    ----------
+    need : int or None
+        Pages still wanted by the caller; scanning stops (at a 32-page chunk)
+        once they are reclaimed. None scans the whole priority target.
+
+    Returns
+    -------
+    (scanned, reclaimed) pages.
+    """
+    inactive = st.p_inact[n, m] + st.p_ref[n, m] + st.p_dirty[n, m]
+    active = st.p_act[n, m]
+    n_inact, n_act = int(inactive.sum()), int(active.sum())
+    if n_act and n_inact * inactive_ratio(n_inact + n_act) < n_act:
+        moved = take(rng, active, n_act >> priority)
+        st.p_act[n, m] -= moved
+        st.p_inact[n, m] += moved
+        n_inact += int(moved.sum())
+    target = n_inact >> priority
+    if target == 0:
+        return 0, 0
+    classes = np.stack([st.p_inact[n, m], st.p_ref[n, m], st.p_dirty[n, m]])
+    clean = int(classes[:2].sum())
+    if need is not None and clean:
+        # Chunks of 32 until enough clean pages have come back.
+        expect = need * n_inact / clean
+        target = min(target, SWAP_CLUSTER_MAX * math.ceil(expect / SWAP_CLUSTER_MAX))
+    taken = take(rng, classes, target)
+    st.p_inact[n, m] -= taken[0]
+    st.p_ref[n, m] -= taken[1]
+    # Dirty pages stay on the list (rotated) until written back.
+    return int(taken.sum()), int(taken[:2].sum())
+
+
+def writeback(st: State, budget_pages: int, rng: np.random.Generator) -> int:
+    """Clean up to ``budget_pages`` dirty pages (flusher threads); returns pages cleaned."""
+    dirty = st.p_dirty
+    total = int(dirty.sum())
+    if total == 0 or budget_pages <= 0:
+        return 0
+    cleaned = take(rng, dirty, budget_pages)
+    st.p_dirty -= cleaned
+    st.p_ref += cleaned   # written pages were referenced once (generic_perform_write)
+    return int(cleaned.sum())
+
+
+def access_pages(st: State, rng: np.random.Generator, n: int, m: int, k: int, pages: int) -> None:
+    """mark_page_accessed() on ``pages`` present pages of file set ``k``.
+
+    Inactive unreferenced pages get PG_referenced; inactive referenced pages
+    are activated (the second reference promotes); active pages stay.
+    """
+    counts = np.array([st.p_inact[n, m, k], st.p_ref[n, m, k], st.p_act[n, m, k]])
+    hit = take(rng, counts, pages)
+    st.p_inact[n, m, k] += -hit[0]
+    st.p_ref[n, m, k] += hit[0] - hit[1]
+    st.p_act[n, m, k] += hit[1]

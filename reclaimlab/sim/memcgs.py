@@ -1,0 +1,128 @@
+"""Memory cgroups: services started, used and deleted; dying memcgs (KERNEL.md §5).
+
+Hierarchy: the root (slot 0), a parent cgroup for the services (slot 1, like
+system.slice) and one cgroup per service instance. When a service is
+restarted its cgroup goes offline and a new one is created.
+
+``memcg_remedy``:
+
+* ``"none"`` (4.19 semantics, §5.1): the offline memcg's list_lru items move
+  to the parent's lists (memcg_drain_all_list_lrus) but the objects still pin
+  it: it stays *dying* until every object it left behind is freed.
+* ``"reparent"`` (5.3 kmem_cache reparenting, 5.9 obj_cgroup, §5.3): the
+  objects move to the parent and stop pinning; the memcg is released at once.
+* ``"collector"`` (Dave Chinner's proposal, §5.2): as "none", plus a background
+  worker that takes one dying memcg at a time and shrinks its objects at
+  priority 0, call after call, until a call frees nothing; rate limited to
+  one memcg per ``COLLECTOR_INTERVAL_S``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import formulas
+from .slab import isolate_referenced
+from .state import DYING, FREE, ONLINE, PARENT
+
+COLLECTOR_INTERVAL_S = 1.0
+
+
+def start(sim, t: float) -> None:
+    """Bring the parent and the first service cgroups online."""
+    svc = sim.params.services
+    if svc is None:
+        return
+    st = sim.st
+    st.memcg_state[PARENT] = ONLINE
+    for _ in range(svc.count):
+        _spawn(sim, t)
+    # Stagger first restarts so services do not all restart together.
+    alive = np.flatnonzero(st.memcg_state == ONLINE)[1:]
+    for i, m in enumerate(alive):
+        sim.memcg_deadline[m] = t + svc.lifetime_s * (i + 1) / svc.count
+
+
+def _spawn(sim, t: float) -> None:
+    st = sim.st
+    free = np.flatnonzero(st.memcg_state[2:] == FREE)
+    if not len(free):
+        raise RuntimeError(
+            f"services.max_memcgs={sim.params.services.max_memcgs} is too small: every memcg "
+            f"slot is alive or dying at t={t:.1f}s; raise services.max_memcgs"
+        )
+    m = int(free[0]) + 2
+    st.memcg_state[m] = ONLINE
+    st.memcg_born[m] = t
+    st.memcg_died[m] = np.nan
+    sim.memcg_deadline[m] = t + sim.params.services.lifetime_s
+    st.g_ref[:, m] = 0
+    st.g_unref[:, m] = 0
+
+
+def step(sim, t: float) -> None:
+    """Restart services whose time is up; release memcgs nothing pins any more."""
+    if sim.params.services is None:
+        return
+    st = sim.st
+    for m in np.flatnonzero((st.memcg_state == ONLINE) & (sim.memcg_deadline <= t)):
+        if m > PARENT:
+            _offline(sim, int(m), t)
+            _spawn(sim, t)
+    if sim.memcg_remedy == "collector" and t >= sim.collector_next:
+        _collect(sim)
+        sim.collector_next = t + COLLECTOR_INTERVAL_S
+    dying = st.memcg_state == DYING
+    released = dying & (st.pinned_by.sum(axis=(1, 2)) == 0)
+    st.memcg_state[released] = FREE
+
+
+def _offline(sim, m: int, t: float) -> None:
+    """css offline: lists drained to the parent; objects keep pinning unless reparented."""
+    st = sim.st
+    moved = st.g_ref[:, m] + st.g_unref[:, m]
+    st.g_ref[:, PARENT] += st.g_ref[:, m]
+    st.g_unref[:, PARENT] += st.g_unref[:, m]
+    st.g_ref[:, m] = 0
+    st.g_unref[:, m] = 0
+    st.nr_deferred[:, :, PARENT] += st.nr_deferred[:, :, m]   # reparent_shrinker_deferred (5.13)
+    st.nr_deferred[:, :, m] = 0
+    st.memcg_died[m] = t
+    if sim.memcg_remedy == "reparent":
+        st.memcg_state[m] = FREE
+        return
+    st.pinned_by[m] = moved
+    st.memcg_state[m] = DYING
+
+
+def _collect(sim) -> None:
+    """Shrink the oldest dying memcg's objects at priority 0 until a call frees nothing."""
+    st = sim.st
+    dying = np.flatnonzero(st.memcg_state == DYING)
+    if not len(dying):
+        return
+    m = int(dying[np.argmin(st.memcg_died[dying])])
+    for n in range(sim.params.nodes):
+        for g in range(sim.n_generic):
+            F = int(st.pinned_by[m, n, g])
+            if F == 0:
+                continue
+            lists = np.array([st.g_ref[n, PARENT, g], st.g_unref[n, PARENT, g]])
+            ref = int(F * lists[0] // max(lists.sum(), 1))    # its objects with the bit set
+            slot = 0
+            while F > 0:
+                r = formulas.scan(sim.formula, F, 0, seeks=int(sim.seeks[1 + g]),
+                                  batch=int(sim.batch[1 + g]), nr_deferred=slot)
+                slot = int(r.next_deferred)
+                k = min(int(r.scanned), F)
+                freed, ref, _ = isolate_referenced(sim.rng, ref, F - ref, k)
+                freed, ref = int(freed), int(ref)
+                if freed == 0:
+                    break
+                F -= freed
+                st.pinned_by[m, n, g] -= freed
+                from_unref = min(freed, int(st.g_unref[n, PARENT, g]))
+                st.g_unref[n, PARENT, g] -= from_unref
+                st.g_ref[n, PARENT, g] -= freed - from_unref
+                c = sim.generic_cache_index + g
+                sim.totals.scanned[n, PARENT, c] += k
+                sim.totals.freed[n, PARENT, c] += freed

@@ -1,0 +1,86 @@
+"""Reclaim priority loops: kswapd and direct reclaim (KERNEL.md §2.2, §2.4).
+
+* A **pass** at priority p shrinks one node: for each memcg (root first), the
+  file LRU scan then shrink_slab() at the same priority (§2.2). Offline
+  memcgs' slab is skipped (shrink_slab_memcg), their LRUs are still scanned.
+* **kswapd** wakes when a node's free memory is below the low watermark and
+  reclaims until it is above high: priority 12 down to 1 (never 0), each pass
+  aiming at ``nr_to_reclaim = max(high, 32)``; the priority is lowered only
+  when a pass scanned less than that, or reclaimed nothing. Time kswapd
+  spends blocked (XFS sync reclaim) delays its next passes.
+* **Direct reclaim** in an allocating task: ``nr_to_reclaim = 32``, priority
+  12 down to 0, every node of the zonelist per priority, stopping as soon as
+  32 pages are back; at priority 12 each node's LRU pass is finished (the
+  "scan_adjusted" exception of global direct reclaim). Its time is stall.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .lru import DEF_PRIORITY, SWAP_CLUSTER_MAX, shrink_lruvec
+from .slab import shrink_slab
+from .state import FREE, ONLINE
+
+
+def reclaim_pass(sim, n: int, priority: int, nr_to_reclaim: int, nofs: bool,
+                 finish_lru: bool) -> tuple[int, float, float]:
+    """One shrink_node() pass; returns (pages scanned, pages reclaimed, seconds)."""
+    st, tot = sim.st, sim.totals
+    scanned, reclaimed, seconds = 0, 0.0, 0.0
+    for m in np.flatnonzero(st.memcg_state != FREE):
+        need = None if finish_lru else max(nr_to_reclaim - int(reclaimed), 0)
+        if need == 0:
+            s = r = 0
+        else:
+            s, r = shrink_lruvec(st, sim.rng, n, int(m), priority, need)
+        scanned += s
+        reclaimed += r
+        seconds += s * sim.costs.page_scan_us * 1e-6
+        if st.memcg_state[m] == ONLINE:
+            pages, t = shrink_slab(sim, n, int(m), priority, nofs)
+            reclaimed += pages
+            seconds += t
+    tot.pages_scanned[n] += scanned
+    tot.pages_reclaimed[n] += int(reclaimed)
+    tot.priority[n] = min(tot.priority[n], priority)
+    return scanned, reclaimed, seconds
+
+
+def kswapd(sim, n: int, budget: float) -> float:
+    """Run node ``n``'s kswapd for up to ``budget`` seconds; returns time used."""
+    st = sim.st
+    used = 0.0
+    while used < budget:
+        if sim.free(n) - sim.pending >= sim.high:
+            st.kswapd_priority[n] = -1          # balanced: back to sleep
+            break
+        if st.kswapd_priority[n] < 1:
+            st.kswapd_priority[n] = DEF_PRIORITY
+        p = int(st.kswapd_priority[n])
+        target = max(sim.high, SWAP_CLUSTER_MAX)
+        scanned, reclaimed, seconds = reclaim_pass(sim, n, p, target, nofs=False, finish_lru=False)
+        used += max(seconds, 1e-6)
+        if scanned < target or reclaimed == 0:
+            st.kswapd_priority[n] = p - 1
+            if p - 1 < 1:                        # gave up this round (never priority 0)
+                st.kswapd_priority[n] = -1
+                break
+    sim.totals.kswapd_busy[n] += used
+    return used
+
+
+def direct_reclaim(sim, home: int, nofs: bool) -> tuple[float, float]:
+    """One try_to_free_pages() call from node ``home``; returns (pages, seconds)."""
+    order = [home] + [n for n in range(sim.params.nodes) if n != home]
+    reclaimed, seconds = 0.0, 0.0
+    for priority in range(DEF_PRIORITY, -1, -1):
+        for n in order:
+            _, r, t = reclaim_pass(sim, n, priority, SWAP_CLUSTER_MAX - int(reclaimed), nofs,
+                                   finish_lru=priority == DEF_PRIORITY)
+            reclaimed += r
+            seconds += t
+        if reclaimed >= SWAP_CLUSTER_MAX:
+            break
+    sim.totals.direct[home] += 1
+    sim.totals.stall[home] += seconds
+    return reclaimed, seconds

@@ -1,0 +1,255 @@
+"""shrink_slab() for one (node, memcg) at one priority (KERNEL.md §2.1, §2.6, §3).
+
+The scan count of every shrinker comes from :func:`reclaimlab.formulas.scan`
+(built-in or registered formulas alike); this module only applies what the
+shrinkers do with the objects they are asked to scan:
+
+* **superblock shrinker** (batch 1024, NUMA- and memcg-aware, SHRINK_STOP
+  without ``__GFP_FS``): count = (dentries + inodes on the LRU + XFS inodes
+  awaiting reclaim) x vfs_cache_pressure / 100; each batch is split with
+  ``mult_frac(nr, part, total + 1)`` and dentries, inodes (and fs objects
+  when there are any) get one more ("always scan at least one object"). The
+  split uses the counts at the start of the call.
+* **dentries and other slab objects**: referenced -> clear the bit and rotate,
+  unreferenced -> free. A walk longer than the list comes back to the rotated
+  objects and frees them.
+* **inodes** (inode_lru_isolate, §3) by ``inode_rule``: ``"v4.18"`` strips an
+  unused inode's page cache and frees it; ``"a76cf1a474d7"`` rotates inodes
+  with more than one page; ``"v5.16"`` keeps inodes with pages off the LRU
+  (not counted, not scanned). A freed VFS inode becomes an XFS inode awaiting
+  reclaim; its slab memory is freed only by XFS reclaim.
+* **XFS inode reclaim** (free_cached_objects): clean inodes are freed; dirty
+  ones are flushed and waited for in ``xfs_reclaim="sync"`` (4.19/5.0,
+  SYNC_WAIT) and skipped in ``"async"`` (5.10+).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import formulas
+from .draw import take, thin
+from .state import PARENT, ROOT
+
+SB = 0   # shrinker index of the superblock
+DENTRY, INODE, XFS_INODE = 0, 1, 2   # cache indices of the superblock's caches
+
+
+def mult_frac(x: int, numer: int, denom: int) -> int:
+    """The kernel's mult_frac(): x * numer / denom without overflow."""
+    return (x // denom) * numer + ((x % denom) * numer) // denom
+
+
+def with_pages_fraction(sim, n: int, m: int) -> np.ndarray:
+    """Per file set: share of its inodes that still have page cache (mean field)."""
+    st = sim.st
+    inodes = st.inodes()[n, m]
+    files_with_pages = np.minimum(inodes, -(-st.pages()[n, m] // sim.pages_per_file))
+    return np.divide(files_with_pages, inodes, out=np.zeros(len(inodes)), where=inodes > 0)
+
+
+def lru_inodes(sim, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(referenced, unreferenced) inodes on the inode LRU per file set."""
+    st = sim.st
+    ref, unref = st.i_ref[n, m], st.i_unref[n, m]
+    if sim.inode_rule == "v5.16":
+        keep = 1.0 - with_pages_fraction(sim, n, m)
+        return np.floor(ref * keep).astype(np.int64), np.floor(unref * keep).astype(np.int64)
+    return ref, unref
+
+
+def superblock_parts(sim, n: int, m: int) -> tuple[int, int, int]:
+    """(dentries, inodes, fs objects) the superblock shrinker counts on (n, m)."""
+    st = sim.st
+    ref, unref = lru_inodes(sim, n, m)
+    fs = int(st.x_clean[n] + st.x_dirty[n]) if m == ROOT else 0
+    return int(st.dentries()[n, m].sum()), int(ref.sum() + unref.sum()), fs
+
+
+def count_objects(sim, n: int, m: int) -> np.ndarray:
+    """What each shrinker's count_objects() returns on (n, m)."""
+    F = np.zeros(sim.n_shrinkers, np.int64)
+    if sim.params.filesets:
+        F[SB] = mult_frac(sum(superblock_parts(sim, n, m)), sim.params.vfs_cache_pressure, 100)
+    F[1:] = sim.st.generic()[n, m]
+    return F
+
+
+def shrink_slab(sim, n: int, m: int, priority: int, nofs: bool) -> tuple[float, float]:
+    """Call every shrinker for node ``n``, memcg ``m``.
+
+    Returns
+    -------
+    (pages freed, seconds spent): slab pages freed plus page cache stripped
+    with inodes (both count as reclaimed, §3), and the CPU and IO wait time.
+    """
+    st = sim.st
+    F = count_objects(sim, n, m)
+    ni = np.where(sim.numa_aware, n, 0)
+    mi = m if sim.per_memcg_deferred else 0
+    slot = (np.arange(sim.n_shrinkers), ni, mi)
+    res = formulas.scan(sim.formula, F, priority, seeks=sim.seeks, batch=sim.batch,
+                        nr_deferred=st.nr_deferred[slot], small_scan=st.small_scan,
+                        shrink_stop=sim.fs_shrinker & nofs)
+    st.nr_deferred[slot] = res.next_deferred
+    st.small_scan = np.array(res.small_scan, np.int64)
+    tot = sim.totals
+    pages, seconds = 0.0, 0.0
+    if sim.params.filesets:
+        p, s = _scan_superblock(sim, n, m, int(res.scanned[SB]), int(res.delta[SB]),
+                                int(res.total_scan[SB]))
+        pages, seconds = pages + p, seconds + s
+    for g in range(sim.n_generic):
+        k = int(res.scanned[1 + g])
+        c = sim.generic_cache_index + g
+        tot.delta[n, m, c] += int(res.delta[1 + g])
+        tot.total_scan[n, m, c] += int(res.total_scan[1 + g])
+        if k == 0:
+            continue
+        freed, ref, unref = isolate_referenced(sim.rng, st.g_ref[n, m, g], st.g_unref[n, m, g], k)
+        st.g_ref[n, m, g], st.g_unref[n, m, g] = ref, unref
+        if m == PARENT:
+            unpin(sim, n, g, int(freed))
+        tot.scanned[n, m, c] += k
+        tot.freed[n, m, c] += int(freed)
+        pages += freed / sim.generic_objects_per_page[g]
+        seconds += k * sim.costs.object_scan_us * 1e-6 + freed * sim.costs.object_free_us * 1e-6
+    return pages, seconds
+
+
+def isolate_referenced(rng, ref, unref, k: int):
+    """Walk ``k`` objects of a list: referenced rotate (bit cleared), others are freed.
+
+    Works on scalars or arrays of classes; returns (freed, ref, unref).
+    """
+    ref, unref = np.asarray(ref, np.int64), np.asarray(unref, np.int64)
+    first = take(rng, np.stack([ref, unref]), k)
+    rotated, freed = first[0], first[1]
+    again = take(rng, rotated, k - int(first.sum()))   # the walk comes back round
+    return freed + again, ref - rotated, unref - first[1] + rotated - again
+
+
+def _split(nr: int, parts: tuple[int, int, int], batch: int) -> np.ndarray:
+    """super_cache_scan()'s split of ``nr`` scanned objects, batch by batch."""
+    d, i, f = parts
+    total = d + i + f + 1
+    out = np.zeros(3, np.int64)
+    full, rest = divmod(nr, batch)
+    for size, times in ((batch, full), (rest, 1 if rest else 0)):
+        if times:
+            out += times * np.array([mult_frac(size, d, total) + 1,
+                                     mult_frac(size, i, total) + 1,
+                                     mult_frac(size, f, total) + 1 if f else 0])
+    return out
+
+
+def _scan_superblock(sim, n, m, nr, delta, total_scan) -> tuple[float, float]:
+    """Apply one super_cache_scan() call sequence of ``nr`` objects."""
+    st, tot, costs = sim.st, sim.totals, sim.costs
+    parts = superblock_parts(sim, n, m)
+    weights = np.array(parts, float)
+    if weights.sum():
+        share = weights / weights.sum()
+        tot.delta[n, m, :3] += np.floor(delta * share).astype(np.int64)
+        tot.total_scan[n, m, :3] += np.floor(total_scan * share).astype(np.int64)
+    if nr == 0:
+        return 0.0, 0.0
+    want = _split(nr, parts, sim.batch[SB])
+    pages = 0.0
+    # Dentries: freeing one drops the last reference to its inode.
+    freed_d, st.d_ref[n, m], st.d_unref[n, m] = isolate_referenced(
+        sim.rng, st.d_ref[n, m], st.d_unref[n, m], int(want[DENTRY]))
+    st.i_unref[n, m] += freed_d
+    pages += freed_d.sum() / sim.params.dentry_objects_per_page
+    freed_i, stripped = _prune_icache(sim, n, m, int(want[INODE]))
+    pages += stripped
+    seconds = 0.0
+    freed_x = 0
+    if want[XFS_INODE]:
+        freed_x, wait = _reclaim_xfs(sim, n, int(want[XFS_INODE]))
+        pages += freed_x / sim.params.inode_objects_per_page
+        seconds += wait
+    for c, k, f in ((DENTRY, want[DENTRY], freed_d.sum()), (INODE, want[INODE], freed_i),
+                    (XFS_INODE, want[XFS_INODE], freed_x)):
+        tot.scanned[n, m, c] += int(k)
+        tot.freed[n, m, c] += int(f)
+    objects = int(want.sum())
+    freed = int(freed_d.sum()) + freed_i + freed_x
+    seconds += objects * costs.object_scan_us * 1e-6 + freed * costs.object_free_us * 1e-6
+    return pages, seconds
+
+
+def _prune_icache(sim, n, m, k) -> tuple[int, float]:
+    """inode_lru_isolate() over ``k`` inodes; returns (inodes freed, pages stripped)."""
+    st = sim.st
+    ref, unref = lru_inodes(sim, n, m)
+    if k == 0 or ref.sum() + unref.sum() == 0:
+        return 0, 0.0
+    with_pages = with_pages_fraction(sim, n, m)
+    rotate_with_pages = (sim.pages_per_file > 1) if sim.inode_rule == "a76cf1a474d7" else np.zeros(len(ref), bool)
+    first = take(sim.rng, np.stack([ref, unref]), k)
+    rotated = first[0]
+    free_now, kept = _unreferenced(sim, first[1], with_pages, rotate_with_pages)
+    # Back round the list: rotated inodes are now unreferenced.
+    again = take(sim.rng, rotated + kept, k - int(first.sum()))
+    free_again, kept_again = _unreferenced(sim, again, with_pages, rotate_with_pages)
+    freed = free_now + free_again
+    st.i_ref[n, m] -= rotated
+    st.i_unref[n, m] += rotated - freed
+    # Inodes with pages are freed with their page cache stripped (v4.18 rule, or
+    # a76cf1a474d7 with a single page); those pages count as reclaimed.
+    had_pages = thin(sim.rng, freed, with_pages)
+    stripped = _strip_pages(sim, n, m, had_pages)
+    dirty = thin(sim.rng, freed, np.divide(st.i_dirty[n, m], np.maximum(st.inodes()[n, m] + freed, 1)))
+    dirty = np.minimum(dirty, st.i_dirty[n, m])
+    st.i_dirty[n, m] -= dirty
+    st.x_dirty[n] += int(dirty.sum())
+    st.x_clean[n] += int((freed - dirty).sum())
+    return int(freed.sum()), stripped
+
+
+def _unreferenced(sim, unref, with_pages, rotate_with_pages):
+    """Unreferenced inodes met by the walk: (freed, rotated again) per file set."""
+    if sim.inode_rule == "a76cf1a474d7":
+        keep = np.where(rotate_with_pages, thin(sim.rng, unref, with_pages), 0)
+        return unref - keep, keep
+    return unref, np.zeros_like(unref)
+
+
+def _strip_pages(sim, n, m, files) -> float:
+    """invalidate_mapping_pages() on ``files`` inodes per file set; returns pages freed."""
+    st = sim.st
+    if not files.any():
+        return 0.0
+    clean = np.stack([st.p_inact[n, m], st.p_ref[n, m], st.p_act[n, m]])
+    have = -(-st.pages()[n, m] // sim.pages_per_file)
+    per_file = np.divide(st.pages()[n, m], np.maximum(have, 1))
+    total = 0.0
+    for k in np.flatnonzero(files):
+        gone = take(sim.rng, clean[:, k], int(round(files[k] * per_file[k])))
+        st.p_inact[n, m, k] -= gone[0]
+        st.p_ref[n, m, k] -= gone[1]
+        st.p_act[n, m, k] -= gone[2]
+        total += gone.sum()
+    return float(total)
+
+
+def _reclaim_xfs(sim, n, k) -> tuple[int, float]:
+    """XFS free_cached_objects(): (inodes freed, seconds blocked on writeback)."""
+    st = sim.st
+    got = take(sim.rng, np.array([st.x_clean[n], st.x_dirty[n]]), k)
+    st.x_clean[n] -= got[0]
+    if sim.xfs_reclaim == "sync":
+        st.x_dirty[n] -= got[1]
+        return int(got.sum()), got[1] * sim.costs.inode_flush_ms * 1e-3
+    return int(got[0]), 0.0
+
+
+def unpin(sim, n: int, g: int, freed: int) -> None:
+    """Objects freed from the parent's lists release the dying memcgs they pin (§5.1)."""
+    st = sim.st
+    if freed == 0 or not st.pinned_by[:, n, g].any():
+        return
+    own = max(int(st.g_ref[n, PARENT, g] + st.g_unref[n, PARENT, g]) + freed
+              - int(st.pinned_by[:, n, g].sum()), 0)
+    got = take(sim.rng, np.append(st.pinned_by[:, n, g], own), freed)
+    st.pinned_by[:, n, g] -= got[:-1]

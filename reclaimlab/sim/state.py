@@ -1,0 +1,117 @@
+"""The engine's state: plain integer numpy arrays (KERNEL.md §2, §3, §5).
+
+Axes: ``n`` node, ``m`` memcg slot (0 = root, 1 = the services' parent
+cgroup, 2.. = service cgroups), ``k`` file set, ``g`` other slab cache.
+
+Object counts are integers, as the kernel's counters are; splits of a scan
+over object classes are drawn with the run's seeded generator (a mean-field
+LRU: a scan takes objects from each class in proportion to its share of the
+list), so a run is exactly reproducible from its seed.
+
+Per (n, m, k), for the files of file set k:
+
+* page cache (§2.3): ``p_inact`` inactive clean pages without PG_referenced,
+  ``p_ref`` inactive clean pages with it, ``p_act`` active pages, ``p_dirty``
+  inactive dirty pages (written back before they can be freed);
+* ``d_ref``/``d_unref``: dentries on the dcache LRU with and without
+  DCACHE_REFERENCED; each dentry pins its inode (i_count > 0);
+* ``i_ref``/``i_unref``: inodes whose dentry is gone (on the inode LRU, or
+  kept off it under the v5.16 rule while they have pages, §3);
+* ``i_dirty``: dirty inodes among all inodes of the set (written files,
+  until writeback cleans them).
+
+Per node: ``x_clean``/``x_dirty``, XFS inodes evicted from the VFS and
+awaiting XFS reclaim (the superblock's fs objects, §2.6).
+
+Per (n, m, g): ``g_ref``/``g_unref`` objects of the other slab caches.
+Per shrinker: ``nr_deferred[s, n, m]`` and ``small_scan[s]`` (one C int per
+shrinker, shared by every node and memcg, §1.6).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# memcg slot states
+FREE, ONLINE, DYING = 0, 1, 2
+ROOT, PARENT = 0, 1
+
+
+@dataclass
+class State:
+    """Mutable arrays of one run (see the module docstring)."""
+
+    nodes: int
+    memcgs: int
+    filesets: int
+    caches: int
+    shrinkers: int
+
+    def __post_init__(self) -> None:
+        nmk = (self.nodes, self.memcgs, self.filesets)
+        for name in ("p_inact", "p_ref", "p_act", "p_dirty", "d_ref", "d_unref",
+                     "i_ref", "i_unref", "i_dirty"):
+            setattr(self, name, np.zeros(nmk, np.int64))
+        nmg = (self.nodes, self.memcgs, self.caches)
+        self.g_ref = np.zeros(nmg, np.int64)
+        self.g_unref = np.zeros(nmg, np.int64)
+        self.x_clean = np.zeros(self.nodes, np.int64)
+        self.x_dirty = np.zeros(self.nodes, np.int64)
+        self.nr_deferred = np.zeros((self.shrinkers, self.nodes, self.memcgs), np.int64)
+        self.small_scan = np.zeros(self.shrinkers, np.int64)
+        self.memcg_state = np.full(self.memcgs, FREE, np.int8)
+        self.memcg_state[ROOT] = ONLINE
+        self.memcg_born = np.zeros(self.memcgs)
+        self.memcg_died = np.full(self.memcgs, np.nan)
+        # Objects charged to a dying memcg that sit on its parent's lists (§5.1).
+        self.pinned_by = np.zeros((self.memcgs, self.nodes, self.caches), np.int64)
+        self.kswapd_priority = np.full(self.nodes, -1, np.int64)   # -1: asleep
+
+    # Derived counts -------------------------------------------------------
+    def pages(self) -> np.ndarray:
+        """Page-cache pages per (n, m, k)."""
+        return self.p_inact + self.p_ref + self.p_act + self.p_dirty
+
+    def dentries(self) -> np.ndarray:
+        return self.d_ref + self.d_unref
+
+    def unpinned_inodes(self) -> np.ndarray:
+        return self.i_ref + self.i_unref
+
+    def inodes(self) -> np.ndarray:
+        """All VFS inodes of a file set: pinned by a dentry or not."""
+        return self.dentries() + self.unpinned_inodes()
+
+    def generic(self) -> np.ndarray:
+        return self.g_ref + self.g_unref
+
+    def online_memcgs(self) -> np.ndarray:
+        return np.flatnonzero(self.memcg_state == ONLINE)
+
+
+@dataclass
+class StepTotals:
+    """What one recording interval adds up (reset after each record)."""
+
+    shape: tuple[int, int, int]          # (nodes, memcgs, caches of the Dataset)
+    scanned: np.ndarray = field(init=False)
+    freed: np.ndarray = field(init=False)
+    delta: np.ndarray = field(init=False)
+    total_scan: np.ndarray = field(init=False)
+    refaults: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        for name in ("scanned", "freed", "delta", "total_scan", "refaults"):
+            setattr(self, name, np.zeros(self.shape, np.int64))
+        n = self.shape[0]
+        self.page_refaults = np.zeros(n, np.int64)
+        self.pages_scanned = np.zeros(n, np.int64)
+        self.pages_reclaimed = np.zeros(n, np.int64)
+        self.stall = np.zeros(n)
+        self.kswapd_busy = np.zeros(n)
+        self.priority = np.full(n, 99, np.int64)
+        self.direct = np.zeros(n, np.int64)

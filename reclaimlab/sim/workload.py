@@ -1,0 +1,227 @@
+"""Workloads: tasks that read and write files, use slab objects and allocate memory.
+
+Each task (an *actor*) has a time budget per step. What it cannot do because
+it was blocked (IO for a refault, a stall in direct reclaim, dirty throttling)
+is carried as a debt into the next steps, so a blocked task makes no progress.
+Before a task creates pages or objects it makes sure free memory stays above
+the min watermark, doing direct reclaim itself if not (KERNEL.md §2.4); a
+task that cannot get memory after 64 direct reclaim calls in one step is
+throttled and tries again next step.
+
+Working-set reads (mean field over the set's files):
+
+* a read finds the file's dentry (sets DCACHE_REFERENCED), or its inode on
+  the LRU (a new dentry pins it again), or neither: a **refault** costing one
+  random disk read, which recreates the inode and dentry;
+* the file's pages are there (mark_page_accessed: the second reference
+  activates) or are read back from disk (a page-cache refault, one seek plus
+  the file's size at disk bandwidth).
+
+New files (a copy, a compile's output, a grep) get a dentry, an inode and
+their pages; written files have dirty pages and a dirty inode until writeback.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .draw import poisson, take, thin
+from .lru import access_pages
+from .params import PAGE_KIB
+from .reclaim import direct_reclaim
+from .slab import DENTRY, INODE
+from .state import ROOT
+
+MAX_DIRECT_PER_STEP = 64
+
+
+@dataclass
+class Actor:
+    """One task (or a group of parallel tasks) of the workload."""
+
+    name: str
+    tasks: int
+    filesets: tuple[int, ...]
+    nofs: bool = False
+    job: bool = False
+    writes: bool = False
+    debt: float = 0.0
+    progress: float = 0.0       # task-seconds of work done
+
+
+def read_seconds(costs, pages: int, files: int, slowdown: float) -> float:
+    """Time to read ``pages`` pages of ``files`` files from disk."""
+    return slowdown * (files * costs.disk_read_ms * 1e-3
+                       + pages * PAGE_KIB / 1024 / costs.disk_mb_per_s)
+
+
+def make_actors(params) -> list[Actor]:
+    """Group the file sets into tasks: the job, the writers/readers of new files, the rest."""
+    actors = []
+    job = tuple(k for k, f in enumerate(params.filesets) if f.job)
+    if job or params.job_seconds:
+        actors.append(Actor("job", params.job_tasks, job, job=True))
+    for k, f in enumerate(params.filesets):
+        if not f.job and f.creates_per_s:
+            actors.append(Actor(f"stream:{f.name}", 1, (k,), nofs=f.nofs, writes=f.writes))
+    rest = tuple(k for k, f in enumerate(params.filesets) if not f.job and not f.creates_per_s)
+    if rest:
+        actors.append(Actor("background", 1, rest))
+    return actors
+
+
+def plan(sim, actor: Actor) -> dict | None:
+    """Pay the task's debt and draw what it does this step (None: it is blocked)."""
+    budget = actor.tasks * sim.params.dt_s
+    if actor.writes and sim.st.p_dirty.sum() >= sim.dirty_limit:
+        return None     # balance_dirty_pages(): the writer sleeps until writeback catches up
+    if actor.debt >= budget:
+        actor.debt -= budget
+        return None
+    work = budget - actor.debt
+    actor.debt = 0.0
+    plans = [_plan(sim, k, work / actor.tasks) for k in actor.filesets]
+    return {"work": work, "plans": plans, "pages": sum(p["pages"] for p in plans)}
+
+
+def act(sim, actor: Actor, todo: dict | None) -> None:
+    """Get memory for a planned step (direct reclaim if need be) and do the work."""
+    if todo is None:
+        return
+    work, plans = todo["work"], todo["plans"]
+    granted = _get_memory(sim, actor, todo["pages"])
+    io = 0.0
+    for p in plans:
+        io += _apply(sim, p, granted)
+    actor.debt += io
+    if actor.job:
+        actor.progress += work * granted
+    elif granted < 1.0:
+        actor.debt += work * (1.0 - granted)
+
+
+def _get_memory(sim, actor: Actor, need: float) -> float:
+    """Direct reclaim until ``need`` pages fit above min; returns the share granted."""
+    if need <= 0:
+        return 1.0
+    calls = 0
+    spent = 0.0
+    while True:
+        short = [n for n in range(sim.params.nodes) if sim.free(n) - need / sim.params.nodes < sim.wmin]
+        if not short or calls >= MAX_DIRECT_PER_STEP:
+            break
+        pages, seconds = direct_reclaim(sim, short[0], actor.nofs)
+        calls += 1
+        spent += seconds
+        if pages <= 0 and seconds <= 0:
+            break
+    actor.debt += spent
+    room = sum(max(sim.free(n) - sim.wmin, 0.0) for n in range(sim.params.nodes))
+    return float(min(1.0, room / need))
+
+
+def _plan(sim, k: int, seconds: float) -> dict:
+    """Draw what file set ``k`` does in ``seconds`` of its task's time, per node."""
+    fs = sim.params.filesets[k]
+    N = sim.params.nodes
+    st = sim.st
+    plan = {"k": k, "pages": 0.0, "nodes": []}
+    for n in range(N):
+        node = {"n": n}
+        if fs.creates_per_s:
+            node["creates"] = int(poisson(sim.rng, fs.creates_per_s * seconds / N))
+            plan["pages"] += node["creates"] * (fs.pages_per_file + 1 / sim.params.dentry_objects_per_page
+                                                + 1 / sim.params.inode_objects_per_page)
+        if fs.working_set:
+            W = max(fs.working_set // N, 1)
+            reads = int(poisson(sim.rng, W * fs.reads_per_s * seconds))
+            D = int(st.dentries()[n, ROOT, k])
+            U = int(st.unpinned_inodes()[n, ROOT, k])
+            pd, pu = min(D / W, 1.0), min(U / W, 1.0 - min(D / W, 1.0))
+            node["dentry_hits"], node["inode_hits"], node["misses"] = (
+                int(x) for x in sim.rng.multinomial(reads, [pd, pu, max(1.0 - pd - pu, 0.0)]))
+            with_pages = min(-(-int(st.pages()[n, ROOT, k]) // fs.pages_per_file), W)
+            node["page_hits"] = int(sim.rng.binomial(reads, with_pages / W))
+            node["page_misses"] = reads - node["page_hits"]
+            plan["pages"] += node["page_misses"] * fs.pages_per_file + node["misses"] * (
+                1 / sim.params.dentry_objects_per_page + 1 / sim.params.inode_objects_per_page)
+        plan["nodes"].append(node)
+    return plan
+
+
+def _apply(sim, plan: dict, granted: float) -> float:
+    """Carry out ``granted`` of a plan; returns seconds of IO the task waited."""
+    st, costs, tot = sim.st, sim.costs, sim.totals
+    k = plan["k"]
+    fs = sim.params.filesets[k]
+    io = 0.0
+    for node in plan["nodes"]:
+        n = node["n"]
+        scale = (lambda x: int(thin(sim.rng, x, granted))) if granted < 1.0 else int
+        if "creates" in node:
+            c = scale(node["creates"])
+            pages = c * fs.pages_per_file
+            st.d_ref[n, ROOT, k] += c
+            if fs.writes:
+                st.p_dirty[n, ROOT, k] += pages
+                st.i_dirty[n, ROOT, k] += c
+            else:
+                st.p_ref[n, ROOT, k] += pages
+                io += read_seconds(costs, pages, c, sim.disk_slowdown)
+        if "misses" in node:
+            hits = scale(node["dentry_hits"])
+            fresh = take(sim.rng, np.array([st.d_unref[n, ROOT, k], st.d_ref[n, ROOT, k]]), hits)[0]
+            st.d_unref[n, ROOT, k] -= fresh
+            st.d_ref[n, ROOT, k] += fresh
+            back = take(sim.rng, np.array([st.i_ref[n, ROOT, k], st.i_unref[n, ROOT, k]]),
+                        scale(node["inode_hits"]))
+            st.i_ref[n, ROOT, k] -= back[0]
+            st.i_unref[n, ROOT, k] -= back[1]
+            misses = scale(node["misses"])
+            st.d_ref[n, ROOT, k] += int(back.sum()) + misses
+            tot.refaults[n, ROOT, DENTRY] += misses
+            tot.refaults[n, ROOT, INODE] += misses
+            io += misses * costs.disk_read_ms * 1e-3 * sim.disk_slowdown
+            access_pages(st, sim.rng, n, ROOT, k, scale(node["page_hits"]) * fs.pages_per_file)
+            refetch = scale(node["page_misses"])
+            st.p_ref[n, ROOT, k] += refetch * fs.pages_per_file
+            tot.page_refaults[n] += refetch * fs.pages_per_file
+            io += read_seconds(costs, refetch * fs.pages_per_file, refetch, sim.disk_slowdown)
+    return io
+
+
+def touch_slab_caches(sim) -> None:
+    """Workloads reference their slab objects and recreate those reclaimed (refaults)."""
+    st, dt = sim.st, sim.params.dt_s
+    for g, cache in enumerate(sim.params.caches):
+        p = 1.0 - np.exp(-cache.reads_per_s * dt)
+        users = sim.cache_users(g)
+        if not len(users):
+            continue
+        unref = st.g_unref[:, users, g]
+        hit = thin(sim.rng, unref, p)
+        st.g_unref[:, users, g] -= hit
+        st.g_ref[:, users, g] += hit
+        want = max(cache.objects // sim.params.nodes, 1) if cache.objects else 0
+        missing = np.maximum(want - st.generic()[:, users, g], 0)
+        back = thin(sim.rng, missing, p)
+        st.g_unref[:, users, g] += back
+        sim.totals.refaults[:, users, sim.generic_cache_index + g] += back
+
+
+def age_dirty(sim) -> None:
+    """Writeback: dirty pages at disk bandwidth, dirty inodes after dirty_expire."""
+    from .lru import writeback
+
+    st, costs, dt = sim.st, sim.costs, sim.params.dt_s
+    bandwidth_pages = int(costs.disk_mb_per_s * 1024 / PAGE_KIB * dt)
+    cleaned = writeback(st, bandwidth_pages, sim.rng)
+    busy = cleaned / max(bandwidth_pages, 1)
+    # Reads queue behind writeback on a single disk.
+    sim.disk_slowdown = 1.0 / max(1.0 - min(busy, 0.9), 0.1)
+    frac = min(dt / costs.dirty_expire_s, 1.0)
+    st.i_dirty -= thin(sim.rng, st.i_dirty, frac)
+    settled = thin(sim.rng, st.x_dirty, frac)
+    st.x_dirty -= settled
+    st.x_clean += settled
