@@ -16,6 +16,6 @@ from .sweep import sweep
 __all__ = ["__version__", "formulas", "sweep"]
 
 from . import scenarios
-from .simulate import simulate
+from .simulate import compare, simulate
 
-__all__ += ["scenarios", "simulate"]
+__all__ += ["compare", "scenarios", "simulate"]

@@ -62,7 +62,7 @@ INLINE int check(int delta_rule, int zero_seek, s64 F, s64 p, s64 S, s64 B, s64 
     if (S == 0 && zero_seek == ZERO_SEEK_NONE && delta_rule != DELTA_CUSTOM) return ERR_SEEKS_ZERO;
     if (B < 0) return ERR_BATCH;
     if (nr < 0) return ERR_NR_DEFERRED;
-    if (delta_rule != DELTA_CUSTOM && (small < INT32_MIN || small > INT32_MAX)) return ERR_SMALL_SCAN;
+    if (delta_rule != DELTA_CUSTOM && (small < 0 || small > INT32_MAX)) return ERR_SMALL_SCAN;
     if (lru_s < 0) return ERR_LRU_SCANNED;
     if (lru_e < 0) return ERR_LRU_ELIGIBLE;
     if (delta_rule == DELTA_LRU && (uint32_t)((u64)lru_e + 1) == 0) return ERR_LRU_DIVISOR;

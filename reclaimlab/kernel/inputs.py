@@ -24,7 +24,7 @@ _ALLOWED = {
     arith.ERR_SEEKS_TOO_BIG: ("seeks", "a non-negative C int (0 to 2147483647)"),
     arith.ERR_BATCH: ("batch", "a non-negative batch size (0 means SHRINK_BATCH = 128)"),
     arith.ERR_NR_DEFERRED: ("nr_deferred", "a non-negative deferred object count"),
-    arith.ERR_SMALL_SCAN: ("small_scan", "a C int (-2147483648 to 2147483647)"),
+    arith.ERR_SMALL_SCAN: ("small_scan", "a non-negative C int (0 to 2147483647; the accumulator never goes below 0)"),
     arith.ERR_LRU_SCANNED: ("lru_scanned", "a non-negative page count"),
     arith.ERR_LRU_ELIGIBLE: ("lru_eligible", "a non-negative page count"),
     arith.ERR_LRU_DIVISOR: (

@@ -119,16 +119,16 @@ def _desktop_copy() -> Scenario:
 def _dying_memcgs() -> Scenario:
     leftovers = SlabCache("service-objects", objects=150, objects_per_page=21, reads_per_s=0.5,
                           memcg="service")
-    stream = FileSet("stream", pages_per_file=64, creates_per_s=20.0)
+    stream = FileSet("stream", pages_per_file=64, creates_per_s=80.0)
     params = SimParams(nodes=1, node_pages=2 * GIB_PAGES, anon_pages=GIB_PAGES // 2,
                        duration_s=600.0, dt_s=0.1, record_s=5.0, filesets=(stream,),
-                       caches=(leftovers,), services=Services(count=4, lifetime_s=20.0, max_memcgs=160))
+                       caches=(leftovers,), services=Services(count=4, lifetime_s=60.0, max_memcgs=64))
     return Scenario(
         "dying-memcgs", "services restarted over time leave slab objects behind",
-        "Four services run in cgroups of their own and systemd restarts each every 20 "
+        "Four services run in cgroups of their own and systemd restarts each every 60 "
         "seconds in a new cgroup; each leaves ~150 slab objects behind, which move to the "
         "parent cgroup's lists but keep the dead cgroup pinned (4.19 semantics) until they "
-        "are freed, while a file server keeps light global pressure on. Look at "
+        "are freed, while a file server streams 20 MB/s of files read once, keeping light global pressure on. Look at "
         "dying_memcgs over time: without the floor (v5.0) the parent's small lists are "
         "not scanned at priority 12 and dying cgroups pile up; the floor (v4.19), a "
         "background collector or reparenting (5.3+) keep the count low.",

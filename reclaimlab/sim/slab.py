@@ -245,11 +245,20 @@ def _reclaim_xfs(sim, n, k) -> tuple[int, float]:
 
 
 def unpin(sim, n: int, g: int, freed: int) -> None:
-    """Objects freed from the parent's lists release the dying memcgs they pin (§5.1)."""
+    """Objects freed from the parent's lists release the dying memcgs they pin (§5.1).
+
+    memcg_drain_list_lru splices a dying memcg's list onto the front of its
+    parent's, and list_lru walks from the front: the objects of the memcg
+    that died last are met first, then those of earlier ones, then the
+    parent's own.
+    """
     st = sim.st
-    if freed == 0 or not st.pinned_by[:, n, g].any():
+    pins = st.pinned_by[:, n, g]
+    if freed == 0 or not pins.any():
         return
-    own = max(int(st.g_ref[n, PARENT, g] + st.g_unref[n, PARENT, g]) + freed
-              - int(st.pinned_by[:, n, g].sum()), 0)
-    got = take(sim.rng, np.append(st.pinned_by[:, n, g], own), freed)
-    st.pinned_by[:, n, g] -= got[:-1]
+    for m in sorted(np.flatnonzero(pins), key=lambda i: -st.memcg_died[i]):
+        got = min(int(pins[m]), freed)
+        pins[m] -= got
+        freed -= got
+        if freed == 0:
+            break

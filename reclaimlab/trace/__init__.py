@@ -17,5 +17,10 @@ TraceFormatError
 """
 from .errors import TraceFormatError
 from .read import parse, read
+from .replay import replay
+from .synth import synthetic_trace
+from .text import replay_text, summary_text, whatif_text
+from .whatif import whatif
 
-__all__ = ["TraceFormatError", "parse", "read"]
+__all__ = ["TraceFormatError", "parse", "read", "replay", "replay_text", "summary_text",
+           "synthetic_trace", "whatif", "whatif_text"]

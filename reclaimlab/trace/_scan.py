@@ -14,6 +14,7 @@ The grammar accepted (``[...]`` optional, ``|`` alternatives)::
     flags   = 1 to 8 non-blank characters (4 in 4.x, 5 in newer kernels)
     ts      = digits ["." digits]
     event   = [system ":"] name            ("vmscan:mm_shrink_slab_start" too)
+    payload = what follows "event:" and any blanks (trace-cmd pads event names)
     start   = sym [" [" module "]"] " " ptr ": nid: " int " objects to shrink " int
               " gfp_flags " word [" pgs_scanned " int " lru_pgs " int]
               " cache items " int " delta " int " total_scan " int [" priority " int]
@@ -142,25 +143,22 @@ def _expect(buf, i, e, lits, off, k):
 
 
 @njit(cache=True, nogil=True)
-def _read_int(buf, i, e, out, row, col):
-    """Parse a signed decimal int64 at ``buf[i:e]`` into ``out[row, col]``; index after it or -1."""
+def _read_int(buf, i, e, out, col, row):
+    """Parse a signed decimal int64 at ``buf[i:e]`` into ``out[col, row]``; index after it or -1."""
     if i < 0 or i >= e:
         return -1
-    neg = False
-    if buf[i] == 45:  # '-'
-        neg = True
+    neg = buf[i] == 45  # '-'
+    if neg:
         i += 1
     start = i
-    v = 0
+    v = np.uint64(0)
     while i < e and _is_digit(buf[i]):
-        d = buf[i] - 48
-        if v > (_INT64_MAX - d) // 10:
-            return -1
-        v = v * 10 + d
+        v = v * np.uint64(10) + np.uint64(buf[i] - 48)
         i += 1
-    if i == start:
+    # 19 digits cannot wrap a uint64; more are refused, and so is anything past INT64_MAX.
+    if i == start or i - start > 19 or v > np.uint64(_INT64_MAX):
         return -1
-    out[row, col] = -v if neg else v
+    out[col, row] = -np.int64(v) if neg else np.int64(v)
     return i
 
 
@@ -174,9 +172,9 @@ def _read_word(buf, i, e):
 
 @njit(cache=True, nogil=True)
 def _put_str(buf, strs, hashes, row, slot, a, b):
-    strs[row, slot, 0] = a
-    strs[row, slot, 1] = b - a
-    hashes[row, slot] = str_hash(buf, a, b)
+    strs[slot, 0, row] = a
+    strs[slot, 1, row] = b - a
+    hashes[slot, row] = str_hash(buf, a, b)
 
 
 @njit(cache=True, nogil=True)
@@ -312,17 +310,17 @@ def _parse_header(buf, s, e, ints, strs, hashes, ts, row):
         cpu = 0
         for t in range(j + 1, k):
             cpu = cpu * 10 + (buf[t] - 48)
-        ints[row, I_PID] = pid
-        ints[row, I_CPU] = cpu
-        ints[row, I_FLAGSLEN] = flen
-        ints[row, I_TGID] = tgid
+        ints[I_PID, row] = pid
+        ints[I_CPU, row] = cpu
+        ints[I_FLAGSLEN, row] = flen
+        ints[I_TGID, row] = tgid
         ts[row] = t_val
         _put_str(buf, strs, hashes, row, S_TASK, s, q)
         _put_str(buf, strs, hashes, row, S_EVENT, n1, i)
         p = i + 1
-        if p < e:
-            p += 1  # the blank after "event:"
-        ints[row, I_PAYLOAD] = p
+        while p < e and _is_blank(buf[p]):  # trace-cmd pads event names with blanks
+            p += 1
+        ints[I_PAYLOAD, row] = p
         return p
     return -1
 
@@ -355,34 +353,34 @@ def _parse_shrinker(buf, i, e, ints, strs, hashes, row, lits, off):
         return -1
     _put_str(buf, strs, hashes, row, S_PTR, a, i - 1)
     i = _expect(buf, i + 1 if i < e else e + 1, e, lits, off, L_NID)
-    return _read_int(buf, i, e, ints, row, I_NID)
+    return _read_int(buf, i, e, ints, I_NID, row)
 
 
 @njit(cache=True, nogil=True)
 def _parse_start(buf, i, e, ints, strs, hashes, row, lits, off):
     """Parse an mm_shrink_slab_start payload; True when the whole line parsed."""
     i = _parse_shrinker(buf, i, e, ints, strs, hashes, row, lits, off)
-    i = _read_int(buf, _expect(buf, i, e, lits, off, L_OBJ), e, ints, row, I_NR)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_OBJ), e, ints, I_NR, row)
     i = _expect(buf, i, e, lits, off, L_GFP)
     if i < 0:
         return False
     a = i
     i = _read_word(buf, i, e)
     _put_str(buf, strs, hashes, row, S_GFP, a, i)
-    ints[row, I_PGS] = -1
-    ints[row, I_LRU] = -1
-    ints[row, I_PRIO] = -1
+    ints[I_PGS, row] = -1
+    ints[I_LRU, row] = -1
+    ints[I_PRIO, row] = -1
     j = _expect(buf, i, e, lits, off, L_PGS)
     if j >= 0:
-        i = _read_int(buf, j, e, ints, row, I_PGS)
-        i = _read_int(buf, _expect(buf, i, e, lits, off, L_LRU), e, ints, row, I_LRU)
-    i = _read_int(buf, _expect(buf, i, e, lits, off, L_ITEMS), e, ints, row, I_F)
-    i = _read_int(buf, _expect(buf, i, e, lits, off, L_DELTA), e, ints, row, I_DELTA)
-    i = _read_int(buf, _expect(buf, i, e, lits, off, L_TOTAL), e, ints, row, I_TOTAL)
+        i = _read_int(buf, j, e, ints, I_PGS, row)
+        i = _read_int(buf, _expect(buf, i, e, lits, off, L_LRU), e, ints, I_LRU, row)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_ITEMS), e, ints, I_F, row)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_DELTA), e, ints, I_DELTA, row)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_TOTAL), e, ints, I_TOTAL, row)
     if i < 0:
         return False
     if i < e:
-        i = _read_int(buf, _expect(buf, i, e, lits, off, L_PRIO), e, ints, row, I_PRIO)
+        i = _read_int(buf, _expect(buf, i, e, lits, off, L_PRIO), e, ints, I_PRIO, row)
     return i == e
 
 
@@ -390,10 +388,10 @@ def _parse_start(buf, i, e, ints, strs, hashes, row, lits, off):
 def _parse_end(buf, i, e, ints, strs, hashes, row, lits, off):
     """Parse an mm_shrink_slab_end payload; True when the whole line parsed."""
     i = _parse_shrinker(buf, i, e, ints, strs, hashes, row, lits, off)
-    i = _read_int(buf, _expect(buf, i, e, lits, off, L_UNUSED), e, ints, row, I_NR)
-    i = _read_int(buf, _expect(buf, i, e, lits, off, L_NEW), e, ints, row, I_F)
-    i = _read_int(buf, _expect(buf, i, e, lits, off, L_TOTAL), e, ints, row, I_DELTA)
-    i = _read_int(buf, _expect(buf, i, e, lits, off, L_RET), e, ints, row, I_TOTAL)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_UNUSED), e, ints, I_NR, row)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_NEW), e, ints, I_F, row)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_TOTAL), e, ints, I_DELTA, row)
+    i = _read_int(buf, _expect(buf, i, e, lits, off, L_RET), e, ints, I_TOTAL, row)
     return i == e
 
 
@@ -403,9 +401,9 @@ def _name_is(buf, a, n, lits, off, k):
 
 
 def new_outputs(capacity: int):
-    """Output arrays for :func:`scan_lines`, reusable from one call to the next."""
-    return (np.zeros(capacity, np.int8), np.full((capacity, N_INT), -1, np.int64),
-            np.zeros((capacity, N_STR, 2), np.int64), np.zeros((capacity, N_STR), np.uint64),
+    """Output arrays for :func:`scan_lines` (the line is the last axis), reusable."""
+    return (np.zeros(capacity, np.int8), np.full((N_INT, capacity), -1, np.int64),
+            np.zeros((N_STR, 2, capacity), np.int64), np.zeros((N_STR, capacity), np.uint64),
             np.zeros(capacity, np.float64), np.zeros(capacity, np.int64))
 
 
@@ -420,8 +418,10 @@ def scan_lines(buf, start, status, ints, strs, hashes, ts, line_start, lits, off
     start : int
         Offset of the first line to parse.
     status, ints, strs, hashes, ts, line_start : numpy.ndarray
-        Outputs from :func:`new_outputs`, one row per line; every row written is
-        reset first, so the arrays can be reused.
+        Outputs from :func:`new_outputs`, one entry per line (the last axis);
+        ``ints[I_*, line]``, ``strs[S_*, 0 or 1, line]`` (offset, length),
+        ``hashes[S_*, line]``. Every entry written is reset first, so the
+        arrays can be reused.
     lits, off : numpy.ndarray
         :data:`LIT_BYTES` and :data:`LIT_OFF`.
 
@@ -442,11 +442,11 @@ def scan_lines(buf, start, status, ints, strs, hashes, ts, line_start, lits, off
         nxt = e + 1
         line_start[row] = s
         for c in range(N_INT):
-            ints[row, c] = -1
+            ints[c, row] = -1
         for c in range(N_STR):
-            strs[row, c, 0] = 0
-            strs[row, c, 1] = 0
-            hashes[row, c] = 0
+            strs[c, 0, row] = 0
+            strs[c, 1, row] = 0
+            hashes[c, row] = 0
         ts[row] = 0.0
         # Trim trailing blanks and \r; skip leading blanks.
         while e > s and (_is_blank(buf[e - 1]) or buf[e - 1] == 13):
@@ -454,7 +454,7 @@ def scan_lines(buf, start, status, ints, strs, hashes, ts, line_start, lits, off
         i = s
         while i < e and _is_blank(buf[i]):
             i += 1
-        ints[row, I_EOL] = e
+        ints[I_EOL, row] = e
         if i == e:
             status[row] = BLANK
         elif buf[i] == 35:  # '#'
@@ -464,8 +464,8 @@ def scan_lines(buf, start, status, ints, strs, hashes, ts, line_start, lits, off
             if p < 0:
                 status[row] = BAD_LINE
             else:
-                na = strs[row, S_EVENT, 0]
-                nn = strs[row, S_EVENT, 1]
+                na = strs[S_EVENT, 0, row]
+                nn = strs[S_EVENT, 1, row]
                 if _name_is(buf, na, nn, lits, off, L_START):
                     ok = _parse_start(buf, p, e, ints, strs, hashes, row, lits, off)
                     status[row] = START if ok else BAD_START
@@ -495,9 +495,9 @@ def scan_kv(buf, payload, eol, key_hashes, n_int, ints, spans, hashes):
     n_int : int
         Number of integer keys.
     ints, spans, hashes : numpy.ndarray
-        Outputs, one row per payload: ``ints[r, k]`` the value of integer key
-        ``k`` (left alone when absent); ``spans[r, k]``/``hashes[r, k]`` offset,
-        length and hash of string key ``n_int + k``.
+        Outputs, one column per payload: ``ints[k, r]`` the value of integer
+        key ``k`` (left alone when absent); ``spans[k, :, r]``/``hashes[k, r]``
+        offset, length and hash of string key ``n_int + k``.
 
     Returns
     -------
@@ -532,13 +532,23 @@ def scan_kv(buf, payload, eol, key_hashes, n_int, ints, spans, hashes):
                     continue
                 present[r] |= np.int64(1) << np.int64(k)
                 if k < n_int:
-                    if _read_int(buf, v0, i, ints, r, k) != i:
+                    if _read_int(buf, v0, i, ints, k, r) != i:
                         ok[r] = False
                 else:
-                    spans[r, k - n_int, 0] = v0
-                    spans[r, k - n_int, 1] = i - v0
-                    hashes[r, k - n_int] = str_hash(buf, v0, i)
+                    spans[k - n_int, 0, r] = v0
+                    spans[k - n_int, 1, r] = i - v0
+                    hashes[k - n_int, r] = str_hash(buf, v0, i)
                 break
             if not ok[r]:
                 break
     return ok, present
+
+
+@njit(cache=True, nogil=True)
+def count_lines(buf):
+    """Newlines in ``buf`` plus one: an upper bound on its lines."""
+    n = 1
+    for k in range(buf.shape[0]):
+        if buf[k] == 10:
+            n += 1
+    return n

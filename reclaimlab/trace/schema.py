@@ -116,5 +116,11 @@ def event_var_meta(name: str) -> tuple[str, str]:
 
 
 def variable(dim: str, values, units: str, long_name: str, **extra) -> xr.Variable:
-    """A 1-d Variable with ``units`` and ``long_name`` (and any ``extra``) attrs."""
-    return xr.Variable(dim, np.asarray(values), attrs={"units": units, "long_name": long_name, **extra})
+    """A 1-d Variable with ``units`` and ``long_name`` (and any ``extra``) attrs.
+
+    Object arrays (of ``str``) skip xarray's conversion check, which looks at
+    every element through pandas and costs about a second per million.
+    """
+    data = np.asarray(values)
+    return xr.Variable(dim, data, attrs={"units": units, "long_name": long_name, **extra},
+                       fastpath=data.dtype == object)

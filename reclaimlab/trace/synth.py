@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 import reclaimlab as rl
+from reclaimlab.kernel.spec import ZERO_SEEK_NONE
+from reclaimlab.model.shrinkers import DEFAULT_SEEKS
 
 from .deferral import deferred_after
 
@@ -20,21 +22,21 @@ _TASKS = (("kswapd0", 93), ("kswapd1", 94), ("stress-ng-vm", 2211), ("Web Conten
 
 
 def _instances(rng: np.random.Generator, n_superblocks: int):
-    """(symbol, module, pointer, seeks, batch, freeable) of each shrinker instance."""
+    """(symbol, module, pointer, seeks, batch, freeable, numa_aware) of each shrinker instance."""
     out = []
     for k in range(n_superblocks):
         seeks = 0 if k % 4 == 1 else 2   # a procfs/sysfs superblock now and then
-        out.append(("super_cache_scan+0x0/0x1a0", "", seeks, 1024, int(rng.integers(1, 3_000_000))))
+        out.append(("super_cache_scan+0x0/0x1a0", "", seeks, 1024, int(rng.integers(1, 3_000_000)), True))
     out += [
-        ("scan_shadow_nodes+0x0/0x50", "", 0, 128, 40_000),
-        ("kfree_rcu_shrink_scan+0x0/0x140", "", 2, 128, 300),
-        ("zs_shrinker_scan+0x0/0x30", "zsmalloc", 2, 128, 2_000),
-        ("ext4_es_scan+0x0/0x1c0", "ext4", 2, 128, 150_000),
-        ("mb_cache_scan+0x0/0x20", "mbcache", 2, 128, 900),
-        ("deferred_split_scan+0x0/0x300", "", 2, 128, 60),
+        ("scan_shadow_nodes+0x0/0x50", "", 0, 128, 40_000, True),
+        ("kfree_rcu_shrink_scan+0x0/0x140", "", 2, 128, 300, False),
+        ("zs_shrinker_scan+0x0/0x30", "zsmalloc", 2, 128, 2_000, False),
+        ("ext4_es_scan+0x0/0x1c0", "ext4", 2, 128, 150_000, False),
+        ("mb_cache_scan+0x0/0x20", "mbcache", 2, 128, 900, False),
+        ("deferred_split_scan+0x0/0x300", "", 2, 128, 60, True),
     ]
     ptrs = rng.choice(2**32, size=len(out), replace=False)
-    return [(s, m, f"00000000{int(p):08x}", seeks, b, f) for (s, m, seeks, b, f), p in zip(out, ptrs)]
+    return [(s, m, f"00000000{int(p):08x}", *rest) for (s, m, *rest), p in zip(out, ptrs)]
 
 
 def synthetic_trace(n_lines: int, *, formula: str = "v5.13", seed: int = 0, flags: str = "d..1.",
@@ -75,12 +77,15 @@ def synthetic_trace(n_lines: int, *, formula: str = "v5.13", seed: int = 0, flag
     inst = _instances(rng, n_superblocks)
     n_inst = len(inst)
     seeks = np.array([i[3] for i in inst])
+    if rl.formulas.spec(formula).zero_seek == ZERO_SEEK_NONE:
+        seeks[seeks == 0] = DEFAULT_SEEKS  # before 4.20 these shrinkers had DEFAULT_SEEKS
     batch = np.array([i[4] for i in inst])
     base = np.array([i[5] for i in inst], np.int64)
     freeable = base.copy()
     syms = [f"{sym} [{mod}] {ptr}" if mod else f"{sym} {ptr}" for sym, mod, ptr, *_ in inst]
     is_super = np.array([sym.startswith("super_") for sym, *_ in inst])
-    slots = np.zeros((n_inst, 2), np.int64)  # nr_deferred per (instance, nid)
+    numa = np.array([i[6] for i in inst])
+    slots = np.zeros((n_inst, 2), np.int64)  # nr_deferred per (instance, node); node 0 if not NUMA aware
     fl = f"{flags} " if flags else ""
     out = ["# tracer: nop\n", "#\n", f"# synthetic trace, formula {formula}, seed {seed}\n"]
     t = 1000.0
@@ -103,13 +108,15 @@ def synthetic_trace(n_lines: int, *, formula: str = "v5.13", seed: int = 0, flag
                    f"flags=RECLAIM_WB_FILE|RECLAIM_WB_ASYNC\n")
         step = rng.integers(-(freeable // 40) - 1, freeable // 40 + 2)
         freeable = np.clip(freeable + step, 1, 4 * base)
-        nr = slots[:, nid].copy()
+        col = np.where(numa, nid, 0)
+        nr = slots[np.arange(n_inst), col]
         r = rl.formulas.scan(formula, freeable, prio, seeks=seeks, batch=batch, nr_deferred=nr)
         nofs = is_super & (gfp == "GFP_NOFS")
         scanned = np.where(nofs, 0, r.scanned)
-        slots[:, nid] = deferred_after(formula, nr, r.delta, scanned, freeable)
+        new_nr = deferred_after(formula, nr, r.delta, scanned, freeable)
+        slots[np.arange(n_inst), col] = new_nr
         cols = zip(syms, nr.tolist(), freeable.tolist(), r.delta.tolist(), r.total_scan.tolist(),
-                   slots[:, nid].tolist(), (r.total_scan - scanned).tolist(), (scanned * 9 // 10).tolist())
+                   new_nr.tolist(), (r.total_scan - scanned).tolist(), (scanned * 9 // 10).tolist())
         for s, n, f, d, tot, new, left, ret in cols:
             t += 2e-6
             out.append(f"{head}{t:.6f}: mm_shrink_slab_start: {s}: nid: {nid} objects to shrink {n} "

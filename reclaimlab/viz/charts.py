@@ -304,13 +304,14 @@ def timeline(ds: xr.Dataset, *, formula=None, caches=None, max_points: int = 400
 
 def dying_memcgs(ds: xr.Dataset, *, max_points: int = 400, width: int = WIDTH,
                  height: int = HEIGHT) -> Chart:
-    """Dying memory cgroups over time, by formula (colour) and remedy (dash).
+    """Dying memory cgroups over time, by formula (colour) and remedy (one panel each).
 
     Parameters
     ----------
     ds : xarray.Dataset
         A Dataset with ``dying_memcgs(time, ...)``: a simulation, a comparison,
-        or comparisons concatenated along a ``remedy`` dim.
+        or comparisons concatenated along a ``remedy`` dim. Further dims
+        beyond two go to facet rows, then line dashes.
 
     Returns
     -------
@@ -332,7 +333,7 @@ def dying_memcgs(ds: xr.Dataset, *, max_points: int = 400, width: int = WIDTH,
         "y": alt.Y("dying_memcgs:Q", title=fd.labels["dying_memcgs"]),
     }
     tip = [alt.Tooltip("time:Q", format=".4~g"), alt.Tooltip("dying_memcgs:Q", format=",.4~g")]
-    channels = [("color", alt.Color), ("strokeDash", alt.StrokeDash), ("column", alt.Column), ("row", alt.Row)]
+    channels = [("color", alt.Color), ("column", alt.Column), ("row", alt.Row), ("strokeDash", alt.StrokeDash)]
     for (ch, cls), dim in zip(channels, series):
         enc[ch] = cls(f"{dim}:N", title=dim, sort=_order(df, dim))
         tip.insert(0, alt.Tooltip(f"{dim}:N"))
@@ -369,7 +370,7 @@ def scorecard(ds, *, width: int | None = None, cell: int = 22) -> Chart:
     >>> import reclaimlab as rl
     >>> spec = rl.plot.scorecard(make_sim_dataset(formulas=["v4.19", "v5.0"])).to_dict()
     >>> [layer["mark"]["type"] for layer in spec["spec"]["layer"]]
-    ['rect', 'text']
+    ['rect', 'rect', 'text']
     """
     fd = T.scorecard(ds)
     df = fd.df
@@ -378,23 +379,21 @@ def scorecard(ds, *, width: int | None = None, cell: int = 22) -> Chart:
     rel = rel[np.isfinite(rel) & (rel > 0)]
     r = float(np.max(np.maximum(rel, 1 / rel))) if rel.size else 2.0
     r = max(r, 2.0)
-    color = alt.condition(
-        "isValid(datum.relative) && datum.relative > 0",
-        alt.Color("relative:Q", title="value / median",
-                  scale=alt.Scale(type="log", domain=[1 / r, r], scheme="blueorange", domainMid=1, clamp=True),
-                  legend=alt.Legend(format=".2~g")),
-        alt.value(ZERO_COLOR),
-    )
+    color = alt.Color("relative:Q", title="value / median",
+                      scale=alt.Scale(type="log", domain=[1 / r, r], scheme="blueorange", domainMid=1, clamp=True),
+                      legend=alt.Legend(format=".2~g"))
     x = alt.X("formula:N", title="formula", sort=formulas, axis=alt.Axis(orient="top", labelAngle=0))
     y = alt.Y("metric:N", title=None, sort=fd.meta["metrics"])
+    tip = [alt.Tooltip("scenario:N"), alt.Tooltip("metric:N"), alt.Tooltip("formula:N"),
+           alt.Tooltip("text:N", title="value"), alt.Tooltip("relative:Q", title="value / median", format=".3~g")]
     base = alt.Chart().encode(x=x, y=y)
-    rect = base.mark_rect(stroke="white").encode(
-        color=color,
-        tooltip=[alt.Tooltip("scenario:N"), alt.Tooltip("metric:N"), alt.Tooltip("formula:N"),
-                 alt.Tooltip("text:N", title="value"), alt.Tooltip("relative:Q", title="value / median", format=".3~g")])
+    # grey under every cell; coloured where the value relative to the median is defined and > 0
+    grey = base.mark_rect(stroke="white", color=ZERO_COLOR).encode(tooltip=tip)
+    shade = base.mark_rect(stroke="white").encode(color=color, tooltip=tip).transform_filter(
+        "isValid(datum.relative) && isFinite(datum.relative) && datum.relative > 0")
     text = base.mark_text(fontSize=11).encode(text="text:N")
     w = width or max(60 * len(formulas), 240)
-    return (alt.layer(rect, text, data=df)
+    return (alt.layer(grey, shade, text, data=df)
             .properties(width=w, height=cell * len(fd.meta["metrics"]))
             .facet(row=alt.Row("scenario:N", title=None, sort=_order(df, "scenario"),
                                header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold")),

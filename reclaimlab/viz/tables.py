@@ -26,7 +26,7 @@ import xarray as xr
 __all__ = [
     "FigureData", "LogAxis", "MAX_ROWS", "log_axis", "pressure", "priority_grid",
     "small_large_ratio", "timeline", "dying_memcgs", "scores", "scorecard", "trace_replay",
-    "is_sweep", "is_simulation", "is_replay", "SCORE_VARS",
+    "is_sweep", "is_simulation", "is_replay", "SCORE_VARS", "SCORE_SHORT",
 ]
 
 #: Row budget per chart data set (Altair refuses more than 5000 by default).
@@ -351,7 +351,9 @@ def _pressure_sim(ds: xr.Dataset) -> FigureData:
         "freeable": size.transpose("formula", "instance").values.ravel(),
         "pressure": p.transpose("formula", "instance").values.ravel(),
     })
-    df = df[np.isfinite(df.pressure)].sort_values(["formula", "freeable"]).reset_index(drop=True)
+    order = {f: i for i, f in enumerate(size.formula.values.astype(str))}
+    df = df[np.isfinite(df.pressure)].assign(_o=df["formula"].map(order))
+    df = df.sort_values(["_o", "freeable"], kind="stable").drop(columns="_o").reset_index(drop=True)
     return FigureData(
         df=df, title="Shrinker pressure vs cache size",
         subtitle=[f"{_scenario_name(ds)}: fraction of each cache scanned per second, "
@@ -600,6 +602,7 @@ def dying_memcgs(ds: xr.Dataset, *, max_points: int = 400, max_rows: int = MAX_R
         ds = _with_formula(ds)
     da = ds["dying_memcgs"]
     series = [d for d in da.dims if d != "time"]
+    series.sort(key=lambda d: d != "formula")           # formula first (colour), then remedy, ...
     da = da.transpose("time", *series)
     t = _seconds(ds.time)
     nser = int(np.prod([da.sizes[d] for d in series])) if series else 1
@@ -636,6 +639,13 @@ SCORE_VARS: dict[str, tuple[str, str]] = {
     "stall": ("reclaim stall", "s"),
     "dying_memcgs": ("dying memcgs at end", "count"),
     "workload_time": ("workload time", "s"),
+}
+
+
+#: Short column keys of the scorecard's text form.
+SCORE_SHORT: dict[str, str] = {
+    "small_pressure": "small", "large_pressure": "large", "refaults": "refaults",
+    "stall": "stall", "dying_memcgs": "dying", "workload_time": "job",
 }
 
 
@@ -731,7 +741,8 @@ def scorecard(ds) -> FigureData:
 
     Columns ``scenario``, ``metric`` (label with units), ``formula``,
     ``value``, ``text`` (the value as printed) and ``relative`` (value / the
-    median over formulas of that scenario and metric; NaN where undefined).
+    median of the positive values of that scenario and metric; 0 for zeros,
+    NaN where not measured).
 
     Examples
     --------
@@ -748,18 +759,19 @@ def scorecard(ds) -> FigureData:
         for var in sc.data_vars:
             da = sc[var].sel(scenario=s)
             vals = da.values.astype(float)
-            fin = vals[np.isfinite(vals)]
-            med = float(np.median(fin)) if fin.size else np.nan
+            pos = vals[np.isfinite(vals) & (vals > 0)]
+            med = float(np.median(pos)) if pos.size else np.nan
             u = units(sc[var])
             metric = f"{sc[var].attrs.get('long_name', var)}" + (f" ({u})" if u and u != "1" else "")
             for f, v in zip(sc.formula.values, vals):
-                rel = v / med if np.isfinite(v) and np.isfinite(med) and med > 0 else (1.0 if v == 0 == med else np.nan)
+                rel = v / med if np.isfinite(v) and v > 0 else (0.0 if v == 0 else np.nan)
                 rows.append({"scenario": str(s), "metric": metric, "variable": str(var),
                              "formula": str(f), "value": v, "text": fmt(v), "relative": rel})
     df = pd.DataFrame(rows)
     return FigureData(
         df=df, title="Scorecard: formulas on the standard scenarios",
-        subtitle=["colour: value / median of the formulas (1 = typical)"],
+        subtitle=["colour: value / median of the non-zero values in the row (1 = typical); "
+                  "grey: zero or not measured"],
         labels={"formula": "formula", "metric": "metric", "scenario": "scenario"},
         meta={"scores": sc, "metrics": list(dict.fromkeys(df.metric)) if len(df) else []},
     )

@@ -89,17 +89,17 @@ def pressure_curve(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, pr
     --------
     >>> import reclaimlab as rl
     >>> ds = rl.sweep(["v4.19", "v5.0"], freeable=[10, 1000, 10**6], priority=12, calls=100)
-    >>> print(rl.text.pressure_curve(ds))  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(rl.text.pressure_curve(ds))
     Shrinker pressure vs cache size
     ===============================
     fraction of the cache scanned per call, mean of 100 calls
     priority 12, batch 128, seeks 2
     <BLANKLINE>
-    cache size (objects)  v4.19     v5.0
-    --------------------  -------   -------
-                      10        1         0
-                    1000    0.128         0
-                 1000000  5.12e-4   4.89e-4
+    objects    v4.19     v5.0
+    -------  -------  -------
+         10        1        0
+       1000    0.128        0
+    1000000  4.88e-4  4.88e-4
     <BLANKLINE>
     0 = nothing scanned
     """
@@ -115,7 +115,9 @@ def pressure_curve(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, pr
         rows = [[c, fmt(size[c])] + [fmt(piv.loc[c, f]) if f in piv.columns else "-" for f in formulas]
                 for c in order]
         lines += table(["cache", "mean size"] + formulas, rows, width=width, key_cols=2, unicode=unicode)
-        lines += ["", "values: fraction of the cache scanned per second (1/s); 0 = nothing scanned"]
+        lines.append("")
+        lines += wrap("values: fraction of the cache scanned per second (1/s); 0 = nothing scanned",
+                      width, unicode=unicode)
         return _done(lines, width, unicode)
     facets = fd.meta["facets"]
     groups = df.groupby(facets, sort=False) if facets else [((), df)]
@@ -148,8 +150,12 @@ def priority_heatmap(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, 
     --------
     >>> import reclaimlab as rl
     >>> ds = rl.sweep("v5.0", freeable=[100, 10**6], priority=[12, 6, 0])
-    >>> print(rl.text.priority_heatmap(ds).splitlines()[-4])
-      12      0  3.8e-4
+    >>> print("\\n".join(rl.text.priority_heatmap(ds).splitlines()[6:11]))
+    prio  100      1M
+    ----  ---  ------
+    12      0  3.8e-4
+    6       0   0.031
+    0     1.3       2
     """
     width = check_width(width)
     fd = T.priority_grid(ds, batch=batch, seeks=seeks)
@@ -165,7 +171,7 @@ def priority_heatmap(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, 
         rows = [[str(int(p))] + [fmt(piv.loc[p, s], 2) for s in sizes] for p in prios]
         if fi:
             lines.append("")
-        lines.append(f"{f}: rows = priority, columns = cache size (objects)")
+        lines += wrap(f"{f}: rows = priority, columns = cache size (objects)", width, unicode=unicode)
         lines += table(["prio"] + [si(s) for s in sizes], rows, width=width, unicode=unicode)
     lines += ["", "0 = nothing scanned"]
     return _done(lines, width, unicode)
@@ -181,8 +187,11 @@ def small_large_ratio(ds: xr.Dataset, *, width: int = 72, unicode: bool = False,
     --------
     >>> import reclaimlab as rl
     >>> ds = rl.sweep(["v4.19", "v5.0"], freeable=[1000, 10**6], priority=[12, 0], calls=10)
-    >>> print(rl.text.small_large_ratio(ds).splitlines()[6])
-      12    263      0
+    >>> print("\\n".join(rl.text.small_large_ratio(ds).splitlines()[6:10]))
+    prio  v4.19  v5.0
+    ----  -----  ----
+    12      263     0
+    0      0.96  0.96
     """
     width = check_width(width)
     fd = T.small_large_ratio(ds, small=small, large=large, batch=batch, seeks=seeks)
@@ -301,8 +310,11 @@ def dying_memcgs(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> s
     >>> import sys; sys.path.insert(0, "tests")
     >>> from simdata import make_sim_dataset
     >>> import reclaimlab as rl
-    >>> print(rl.text.dying_memcgs(make_sim_dataset(formulas=["v4.19", "v5.0"])).splitlines()[4])
-    v4.19         3     3  ________________::::::::::::::@@@@@@@@@@@@@@@
+    >>> print("\\n".join(rl.text.dying_memcgs(make_sim_dataset(formulas=["v4.19", "v5.0"])).splitlines()[4:]))
+    formula  at end    peak  over time (0 to 19)
+    -------  ------  ------  -----------------------------------------------
+    v4.19         3       3  _______________________........................
+    v5.0         19      19  _____....:::::-----=====++++*****#####%%%%%@@@@
     """
     width = check_width(width)
     fd0 = T.dying_memcgs(ds, max_points=8)
@@ -334,30 +346,37 @@ def dying_memcgs(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> s
 # --------------------------------------------------------------------------- scorecard
 
 def scorecard(ds, *, width: int = 72, unicode: bool = False) -> str:
-    """The scorecard as one table per scenario: metrics down, formulas across.
+    """The scorecard as one table per scenario: formulas down, metrics across.
+
+    Column keys are explained under the title; ``-`` marks a metric the
+    scenario does not measure. Values are those of
+    :func:`reclaimlab.viz.tables.scores`.
 
     Examples
     --------
     >>> import sys; sys.path.insert(0, "tests")
     >>> from simdata import make_sim_dataset
     >>> import reclaimlab as rl
-    >>> print(rl.text.scorecard(make_sim_dataset(formulas=["v4.19", "v5.0"])).splitlines()[9])
-    reclaim stall (s)               0.564   2.45
+    >>> print(rl.text.scorecard(make_sim_dataset(formulas=["v4.19", "v5.0"])).splitlines()[-1])
+    v5.0     0.0125  0.00394     15982   2.45     19  120
     """
     width = check_width(width)
     fd = T.scorecard(ds)
     df = fd.df
-    lines = _header(T.FigureData(df, fd.title, ["- = not measured in that scenario"]), width, unicode)
+    sc = fd.meta["scores"]
+    short = {k: T.SCORE_SHORT[k] for k in sc.data_vars}
+    key = "; ".join(f"{short[k]} = {sc[k].attrs.get('long_name', k)}"
+                    + (f" ({sc[k].attrs['units']})" if sc[k].attrs.get("units", "1") != "1" else "")
+                    for k in sc.data_vars)
+    lines = _header(T.FigureData(df, fd.title, [key + "; - = not measured"]), width, unicode)
     formulas = list(dict.fromkeys(df["formula"]))
     for si_, (s, g) in enumerate(df.groupby("scenario", sort=False)):
         if si_:
             lines.append("")
         lines.append(f"{s}:")
-        rows = []
-        for metric, gm in g.groupby("metric", sort=False):
-            t = dict(zip(gm["formula"], gm["text"]))
-            rows.append([metric] + [t.get(f, "-") for f in formulas])
-        lines += table(["metric"] + formulas, rows, width=width, unicode=unicode)
+        cell = {(f, v): t for f, v, t in g[["formula", "variable", "text"]].itertuples(index=False)}
+        rows = [[f] + [cell.get((f, v), "-") for v in sc.data_vars] for f in formulas]
+        lines += table(["formula"] + [short[v] for v in sc.data_vars], rows, width=width, unicode=unicode)
     return _done(lines, width, unicode)
 
 
@@ -372,8 +391,10 @@ def trace_replay(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, max_
     >>> ds = xr.Dataset({"delta": ("call", [10, 20]), "delta_model": ("call", [10, 21]),
     ...                  "total_scan": ("call", [10, 20]), "total_scan_model": ("call", [10, 21]),
     ...                  "match": ("call", [True, False]), "shrinker": ("call", ["a", "a"])})
-    >>> print(rl.text.trace_replay(ds).splitlines()[5])
-    a              2        1      50.0%
+    >>> print("\\n".join(rl.text.trace_replay(ds).splitlines()[4:7]))
+    shrinker  calls  matched  match
+    --------  -----  -------  -----
+    a             2        1  50.0%
     """
     width = check_width(width)
     fd = T.trace_replay(ds, max_rows=10**9)

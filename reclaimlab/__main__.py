@@ -1,0 +1,7 @@
+"""``python -m reclaimlab``: the ``reclaimlab`` command (see :mod:`reclaimlab.cli`)."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

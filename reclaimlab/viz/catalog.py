@@ -1,0 +1,421 @@
+"""The figure catalogue: named figures that build their own data from defaults.
+
+Each entry has a slug name (``[a-z0-9-]``), says which ``rl.plot`` / ``rl.text``
+figure it draws, and builds its Dataset with no argument: from ``rl.sweep``,
+from the simulator's standard scenarios at reduced presets, or from the traces
+shipped in ``data/``. Every entry renders in well under a minute.
+
+``reclaimlab figure --list`` prints :func:`available`; ``reclaimlab figure
+--all --out-dir figures`` (``make figures``) writes every available figure.
+
+Examples
+--------
+>>> from reclaimlab.viz import catalog
+>>> "pressure-172b06c32b94" in catalog.names()
+True
+>>> catalog.get("priority-heatmap").figure
+'priority_heatmap'
+"""
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Entry", "names", "available", "missing", "get", "data", "chart", "text", "write",
+           "write_all", "FORMATS", "PRESSURE_FORMULAS"]
+
+#: Output formats of the catalogue (by file suffix).
+FORMATS = ("svg", "png", "pdf", "html", "json", "txt")
+
+#: The formulas of the 172b06c32b94 discussion, in kernel order.
+PRESSURE_FORMULAS = ("v4.18", "v4.19", "v5.0", "rik-2019", "dave-2019", "v5.13")
+
+#: Formulas of the simulation figures (the 4.19 regression and what followed).
+SIM_FORMULAS = ("v4.18", "v4.19", "v5.0", "rik-2019", "v5.13")
+
+#: The five standard scenarios.
+SCENARIOS = ("small-vs-large", "compile-and-copy", "desktop-copy", "dying-memcgs", "recursive-grep")
+
+Progress = Callable[[str, int, int], None]
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One catalogue figure.
+
+    Attributes
+    ----------
+    name : str
+        Slug, ``[a-z0-9-]``.
+    title : str
+        One line.
+    description : str
+        What the figure shows and how its data are made.
+    figure : str
+        The ``rl.plot`` / ``rl.text`` function that draws it.
+    build : callable
+        ``build(progress) -> Dataset``.
+    options : dict
+        Keyword arguments for the figure functions.
+    needs : tuple of str
+        ``"simulate"`` and/or ``"trace.replay"``.
+    """
+
+    name: str
+    title: str
+    description: str
+    figure: str
+    build: Callable[[Progress | None], object]
+    options: dict = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _SLUG.match(self.name):
+            raise ValueError(f"name={self.name!r} is not a slug; allowed: [a-z0-9] words joined by '-'")
+
+
+# --------------------------------------------------------------------------- capabilities
+
+def _compare_with(simulate):
+    """A stand-in for ``rl.compare`` built on ``rl.simulate``, used only while compare is missing.
+
+    Runs ``simulate`` once per formula and stacks the runs along a ``formula``
+    dim holding the names as passed (as DESIGN.md asks of ``rl.compare``).
+    """
+    def compare(scenario, formulas, *, seed=0, **kw):
+        import xarray as xr
+        runs = [simulate(scenario, f, seed=seed, **kw) for f in formulas]
+        out = xr.concat(runs, dim=xr.DataArray(list(formulas), dims="formula", name="formula"),
+                        coords="minimal", compat="override", combine_attrs="drop_conflicts")
+        out.attrs["formula"] = ", ".join(formulas)
+        return out
+    return compare
+
+
+def _simulator():
+    """(simulate, compare) from reclaimlab, or None while the simulator is not installed."""
+    import reclaimlab as rl
+    sim, cmp_ = getattr(rl, "simulate", None), getattr(rl, "compare", None)
+    if not callable(sim):
+        try:
+            mod = importlib.import_module("reclaimlab.simulate")
+        except ImportError:
+            return None
+        sim, cmp_ = getattr(mod, "simulate", None), getattr(mod, "compare", None)
+    if not callable(sim):
+        return None
+    return sim, (cmp_ if callable(cmp_) else _compare_with(sim))
+
+
+def _trace_api():
+    """reclaimlab.trace if it has read and replay, else None."""
+    try:
+        tr = importlib.import_module("reclaimlab.trace")
+    except ImportError:
+        return None
+    return tr if callable(getattr(tr, "read", None)) and callable(getattr(tr, "replay", None)) else None
+
+
+_NEED_CHECKS = {
+    "simulate": (_simulator, "needs rl.simulate (the simulator is not installed yet)"),
+    "trace.replay": (_trace_api, "needs reclaimlab.trace.replay (trace replay is not installed yet)"),
+}
+
+
+def _compare(scenario: str, formulas: Sequence[str], **overrides):
+    """``rl.compare`` of a scenario at its reduced (fast) preset, seed 0."""
+    sim = _simulator()
+    if sim is None:
+        raise RuntimeError(_NEED_CHECKS["simulate"][1])
+    return sim[1](scenario, formulas=list(formulas), seed=0, reduced=True, **overrides)
+
+
+def _tick(progress: Progress | None, what: str, i: int, n: int) -> None:
+    if progress is not None:
+        progress(what, i, n)
+
+
+# --------------------------------------------------------------------------- builders
+
+def _log_sizes(lo: float, hi: float, n: int) -> np.ndarray:
+    return np.unique(np.round(np.logspace(np.log10(lo), np.log10(hi), n)).astype(np.int64))
+
+
+def _build_pressure(progress=None):
+    import reclaimlab as rl
+    _tick(progress, "sweep", 0, 1)
+    ds = rl.sweep(list(PRESSURE_FORMULAS), freeable=_log_sizes(1, 1e7, 29), priority=12,
+                  batch=[128, 1024], calls=100)
+    _tick(progress, "sweep", 1, 1)
+    return ds
+
+
+def _build_heatmap(progress=None):
+    import reclaimlab as rl
+    _tick(progress, "sweep", 0, 1)
+    ds = rl.sweep(list(PRESSURE_FORMULAS), freeable=_log_sizes(1, 1e7, 22), priority=list(range(13)),
+                  batch=128, calls=100)
+    _tick(progress, "sweep", 1, 1)
+    return ds
+
+
+def _build_ratio(progress=None):
+    import reclaimlab as rl
+    _tick(progress, "sweep", 0, 1)
+    ds = rl.sweep(list(PRESSURE_FORMULAS), freeable=[1000, 1_000_000], priority=list(range(13)),
+                  batch=128, calls=100)
+    _tick(progress, "sweep", 1, 1)
+    return ds
+
+
+def _build_timeline(progress=None):
+    _tick(progress, "compile-and-copy", 0, 1)
+    ds = _compare("compile-and-copy", ["v4.18", "v4.19", "v5.0"])
+    _tick(progress, "compile-and-copy", 1, 1)
+    return ds
+
+
+def _remedies() -> tuple[str, ...]:
+    try:
+        params = importlib.import_module("reclaimlab.sim.params")
+    except ImportError:
+        return ()
+    return tuple(getattr(params, "MEMCG_REMEDIES", ()))
+
+
+def _build_dying(progress=None):
+    import xarray as xr
+    remedies = _remedies()
+    formulas = ["v4.18", "v4.19", "v5.0", "rik-2019", "v5.13"]
+    if not remedies:
+        _tick(progress, "dying-memcgs", 0, 1)
+        ds = _compare("dying-memcgs", formulas)
+        _tick(progress, "dying-memcgs", 1, 1)
+        return ds
+    parts = []
+    for i, r in enumerate(remedies):
+        _tick(progress, f"dying-memcgs ({r})", i, len(remedies))
+        parts.append(_compare("dying-memcgs", formulas, memcg_remedy=r)[["dying_memcgs"]])
+    _tick(progress, "dying-memcgs", len(remedies), len(remedies))
+    out = xr.concat(parts, dim=xr.DataArray(list(remedies), dims="remedy", name="remedy"),
+                    combine_attrs="override")
+    return out
+
+
+def _build_scorecard(progress=None):
+    from .tables import scores
+    runs = {}
+    for i, s in enumerate(SCENARIOS):
+        _tick(progress, s, i, len(SCENARIOS))
+        runs[s] = _compare(s, list(PRESSURE_FORMULAS))
+    _tick(progress, "scorecard", len(SCENARIOS), len(SCENARIOS))
+    return scores(runs)
+
+
+def _trace_file() -> Path | None:
+    root = Path(__file__).resolve().parents[2] / "data" / "traces"
+    files = sorted(root.glob("*6.12*.trace*")) or sorted(root.glob("*.trace*"))
+    return files[0] if files else None
+
+
+def _build_replay(progress=None):
+    tr = _trace_api()
+    if tr is None:
+        raise RuntimeError(_NEED_CHECKS["trace.replay"][1])
+    path = _trace_file()
+    _tick(progress, "read trace", 0, 2)
+    if path is not None:
+        ds = tr.read(path)
+    else:
+        from reclaimlab.trace.synth import synthetic_trace
+        ds = tr.parse(synthetic_trace(4000, formula="v5.13", seed=0))
+    _tick(progress, "replay", 1, 2)
+    out = tr.replay(ds, "v5.13")
+    _tick(progress, "replay", 2, 2)
+    return out
+
+
+_ENTRIES: tuple[Entry, ...] = (
+    Entry("pressure-172b06c32b94",
+          "Fraction of a cache scanned per call vs cache size, 4.18 to 6.x",
+          "rl.sweep of v4.18, v4.19 (172b06c32b94's min-scan floor), v5.0 (the revert), "
+          "rik-2019, dave-2019 and v5.13 over cache sizes 1 to 10^7 objects at priority 12, "
+          "batch 128 and 1024, 100 successive calls (deferred work carried).",
+          "pressure_curve", _build_pressure),
+    Entry("priority-heatmap",
+          "Scan pressure by reclaim priority and cache size, per formula",
+          "rl.sweep of the six formulas over priority 0 to 12 and cache sizes 1 to 10^7, "
+          "batch 128, seeks 2, 100 calls.",
+          "priority_heatmap", _build_heatmap),
+    Entry("small-large-ratio",
+          "Pressure on a 1000-object cache relative to a 10^6-object cache",
+          "rl.sweep of the six formulas at priority 0 to 12, 100 calls: 1 means both caches "
+          "lose the same fraction, 0 that the small one is never scanned.",
+          "small_large_ratio", _build_ratio),
+    Entry("compile-and-copy-timeline",
+          "Compile while copying (bug 202441): page cache, slab, priority and stall",
+          "rl.compare('compile-and-copy') under v4.18, v4.19 and v5.0 at the reduced preset.",
+          "timeline", _build_timeline, needs=("simulate",)),
+    Entry("dying-memcgs",
+          "Dying memory cgroups over time by formula and remedy",
+          "rl.compare('dying-memcgs') under v4.18, v4.19, v5.0, rik-2019 and v5.13, once per "
+          "memcg remedy, at the reduced preset.",
+          "dying_memcgs", _build_dying, needs=("simulate",)),
+    Entry("scorecard",
+          "Formulas side by side on the five standard scenarios",
+          "rl.compare of the six formulas on each standard scenario at its reduced preset; "
+          "metrics from reclaimlab.viz.tables.scores.",
+          "scorecard", _build_scorecard, needs=("simulate",)),
+    Entry("trace-replay",
+          "A real 6.12 kernel trace replayed through the v5.13 formula",
+          "rl.trace.read of the shipped 6.12 trace (data/traces), replayed under v5.13: "
+          "observed vs modelled delta and total_scan per call.",
+          "trace_replay", _build_replay, needs=("trace.replay",)),
+)
+_BY_NAME = {e.name: e for e in _ENTRIES}
+
+
+# --------------------------------------------------------------------------- API
+
+def names() -> tuple[str, ...]:
+    """Every catalogue slug, available or not.
+
+    Examples
+    --------
+    >>> names()[0]
+    'pressure-172b06c32b94'
+    """
+    return tuple(_BY_NAME)
+
+
+def get(name: str) -> Entry:
+    """The :class:`Entry` called ``name``.
+
+    Examples
+    --------
+    >>> get("scorecard").needs
+    ('simulate',)
+    """
+    if name not in _BY_NAME:
+        raise ValueError(f"figure {name!r} is not in the catalogue; allowed: {', '.join(_BY_NAME)}")
+    return _BY_NAME[name]
+
+
+def missing(name: str) -> str | None:
+    """Why figure ``name`` cannot be drawn here (None when it can).
+
+    Examples
+    --------
+    >>> missing("pressure-172b06c32b94") is None
+    True
+    """
+    for need in get(name).needs:
+        check, reason = _NEED_CHECKS[need]
+        if check() is None:
+            return reason
+    return None
+
+
+def available() -> tuple[str, ...]:
+    """Slugs of the figures that can be drawn with what is installed.
+
+    Examples
+    --------
+    >>> "priority-heatmap" in available()
+    True
+    """
+    return tuple(n for n in _BY_NAME if missing(n) is None)
+
+
+def data(name: str, progress: Progress | None = None):
+    """Build the Dataset of figure ``name`` from its defaults.
+
+    Examples
+    --------
+    >>> data("small-large-ratio").sizes["priority"]
+    13
+    """
+    why = missing(name)
+    if why:
+        raise RuntimeError(f"figure {name!r} {why}")
+    return get(name).build(progress)
+
+
+def chart(name: str, ds=None):
+    """The Altair chart of figure ``name`` (``ds`` defaults to :func:`data`).
+
+    Examples
+    --------
+    >>> type(chart("small-large-ratio")).__name__
+    'LayerChart'
+    """
+    from . import charts
+    e = get(name)
+    return getattr(charts, e.figure)(data(name) if ds is None else ds, **e.options)
+
+
+def text(name: str, ds=None, *, width: int = 72, unicode: bool = False) -> str:
+    """The text figure of ``name`` (``ds`` defaults to :func:`data`).
+
+    Examples
+    --------
+    >>> text("small-large-ratio").splitlines()[0]
+    'Small-cache vs large-cache pressure'
+    """
+    from . import text as textfig
+    e = get(name)
+    return getattr(textfig, e.figure)(data(name) if ds is None else ds, width=width, unicode=unicode,
+                                      **e.options)
+
+
+def write(name: str, path: str | Path, ds=None, *, scale: float = 2.0, width: int = 72,
+          unicode: bool = False) -> Path:
+    """Render figure ``name`` to ``path`` (format by suffix; ``.txt`` is the text figure).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> write("small-large-ratio", os.path.join(tempfile.mkdtemp(), "r.txt")).name
+    'r.txt'
+    """
+    from .save import save
+    p = Path(path)
+    ds = data(name) if ds is None else ds
+    if p.suffix.lower() == ".txt":
+        return save(text(name, ds, width=width, unicode=unicode), p)
+    return save(chart(name, ds), p, scale=scale)
+
+
+def write_all(out_dir: str | Path, formats: Sequence[str] = ("svg", "png", "txt"), *,
+              names_: Sequence[str] | None = None, progress: Progress | None = None,
+              scale: float = 2.0, unicode: bool = False) -> list[Path]:
+    """Write every available figure (or ``names_``) into ``out_dir`` as ``<name>.<format>``.
+
+    The directory is created if needed. Returns the paths written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> [p.name for p in write_all(tempfile.mkdtemp(), ["txt"], names_=["small-large-ratio"])]
+    ['small-large-ratio.txt']
+    """
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ValueError(f"formats={list(formats)!r} is not allowed; allowed: {', '.join(FORMATS)}")
+    todo = list(available() if names_ is None else names_)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, n in enumerate(todo):
+        _tick(progress, n, i, len(todo))
+        ds = data(n)
+        for f in formats:
+            written.append(write(n, out / f"{n}.{f}", ds, scale=scale, unicode=unicode))
+    _tick(progress, "done", len(todo), len(todo))
+    return written

@@ -1,0 +1,161 @@
+"""Each mechanism of the simulator against its kernel rule (KERNEL.md §2, §3, §5)."""
+import numpy as np
+import pytest
+
+from reclaimlab.sim.engine import Sim
+from reclaimlab.sim.params import FileSet, SimParams, SlabCache
+from reclaimlab.sim.reclaim import direct_reclaim, kswapd
+from reclaimlab.sim.slab import DENTRY, INODE, count_objects, shrink_slab
+from reclaimlab.sim.state import ROOT
+
+GIB = 262_144
+
+
+def make_sim(formula="v5.0", inode_rule="v4.18", xfs="sync", caches=(), filesets=(), **kw):
+    params = SimParams(nodes=1, node_pages=GIB, filesets=tuple(filesets), caches=tuple(caches), **kw)
+    return Sim(params, formula, 0, inode_rule, xfs, "none")
+
+
+def fill_page_cache(sim, pages, k=0):
+    sim.st.p_inact[0, ROOT, k] = pages
+
+
+@pytest.mark.parametrize("size,batch", [(1, 128), (10, 128), (128, 128), (1000, 1024), (1024, 1024)])
+def test_v419_scans_a_small_cache_whole_at_priority_12(size, batch):
+    """The floor min(F, B) is the whole cache when it is no bigger than a batch."""
+    sim = make_sim("v4.19", caches=[SlabCache("small", size, batch=batch)])
+    sim.st.g_unref[0, ROOT, 0] = size
+    shrink_slab(sim, 0, ROOT, 12, nofs=False)
+    assert sim.totals.scanned[0, ROOT, 0] == size
+    assert sim.totals.freed[0, ROOT, 0] == size          # all unreferenced: all freed
+    assert sim.st.generic()[0, ROOT, 0] == 0
+
+
+@pytest.mark.parametrize("seeks", [1, 2, 3, 4])
+@pytest.mark.parametrize("size", [1, 50, 127, 1000, 4095])
+def test_v50_leaves_caches_under_4096_alone_at_priority_12(seeks, size):
+    sim = make_sim("v5.0", caches=[SlabCache("small", size, seeks=seeks)])
+    sim.st.g_unref[0, ROOT, 0] = size
+    for _ in range(50):
+        shrink_slab(sim, 0, ROOT, 12, nofs=False)
+    assert sim.totals.scanned.sum() == 0
+    assert sim.st.generic()[0, ROOT, 0] == size
+
+
+def test_referenced_objects_rotate_then_go():
+    sim = make_sim("v4.19", caches=[SlabCache("c", 100)])
+    sim.st.g_ref[0, ROOT, 0] = 60
+    sim.st.g_unref[0, ROOT, 0] = 40
+    shrink_slab(sim, 0, ROOT, 12, nofs=False)      # floor: total_scan = 100
+    assert sim.totals.freed[0, ROOT, 0] == 40
+    assert sim.st.g_ref[0, ROOT, 0] == 0 and sim.st.g_unref[0, ROOT, 0] == 60
+
+
+def sb_sim(rule, pages_per_file=4, files=2000, **kw):
+    fs = FileSet("f", pages_per_file=pages_per_file, creates_per_s=1.0)
+    sim = make_sim("v4.19", inode_rule=rule, filesets=[fs], **kw)
+    st = sim.st
+    st.i_unref[0, ROOT, 0] = files          # unused inodes, dentries gone
+    st.p_inact[0, ROOT, 0] = files * pages_per_file
+    return sim
+
+
+def test_a76cf1a474d7_never_frees_an_unused_inode_with_two_or_more_pages():
+    sim = sb_sim("a76cf1a474d7")
+    for _ in range(200):
+        shrink_slab(sim, 0, ROOT, 0, nofs=False)
+    assert sim.totals.scanned[0, ROOT, INODE] > 0
+    assert sim.totals.freed[0, ROOT, INODE] == 0
+    assert sim.st.unpinned_inodes()[0, ROOT, 0] == 2000
+    assert sim.st.pages()[0, ROOT, 0] == 8000
+
+
+def test_a76cf1a474d7_frees_single_page_inodes():
+    sim = sb_sim("a76cf1a474d7", pages_per_file=1)
+    shrink_slab(sim, 0, ROOT, 0, nofs=False)
+    assert sim.totals.freed[0, ROOT, INODE] > 0
+
+
+def test_v418_rule_strips_page_cache_and_frees_the_inode():
+    sim = sb_sim("v4.18")
+    shrink_slab(sim, 0, ROOT, 0, nofs=False)
+    freed = sim.totals.freed[0, ROOT, INODE]
+    assert freed > 0
+    # Each freed inode took its four pages with it, and became an XFS inode awaiting reclaim.
+    assert sim.st.pages()[0, ROOT, 0] == 8000 - 4 * freed
+    assert sim.st.x_clean[0] + sim.st.x_dirty[0] >= freed - sim.totals.freed[0, ROOT, 2]
+
+
+def test_v516_keeps_inodes_with_pages_off_the_lru():
+    sim = sb_sim("v5.16")
+    assert count_objects(sim, 0, ROOT)[0] == 0
+    shrink_slab(sim, 0, ROOT, 0, nofs=False)
+    assert sim.totals.scanned[0, ROOT, INODE] == 0
+    sim.st.p_inact[0, ROOT, 0] = 0                   # page reclaim took the pages
+    assert count_objects(sim, 0, ROOT)[0] == 2000
+
+
+def test_superblock_count_and_split():
+    fs = FileSet("f", pages_per_file=1, creates_per_s=1.0)
+    sim = make_sim("v4.19", filesets=[fs])
+    sim.st.d_unref[0, ROOT, 0] = 3000
+    sim.st.i_unref[0, ROOT, 0] = 1000
+    assert count_objects(sim, 0, ROOT)[0] == 4000
+    sim2 = make_sim("v4.19", filesets=[fs], vfs_cache_pressure=50)
+    sim2.st.d_unref[0, ROOT, 0] = 3000
+    sim2.st.i_unref[0, ROOT, 0] = 1000
+    assert count_objects(sim2, 0, ROOT)[0] == 2000
+    shrink_slab(sim, 0, ROOT, 12, nofs=False)        # floor: one batch of 1024
+    # mult_frac(1024, 3000, 4001) + 1 dentries, mult_frac(1024, 1000, 4001) + 1 inodes
+    assert sim.totals.scanned[0, ROOT, DENTRY] == 767 + 1
+    assert sim.totals.scanned[0, ROOT, INODE] == 255 + 1
+
+
+def test_gfp_nofs_returns_shrink_stop_and_winds_up_deferred_work():
+    fs = FileSet("f", pages_per_file=1, creates_per_s=1.0)
+    sim = make_sim("v4.16", filesets=[fs])
+    sim.st.d_unref[0, ROOT, 0] = 200_000
+    for _ in range(10):
+        shrink_slab(sim, 0, ROOT, 6, nofs=True)
+    assert sim.totals.scanned.sum() == 0
+    wound = sim.st.nr_deferred[0, 0, 0]
+    assert wound == 10 * ((200_000 >> 6) * 4 // 2)
+    shrink_slab(sim, 0, ROOT, 6, nofs=False)          # a GFP_KERNEL caller pays it off
+    assert sim.totals.scanned[0, ROOT, DENTRY] > 10 * ((200_000 >> 6) * 2) // 2
+
+
+def test_kswapd_never_uses_priority_0():
+    sim = make_sim("v5.0", filesets=[FileSet("f", pages_per_file=1, creates_per_s=1.0)])
+    fill_page_cache(sim, 2)                          # nothing to reclaim: priority falls
+    sim.st.p_dirty[0, ROOT, 0] = GIB - 1000          # dirty pages cannot be reclaimed
+    kswapd(sim, 0, budget=10.0)
+    assert sim.totals.priority[0] == 1
+
+
+def test_direct_reclaim_stops_once_32_pages_are_back():
+    sim = make_sim("v5.0", filesets=[FileSet("f", pages_per_file=1, creates_per_s=1.0)])
+    fill_page_cache(sim, 200_000)
+    pages, _ = direct_reclaim(sim, 0, nofs=False)
+    assert pages >= 32
+    assert sim.totals.priority[0] == 12              # enough at the first priority
+    assert sim.totals.direct[0] == 1
+
+
+def test_direct_reclaim_goes_down_to_priority_0_when_it_must():
+    sim = make_sim("v5.0", filesets=[FileSet("f", pages_per_file=1, creates_per_s=1.0)])
+    fill_page_cache(sim, 10)
+    sim.st.p_dirty[0, ROOT, 0] = 100_000
+    direct_reclaim(sim, 0, nofs=False)
+    assert sim.totals.priority[0] == 0
+
+
+def test_xfs_sync_reclaim_blocks_on_dirty_inodes_and_async_skips_them():
+    fs = FileSet("f", pages_per_file=1, creates_per_s=1.0)
+    waits = {}
+    for mode in ("sync", "async"):
+        sim = make_sim("v4.19", xfs=mode, filesets=[fs])
+        sim.st.x_dirty[0] = 5000
+        _, waits[mode] = shrink_slab(sim, 0, ROOT, 12, nofs=False)
+        freed = sim.totals.freed[0, ROOT, 2]
+        assert (freed > 0) == (mode == "sync")
+    assert waits["sync"] > 1.0 and waits["async"] < 0.01
