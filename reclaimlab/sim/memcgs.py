@@ -113,7 +113,7 @@ def _collect(sim) -> None:
                 r = formulas.scan(sim.formula, F, 0, seeks=int(sim.seeks[1 + g]),
                                   batch=int(sim.batch[1 + g]), nr_deferred=slot)
                 slot = int(r.next_deferred)
-                k = min(int(r.scanned), F)
+                k = int(r.scanned)   # may exceed F: the walk comes back round
                 freed, ref, _ = isolate_referenced(sim.rng, ref, F - ref, k)
                 freed, ref = int(freed), int(ref)
                 if freed == 0:

@@ -1,0 +1,75 @@
+"""Each scenario against the result the LKML thread reported (default settings, seed 0).
+
+These follow from the mechanisms when they are right; parameters are not tuned
+to reach them. Where the model does not reproduce a reported result yet, the
+test is a strict xfail that says what is missing, so it turns red the day the
+mechanism is fixed.
+"""
+import numpy as np
+import pytest
+
+import reclaimlab as rl
+
+pytestmark = pytest.mark.slow
+
+
+def pressure(ds):
+    """Objects scanned over the run divided by the mean objects held, per cache."""
+    held = ds.slab.mean("time").sum("node")
+    return ds.scanned.sum(("time", "node")) / held
+
+
+@pytest.fixture(scope="module")
+def small_vs_large():
+    return rl.compare("small-vs-large", ["v4.18", "v4.19", "v5.0"])
+
+
+def test_small_vs_large_floor_hammers_the_smallest_cache(small_vs_large):
+    pr = pressure(small_vs_large)
+    small, large = pr.sel(cache="cache-1e1"), pr.sel(cache="cache-1e7")
+    assert float(small.sel(formula="v4.19") / large.sel(formula="v4.19")) >= 50
+    for f in ("v4.18", "v5.0"):
+        assert float(small.sel(formula=f)) <= 2 * float(large.sel(formula=f)), f
+
+
+def test_small_vs_large_caches_keep_objects(small_vs_large):
+    """Workloads re-create what they use: no cache stays empty."""
+    held = small_vs_large.slab.sel(cache=[c for c in small_vs_large.cache.values if c.startswith("cache")])
+    assert (held.mean("time") > 0).all()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "mechanism gap: the model gives 4.19.3 a workload_time within ~1.2x of 4.18/5.0; "
+    "bug 202441's collapse needs dirty XFS inodes from deleted/rewritten compile files "
+    "and the resulting synchronous inode writeback in kswapd, not modelled yet"))
+def test_compile_and_copy_4193_is_3x_slower():
+    t = {k: rl.simulate("compile-and-copy", kernel=k).workload_time.item() for k in ("4.18", "5.0", "4.19.3")}
+    assert t["4.19.3"] >= 3 * max(t["4.18"], t["5.0"])
+
+
+@pytest.fixture(scope="module")
+def dying():
+    runs = {("v5.0", "none"): None, ("v4.19", "none"): None, ("v5.0", "collector"): None,
+            ("v5.0", "reparent"): None}
+    return {key: rl.simulate("dying-memcgs", key[0], memcg_remedy=key[1]).dying_memcgs.values
+            for key in runs}
+
+
+def test_dying_memcgs_pile_up_without_a_remedy(dying):
+    d = dying[("v5.0", "none")]
+    assert d[-1] >= 20
+    assert d[-1] >= 2 * d[len(d) // 4]
+
+
+@pytest.mark.parametrize("key", [("v5.0", "collector"), ("v5.0", "reparent")])
+def test_dying_memcgs_remedies_keep_the_count_low(dying, key):
+    assert dying[key][-1] <= dying[("v5.0", "none")][-1] / 4
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "mechanism gap: under v4.19 the floor frees most leftover objects (pinned objects "
+    "fall ~4x) but a few objects per cgroup linger on the parent's list, so the dying "
+    "count ends at ~1/2, not <= 1/4, of v5.0's; the LRU order of spliced lists and of "
+    "rotated objects is mean-field here"))
+def test_dying_memcgs_floor_keeps_the_count_low(dying):
+    assert dying[("v4.19", "none")][-1] <= dying[("v5.0", "none")][-1] / 4
