@@ -66,9 +66,9 @@ def _small_vs_large() -> Scenario:
 
 def _compile_and_copy() -> Scenario:
     # make -j4 of a kernel tree: ~25,000 .c files compiled in 210 s (120 a second),
-    # each including a few hundred of ~20,000 headers: ~2 reads per header a second.
-    headers = FileSet("headers", pages_per_file=2, working_set=20_000, reads_per_s=2.0, job=True)
-    sources = FileSet("sources", pages_per_file=4, working_set=25_000, reads_per_s=1 / 210, job=True)
+    # each including a few hundred of ~25,000 headers: ~2 reads per header a second.
+    headers = FileSet("headers", pages_per_file=2, working_set=25_000, reads_per_s=2.0, job=True)
+    sources = FileSet("sources", pages_per_file=4, working_set=50_000, reads_per_s=1 / 210, job=True)
     objects = FileSet("objects", pages_per_file=8, creates_per_s=120.0, writes=True, job=True)
     # The copy comes over NFS at 40 MB/s, 100 MB files, into XFS (GFP_NOFS writes).
     copy = FileSet("copy", pages_per_file=25 * MB_PAGES, creates_per_s=0.4, writes=True, nofs=True)
@@ -77,8 +77,8 @@ def _compile_and_copy() -> Scenario:
                        filesets=(headers, sources, objects, copy), job_seconds=210.0, job_tasks=4)
     return Scenario(
         "compile-and-copy", "bug 202441: a kernel compile on XFS while a big copy streams in",
-        "A make -j4 kernel compile (3.5 minutes when nothing blocks it) reads 20,000 headers "
-        "over and over and 25,000 sources once, and writes object files on XFS on a SATA "
+        "A make -j4 kernel compile (3.5 minutes when nothing blocks it) reads 25,000 headers "
+        "over and over and 50,000 sources and other tree files once, and writes object files on XFS on a SATA "
         "disk, while a large copy streams 40 MB/s of new files onto the same filesystem "
         "(GFP_NOFS page-cache allocations). Look at page_cache over time (the sawtooth when "
         "inode reclaim strips page cache), refaults of dentries and inodes (the compile's "
