@@ -69,7 +69,9 @@ def _compile_and_copy() -> Scenario:
     # each including a few hundred of ~25,000 headers: ~2 reads per header a second.
     headers = FileSet("headers", pages_per_file=2, working_set=25_000, reads_per_s=2.0, job=True)
     sources = FileSet("sources", pages_per_file=4, working_set=50_000, reads_per_s=1 / 210, job=True)
-    objects = FileSet("objects", pages_per_file=8, creates_per_s=120.0, writes=True, job=True)
+    # Each compiled file replaces its previous object file (kbuild writes then renames).
+    objects = FileSet("objects", pages_per_file=8, creates_per_s=120.0, writes=True, job=True,
+                      replaces=True)
     # The copy comes over NFS at 40 MB/s, 100 MB files, into XFS (GFP_NOFS writes).
     copy = FileSet("copy", pages_per_file=25 * MB_PAGES, creates_per_s=0.4, writes=True, nofs=True)
     params = SimParams(nodes=2, node_pages=2 * GIB_PAGES, anon_pages=GIB_PAGES // 2,

@@ -83,6 +83,12 @@ class FileSet:
     job : bool
         Reads of this set's files are part of the job whose completion time is
         ``workload_time``.
+    replaces : bool
+        Each new file replaces an older one of the set (a build writing
+        ``foo.o`` over the previous ``foo.o`` by rename): the old file is
+        unlinked, its page cache dropped, its dentry and inode freed, and in XFS
+        the unlinked inode goes through inactivation, a transaction that leaves
+        it dirty until the log is written back.
     """
 
     name: str
@@ -94,6 +100,7 @@ class FileSet:
     nofs: bool = False
     memcg: str = "root"
     job: bool = False
+    replaces: bool = False
 
 
 @dataclass(frozen=True)

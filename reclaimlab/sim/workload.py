@@ -162,6 +162,8 @@ def _apply(sim, plan: dict, granted: float) -> float:
         if "creates" in node:
             c = scale(node["creates"])
             pages = c * fs.pages_per_file
+            if fs.replaces:
+                _unlink(sim, n, k, c)
             st.d_ref[n, ROOT, k] += c
             if fs.writes:
                 st.p_dirty[n, ROOT, k] += pages
@@ -189,6 +191,31 @@ def _apply(sim, plan: dict, granted: float) -> float:
             tot.page_refaults[n] += refetch * fs.pages_per_file
             io += read_seconds(costs, refetch * fs.pages_per_file, refetch, sim.disk_slowdown)
     return io
+
+
+def _unlink(sim, n: int, k: int, files: int) -> None:
+    """Unlink ``files`` old files of set ``k``: page cache, dentry and inode go at once."""
+    st = sim.st
+    pages = st.pages()[n, ROOT, k]
+    have = int(st.inodes()[n, ROOT, k])
+    files = min(files, have)
+    if files == 0:
+        return
+    d = take(sim.rng, np.array([st.d_ref[n, ROOT, k], st.d_unref[n, ROOT, k],
+                                st.i_ref[n, ROOT, k], st.i_unref[n, ROOT, k]]), files)
+    st.d_ref[n, ROOT, k] -= d[0]
+    st.d_unref[n, ROOT, k] -= d[1]
+    st.i_ref[n, ROOT, k] -= d[2]
+    st.i_unref[n, ROOT, k] -= d[3]
+    gone = take(sim.rng, np.array([st.p_inact[n, ROOT, k], st.p_ref[n, ROOT, k], st.p_act[n, ROOT, k],
+                                   st.p_dirty[n, ROOT, k]]), int(pages * files // have))
+    st.p_inact[n, ROOT, k] -= gone[0]
+    st.p_ref[n, ROOT, k] -= gone[1]
+    st.p_act[n, ROOT, k] -= gone[2]
+    st.p_dirty[n, ROOT, k] -= gone[3]
+    dirty = min(int(st.i_dirty[n, ROOT, k]), files)
+    st.i_dirty[n, ROOT, k] -= dirty
+    st.x_dirty[n] += files          # xfs_inactive(): a transaction dirties the inode
 
 
 def touch_slab_caches(sim) -> None:
