@@ -23,6 +23,10 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Regenerates the whole figure catalogue (svg, png, txt) into figures/ from nothing.
+figures: $(STAMP)
+	rm -rf figures && $(BIN)/reclaimlab figure --all --out-dir figures
+
 benchmarks: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 

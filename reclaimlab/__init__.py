@@ -19,3 +19,8 @@ from . import scenarios
 from .simulate import compare, simulate
 
 __all__ += ["compare", "scenarios", "simulate"]
+
+from . import plot, text, trace
+from .viz.save import load, save
+
+__all__ += ["load", "plot", "save", "text", "trace"]

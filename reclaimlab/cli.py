@@ -59,6 +59,13 @@ class Progress:
     """A one-line progress bar on stderr, silent unless stderr is a terminal.
 
     Call it as ``progress(what, done, total)``; :meth:`close` clears the line.
+
+    Examples
+    --------
+    >>> import io
+    >>> p = Progress(io.StringIO())      # not a terminal: draws nothing
+    >>> p("scorecard", 1, 5); p.close(); p.stream.getvalue()
+    ''
     """
 
     def __init__(self, stream=None, enabled: bool | None = None, width: int = 24) -> None:
@@ -74,7 +81,8 @@ class Progress:
             return
         total = max(total, 1)
         n = int(round(self.width * min(done, total) / total))
-        line = f"\r[{'#' * n}{'.' * (self.width - n)}] {done}/{total} {what[:30]:<30} {time.monotonic() - self.t0:5.1f}s"
+        bar = "#" * n + "." * (self.width - n)
+        line = f"\r[{bar}] {done}/{total} {what[:30]:<30} {time.monotonic() - self.t0:5.1f}s"
         self.stream.write(line)
         self.stream.flush()
         self._shown = True
@@ -336,7 +344,7 @@ def _cmd_figure(args) -> int:
             Path(args.out_dir).mkdir(parents=True, exist_ok=True)
         fmt = fmt or "txt"
         _check_out_dir(args.out)
-        ds = catalog.get(args.name).build(progress)
+        ds = catalog.data(args.name, progress)
         progress.close()
         if fmt == "txt" and not args.out:
             _emit(catalog.text(args.name, ds, width=args.width, unicode=args.unicode), args.unicode)
@@ -383,8 +391,9 @@ def _cmd_trace(args) -> int:
     if args.out:
         fmt = _suffix_format(args.out, None, FIGURE_FORMATS + DATA_FORMATS, f"trace {args.action}")
         _check_out_dir(args.out)
-        if fmt in CHART_FORMATS and args.action == "read":
-            raise UsageError("trace read has no chart; --out takes .nc, .zarr or .txt (charts: trace replay)")
+        if fmt in CHART_FORMATS and args.action != "replay":
+            raise UsageError(f"trace {args.action} has no chart; --out takes .nc, .zarr or .txt "
+                             "(charts: trace replay)")
     import reclaimlab as rl
     if args.formula:
         try:
@@ -453,7 +462,13 @@ def _common_text(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``reclaimlab`` command."""
+    """The argument parser of the ``reclaimlab`` command.
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["figure", "--list"]).list
+    True
+    """
     from . import __version__
     p = _Parser(prog=PROG, description="Models of Linux kernel slab-shrinker reclaim: formulas, "
                 "sweeps, simulations, LKML-ready figures and trace replay.",

@@ -1,4 +1,4 @@
-"""Evaluate a formula on integer arrays: coercion, the numba loop, user delta rules."""
+"""Evaluate a formula on integer arrays: coercion, the C loop, user delta rules."""
 from __future__ import annotations
 
 from dataclasses import dataclass

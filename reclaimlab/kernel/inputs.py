@@ -1,7 +1,7 @@
 """Input coercion and the error messages of the formula layer.
 
 Inputs must be integers (Python ints or integer numpy arrays); they are
-broadcast against each other and handed to the numba loop as flat int64
+broadcast against each other and handed to the C loop as flat int64
 arrays. Range checks happen inside the loop (:mod:`.arith`); this module turns
 its error codes into messages that name the parameter, the value and what is
 allowed.

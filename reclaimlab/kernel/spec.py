@@ -13,7 +13,7 @@ kernel (:mod:`reclaimlab.kernel.arith`) serves them all:
 * the **deferral** rule: pre-5.13 (deferral taken before the F/2 and 2F caps)
   or 5.13+ (``nr >> priority``, both results capped at 2F).
 
-The integer codes below are shared with the numba kernel.
+The integer codes below are shared with the C kernel (_scan.c).
 """
 from __future__ import annotations
 

@@ -76,7 +76,13 @@ class LogAxis:
     floor: float | None
 
     def plot(self, values) -> np.ndarray:
-        """Values to plot: zeros moved to the floor, NaN kept."""
+        """Values to plot: zeros moved to the floor, NaN kept.
+
+        Examples
+        --------
+        >>> log_axis([0, 0.5]).plot([0, 0.5]).tolist()
+        [0.01, 0.5]
+        """
         v = np.asarray(values, dtype=float)
         if self.floor is None:
             return np.where(v > 0, v, np.nan)
@@ -111,17 +117,38 @@ def log_axis(values) -> LogAxis:
 # --------------------------------------------------------------------------- helpers
 
 def is_sweep(ds: xr.Dataset) -> bool:
-    """True for ``rl.sweep`` output (a ``freeable`` dim and a ``pressure`` variable)."""
+    """True for ``rl.sweep`` output (a ``freeable`` dim and a ``pressure`` variable).
+
+    Examples
+    --------
+    >>> import reclaimlab as rl
+    >>> is_sweep(rl.sweep("v5.0", [10, 100], 12))
+    True
+    """
     return isinstance(ds, xr.Dataset) and "freeable" in ds.dims and "pressure" in ds
 
 
 def is_simulation(ds: xr.Dataset) -> bool:
-    """True for ``rl.simulate``/``rl.compare`` output (dims time, node, cache)."""
+    """True for ``rl.simulate``/``rl.compare`` output (dims time, node, cache).
+
+    Examples
+    --------
+    >>> import reclaimlab as rl
+    >>> is_simulation(rl.sweep("v5.0", [10, 100], 12))
+    False
+    """
     return isinstance(ds, xr.Dataset) and {"time", "node", "cache"} <= set(ds.dims)
 
 
 def is_replay(ds: xr.Dataset) -> bool:
-    """True for ``rl.trace.replay`` output (dim ``call`` with observed and modelled values)."""
+    """True for ``rl.trace.replay`` output (dim ``call`` with observed and modelled values).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> is_replay(xr.Dataset({"delta": ("call", [1]), "delta_model": ("call", [1])}))
+    True
+    """
     return (isinstance(ds, xr.Dataset) and "call" in ds.dims
             and any(f"{q}_model" in ds for q in ("delta", "total_scan")))
 
@@ -135,12 +162,26 @@ def _require(ds, ok: bool, what: str, fn: str) -> None:
 
 
 def units(da: xr.DataArray, default: str = "") -> str:
-    """The ``units`` attribute of ``da`` (``default`` when missing)."""
+    """The ``units`` attribute of ``da`` (``default`` when missing).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> units(xr.DataArray(1, attrs={"units": "pages"}))
+    'pages'
+    """
     return str(da.attrs.get("units", default))
 
 
 def label(da: xr.DataArray, name: str | None = None, unit: str | None = None) -> str:
-    """Axis title: long name and units, e.g. ``cache size (objects)``."""
+    """Axis title: long name and units, e.g. ``cache size (objects)``.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> label(xr.DataArray(1, attrs={"units": "s", "long_name": "reclaim stall"}))
+    'reclaim stall (s)'
+    """
     text = str(da.attrs.get("long_name", name or da.name))
     u = units(da) if unit is None else unit
     return f"{text} ({u})" if u and u != "1" else text
@@ -251,6 +292,16 @@ def _reduce_time(a: np.ndarray, starts: np.ndarray, how: str, dt: np.ndarray | N
     raise ValueError(f"how={how!r}")
 
 
+def _same_curves(df: pd.DataFrame, value: str) -> str | None:
+    """A note naming formulas whose values are identical everywhere (their lines coincide)."""
+    groups: dict[tuple, list[str]] = {}
+    for f, g in df.groupby("formula", sort=False):
+        key = tuple(np.round(g[value].to_numpy(dtype=float), 12).tolist())
+        groups.setdefault(key, []).append(str(f))
+    same = [" = ".join(v) for v in groups.values() if len(v) > 1]
+    return ("same curve: " + "; ".join(same)) if same else None
+
+
 def _tidy(arr: xr.DataArray, value: str) -> pd.DataFrame:
     df = arr.to_dataframe(name=value).reset_index()
     return df[[*arr.dims, value]]
@@ -307,6 +358,9 @@ def pressure(ds: xr.Dataset, *, priority=None, batch=None, seeks=None,
         sub.append(", ".join(notes))
     if thinned:
         sub.append(f"{len(idx)} of {ds.sizes['freeable']} cache sizes shown")
+    same = _same_curves(df, "pressure")
+    if same:
+        sub.append(same)
     return FigureData(
         df=df, title="Shrinker pressure vs cache size", subtitle=sub,
         labels={"freeable": "cache size (objects)",
@@ -477,6 +531,9 @@ def small_large_ratio(ds: xr.Dataset, *, small=None, large=None, batch=None, see
            "1 = proportional"]
     if notes:
         sub.append(", ".join(notes))
+    same = _same_curves(df, "ratio")
+    if same:
+        sub.append(same)
     return FigureData(
         df=df, title="Small-cache vs large-cache pressure", subtitle=sub,
         labels={"priority": "reclaim priority", "ratio": "pressure ratio small / large",

@@ -10,7 +10,6 @@ three significant digits (two in the heatmap grid).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from . import tables as T
@@ -417,7 +416,7 @@ def trace_replay(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, max_
         miss["diff"] = (miss["model"] - miss["observed"]).abs()
         miss = miss.sort_values(["diff", "calls"], ascending=False).head(5)
         lines.append(f"{q}: {n_miss} calls differ; largest differences:")
-        lines += table(["observed", "model", "calls"],
-                       [[fmt(o), fmt(m), int(c)] for o, m, c in miss[["observed", "model", "calls"]].itertuples(index=False)],
+        pairs = miss[["observed", "model", "calls"]].itertuples(index=False)
+        lines += table(["observed", "model", "calls"], [[fmt(o), fmt(m), int(c)] for o, m, c in pairs],
                        width=width, align="rrr", unicode=unicode)
     return _done(lines, width, unicode)
