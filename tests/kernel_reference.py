@@ -354,7 +354,7 @@ def rik_2019(freeable, priority, *, seeks=2, batch=128, nr_deferred=0, small_sca
         delta = u64(delta * 4)
         delta = do_div(delta, seeks)
     else:
-        delta = u64(c_div(freeable + 1, 2))          # delta = (freeable + 1) / 2
+        delta = u64(c_div(s64(freeable + 1), 2))     # delta = (freeable + 1) / 2: a long that wraps at LONG_MAX
     if delta == 0 and seeks:
         # shrinker->small_scan += freeable;   int += long: long add, converted to int
         small_scan = s32(small_scan + freeable)

@@ -465,3 +465,16 @@ def test_wrap_2F_cap_v513():
     # slot is *added* -2**63 (v5.13 always adds).  delta = (2**62 >> 12) * 4 / 2 = 2**51.
     check("v5.13", 2**62, 12, dict(delta=2**51, total_scan=-2**63, scanned=0,
                                    next_deferred=-2**63))
+
+
+def test_rik_zero_seek_round_up_wraps_at_long_max():
+    """(freeable + 1) / 2 is long arithmetic: at LONG_MAX it wraps to LONG_MIN / 2.
+
+    The u64 delta is then 2**64 - 2**62; total_scan = nr + delta is negative, so
+    the kernel's "negative objects to delete" branch sets total_scan = F and
+    defers nr; the 2F cap (which wraps to -2) then leaves nothing to scan.
+    """
+    F = 2**63 - 1
+    r = rl.formulas.scan("rik-2019", F, 0, seeks=0, batch=0, nr_deferred=141171)
+    assert int(r.delta) == 2**64 - 2**62
+    assert (int(r.total_scan), int(r.scanned), int(r.next_deferred)) == (-2, 0, 141171)
