@@ -51,6 +51,7 @@ _START_STRS = {"task": S.S_TASK, "symbol": S.S_SYM, "module": S.S_MOD, "shrinker
                "gfp_flags": S.S_GFP}
 _END_STRS = {"symbol": S.S_SYM, "shrinker_id": S.S_PTR}
 
+_SHRINK_EVENTS = ("mm_shrink_slab_start", "mm_shrink_slab_end")
 _KV_INT = tuple(EVENT_INT_FIELDS)
 _KV_STR = tuple(EVENT_STR_FIELDS)
 _KV_KEYS = _KV_INT + _KV_STR
@@ -66,7 +67,7 @@ def _gather(a: np.ndarray, rows: list[int], sel: np.ndarray) -> np.ndarray:
 
 def _hash(text: str) -> int:
     raw = np.frombuffer(text.encode(), np.uint8)
-    return int(S.str_hash(raw, 0, len(raw)))
+    return int(S.str_hash(raw, np.zeros(0, np.uint64), -1, 0, len(raw)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -101,6 +102,7 @@ class Collector:
         self.malformed: Counter = Counter()  # kind -> lines
         self.preamble = 0
         self.lost = 0
+        self.errors: list[TraceFormatError] = []   # strict mode: raised at the end of the block
         self.parts: dict[str, list[dict]] = {"start": [], "end": [], "reclaim": []}
         self.key_hashes, self.reclaim_hashes, self.required_mask = _tables()
 
@@ -130,6 +132,8 @@ class Collector:
         other = np.flatnonzero(status == S.OTHER)
         if len(other):
             self._other(buf, other, base, ints, strs, hashes, ts, line_start)
+        if self.errors:  # strict: the first bad line of the block, in file order
+            raise min(self.errors, key=lambda err: err.line)
 
     def _other(self, buf, other, base, ints, strs, hashes, ts, line_start) -> None:
         names = hashes[S.S_EVENT, other]
@@ -144,7 +148,8 @@ class Collector:
         kv = np.full((len(_KV_INT), m), MISSING, np.int64)
         spans = np.zeros((len(_KV_STR), 2, m), np.int64)
         shash = np.zeros((len(_KV_STR), m), np.uint64)
-        ok, present = S.scan_kv(buf, ints[S.I_PAYLOAD, sel], ints[S.I_EOL, sel], self.key_hashes,
+        words, woff = S.word_view(buf)
+        ok, present = S.scan_kv(buf, words, woff, ints[S.I_PAYLOAD, sel], ints[S.I_EOL, sel], self.key_hashes,
                                 len(_KV_INT), kv, spans, shash)
         name_h = hashes[S.S_EVENT, sel]
         req = self.required_mask[np.searchsorted(self.reclaim_hashes, name_h)]
@@ -203,8 +208,9 @@ class Collector:
 
     def _malformed(self, kind: str, line: int, text: str) -> None:
         if self.strict:
-            raise TraceFormatError(self.source, line, kind, text)
-        self.malformed[kind] += 1
+            self.errors.append(TraceFormatError(self.source, line, kind, text))
+        else:
+            self.malformed[kind] += 1
 
     # -- at the end ------------------------------------------------------
     def dataset(self, compression: str) -> xr.Dataset:
@@ -222,7 +228,9 @@ class Collector:
         if not parts:
             return {"line": np.zeros(0, np.int64), "time": np.zeros(0),
                     "ints": np.zeros((n_int, 0), np.int64), "hashes": np.zeros((n_str, 0), np.uint64)}
-        return {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
+        out = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
+        parts.clear()  # the pieces are copied: let them go
+        return out
 
     def _strings(self, h: np.ndarray, fn=None) -> np.ndarray:
         """Object array of the strings behind hashes ``h`` (``fn`` applied to each distinct one)."""
@@ -269,6 +277,7 @@ class Collector:
         n_str = 2 + len(_KV_STR)
         if parts:
             rec = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
+            parts.clear()
         else:
             rec = {"line": np.zeros(0, np.int64), "time": np.zeros(0), "ints": np.zeros((2, 0), np.int64),
                    "hashes": np.zeros((n_str, 0), np.uint64), "kv": np.zeros((len(_KV_INT), 0), np.int64),
@@ -300,7 +309,7 @@ class Collector:
             "preamble_lines": self.preamble,
             "lost_events": self.lost,
             "skipped_events": sum(n for k, n in self.events.items()
-                                  if k not in RECLAIM_EVENTS and not k.startswith("mm_shrink_slab_")),
+                                  if k not in RECLAIM_EVENTS and k not in _SHRINK_EVENTS),
             "malformed_lines": sum(self.malformed.values()),
             **pairing,
             "start_formats": ",".join(f for f, n in (("4.16+", len(pgs) - old), ("pre-4.16", old)) if n),

@@ -17,6 +17,7 @@ are found); only leftovers from lost events go through a Python loop.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 _PID_RANGE = 10**10
 
@@ -66,9 +67,12 @@ def pair_starts_with_ends(
     key = np.concatenate([start_key, end_key]).astype(np.int64)
     val = np.concatenate([start_nr, end_unused]).astype(np.int64)
     is_end = np.concatenate([np.zeros(ns, bool), np.ones(ne, bool)])
-    # One int per (key, pid): the reader keeps pids to 10 digits, keys < number of events.
-    group = key * _PID_RANGE + pid
-    active = np.lexsort((line, group))
+    # One small int per (key, pid): the reader keeps pids to 10 digits, keys < number of events.
+    group, _ = pd.factorize(key * _PID_RANGE + pid)
+    if len(group) and group.max() < 2**15:
+        group = group.astype(np.int16)  # numpy sorts 16-bit keys by radix sort
+    by_line = np.argsort(line, kind="stable")  # two sorted runs: a merge
+    active = by_line[np.argsort(group[by_line], kind="stable")]
     while len(active) > 1:
         a, b = active[:-1], active[1:]
         hit = (group[a] == group[b]) & ~is_end[a] & is_end[b] & (val[a] == val[b])

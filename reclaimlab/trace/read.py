@@ -25,7 +25,7 @@ from .collect import Collector
 from .errors import TraceFormatError
 
 #: Text is read and scanned in blocks of about this many bytes.
-CHUNK_BYTES = 1 << 22
+CHUNK_BYTES = 1 << 23
 #: Threads that run the scanner; the main thread collects meanwhile.
 WORKERS = min(2, os.cpu_count() or 1)
 
@@ -74,7 +74,8 @@ def read(path: str | os.PathLike, strict: bool = False) -> xr.Dataset:
         ``malformed_lines`` and ``malformed_<kind>``, ``comment_lines``,
         ``blank_lines``, ``preamble_lines``, ``lost_events``,
         ``unmatched_starts``, ``orphan_ends``, ``start_formats``,
-        ``flags_columns``.
+        ``flags_columns``, ``reclaimlab_version`` (and ``compression_error``
+        when a compressed file is damaged).
 
     Raises
     ------
@@ -104,8 +105,7 @@ def read(path: str | os.PathLike, strict: bool = False) -> xr.Dataset:
         raise TypeError(f"path={path!r} must be a str or os.PathLike naming a trace file")
     path = os.fspath(path)
     with open(path, "rb") as raw:
-        head = raw.read(8)
-        raw.seek(0)
+        head = raw.peek(8)[:8]  # not read: pipes (trace_pipe, /dev/stdin) cannot seek back
         compression, opener = "none", None
         for magic, name, fn in _MAGIC:
             if head.startswith(magic):
@@ -158,10 +158,12 @@ _DECOMPRESS_ERRORS = (EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile, OS
 
 
 def _chunks(stream: io.BufferedIOBase, path: str, problems: list[str]):
-    """Blocks of whole lines (the last may lack its newline).
+    """Blocks of whole lines (the last may lack its newline), without copying the text.
 
-    A corrupt or truncated compressed file ends the blocks early, after the
-    whole lines decompressed so far; what went wrong is appended to ``problems``.
+    A line cut by the end of one read is completed with the head of the next
+    and given as a block of its own. A corrupt or truncated compressed file ends
+    the blocks early, after the whole lines decompressed so far; what went wrong
+    is appended to ``problems``.
     """
     rest = b""
     while True:
@@ -172,14 +174,16 @@ def _chunks(stream: io.BufferedIOBase, path: str, problems: list[str]):
             if rest:
                 yield rest
             return
-        if rest:
-            data = rest + data
-        cut = data.rfind(b"\n") + 1
-        if problems or cut == 0:
-            rest = data
+        head = data.find(b"\n") + 1 if rest else 0
+        if rest and head == 0:  # still no end of line
+            rest += data
             continue
-        rest = data[cut:]
-        yield data if cut == len(data) else data[:cut]
+        if rest:
+            yield rest + data[:head]
+        cut = data.rfind(b"\n") + 1
+        if cut > head:
+            yield memoryview(data)[head:cut]
+        rest = data[max(cut, head):]
 
 
 def _read_block(stream, size: int, problems: list[str]) -> bytes:
@@ -224,7 +228,7 @@ class _Scanner:
 
     def _scan(self, block, out):
         buf = np.frombuffer(block, np.uint8)
-        rows, _ = S.scan_lines(buf, 0, *out, S.LIT_BYTES, S.LIT_OFF)  # room for every line
+        rows, _ = S.scan_lines(buf, *S.word_view(buf), 0, *out, S.LIT_BYTES, S.LIT_OFF, S.PROG)  # room for every line
         return buf, rows, out
 
     def _outputs(self, block) -> tuple:

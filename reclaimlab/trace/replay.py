@@ -3,7 +3,8 @@
 Each call is evaluated from its own observed inputs (``nr_deferred``,
 ``cache_items``, ``priority``; ``pgs_scanned``/``lru_pgs`` for ``v4.15``),
 never from the observed ``delta`` or ``total_scan``, with one seeks and batch
-per shrinker instance (:mod:`reclaimlab.trace.params`). A call matches when the
+per shrinker instance (:mod:`reclaimlab.trace.params`). Rik van Riel's
+``small_scan`` accumulator is not in any tracepoint; replay takes it as 0. A call matches when the
 model's ``delta`` and ``total_scan`` equal what the start event printed.
 
 The end event is checked too: its ``new scan count`` must be the model's
@@ -74,13 +75,18 @@ def evaluable(ds: xr.Dataset, formula: str) -> np.ndarray:
     return ok & has
 
 
-def model(ds: xr.Dataset, formula: str, idx: np.ndarray, seeks, batch, nr=None):
-    """``rl.formulas.scan`` on calls ``idx`` with the given seeks and batch (per call)."""
+def model(ds: xr.Dataset, formula: str, idx: np.ndarray, seeks, batch, nr=None, small_scan=0,
+          shrink_stop=False):
+    """``rl.formulas.scan`` on calls ``idx`` with the given seeks and batch (per call).
+
+    ``nr`` defaults to the traced ``nr_deferred``; ``v4.15`` gets the LRU counts
+    of pre-4.16 traces instead of the priority.
+    """
     uses_lru = rl.formulas.spec(formula).uses_lru
-    p = ds.priority.values[idx]
     return rl.formulas.scan(
-        formula, ds.cache_items.values[idx], 12 if uses_lru else p, seeks=seeks, batch=batch,
-        nr_deferred=ds.nr_deferred.values[idx] if nr is None else nr,
+        formula, ds.cache_items.values[idx], 12 if uses_lru else ds.priority.values[idx], seeks=seeks,
+        batch=batch, nr_deferred=ds.nr_deferred.values[idx] if nr is None else nr, small_scan=small_scan,
+        shrink_stop=shrink_stop,
         lru_scanned=ds.pgs_scanned.values[idx] if uses_lru else 0,
         lru_eligible=ds.lru_pgs.values[idx] if uses_lru else 0)
 

@@ -54,7 +54,7 @@ EVENT_VARS: dict[str, tuple[str, str]] = {
 }
 
 #: Integer fields of reclaim events (``key=value`` in the payload), stored as
-#: ``event_<key>`` with -1 where an event lacks the key. ``None`` units mean "1".
+#: ``event_<key>`` with -1 where an event lacks the key.
 EVENT_INT_FIELDS: dict[str, tuple[str, str]] = {
     "nid": ("1", "NUMA node"),
     "zid": ("1", "zone index (4.x formats)"),

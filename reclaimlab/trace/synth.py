@@ -15,8 +15,6 @@ import reclaimlab as rl
 from reclaimlab.kernel.spec import ZERO_SEEK_NONE
 from reclaimlab.model.shrinkers import DEFAULT_SEEKS
 
-from .deferral import deferred_after
-
 _TASKS = (("kswapd0", 93), ("kswapd1", 94), ("stress-ng-vm", 2211), ("Web Content", 3120),
           ("<...>", 40117), ("kworker/u8:3", 517), ("cc1", 8812))
 
@@ -85,6 +83,7 @@ def synthetic_trace(n_lines: int, *, formula: str = "v5.13", seed: int = 0, flag
     syms = [f"{sym} [{mod}] {ptr}" if mod else f"{sym} {ptr}" for sym, mod, ptr, *_ in inst]
     is_super = np.array([sym.startswith("super_") for sym, *_ in inst])
     numa = np.array([i[6] for i in inst])
+    small = np.zeros(n_inst, np.int64)  # Rik van Riel's small_scan, one per shrinker
     slots = np.zeros((n_inst, 2), np.int64)  # nr_deferred per (instance, node); node 0 if not NUMA aware
     fl = f"{flags} " if flags else ""
     out = ["# tracer: nop\n", "#\n", f"# synthetic trace, formula {formula}, seed {seed}\n"]
@@ -110,10 +109,9 @@ def synthetic_trace(n_lines: int, *, formula: str = "v5.13", seed: int = 0, flag
         freeable = np.clip(freeable + step, 1, 4 * base)
         col = np.where(numa, nid, 0)
         nr = slots[np.arange(n_inst), col]
-        r = rl.formulas.scan(formula, freeable, prio, seeks=seeks, batch=batch, nr_deferred=nr)
-        nofs = is_super & (gfp == "GFP_NOFS")
-        scanned = np.where(nofs, 0, r.scanned)
-        new_nr = deferred_after(formula, nr, r.delta, scanned, freeable)
+        r = rl.formulas.scan(formula, freeable, prio, seeks=seeks, batch=batch, nr_deferred=nr,
+                             small_scan=small, shrink_stop=is_super & (gfp == "GFP_NOFS"))
+        scanned, new_nr, small = r.scanned, r.next_deferred, r.small_scan
         slots[np.arange(n_inst), col] = new_nr
         cols = zip(syms, nr.tolist(), freeable.tolist(), r.delta.tolist(), r.total_scan.tolist(),
                    new_nr.tolist(), (r.total_scan - scanned).tolist(), (scanned * 9 // 10).tolist())

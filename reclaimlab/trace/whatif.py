@@ -23,8 +23,7 @@ import reclaimlab as rl
 from reclaimlab.kernel.spec import ZERO_SEEK_NONE
 from reclaimlab.model.shrinkers import DEFAULT_SEEKS, preset_for_symbol
 
-from .deferral import deferred_after
-from .replay import check_calls, evaluable, instance_labels, replay
+from .replay import check_calls, evaluable, instance_labels, model, replay
 from .schema import MISSING, variable
 
 #: Formulas tried, in order, to find the traced kernel's arithmetic (and so its seeks).
@@ -52,22 +51,37 @@ def allows_fs(gfp_flags: str) -> bool:
 def detect_kernel(ds: xr.Dataset) -> str:
     """The built-in formula that matches most calls of a trace (its kernel's arithmetic).
 
+    Candidates are tried newest first (:data:`KERNEL_CANDIDATES`) and the first
+    that matches every call wins. Some are indistinguishable on some traces:
+    without zero-seek shrinkers, v4.16 and v5.0 compute the same, and so do
+    v4.19 and v4.20; the newer is named then.
+
     Examples
     --------
     >>> import reclaimlab as rl
+    >>> detect_kernel(rl.trace.parse(rl.trace.synthetic_trace(300)))
+    'v5.13'
     >>> detect_kernel(rl.trace.parse(rl.trace.synthetic_trace(300, formula="v4.19")))
-    'v4.19'
+    'v4.20'
     """
-    best, best_rate = KERNEL_CANDIDATES[0], -1.0
+    return _best_replay(ds, None, None)[0]
+
+
+def _best_replay(ds: xr.Dataset, seeks, batch) -> tuple[str, xr.Dataset]:
+    """(formula, replay) of the kernel candidate matching most calls; the first that matches all."""
+    best = None
     for name in KERNEL_CANDIDATES:
         try:
-            rate = replay(ds, name).attrs["match_rate"]
+            rep = replay(ds, name, seeks=seeks, batch=batch)
         except ValueError:  # the trace format cannot feed this formula
             continue
-        if rate > best_rate:
-            best, best_rate = name, rate
+        rate = rep.attrs["match_rate"]
+        if best is None or rate > best[1].attrs["match_rate"] or np.isnan(best[1].attrs["match_rate"]):
+            best = (name, rep)
         if rate == 1.0:
             break
+    if best is None:
+        raise ValueError("no built-in formula can be fed by this trace's format")
     return best
 
 
@@ -124,8 +138,11 @@ def whatif(ds: xr.Dataset, formula: str, *, kernel: str | None = None, seeks=Non
     spec = rl.formulas.spec(formula)
     if initial not in ("observed", "zero"):
         raise ValueError(f"initial={initial!r} is not allowed; allowed: 'observed', 'zero'")
-    kernel = detect_kernel(ds) if kernel is None else rl.formulas.spec(kernel).name
-    rep = replay(ds, kernel, seeks=seeks, batch=batch)
+    if kernel is None:
+        kernel, rep = _best_replay(ds, seeks, batch)
+    else:
+        kernel = rl.formulas.spec(kernel).name
+        rep = replay(ds, kernel, seeks=seeks, batch=batch)
     n = ds.sizes.get("call", 0)
     inst, labels, symbols, _ = instance_labels(ds)
     seeks_i = rep.instance_seeks.values.copy()
@@ -185,7 +202,6 @@ def _run(formula, ds, ok, inst, slot, seeks_i, batch_i, nofs, initial) -> dict:
     idx = np.flatnonzero(ok)
     if not len(idx):
         return res
-    F = ds.cache_items.values
     nr_obs = ds.nr_deferred.values
     n_slots = int(slot.max()) + 1
     slot_val = np.zeros(n_slots, np.int64)
@@ -196,23 +212,15 @@ def _run(formula, ds, ok, inst, slot, seeks_i, batch_i, nofs, initial) -> dict:
     rank = pd.Series(inst[idx]).groupby(inst[idx]).cumcount().to_numpy()
     order = np.argsort(rank, kind="stable")
     bounds = np.searchsorted(rank[order], np.arange(rank.max() + 2))
-    uses_lru = rl.formulas.spec(formula).uses_lru
-    p_all = ds.priority.values
     for k in range(len(bounds) - 1):
         c = idx[order[bounds[k]:bounds[k + 1]]]
         i, s = inst[c], slot[c]
         nr = slot_val[s]
-        r = rl.formulas.scan(formula, F[c], 12 if uses_lru else p_all[c], seeks=seeks_i[i], batch=batch_i[i],
-                             nr_deferred=nr, small_scan=acc[i],
-                             lru_scanned=ds.pgs_scanned.values[c] if uses_lru else 0,
-                             lru_eligible=ds.lru_pgs.values[c] if uses_lru else 0)
-        stop = nofs[c]
-        scanned = np.where(stop, 0, r.scanned)
-        nxt = np.where(stop, deferred_after(formula, nr, r.delta, 0, F[c]), r.next_deferred)
-        slot_val[s] = nxt
+        r = model(ds, formula, c, seeks_i[i], batch_i[i], nr=nr, small_scan=acc[i], shrink_stop=nofs[c])
+        slot_val[s] = r.next_deferred
         acc[i] = r.small_scan
         res["nr"][c], res["delta"][c], res["total"][c] = nr, r.delta.astype(np.int64), r.total_scan
-        res["scanned"][c], res["next"][c] = scanned, nxt
+        res["scanned"][c], res["next"][c] = r.scanned, r.next_deferred
     return res
 
 
