@@ -64,6 +64,8 @@ class Sim:
         self.collector_next = 0.0
         self.latencies: list[float] = []   # interactive allocations, seconds each
         self.pending = 0.0                 # pages the tasks will allocate this step, per node
+        self.now = 0.0                     # start of the current step, seconds
+        self.xfs_busy_until = 0.0          # XFS sync reclaim: the AG reclaim lock is held until
         self._service_caches = np.array([c.memcg == "service" for c in caches], bool)
 
     # Memory --------------------------------------------------------------
@@ -199,6 +201,7 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
     done_at = None
     for step in range(steps):
         t = step * dt
+        sim.now = t
         age_dirty(sim)
         if t >= next_xfs:
             # Background XFS reclaim frees clean reclaimable inodes (SYNC_TRYLOCK).

@@ -234,13 +234,23 @@ def _strip_pages(sim, n, m, files) -> float:
 
 
 def _reclaim_xfs(sim, n, k) -> tuple[int, float]:
-    """XFS free_cached_objects(): (inodes freed, seconds blocked on writeback)."""
+    """XFS free_cached_objects(): (inodes freed, seconds blocked).
+
+    In sync mode (SYNC_TRYLOCK | SYNC_WAIT, 4.19/5.0) reclaim waits for the
+    per-AG reclaim lock (pag_ici_reclaim_lock), so a reclaimer queues behind
+    whoever is already flushing dirty inodes, then waits for its own flushes:
+    every reclaimer runs at the disk's write speed. Async mode skips dirty
+    inodes and never waits.
+    """
     st = sim.st
     got = take(sim.rng, np.array([st.x_clean[n], st.x_dirty[n]]), k)
     st.x_clean[n] -= got[0]
     if sim.xfs_reclaim == "sync":
         st.x_dirty[n] -= got[1]
-        return int(got.sum()), got[1] * sim.costs.inode_flush_ms * 1e-3
+        queue = max(sim.xfs_busy_until - sim.now, 0.0)
+        own = got[1] * sim.costs.inode_flush_ms * 1e-3
+        sim.xfs_busy_until = max(sim.xfs_busy_until, sim.now) + own
+        return int(got.sum()), queue + own
     return int(got[0]), 0.0
 
 
