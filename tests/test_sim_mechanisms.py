@@ -159,3 +159,18 @@ def test_xfs_sync_reclaim_blocks_on_dirty_inodes_and_async_skips_them():
         freed = sim.totals.freed[0, ROOT, 2]
         assert (freed > 0) == (mode == "sync")
     assert waits["sync"] > 1.0 and waits["async"] < 0.01
+
+
+def test_parent_list_walks_spliced_children_first_and_rotates_referenced():
+    from reclaimlab.sim.lrulist import NOBODY, SegmentList
+    rng = np.random.default_rng(0)
+    lst = SegmentList()
+    lst.splice_front(NOBODY, 0, 100)      # the parent's own objects
+    lst.splice_front(7, 0, 30)            # memcg 7 dies: its list goes to the front
+    lst.splice_front(9, 20, 0)            # then memcg 9, all referenced
+    freed = lst.walk(rng, 50)             # 20 of 9 rotated, 30 of 7 freed
+    assert freed == {9: 0, 7: 30}
+    assert lst.owned(9) == (0, 20) and lst.segments[-1][0] == 9   # rotated to the tail
+    freed = lst.walk(rng, 120)            # the parent's 100, then 9's rotated 20
+    assert freed == {NOBODY: 100, 9: 20}
+    assert lst.totals() == (0, 0)

@@ -19,6 +19,7 @@ from ..kernel.spec import DEFER_5_13
 from ..model import preset
 from . import memcgs
 from .draw import poisson
+from .lrulist import SegmentList
 from .params import SimParams
 from .reclaim import direct_reclaim, kswapd
 from .state import DYING, ONLINE, PARENT, ROOT, State, StepTotals
@@ -67,6 +68,9 @@ class Sim:
         self.now = 0.0                     # start of the current step, seconds
         self.xfs_busy_until = 0.0          # XFS sync reclaim: the AG reclaim lock is held until
         self._service_caches = np.array([c.memcg == "service" for c in caches], bool)
+        # The services' parent cgroup keeps its lists in order (lrulist.py).
+        self.parent_lists = ([[SegmentList() for _ in caches] for _ in range(params.nodes)]
+                             if params.services else None)
 
     # Memory --------------------------------------------------------------
     def slab_pages(self, n: int) -> float:

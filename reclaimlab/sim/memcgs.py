@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import formulas
 from .slab import isolate_referenced
+from .lrulist import NOBODY
 from .state import DYING, FREE, ONLINE, PARENT
 
 COLLECTOR_INTERVAL_S = 1.0
@@ -80,6 +81,10 @@ def _offline(sim, m: int, t: float) -> None:
     """css offline: lists drained to the parent; objects keep pinning unless reparented."""
     st = sim.st
     moved = st.g_ref[:, m] + st.g_unref[:, m]
+    owner = NOBODY if sim.memcg_remedy == "reparent" else m
+    for n in range(sim.params.nodes):
+        for g in range(sim.n_generic):
+            sim.parent_lists[n][g].splice_front(owner, int(st.g_ref[n, m, g]), int(st.g_unref[n, m, g]))
     st.g_ref[:, PARENT] += st.g_ref[:, m]
     st.g_unref[:, PARENT] += st.g_unref[:, m]
     st.g_ref[:, m] = 0
@@ -106,8 +111,8 @@ def _collect(sim) -> None:
             F = int(st.pinned_by[m, n, g])
             if F == 0:
                 continue
-            lists = np.array([st.g_ref[n, PARENT, g], st.g_unref[n, PARENT, g]])
-            ref = int(F * lists[0] // max(lists.sum(), 1))    # its objects with the bit set
+            lst = sim.parent_lists[n][g]
+            ref, _ = lst.owned(m)
             slot = 0
             while F > 0:
                 r = formulas.scan(sim.formula, F, 0, seeks=int(sim.seeks[1 + g]),
@@ -120,9 +125,8 @@ def _collect(sim) -> None:
                     break
                 F -= freed
                 st.pinned_by[m, n, g] -= freed
-                from_unref = min(freed, int(st.g_unref[n, PARENT, g]))
-                st.g_unref[n, PARENT, g] -= from_unref
-                st.g_ref[n, PARENT, g] -= freed - from_unref
+                lst.remove(m, freed)
+                st.g_ref[n, PARENT, g], st.g_unref[n, PARENT, g] = lst.totals()
                 c = sim.generic_cache_index + g
                 sim.totals.scanned[n, PARENT, c] += k
                 sim.totals.freed[n, PARENT, c] += freed

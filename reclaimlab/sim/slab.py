@@ -105,10 +105,11 @@ def shrink_slab(sim, n: int, m: int, priority: int, nofs: bool) -> tuple[float, 
         tot.total_scan[n, m, c] += int(res.total_scan[1 + g])
         if k == 0:
             continue
-        freed, ref, unref = isolate_referenced(sim.rng, st.g_ref[n, m, g], st.g_unref[n, m, g], k)
-        st.g_ref[n, m, g], st.g_unref[n, m, g] = ref, unref
-        if m == PARENT:
-            unpin(sim, n, g, int(freed))
+        if m == PARENT and sim.parent_lists is not None:
+            freed = _walk_parent(sim, n, g, k)
+        else:
+            freed, ref, unref = isolate_referenced(sim.rng, st.g_ref[n, m, g], st.g_unref[n, m, g], k)
+            st.g_ref[n, m, g], st.g_unref[n, m, g] = ref, unref
         tot.scanned[n, m, c] += k
         tot.freed[n, m, c] += int(freed)
         pages += freed / sim.generic_objects_per_page[g]
@@ -254,21 +255,13 @@ def _reclaim_xfs(sim, n, k) -> tuple[int, float]:
     return int(got[0]), 0.0
 
 
-def unpin(sim, n: int, g: int, freed: int) -> None:
-    """Objects freed from the parent's lists release the dying memcgs they pin (§5.1).
-
-    memcg_drain_list_lru splices a dying memcg's list onto the front of its
-    parent's, and list_lru walks from the front: the objects of the memcg
-    that died last are met first, then those of earlier ones, then the
-    parent's own.
-    """
+def _walk_parent(sim, n: int, g: int, k: int) -> int:
+    """Walk the parent cgroup's ordered list; freed objects release their dying memcgs."""
     st = sim.st
-    pins = st.pinned_by[:, n, g]
-    if freed == 0 or not pins.any():
-        return
-    for m in sorted(np.flatnonzero(pins), key=lambda i: -st.memcg_died[i]):
-        got = min(int(pins[m]), freed)
-        pins[m] -= got
-        freed -= got
-        if freed == 0:
-            break
+    lst = sim.parent_lists[n][g]
+    by_owner = lst.walk(sim.rng, k)
+    for owner, count in by_owner.items():
+        if owner >= 0:
+            st.pinned_by[owner, n, g] -= count
+    st.g_ref[n, PARENT, g], st.g_unref[n, PARENT, g] = lst.totals()
+    return sum(by_owner.values())
