@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 
 from .kernel import Registry, ScanResult, evaluate
 from .kernel.spec import FormulaSpec

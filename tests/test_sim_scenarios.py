@@ -5,7 +5,6 @@ to reach them. Where the model does not reproduce a reported result yet, the
 test is a strict xfail that says what is missing, so it turns red the day the
 mechanism is fixed.
 """
-import numpy as np
 import pytest
 
 import reclaimlab as rl
