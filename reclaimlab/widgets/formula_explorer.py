@@ -1,0 +1,154 @@
+"""FormulaExplorer: how batch size, the formula and a min-scan floor move shrinker pressure.
+
+A thin widget: it owns no model logic. Controls feed :func:`reclaimlab.sweep`
+(a custom floor becomes a formula made with :func:`reclaimlab.formulas.register`),
+and the charts come from :mod:`reclaimlab.plot`. The charts are offline
+``alt.JupyterChart`` widgets, so they draw in JupyterLab and Voila without a
+network.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import formulas
+from ..sweep import sweep
+
+BATCHES = (16, 32, 64, 128, 256, 512, 1024, 2048)
+FLOOR_MODES = ("off", "kernel", "custom")
+
+
+def floor_rule(floor: int | None):
+    """A delta rule: v5.0's delta with a min-scan floor ``max(delta, min(F, floor or B))``.
+
+    ``floor=None`` is the kernel's 172b06c32b94 floor (the batch size).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rule = floor_rule(32)
+    >>> int(rule(np.array(1000), np.array(12), np.array(2), np.array(1024)))
+    32
+    """
+    def rule(F, p, S, B):
+        delta = np.where(S == 0, F // 2, (F >> p) * 4 // np.maximum(S, 1))
+        return np.maximum(delta, np.minimum(F, B if floor is None else floor))
+    rule.__name__ = f"floor_{floor or 'batch'}"
+    return rule
+
+
+def floor_formula(mode: str, value: int) -> str | None:
+    """Register (or reuse) the formula for a floor setting; None when the floor is off."""
+    if mode not in FLOOR_MODES:
+        raise ValueError(f"floor={mode!r} is unknown; allowed: {', '.join(FLOOR_MODES)}")
+    if mode == "off":
+        return None
+    if mode == "kernel":
+        name, rule = "v5.0+floor", floor_rule(None)
+    else:
+        if int(value) < 1:
+            raise ValueError(f"floor value={value!r} is not allowed; it must be >= 1 object")
+        name, rule = f"v5.0+floor{int(value)}", floor_rule(int(value))
+    if name not in formulas.names():
+        formulas.register(name, rule, base="v5.0",
+                          description=f"v5.0 with a min-scan floor of "
+                                      f"{'one batch' if mode == 'kernel' else f'{int(value)} objects'}.")
+    return name
+
+
+def explorer_dataset(selected, *, batch: int, seeks: int, priority: int, floor: str = "off",
+                     floor_value: int = 32, sizes=(1, 8), calls: int = 100, points: int = 25):
+    """The sweep behind the explorer's charts (all priorities, log-spaced cache sizes).
+
+    Examples
+    --------
+    >>> ds = explorer_dataset(["v4.19", "v5.0"], batch=1024, seeks=2, priority=12, calls=10)
+    >>> sorted(ds.sizes)
+    ['formula', 'freeable', 'priority']
+    """
+    names = list(selected)
+    extra = floor_formula(floor, floor_value)
+    if extra and extra not in names:
+        names.append(extra)
+    if not names:
+        raise ValueError("formulas=() is empty; select at least one formula")
+    lo, hi = sizes
+    freeable = np.unique(np.logspace(lo, hi, points).astype(np.int64))
+    return sweep(names, freeable=freeable, priority=list(range(13)), batch=int(batch),
+                 seeks=int(seeks), calls=int(calls))
+
+
+class FormulaExplorer:
+    """Formulas, batch size, seeks, priority, a min-scan floor, cache sizes, calls.
+
+    The pressure curve (at the chosen priority) and the priority heatmap
+    redraw on every change; the description of the first selected formula is
+    shown beside them. Display it as the last expression of a cell.
+
+    Examples
+    --------
+    >>> ex = FormulaExplorer(formulas=["v4.19", "v5.0"])
+    >>> ex.batch.value = 128            # the charts are redrawn
+    >>> ex.dataset.batch.item()
+    128
+    """
+
+    def __init__(self, formulas=("v4.16", "v4.19", "v5.0", "rik-2019", "dave-2019", "v5.13"),
+                 *, batch: int = 1024, seeks: int = 2, priority: int = 12, calls: int = 100) -> None:
+        import altair as alt
+        import ipywidgets as W
+
+        from .. import plot
+
+        self._alt, self._plot, self._W = alt, plot, W
+        alt.JupyterChart.enable_offline()
+        from .. import formulas as registry
+        self.formulas = W.SelectMultiple(options=registry.names(), value=tuple(formulas),
+                                         description="formulas", rows=8)
+        self.batch = W.SelectionSlider(options=BATCHES, value=batch, description="batch")
+        self.seeks = W.IntSlider(value=seeks, min=0, max=8, description="seeks")
+        self.priority = W.IntSlider(value=priority, min=0, max=12, description="priority")
+        self.floor = W.ToggleButtons(options=FLOOR_MODES, value="off", description="floor")
+        self.floor_value = W.BoundedIntText(value=32, min=1, max=1 << 20, description="floor objs")
+        self.sizes = W.IntRangeSlider(value=(1, 8), min=0, max=9, description="log10 size")
+        self.calls = W.IntSlider(value=calls, min=1, max=2000, description="calls")
+        self.about = W.HTML()
+        self.status = W.HTML()
+        self.dataset = None
+        self.curve = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
+        self.heatmap = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
+        self.controls = (self.formulas, self.batch, self.seeks, self.priority, self.floor,
+                         self.floor_value, self.sizes, self.calls)
+        for c in self.controls:
+            c.observe(self._changed, names="value")
+        self.redraw()
+
+    def _changed(self, _change=None) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Recompute the sweep and replace both charts."""
+        try:
+            ds = explorer_dataset(self.formulas.value, batch=self.batch.value, seeks=self.seeks.value,
+                                  priority=self.priority.value, floor=self.floor.value,
+                                  floor_value=self.floor_value.value, sizes=self.sizes.value,
+                                  calls=self.calls.value)
+        except ValueError as err:       # e.g. seeks 0 with a formula that has no zero-seek branch
+            self.status.value = f"<b>cannot draw:</b> {err}"
+            return
+        self.status.value = ""
+        self.dataset = ds
+        self.curve.chart = self._plot.pressure_curve(ds, priority=self.priority.value)
+        self.heatmap.chart = self._plot.priority_heatmap(ds)
+        first = (self.formulas.value or ("v5.0",))[0]
+        text = formulas.describe(first).replace("\n", "<br>")
+        self.about.value = f"<div style='max-width:28em'>{text}</div>"
+
+    def widget(self):
+        """The whole explorer as one ipywidgets box."""
+        W = self._W
+        left = W.VBox(list(self.controls) + [self.status])
+        return W.VBox([W.HBox([left, self.about]), self.curve, self.heatmap])
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget())
