@@ -284,23 +284,23 @@ def _run_output(ds, args, figure: str) -> int:
 
 
 def _cmd_simulate(args) -> int:
-    if args.out:
-        _suffix_format(args.out, None, FIGURE_FORMATS + DATA_FORMATS, "simulate")
-        _check_out_dir(args.out)
-    simulate, _ = _simulator()
-    _check_scenario(args.scenario)
-    ds = simulate(args.scenario, formula=args.formula, seed=args.seed, **_run_kwargs(args))
-    return _run_output(ds, args, "timeline")
+    return _run_scenario(args, "simulate", "timeline", lambda kw: _simulator()[0](
+        args.scenario, formula=args.formula, **kw))
 
 
 def _cmd_compare(args) -> int:
+    return _run_scenario(args, "compare", args.figure, lambda kw: _simulator()[1](
+        args.scenario, formulas=args.formulas, **kw))
+
+
+def _run_scenario(args, command: str, figure: str, run) -> int:
+    """Check the output path and scenario, run, then write or print the result."""
     if args.out:
-        _suffix_format(args.out, None, FIGURE_FORMATS + DATA_FORMATS, "compare")
+        _suffix_format(args.out, None, FIGURE_FORMATS + DATA_FORMATS, command)
         _check_out_dir(args.out)
-    _, compare = _simulator()
     _check_scenario(args.scenario)
-    ds = compare(args.scenario, formulas=args.formulas, seed=args.seed, **_run_kwargs(args))
-    return _run_output(ds, args, args.figure)
+    ds = run(dict(seed=args.seed, **_run_kwargs(args)))
+    return _run_output(ds, args, figure)
 
 
 def _cmd_figure(args) -> int:
