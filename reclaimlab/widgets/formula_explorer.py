@@ -114,6 +114,7 @@ class FormulaExplorer:
         self.about = W.HTML()
         self.status = W.HTML()
         self.dataset = None
+        self._key = None
         self.curve = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
         self.heatmap = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
         self.controls = (self.formulas, self.batch, self.seeks, self.priority, self.floor,
@@ -126,22 +127,30 @@ class FormulaExplorer:
         self.redraw()
 
     def redraw(self) -> None:
-        """Recompute the sweep and replace both charts."""
-        try:
-            ds = explorer_dataset(self.formulas.value, batch=self.batch.value, seeks=self.seeks.value,
-                                  priority=self.priority.value, floor=self.floor.value,
-                                  floor_value=self.floor_value.value, sizes=self.sizes.value,
-                                  calls=self.calls.value)
-        except ValueError as err:       # e.g. seeks 0 with a formula that has no zero-seek branch
-            self.status.value = f"<b>cannot draw:</b> {err}"
-            return
+        """Recompute what changed and replace the charts.
+
+        The sweep covers every priority, so moving the priority slider only
+        redraws the pressure curve; anything else recomputes the sweep and
+        both charts.
+        """
+        key = (self.formulas.value, self.batch.value, self.seeks.value, self.floor.value,
+               self.floor_value.value, self.sizes.value, self.calls.value)
+        if key != self._key:
+            try:
+                ds = explorer_dataset(self.formulas.value, batch=self.batch.value, seeks=self.seeks.value,
+                                      priority=self.priority.value, floor=self.floor.value,
+                                      floor_value=self.floor_value.value, sizes=self.sizes.value,
+                                      calls=self.calls.value)
+            except ValueError as err:   # e.g. seeks 0 with a formula that has no zero-seek branch
+                self.status.value = f"<b>cannot draw:</b> {err}"
+                return
+            self.dataset, self._key = ds, key
+            self.heatmap.chart = self._plot.priority_heatmap(ds)
+            first = (self.formulas.value or ("v5.0",))[0]
+            text = formulas.describe(first).replace("\n", "<br>")
+            self.about.value = f"<div style='max-width:28em'>{text}</div>"
         self.status.value = ""
-        self.dataset = ds
-        self.curve.chart = self._plot.pressure_curve(ds, priority=self.priority.value)
-        self.heatmap.chart = self._plot.priority_heatmap(ds)
-        first = (self.formulas.value or ("v5.0",))[0]
-        text = formulas.describe(first).replace("\n", "<br>")
-        self.about.value = f"<div style='max-width:28em'>{text}</div>"
+        self.curve.chart = self._plot.pressure_curve(self.dataset, priority=self.priority.value)
 
     def widget(self):
         """The whole explorer as one ipywidgets box."""
