@@ -1,0 +1,184 @@
+"""Real browser: notebooks in JupyterLab and Voila, driven in Debian's chromium.
+
+Starts its own server on 127.0.0.1 (a free port, no token: a throwaway server on
+loopback only), runs the notebooks, moves a control, checks the chart redrew,
+that the console has no errors and that no request left 127.0.0.1. Screenshots
+go to the test's tmp dir. Skips with a reason when chromium or playwright is
+missing (``.ci/run`` installs chromium, so CI runs it).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
+                       "(apt-get install chromium; .ci/run does it)"),
+]
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+BIN = Path(sys.executable).parent
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# A fingerprint of every rendered chart: it changes when any chart redraws.
+CHARTS = ("() => Array.from(document.querySelectorAll('.vega-embed svg.marks'))"
+          ".map(e => e.innerHTML.length + ':' + e.innerHTML.slice(-300)).join('|')")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc, timeout: float = 90) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.25)
+    raise TimeoutError(f"no server on port {port}")
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """Copies of the notebooks and a private Jupyter home, so the repo stays untouched."""
+    nb = tmp_path / "notebooks"
+    nb.mkdir()
+    for name in ("01-scan-count-formula.ipynb", "04-dying-memcgs.ipynb"):
+        shutil.copy(NOTEBOOKS / name, nb / name)
+    home = tmp_path / "home"
+    settings = home / "settings/@jupyterlab/apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"),
+               JUPYTER_DATA_DIR=str(home / "data"))
+    return nb, home, env
+
+
+def serve(cmd, cwd, env, port, log):
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_port(port, proc)
+    except Exception:
+        proc.terminate()
+        raise
+    return proc
+
+
+class Browser:
+    """A headless chromium page that records console errors and off-host requests."""
+
+    def __init__(self, p, profile: Path):
+        self.ctx = p.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
+                                                        args=ARGS, viewport={"width": 1400, "height": 1600})
+        self.page = self.ctx.pages[0] if self.ctx.pages else self.ctx.new_page()
+        self.offhost, self.errors = [], []
+        self.page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+                     else self.offhost.append(r.url))
+        self.page.on("console", lambda m: self.errors.append(m.text[:300]) if m.type == "error" else None)
+
+    def close(self):
+        self.ctx.close()
+
+
+def wait_charts(page, count: int, timeout_ms: int = 240_000) -> None:
+    page.wait_for_function(f"document.querySelectorAll('.vega-embed svg.marks').length >= {count}",
+                           timeout=timeout_ms)
+    page.wait_for_timeout(500)
+
+
+def move_first_slider_and_check(page) -> None:
+    """The first slider on the page is the FormulaExplorer's batch size: move it, a chart redraws."""
+    page.wait_for_selector(".widget-slider .noUi-handle", timeout=60_000)
+    before = page.evaluate(CHARTS)
+    handle = page.locator(".widget-slider .noUi-handle").nth(0)
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_function(f"({CHARTS})() !== {json.dumps(before)}", timeout=60_000)
+
+
+def lab_run_all(page, url: str) -> None:
+    page.goto(url, timeout=120_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+
+
+def test_notebooks_in_jupyterlab(workdir, tmp_path):
+    nb, home, env = workdir
+    port = free_port()
+    with open(home / "lab.log", "w") as log:
+        proc = serve([str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+                      "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={nb}",
+                      "--allow-root", "--LabApp.news_url=None",
+                      "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"], nb, env, port, log)
+        try:
+            with playwright.sync_playwright() as p:
+                b = Browser(p, home / "chrome")
+                try:
+                    page = b.page
+                    lab_run_all(page, f"http://127.0.0.1:{port}/lab/tree/01-scan-count-formula.ipynb?reset")
+                    wait_charts(page, 3)
+                    page.screenshot(path=str(tmp_path / "lab-01-before.png"), full_page=True)
+                    move_first_slider_and_check(page)
+                    page.screenshot(path=str(tmp_path / "lab-01-after.png"), full_page=True)
+
+                    lab_run_all(page, f"http://127.0.0.1:{port}/lab/tree/04-dying-memcgs.ipynb?reset")
+                    wait_charts(page, 3, timeout_ms=400_000)
+                    before = page.evaluate(CHARTS)
+                    page.screenshot(path=str(tmp_path / "lab-04.png"), full_page=True)
+                    assert before
+                finally:
+                    b.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    assert not b.offhost, f"requests left 127.0.0.1: {b.offhost[:5]}"
+    assert not b.errors, f"console errors: {b.errors[:5]}"
+
+
+def test_notebook_as_a_voila_app(workdir, tmp_path):
+    nb, home, env = workdir
+    port = free_port()
+    with open(home / "voila.log", "w") as log:
+        proc = serve([str(BIN / "voila"), "01-scan-count-formula.ipynb", "--no-browser", f"--port={port}",
+                      "--Voila.ip=127.0.0.1", "--VoilaConfiguration.extension_denylist=jupyterlab-jupytext"],
+                     nb, env, port, log)
+        try:
+            with playwright.sync_playwright() as p:
+                b = Browser(p, home / "chrome-voila")
+                try:
+                    b.page.goto(f"http://127.0.0.1:{port}/", timeout=240_000)
+                    wait_charts(b.page, 3)
+                    move_first_slider_and_check(b.page)
+                    b.page.screenshot(path=str(tmp_path / "voila-01.png"), full_page=True)
+                finally:
+                    b.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    # Voila's lab template links Font Awesome from a CDN; that request fails offline and
+    # is harmless (the icons come from its bundle too). Anything else is a failure.
+    offhost = [u for u in b.offhost if "font-awesome" not in u and "fontawesome" not in u]
+    assert not offhost, f"requests left 127.0.0.1: {offhost[:5]}"
+    errors = [e for e in b.errors if "font-awesome" not in e.lower() and "fontawesome" not in e.lower()
+              and "ERR_NAME_NOT_RESOLVED" not in e and "ERR_INTERNET_DISCONNECTED" not in e]
+    assert not errors, f"console errors: {errors[:5]}"
