@@ -52,3 +52,10 @@ def test_bad_knob_is_shown_not_raised(ex):
     assert "duration_s=-1.0 is not allowed" in ex.status.value
     ex.knobs["duration_s"].value = 30.0
     assert ex.status.value == ""
+
+
+def test_export_for_lkml(ex, tmp_path):
+    ex.export.out_dir.value = str(tmp_path)
+    paths = ex.export.export()
+    assert all(p.exists() and p.stat().st_size > 0 for p in paths)
+    assert max(map(len, ex.export.text.value.splitlines())) <= 72

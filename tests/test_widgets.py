@@ -59,3 +59,13 @@ def test_floor_formula_matches_the_kernel_floor():
     assert (ds.scanned_total.sel(formula="v4.20") == ds.scanned_total.sel(formula=name)).all()
     with pytest.raises(ValueError, match="floor='sometimes' is unknown"):
         floor_formula("sometimes", 1)
+
+
+def test_export_for_lkml_writes_svg_png_and_shows_text(ex, tmp_path):
+    ex.export.out_dir.value = str(tmp_path / "lkml")
+    ex.export.button.click()
+    files = sorted(p.name for p in (tmp_path / "lkml").iterdir())
+    assert [f.rsplit(".", 1)[1] for f in files] == ["png", "svg"]
+    assert "<svg" in (tmp_path / "lkml" / files[1]).read_text()[:500]
+    lines = ex.export.text.value.splitlines()
+    assert lines and max(map(len, lines)) <= 72 and ex.export.text.value.isascii()

@@ -117,6 +117,8 @@ class FormulaExplorer:
         self._key = None
         self.curve = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
         self.heatmap = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
+        from .export import ExportPanel
+        self.export = ExportPanel(self._figure)
         self.controls = (self.formulas, self.batch, self.seeks, self.priority, self.floor,
                          self.floor_value, self.sizes, self.calls)
         for c in self.controls:
@@ -152,11 +154,18 @@ class FormulaExplorer:
         self.status.value = ""
         self.curve.chart = self._plot.pressure_curve(self.dataset, priority=self.priority.value)
 
+    def _figure(self):
+        """(name, chart, 72-column text) of the pressure curve on screen."""
+        from .. import text
+        p = self.priority.value
+        return (f"pressure-p{p}-batch{self.batch.value}", self.curve.chart,
+                text.pressure_curve(self.dataset, priority=p))
+
     def widget(self):
         """The whole explorer as one ipywidgets box."""
         W = self._W
         left = W.VBox(list(self.controls) + [self.status])
-        return W.VBox([W.HBox([left, self.about]), self.curve, self.heatmap])
+        return W.VBox([W.HBox([left, self.about]), self.curve, self.heatmap, self.export.box])
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -59,6 +59,8 @@ class ScenarioExplorer:
         self.timeline = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
         self.scorecard = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
         self._busy = False
+        from .export import ExportPanel
+        self.export = ExportPanel(self._figure)
         self.controls = (self.formula, self.kernel, self.inode_rule, self.memcg_remedy, *self.knobs.values())
         for c in self.controls:
             c.observe(self._changed, names="value")
@@ -128,11 +130,17 @@ class ScenarioExplorer:
         where = "whole run" if self.window is None else f"{self.window[0]:.1f}-{self.window[1]:.1f} s"
         self.summary.value = f"<b>{where}</b><pre>{text.scorecard(ds)}</pre>"
 
+    def _figure(self):
+        """(name, chart, 72-column text) of the timeline on screen."""
+        from .. import text
+        return (f"{self.scenario.name}-{self.dataset.attrs['formula']}-timeline", self.timeline.chart,
+                text.timeline(self.dataset))
+
     def widget(self):
         """The whole explorer as one ipywidgets box."""
         W = self._W
         left = W.VBox(list(self.controls) + [self.progress, self.status])
-        return W.VBox([W.HBox([left, self.summary]), self.timeline, self.scorecard])
+        return W.VBox([W.HBox([left, self.summary]), self.timeline, self.scorecard, self.export.box])
 
     def _ipython_display_(self):
         from IPython.display import display
