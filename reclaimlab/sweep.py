@@ -100,7 +100,7 @@ def sweep(
     >>> ds.pressure.sel(formula="v4.19", freeable=1_000).item()
     1.0
     >>> round(ds.pressure.sel(formula="v5.0", freeable=1_000_000).item(), 6)
-    0.000488
+    0.000481
     """
     single = isinstance(formulas, str)
     names = [formulas] if single else list(formulas)
