@@ -10,7 +10,6 @@ Run: .venv/bin/python benchmarks/widgets.py
 """
 from __future__ import annotations
 
-import itertools
 import time
 
 import numpy as np

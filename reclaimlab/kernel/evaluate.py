@@ -113,7 +113,7 @@ def _run(spec: FormulaSpec, shape, flat, calls: int, custom: np.ndarray) -> tupl
         (spec.delta_rule, spec.zero_seek, spec.deferral, spec.floor, spec.accumulator), calls,
         dict(flat, custom=custom, stop=flat["shrink_stop"]),
         delta.reshape(-1), total_scan.reshape(-1), scanned.reshape(-1), next_deferred.reshape(-1),
-        small.reshape(-1), scanned_total.reshape(-1) if scanned_total.size else np.empty(1, np.int64),
+        small.reshape(-1), scanned_total.reshape(-1),
     )
     inputs.raise_for(code, index, flat, spec.name)
     if not carries_state:

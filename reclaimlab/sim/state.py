@@ -86,8 +86,6 @@ class State:
     def generic(self) -> np.ndarray:
         return self.g_ref + self.g_unref
 
-    def online_memcgs(self) -> np.ndarray:
-        return np.flatnonzero(self.memcg_state == ONLINE)
 
 
 @dataclass
