@@ -87,7 +87,6 @@ class State:
         return self.g_ref + self.g_unref
 
 
-
 @dataclass
 class StepTotals:
     """What one recording interval adds up (reset after each record)."""
