@@ -59,3 +59,44 @@ def test_export_for_lkml(ex, tmp_path):
     paths = ex.export.export()
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
     assert max(map(len, ex.export.text.value.splitlines())) <= 72
+
+
+def test_brush_reaches_python(ex):
+    """JupyterChart registers the brush, and a brush sent the way its JS sends it sets the window.
+
+    The JS only listens to selections that Python registered in ``_vl_selections``; Altair
+    registers only params on the top-level chart object (not on a vconcat panel).
+    """
+    assert ex.timeline._selection_types == {"window": "interval"}
+    assert "window" in ex.timeline._vl_selections and "window" in ex.timeline.selections.trait_names()
+    ex.timeline._vl_selections = {"window": {"value": {"time": [6.0, 20.0]}, "store": []}}
+    assert ex.window == (6.0, 20.0) and "6.0-20.0 s" in ex.summary.value
+    ex.timeline._vl_selections = {"window": {"value": {}, "store": []}}    # brush cleared
+    assert ex.window is None and "whole run" in ex.summary.value
+    ex.formula.value = "v5.0"            # a rerun replaces the chart: the brush still reaches Python
+    ex.timeline._vl_selections = {"window": {"value": {"time": [2.0, 8.0]}, "store": []}}
+    assert "2.0-8.0 s" in ex.summary.value
+    ex.select_window(None, None)
+
+
+def test_shrinker_batch_slider_reruns_with_the_caches_batch():
+    ex = ScenarioExplorer("dying-memcgs", "v4.19")
+    assert "batch" in ex.batch.description and ex.batch in ex.controls
+    assert ex.batch.value == 128 and min(ex.batch.options) == 1 and max(ex.batch.options) == 1024
+    own = ex.dataset.batch.sel(cache="service-objects").item()
+    vfs = ex.dataset.batch.sel(cache=["dentry", "inode"]).values.tolist()
+    before_chart, before_freed = spec(ex.timeline), ex.dataset.freed.sel(cache="service-objects").sum().item()
+    ex.batch.value = 1024
+    assert (own, ex.dataset.batch.sel(cache="service-objects").item()) == (128, 1024)
+    assert ex.dataset.batch.sel(cache=["dentry", "inode"]).values.tolist() == vfs     # VFS caches keep theirs
+    assert "caches" in ex.dataset.attrs["scenario"]
+    # Under v4.19 the floor is min(freeable, batch): a bigger batch frees the leftovers sooner.
+    assert ex.dataset.freed.sel(cache="service-objects").sum().item() > before_freed
+    assert spec(ex.timeline) != before_chart
+    ex.batch.value = 1
+    assert ex.dataset.batch.sel(cache="service-objects").item() == 1
+
+
+def test_no_batch_slider_without_generic_caches():
+    ex = ScenarioExplorer("recursive-grep", "v5.0")
+    assert ex.batch is None and not any("batch" in c.description for c in ex.controls)

@@ -4,8 +4,18 @@ Thin: pickers feed :func:`reclaimlab.simulate` (the scenario's reduced preset,
 well under a second), the timeline and the scorecard come from
 :mod:`reclaimlab.plot`. A brush on the timeline's first panel selects the time
 window the scorecard summarises.
+
+The brush reaches Python only because its param sits on the *top-level*
+``VConcatChart`` object: :class:`altair.JupyterChart` looks for selections in
+``chart.params`` of the Python object it is given, not in the spec ``to_dict()``
+emits. Adding the param to ``chart.vconcat[0]`` after the concat was built
+draws a working brush in the browser, but the widget watches no selection and
+nothing is ever sent back. So the concat is rebuilt panel by panel with ``&=``,
+which lifts the param to the top (``views=[<first panel>]``).
 """
 from __future__ import annotations
+
+import dataclasses
 
 from .. import formulas
 from ..scenarios import get
@@ -13,6 +23,8 @@ from ..simulate import KERNELS, simulate
 from ..sim.params import INODE_RULES, MEMCG_REMEDIES
 
 ERA = "(formula's era)"
+#: Shrinker batch sizes the "shrinker batch" slider offers (the caches' own is added).
+BATCHES = tuple(2 ** k for k in range(11))          # 1 ... 1024
 
 
 class ScenarioExplorer:
@@ -25,12 +37,19 @@ class ScenarioExplorer:
     formula : str
         Starting formula.
 
+    Scenarios with generic slab caches (``scenario.reduced.caches``) also get a
+    "shrinker batch" slider: it reruns with every such cache's ``batch`` set to
+    the value (the VFS caches keep theirs).
+
     Examples
     --------
     >>> ex = ScenarioExplorer("dying-memcgs", "v5.0")
     >>> ex.memcg_remedy.value = "collector"     # reruns and redraws
     >>> ex.dataset.attrs["memcg_remedy"]
     'collector'
+    >>> ex.batch.value = 1024
+    >>> int(ex.dataset.batch.sel(cache="service-objects"))
+    1024
     """
 
     def __init__(self, scenario: str, formula: str = "v5.0", *, seed: int = 0) -> None:
@@ -51,17 +70,27 @@ class ScenarioExplorer:
         red = self.scenario.reduced
         self.knobs = {name: W.FloatText(value=float(getattr(red, name)), description=name)
                       for name in self.scenario.knobs}
+        self.batch = None
+        if red.caches:
+            own = red.caches[0].batch or 128                 # batch 0 means 128 (SHRINK_BATCH)
+            self.batch = W.SelectionSlider(options=sorted(set(BATCHES) | {own}), value=own,
+                                           description="shrinker batch", continuous_update=False,
+                                           style={"description_width": "initial"})
         self.progress = W.IntProgress(value=0, min=0, max=1, description="run")
         self.status = W.HTML()
         self.summary = W.HTML()
         self.dataset = None
         self.window: tuple[float, float] | None = None
-        self.timeline = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
+        # Brush updates reach the kernel once the drag has paused for debounce_wait ms,
+        # not every 10 ms while it moves (each one recomputes the scorecard).
+        self.timeline = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"},
+                                         debounce_wait=150, max_wait=False)
         self.scorecard = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
         self._busy = False
         from .export import ExportPanel
         self.export = ExportPanel(self._figure)
-        self.controls = (self.formula, self.kernel, self.inode_rule, self.memcg_remedy, *self.knobs.values())
+        self.controls = (self.formula, self.kernel, self.inode_rule, self.memcg_remedy, *self.knobs.values(),
+                         *([self.batch] if self.batch is not None else []))
         for c in self.controls:
             c.observe(self._changed, names="value")
         self.rerun()
@@ -84,6 +113,9 @@ class ScenarioExplorer:
         for name, w in self.knobs.items():
             kind = type(getattr(self.scenario.reduced, name))
             overrides[name] = kind(w.value)
+        if self.batch is not None:
+            overrides["caches"] = tuple(dataclasses.replace(c, batch=int(self.batch.value))
+                                        for c in self.scenario.reduced.caches)
         return dict(formula=self.formula.value, kernel=pick(self.kernel), inode_rule=pick(self.inode_rule),
                     memcg_remedy=pick(self.memcg_remedy), seed=self.seed, reduced=True, **overrides)
 
@@ -99,19 +131,28 @@ class ScenarioExplorer:
         self.status.value = ""
         self.dataset = ds
         self.window = None
-        alt = self._alt
-        chart = self._plot.timeline(ds)
-        brush = alt.selection_interval(name="window", encodings=["x"])
-        chart.vconcat[0] = chart.vconcat[0].add_params(brush)
-        self.timeline.chart = chart
+        self.timeline.chart = self._brushable(self._plot.timeline(ds))
         self.timeline.selections.observe(self._brushed, names=["window"])
         self._summarise()
         self.progress.value, self.progress.bar_style = 1, "success"
 
+    def _brushable(self, chart):
+        """``chart`` (a vconcat) with the "window" brush on its first panel, known to JupyterChart."""
+        brush = self._alt.selection_interval(name="window", encodings=["x"])
+        first, *rest = chart.vconcat
+        top = chart.copy()
+        top.vconcat = []
+        for panel in (first.add_params(brush), *rest):
+            top &= panel          # like the constructor, `&=` lifts panel params to the top level
+        return top
+
     def _brushed(self, change) -> None:
         value = getattr(change["new"], "value", None) or {}
         span = value.get("time") if isinstance(value, dict) else None
-        self.select_window(*span) if span else self.select_window(None, None)
+        if span:
+            self.select_window(*span)
+        elif self.window is not None:       # a cleared brush; a fresh chart's empty one needs no work
+            self.select_window(None, None)
 
     def select_window(self, start: float | None, stop: float | None) -> None:
         """Summarise the run between ``start`` and ``stop`` seconds (None: all of it)."""
