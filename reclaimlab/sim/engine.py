@@ -197,7 +197,7 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
     every = max(int(round(params.record_s / dt)), 1)
     memcgs.start(sim, 0.0)
     actors = make_actors(params)
-    job = next((a for a in actors if a.job), None)
+    job = [a for a in actors if a.job]
     total_work = params.job_seconds * params.job_tasks
     kswapd_debt = np.zeros(params.nodes)
     rec = Recorder(sim)
@@ -226,11 +226,13 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
                 budget = dt - kswapd_debt[n]
                 kswapd_debt[n] = max(kswapd(sim, n, budget) - budget, 0.0)
         sim.pending = 0.0
-        for actor, t_ in zip(actors, todo):
-            act(sim, actor, t_)
+        # The tasks run concurrently: which one meets the watermark first is chance.
+        for i in sim.rng.permutation(len(actors)):
+            act(sim, actors[i], todo[i])
         _interactive(sim)
-        fraction = min(job.progress / total_work, 1.0) if job and total_work else 0.0
-        if done_at is None and job and total_work and job.progress >= total_work:
+        progress = sum(a.progress for a in job)
+        fraction = min(progress / total_work, 1.0) if job and total_work else 0.0
+        if done_at is None and job and total_work and progress >= total_work:
             done_at = t + dt
         if (step + 1) % every == 0:
             rec.add(t + dt, fraction)
@@ -279,8 +281,9 @@ def _dataset(sim: Sim, rec: Recorder, job, total_work, done_at, duration, attrs)
     ds.time.attrs = {"units": "s", "long_name": "simulated time"}
     ds.node.attrs = {"long_name": "NUMA node"}
     ds.cache.attrs = {"long_name": "slab cache"}
-    if job is not None and total_work:
-        value = done_at if done_at is not None else duration * total_work / max(job.progress, 1e-9)
+    if job and total_work:
+        progress = sum(a.progress for a in job)
+        value = done_at if done_at is not None else duration * total_work / max(progress, 1e-9)
         ds["workload_time"] = ((), float(value), {
             "units": "s", "long_name": "time the job takes (extrapolated from its progress rate if unfinished)",
             "finished": int(done_at is not None)})

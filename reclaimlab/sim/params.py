@@ -186,6 +186,10 @@ class SimParams:
     job_tasks : int
         Parallel tasks of the job (make -jN); a task blocked in IO or reclaim
         makes no progress.
+    xfs_ags : int
+        Allocation groups of the XFS filesystem: mkfs.xfs makes 4 on a
+        single disk under 4 TiB. XFS inode reclaim walks each AG that holds
+        reclaimable inodes.
     interactive_allocs_per_s : float
         Small GFP_KERNEL allocations per second by an interactive task; each
         that finds free memory below the min watermark does direct reclaim,
@@ -212,6 +216,7 @@ class SimParams:
     inode_objects_per_page: int = 4
     job_seconds: float = 0.0
     job_tasks: int = 1
+    xfs_ags: int = 4
     interactive_allocs_per_s: float = 0.0
     kswapd: bool = True
     costs: Costs = field(default_factory=Costs)
@@ -249,6 +254,7 @@ class SimParams:
         positive("vfs_cache_pressure", self.vfs_cache_pressure, allow_zero=True)
         positive("job_seconds", self.job_seconds, allow_zero=True)
         positive("job_tasks", self.job_tasks)
+        positive("xfs_ags", self.xfs_ags)
         positive("interactive_allocs_per_s", self.interactive_allocs_per_s, allow_zero=True)
         if self.record_s < self.dt_s:
             raise ValueError(f"record_s={self.record_s} is not allowed; it must be >= dt_s={self.dt_s}")

@@ -32,6 +32,7 @@ from .state import PARENT, ROOT
 
 SB = 0   # shrinker index of the superblock
 DENTRY, INODE, XFS_INODE = 0, 1, 2   # cache indices of the superblock's caches
+XFS_LOOKUP_BATCH = 32                # inodes per radix-tree gang lookup in XFS reclaim
 
 
 def mult_frac(x: int, numer: int, denom: int) -> int:
@@ -164,13 +165,13 @@ def _scan_superblock(sim, n, m, nr, delta, total_scan) -> tuple[float, float]:
     freed_i, stripped = _prune_icache(sim, n, m, int(want[INODE]))
     pages += stripped
     seconds = 0.0
-    freed_x = 0
+    walked_x = freed_x = 0
     if want[XFS_INODE]:
-        freed_x, wait = _reclaim_xfs(sim, n, int(want[XFS_INODE]))
+        walked_x, freed_x, wait = _reclaim_xfs(sim, n, int(want[XFS_INODE]))
         pages += freed_x / sim.params.inode_objects_per_page
         seconds += wait
     for c, k, f in ((DENTRY, want[DENTRY], freed_d.sum()), (INODE, want[INODE], freed_i),
-                    (XFS_INODE, want[XFS_INODE], freed_x)):
+                    (XFS_INODE, walked_x, freed_x)):
         tot.scanned[n, m, c] += int(k)
         tot.freed[n, m, c] += int(f)
     objects = int(want.sum())
@@ -234,25 +235,58 @@ def _strip_pages(sim, n, m, files) -> float:
     return float(total)
 
 
-def _reclaim_xfs(sim, n, k) -> tuple[int, float]:
-    """XFS free_cached_objects(): (inodes freed, seconds blocked).
+def xfs_reclaim_count(nr_to_scan: int, reclaimable: int, ags: int) -> int:
+    """Inodes one xfs_reclaim_inodes_ag() call goes through (4.19-5.x).
 
-    In sync mode (SYNC_TRYLOCK | SYNC_WAIT, 4.19/5.0) reclaim waits for the
-    per-AG reclaim lock (pag_ici_reclaim_lock), so a reclaimer queues behind
-    whoever is already flushing dirty inodes, then waits for its own flushes:
-    every reclaimer runs at the disk's write speed. Async mode skips dirty
-    inodes and never waits.
+    The reclaimable inodes are spread over the filesystem's allocation
+    groups. Each AG that has any is walked in batches of XFS_LOOKUP_BATCH
+    (32) inodes, ``nr_to_scan`` dropping by 32 per batch, in a do-while loop:
+    so an AG reached after ``nr_to_scan`` has run out still gives a batch.
+
+    Examples
+    --------
+    >>> xfs_reclaim_count(1, 1000, 4)      # one object asked for: a batch in every AG
+    128
+    >>> xfs_reclaim_count(100, 1000, 4)    # 4 batches in AG 0, then one in each other AG
+    224
+    >>> xfs_reclaim_count(100, 10, 4)      # never more than there are
+    10
+    """
+    total = 0
+    for ag in range(ags):
+        left = reclaimable // ags + (ag < reclaimable % ags)
+        while left:
+            got = min(XFS_LOOKUP_BATCH, left)
+            left -= got
+            total += got
+            nr_to_scan -= XFS_LOOKUP_BATCH
+            if nr_to_scan <= 0:
+                break
+    return total
+
+
+def _reclaim_xfs(sim, n, k) -> tuple[int, int, float]:
+    """XFS free_cached_objects(): (inodes walked, inodes freed, seconds blocked).
+
+    The call goes through the batches :func:`xfs_reclaim_count` says, at
+    least one per allocation group. In sync mode (SYNC_TRYLOCK | SYNC_WAIT,
+    4.19/5.0) reclaim waits for the per-AG reclaim lock (pag_ici_reclaim_lock),
+    so a reclaimer queues behind whoever is already flushing dirty inodes,
+    then waits for its own flushes, which queue behind writeback on the disk
+    like reads do: every reclaimer runs at the disk's write speed. Async mode
+    skips dirty inodes and never waits.
     """
     st = sim.st
-    got = take(sim.rng, np.array([st.x_clean[n], st.x_dirty[n]]), k)
+    pool = np.array([st.x_clean[n], st.x_dirty[n]])
+    got = take(sim.rng, pool, xfs_reclaim_count(k, int(pool.sum()), sim.params.xfs_ags))
     st.x_clean[n] -= got[0]
     if sim.xfs_reclaim == "sync":
         st.x_dirty[n] -= got[1]
         queue = max(sim.xfs_busy_until - sim.now, 0.0)
-        own = got[1] * sim.costs.inode_flush_ms * 1e-3
+        own = got[1] * sim.costs.inode_flush_ms * 1e-3 * sim.disk_slowdown
         sim.xfs_busy_until = max(sim.xfs_busy_until, sim.now) + own
-        return int(got.sum()), queue + own
-    return int(got[0]), 0.0
+        return int(got.sum()), int(got.sum()), queue + own
+    return int(got.sum()), int(got[0]), 0.0
 
 
 def _walk_parent(sim, n: int, g: int, k: int) -> int:

@@ -38,11 +38,11 @@ MAX_DIRECT_PER_STEP = 64
 
 @dataclass
 class Actor:
-    """One task (or a group of parallel tasks) of the workload."""
+    """One task of the workload; ``share`` is its part of its file sets' rates."""
 
     name: str
-    tasks: int
     filesets: tuple[int, ...]
+    share: float = 1.0
     nofs: bool = False
     job: bool = False
     writes: bool = False
@@ -57,23 +57,27 @@ def read_seconds(costs, pages: int, files: int, slowdown: float) -> float:
 
 
 def make_actors(params) -> list[Actor]:
-    """Group the file sets into tasks: the job, the writers/readers of new files, the rest."""
+    """Group the file sets into tasks: the job's, the writers/readers of new files, the rest.
+
+    The job (make -jN) is ``job_tasks`` tasks, each doing an equal share of its
+    file sets' work: each allocates, reclaims and blocks on its own.
+    """
     actors = []
     job = tuple(k for k, f in enumerate(params.filesets) if f.job)
     if job or params.job_seconds:
-        actors.append(Actor("job", params.job_tasks, job, job=True))
+        actors += [Actor(f"job:{i}", job, 1 / params.job_tasks, job=True) for i in range(params.job_tasks)]
     for k, f in enumerate(params.filesets):
         if not f.job and f.creates_per_s:
-            actors.append(Actor(f"stream:{f.name}", 1, (k,), nofs=f.nofs, writes=f.writes))
+            actors.append(Actor(f"stream:{f.name}", (k,), nofs=f.nofs, writes=f.writes))
     rest = tuple(k for k, f in enumerate(params.filesets) if not f.job and not f.creates_per_s)
     if rest:
-        actors.append(Actor("background", 1, rest))
+        actors.append(Actor("background", rest))
     return actors
 
 
 def plan(sim, actor: Actor) -> dict | None:
     """Pay the task's debt and draw what it does this step (None: it is blocked)."""
-    budget = actor.tasks * sim.params.dt_s
+    budget = sim.params.dt_s
     if actor.writes and sim.st.p_dirty.sum() >= sim.dirty_limit:
         return None     # balance_dirty_pages(): the writer sleeps until writeback catches up
     if actor.debt >= budget:
@@ -81,16 +85,26 @@ def plan(sim, actor: Actor) -> dict | None:
         return None
     work = budget - actor.debt
     actor.debt = 0.0
-    plans = [_plan(sim, k, work / actor.tasks) for k in actor.filesets]
+    plans = [_plan(sim, k, work * actor.share) for k in actor.filesets]
     return {"work": work, "plans": plans, "pages": sum(p["pages"] for p in plans)}
 
 
 def act(sim, actor: Actor, todo: dict | None) -> None:
-    """Get memory for a planned step (direct reclaim if need be) and do the work."""
+    """Get memory for a planned step (direct reclaim if need be) and do the work.
+
+    A task whose direct reclaim blocks it past the end of the step is asleep
+    in reclaim: it allocates nothing now, the pages it freed stay free for
+    other tasks, and it checks the watermarks again when it wakes up (the
+    retry in __alloc_pages_slowpath).
+    """
     if todo is None:
         return
     work, plans = todo["work"], todo["plans"]
-    granted = _get_memory(sim, actor, todo["pages"])
+    granted, spent = _get_memory(sim, actor, max(todo["pages"], 1.0) if actor.job else todo["pages"], work)
+    if spent >= work:
+        actor.debt += spent - work
+        return
+    actor.debt += spent
     io = 0.0
     for p in plans:
         io += _apply(sim, p, granted)
@@ -101,13 +115,16 @@ def act(sim, actor: Actor, todo: dict | None) -> None:
         actor.debt += work * (1.0 - granted)
 
 
-def _get_memory(sim, actor: Actor, need: float) -> float:
-    """Direct reclaim until ``need`` pages fit above min; returns the share granted."""
+def _get_memory(sim, actor: Actor, need: float, awake: float) -> tuple[float, float]:
+    """Direct reclaim until ``need`` pages fit above min, or the task has slept ``awake`` seconds.
+
+    Returns (share of ``need`` granted, seconds spent in direct reclaim).
+    """
     if need <= 0:
-        return 1.0
+        return 1.0, 0.0
     calls = 0
     spent = 0.0
-    while True:
+    while spent < awake:
         short = [n for n in range(sim.params.nodes) if sim.free(n) - need / sim.params.nodes < sim.wmin]
         if not short or calls >= MAX_DIRECT_PER_STEP:
             break
@@ -116,9 +133,8 @@ def _get_memory(sim, actor: Actor, need: float) -> float:
         spent += seconds
         if pages <= 0 and seconds <= 0:
             break
-    actor.debt += spent
     room = sum(max(sim.free(n) - sim.wmin, 0.0) for n in range(sim.params.nodes))
-    return float(min(1.0, room / need))
+    return float(min(1.0, room / need)), spent
 
 
 def _plan(sim, k: int, seconds: float) -> dict:
