@@ -1,6 +1,8 @@
 """Each mechanism of the simulator against its kernel rule (KERNEL.md §2, §3, §5)."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reclaimlab.sim.engine import Sim
 from reclaimlab.sim.params import FileSet, SimParams, SlabCache
@@ -174,3 +176,67 @@ def test_parent_list_walks_spliced_children_first_and_rotates_referenced():
     freed = lst.walk(rng, 120)            # the parent's 100, then 9's rotated 20
     assert freed == {NOBODY: 100, 9: 20}
     assert lst.totals() == (0, 0)
+
+
+def reference_xfs_reclaim(nr_to_scan, per_ag):
+    """xfs_reclaim_inodes_ag() (4.19) transcribed: the walk over AGs and batches."""
+    walked = 0
+    for inodes in per_ag:
+        if not inodes:                    # xfs_perag_get_tag(): only AGs with the tag
+            continue
+        while True:                       # do { ... } while (nr_found && !done && *nr_to_scan > 0)
+            nr_found = min(32, inodes)
+            inodes -= nr_found
+            walked += nr_found
+            nr_to_scan -= 32
+            if not (inodes and nr_to_scan > 0):
+                break
+    return walked
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(1, 5000), st.integers(0, 5000), st.integers(1, 16))
+def test_xfs_reclaim_goes_through_32_inode_batches_in_every_ag(nr, reclaimable, ags):
+    from reclaimlab.sim.slab import xfs_reclaim_count
+    per_ag = [reclaimable // ags + (a < reclaimable % ags) for a in range(ags)]
+    got = xfs_reclaim_count(nr, reclaimable, ags)
+    assert got == reference_xfs_reclaim(nr, per_ag)
+    assert got <= reclaimable
+    assert got >= min(reclaimable, nr, 32)
+
+
+def test_a_task_asleep_in_direct_reclaim_allocates_nothing(monkeypatch):
+    """Blocked past the end of the step: no allocation, the rest of the block is debt."""
+    from reclaimlab.sim import workload
+    fs = FileSet("f", pages_per_file=4, creates_per_s=400.0)
+    sim = make_sim("v5.0", filesets=[fs], anon_pages=GIB // 2, dt_s=0.05)
+    cached = int(sim.free(0) - sim.wmin) + 10        # free memory just under min
+    fill_page_cache(sim, cached)
+    actor = workload.Actor("writer", (0,), tasks=2)
+    todo = workload.plan(sim, actor)
+    assert todo["need"].sum() > 0
+    monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs: (32.0, 0.3))
+    before = sim.free(0)
+    workload.admit(sim, actor, todo, 0)
+    assert todo["done"][0] == 0 and actor.debt[0] == pytest.approx(0.3 - 0.05)
+    assert sim.reserved == 0 and sim.free(0) == before
+    workload.finish(sim, actor, todo)
+    assert sim.st.pages()[0, ROOT, 0] == cached       # nothing was created
+    assert actor.debt[1] == 0                        # the other task did not block
+
+
+def test_job_tasks_block_on_their_own():
+    """make -jN: one task stuck in reclaim does not stop the others' progress."""
+    from reclaimlab.sim import workload
+    params = SimParams(nodes=1, node_pages=GIB, job_seconds=10.0, job_tasks=4,
+                       filesets=(FileSet("src", pages_per_file=1, working_set=100, reads_per_s=0.1, job=True),))
+    sim = Sim(params, "v5.0", 0, "v4.18", "sync", "none")
+    (job,) = workload.make_actors(params)
+    assert job.tasks == 4
+    job.debt[2] = 1.0
+    todo = workload.plan(sim, job)
+    assert list(np.flatnonzero(todo["work"])) == [0, 1, 3]
+    for i in (0, 1, 3):
+        workload.admit(sim, job, todo, i)
+    workload.finish(sim, job, todo)
+    assert job.progress[2] == 0 and (job.progress[[0, 1, 3]] > 0).all()

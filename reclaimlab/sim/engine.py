@@ -24,7 +24,7 @@ from .params import SimParams
 from .reclaim import direct_reclaim, kswapd
 from .state import DYING, ONLINE, PARENT, ROOT, State, StepTotals
 from .watermarks import watermarks
-from .workload import act, age_dirty, make_actors, plan, touch_slab_caches
+from .workload import admit, admit_all, age_dirty, demand, finish, make_actors, plan, touch_slab_caches
 
 XFS_RECLAIM_WORKER_S = 5.0      # xfs_reclaim_work_queue(): xfs_syncd_centisecs / 6
 MAX_INTERACTIVE_PER_STEP = 64
@@ -65,6 +65,7 @@ class Sim:
         self.collector_next = 0.0
         self.latencies: list[float] = []   # interactive allocations, seconds each
         self.pending = 0.0                 # pages the tasks will allocate this step, per node
+        self.reserved = 0.0                # pages tasks got this step and have yet to fill, per node
         self.now = 0.0                     # start of the current step, seconds
         self.xfs_busy_until = 0.0          # XFS sync reclaim: the AG reclaim lock is held until
         self._service_caches = np.array([c.memcg == "service" for c in caches], bool)
@@ -74,16 +75,21 @@ class Sim:
 
     # Memory --------------------------------------------------------------
     def slab_pages(self, n: int) -> float:
+        """Slab pages on node ``n``: dentries, VFS and XFS inodes, the other caches."""
         st, p = self.st, self.params
-        pages = st.dentries()[n].sum() / p.dentry_objects_per_page
-        pages += (st.inodes()[n].sum() + st.x_clean[n] + st.x_dirty[n]) / p.inode_objects_per_page
+        dentries = st.d_ref[n].sum() + st.d_unref[n].sum()
+        # Every dentry pins an inode: inodes = dentries + unpinned + XFS-only.
+        inodes = dentries + st.i_ref[n].sum() + st.i_unref[n].sum() + st.x_clean[n] + st.x_dirty[n]
+        pages = dentries / p.dentry_objects_per_page + inodes / p.inode_objects_per_page
         if self.n_generic:
-            pages += (st.generic()[n].sum(axis=0) / self.generic_objects_per_page).sum()
+            pages += ((st.g_ref[n] + st.g_unref[n]).sum(axis=0) / self.generic_objects_per_page).sum()
         return float(pages)
 
     def free(self, n: int) -> float:
-        """Free pages on node ``n``."""
-        used = self.params.anon_pages + self.st.pages()[n].sum() + self.slab_pages(n)
+        """Free pages on node ``n`` (less what tasks got this step and have yet to fill)."""
+        st = self.st
+        cache = st.p_inact[n].sum() + st.p_ref[n].sum() + st.p_act[n].sum() + st.p_dirty[n].sum()
+        used = self.params.anon_pages + cache + self.slab_pages(n) + self.reserved
         return float(self.params.node_pages - used)
 
     def cache_users(self, g: int) -> np.ndarray:
@@ -215,7 +221,7 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
         touch_slab_caches(sim)
         todo = [plan(sim, actor) for actor in actors]
         # kswapd runs alongside the tasks: it sees this step's allocations coming.
-        sim.pending = sum(t["pages"] for t in todo if t) / params.nodes
+        sim.pending = sum(t["need"].sum() for t in todo if t) / params.nodes
         if params.kswapd:
             for n in range(params.nodes):
                 if sim.free(n) - sim.pending >= sim.low and sim.st.kswapd_priority[n] < 0:
@@ -226,11 +232,23 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
                 budget = dt - kswapd_debt[n]
                 kswapd_debt[n] = max(kswapd(sim, n, budget) - budget, 0.0)
         sim.pending = 0.0
-        # The tasks run concurrently: which one meets the watermark first is chance.
-        for i in sim.rng.permutation(len(actors)):
-            act(sim, actors[i], todo[i])
+        # The tasks run concurrently: which one meets the watermark first is
+        # chance. Each reserves what it got; the work is done after all.
+        asked = sum(demand(a, t_).sum() for a, t_ in zip(actors, todo) if t_) / params.nodes
+        if all(sim.free(n) - asked >= sim.wmin for n in range(params.nodes)):
+            for t_ in todo:
+                if t_:
+                    admit_all(t_)       # memory enough for all: every order gives this
+        else:
+            turns = [(a, i) for a, t_ in enumerate(todo) if t_ for i in np.flatnonzero(t_["work"])]
+            for j in sim.rng.permutation(len(turns)):
+                a, i = turns[j]
+                admit(sim, actors[a], todo[a], i)
+            sim.reserved = 0.0
+        for actor, t_ in zip(actors, todo):
+            finish(sim, actor, t_)
         _interactive(sim)
-        progress = sum(a.progress for a in job)
+        progress = sum(a.progress.sum() for a in job)
         fraction = min(progress / total_work, 1.0) if job and total_work else 0.0
         if done_at is None and job and total_work and progress >= total_work:
             done_at = t + dt
@@ -282,7 +300,7 @@ def _dataset(sim: Sim, rec: Recorder, job, total_work, done_at, duration, attrs)
     ds.node.attrs = {"long_name": "NUMA node"}
     ds.cache.attrs = {"long_name": "slab cache"}
     if job and total_work:
-        progress = sum(a.progress for a in job)
+        progress = sum(a.progress.sum() for a in job)
         value = done_at if done_at is not None else duration * total_work / max(progress, 1e-9)
         ds["workload_time"] = ((), float(value), {
             "units": "s", "long_name": "time the job takes (extrapolated from its progress rate if unfinished)",

@@ -22,7 +22,7 @@ their pages; written files have dirty pages and a dirty inode until writeback.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,16 +38,24 @@ MAX_DIRECT_PER_STEP = 64
 
 @dataclass
 class Actor:
-    """One task of the workload; ``share`` is its part of its file sets' rates."""
+    """Tasks doing the same work (``tasks`` of them), each blocking on its own.
+
+    The file sets' rates are the actor's total; each task does an equal share.
+    ``debt`` and ``progress`` are per task, in seconds.
+    """
 
     name: str
     filesets: tuple[int, ...]
-    share: float = 1.0
+    tasks: int = 1
     nofs: bool = False
     job: bool = False
     writes: bool = False
-    debt: float = 0.0
-    progress: float = 0.0       # task-seconds of work done
+    debt: np.ndarray = field(default=None)
+    progress: np.ndarray = field(default=None)
+
+    def __post_init__(self) -> None:
+        self.debt = np.zeros(self.tasks)
+        self.progress = np.zeros(self.tasks)
 
 
 def read_seconds(costs, pages: int, files: int, slowdown: float) -> float:
@@ -57,15 +65,15 @@ def read_seconds(costs, pages: int, files: int, slowdown: float) -> float:
 
 
 def make_actors(params) -> list[Actor]:
-    """Group the file sets into tasks: the job's, the writers/readers of new files, the rest.
+    """Group the file sets into actors: the job's tasks, the writers/readers of new files, the rest.
 
-    The job (make -jN) is ``job_tasks`` tasks, each doing an equal share of its
-    file sets' work: each allocates, reclaims and blocks on its own.
+    The job (make -jN) is ``job_tasks`` tasks: each allocates, reclaims and
+    blocks on its own.
     """
     actors = []
     job = tuple(k for k, f in enumerate(params.filesets) if f.job)
     if job or params.job_seconds:
-        actors += [Actor(f"job:{i}", job, 1 / params.job_tasks, job=True) for i in range(params.job_tasks)]
+        actors.append(Actor("job", job, params.job_tasks, job=True))
     for k, f in enumerate(params.filesets):
         if not f.job and f.creates_per_s:
             actors.append(Actor(f"stream:{f.name}", (k,), nofs=f.nofs, writes=f.writes))
@@ -76,43 +84,64 @@ def make_actors(params) -> list[Actor]:
 
 
 def plan(sim, actor: Actor) -> dict | None:
-    """Pay the task's debt and draw what it does this step (None: it is blocked)."""
-    budget = sim.params.dt_s
+    """Pay the tasks' debts and draw what the awake ones do this step (None: all blocked)."""
+    dt = sim.params.dt_s
     if actor.writes and sim.st.p_dirty.sum() >= sim.dirty_limit:
         return None     # balance_dirty_pages(): the writer sleeps until writeback catches up
-    if actor.debt >= budget:
-        actor.debt -= budget
+    work = np.maximum(dt - actor.debt, 0.0)
+    actor.debt = np.maximum(actor.debt - dt, 0.0)
+    if not work.any():
         return None
-    work = budget - actor.debt
-    actor.debt = 0.0
-    plans = [_plan(sim, k, work * actor.share) for k in actor.filesets]
-    return {"work": work, "plans": plans, "pages": sum(p["pages"] for p in plans)}
+    # Rates are the actor's total: the awake tasks do work.sum() / tasks of it.
+    plans = [_plan(sim, k, work.sum() / actor.tasks) for k in actor.filesets]
+    pages = sum(p["pages"] for p in plans)
+    return {"work": work, "plans": plans, "need": pages * work / work.sum(), "done": np.zeros(actor.tasks)}
 
 
-def act(sim, actor: Actor, todo: dict | None) -> None:
-    """Get memory for a planned step (direct reclaim if need be) and do the work.
+def admit(sim, actor: Actor, todo: dict, i: int) -> None:
+    """Task ``i`` gets memory for its part of the step (direct reclaim if need be).
 
     A task whose direct reclaim blocks it past the end of the step is asleep
     in reclaim: it allocates nothing now, the pages it freed stay free for
     other tasks, and it checks the watermarks again when it wakes up (the
-    retry in __alloc_pages_slowpath).
+    retry in __alloc_pages_slowpath). Job tasks allocate all the time
+    (compiler processes fault in memory and free it when they exit), so
+    they meet the watermark even when their page-cache need is nil.
     """
+    work, need = todo["work"][i], demand(actor, todo)[i]
+    granted, spent = _get_memory(sim, actor, need, work)
+    if spent >= work:
+        actor.debt[i] += spent - work
+        return
+    actor.debt[i] += spent
+    todo["done"][i] = work * granted
+    sim.reserved += todo["need"][i] * granted / sim.params.nodes
+
+
+def demand(actor: Actor, todo: dict) -> np.ndarray:
+    """Pages each task allocates this step (job tasks: at least one, see :func:`admit`)."""
+    return np.where(todo["work"] > 0, np.maximum(todo["need"], 1.0), 0.0) if actor.job else todo["need"]
+
+
+def admit_all(todo: dict) -> None:
+    """Every awake task gets all it needs (memory was plenty for everyone)."""
+    todo["done"][:] = todo["work"]
+
+
+def finish(sim, actor: Actor, todo: dict | None) -> None:
+    """Do the work the admitted tasks got memory for; charge their IO."""
     if todo is None:
         return
-    work, plans = todo["work"], todo["plans"]
-    granted, spent = _get_memory(sim, actor, max(todo["pages"], 1.0) if actor.job else todo["pages"], work)
-    if spent >= work:
-        actor.debt += spent - work
-        return
-    actor.debt += spent
-    io = 0.0
-    for p in plans:
-        io += _apply(sim, p, granted)
-    actor.debt += io
+    work, done = todo["work"], todo["done"]
+    if done.any():
+        io = sum(_apply(sim, p, done.sum() / work.sum()) for p in todo["plans"])
+        actor.debt += io * done / done.sum()
     if actor.job:
-        actor.progress += work * granted
-    elif granted < 1.0:
-        actor.debt += work * (1.0 - granted)
+        actor.progress += done
+    else:
+        # What an awake task could not allocate it does again later.
+        short = (done > 0) & (done < work)
+        actor.debt[short] += work[short] - done[short]
 
 
 def _get_memory(sim, actor: Actor, need: float, awake: float) -> tuple[float, float]:
@@ -122,18 +151,20 @@ def _get_memory(sim, actor: Actor, need: float, awake: float) -> tuple[float, fl
     """
     if need <= 0:
         return 1.0, 0.0
+    nodes = sim.params.nodes
     calls = 0
     spent = 0.0
-    while spent < awake:
-        short = [n for n in range(sim.params.nodes) if sim.free(n) - need / sim.params.nodes < sim.wmin]
-        if not short or calls >= MAX_DIRECT_PER_STEP:
+    while True:
+        free = [sim.free(n) for n in range(nodes)]
+        short = [n for n in range(nodes) if free[n] - need / nodes < sim.wmin]
+        if not short or spent >= awake or calls >= MAX_DIRECT_PER_STEP:
             break
         pages, seconds = direct_reclaim(sim, short[0], actor.nofs)
         calls += 1
         spent += seconds
         if pages <= 0 and seconds <= 0:
             break
-    room = sum(max(sim.free(n) - sim.wmin, 0.0) for n in range(sim.params.nodes))
+    room = sum(max(f - sim.wmin, 0.0) for f in free)
     return float(min(1.0, room / need)), spent
 
 
