@@ -113,6 +113,29 @@ def test_superblock_count_and_split():
     assert sim.totals.scanned[0, ROOT, INODE] == 255 + 1
 
 
+def test_superblock_split_calls_fs_objects_only_when_their_share_is_not_nil():
+    from reclaimlab.sim.slab import _split_calls
+    # super_cache_scan(): fs_objects = mult_frac(nr, fs, total); if (fs_objects) ... + 1
+    (split, times), = _split_calls(1024, (100_000, 100_000, 50), 1024)
+    assert times == 1 and split.tolist() == [511 + 1, 511 + 1, 0]      # mult_frac(1024, 50, 200051) == 0
+    calls = _split_calls(2 * 1024 + 10, (3000, 1000, 1000), 1024)
+    assert [(s.tolist(), t) for s, t in calls] == [([614 + 1, 204 + 1, 204 + 1], 2), ([5 + 1, 1 + 1, 1 + 1], 1)]
+
+
+def test_every_superblock_call_is_an_xfs_reclaim_call():
+    """Each batch is a free_cached_objects() call walking 32-inode batches in every AG."""
+    fs = FileSet("f", pages_per_file=1, creates_per_s=1.0)
+    sim = make_sim("v4.16", filesets=[fs], xfs_ags=4)
+    sim.st.d_unref[0, ROOT, 0] = 30_000
+    sim.st.x_clean[0] = 10_000
+    sim.st.nr_deferred[0, 0, 0] = 20 * 1024
+    shrink_slab(sim, 0, ROOT, 12, nofs=False)
+    # total_scan = min(20480 + 18, freeable / 2) = 20000: 19 calls of 1024 (the 544 left
+    # are deferred); each gives XFS mult_frac(1024, 10000, 40001) + 1 = 256 inodes to
+    # scan: 8 batches of 32 in AG 0, then one batch in each of the 3 other AGs.
+    assert sim.totals.freed[0, ROOT, 2] == 19 * (8 * 32 + 3 * 32)
+
+
 def test_gfp_nofs_returns_shrink_stop_and_winds_up_deferred_work():
     fs = FileSet("f", pages_per_file=1, creates_per_s=1.0)
     sim = make_sim("v4.16", filesets=[fs])

@@ -8,8 +8,9 @@ shrinkers do with the objects they are asked to scan:
   without ``__GFP_FS``): count = (dentries + inodes on the LRU + XFS inodes
   awaiting reclaim) x vfs_cache_pressure / 100; each batch is split with
   ``mult_frac(nr, part, total + 1)`` and dentries, inodes (and fs objects
-  when there are any) get one more ("always scan at least one object"). The
-  split uses the counts at the start of the call.
+  when their share is not nil) get one more ("always scan at least one
+  object"). The split uses the counts at the start of the call; each batch
+  is one super_cache_scan() call, and so one XFS free_cached_objects() call.
 * **dentries and other slab objects**: referenced -> clear the bit and rotate,
   unreferenced -> free. A walk longer than the list comes back to the rotated
   objects and frees them.
@@ -130,18 +131,23 @@ def isolate_referenced(rng, ref, unref, k: int):
     return freed + again, ref - rotated, unref - first[1] + rotated - again
 
 
-def _split(nr: int, parts: tuple[int, int, int], batch: int) -> np.ndarray:
-    """super_cache_scan()'s split of ``nr`` scanned objects, batch by batch."""
+def _split_calls(nr: int, parts: tuple[int, int, int], batch: int) -> list[tuple[np.ndarray, int]]:
+    """super_cache_scan() calls for ``nr`` scanned objects: [(per-cache counts, times)].
+
+    Each call gets ``min(batch, what is left)`` objects, split with
+    ``mult_frac(size, part, total + 1)``; dentries and inodes get one more,
+    fs objects one more only when their share is not nil (``if (fs_objects)``).
+    """
     d, i, f = parts
     total = d + i + f + 1
-    out = np.zeros(3, np.int64)
+    calls = []
     full, rest = divmod(nr, batch)
     for size, times in ((batch, full), (rest, 1 if rest else 0)):
         if times:
-            out += times * np.array([mult_frac(size, d, total) + 1,
-                                     mult_frac(size, i, total) + 1,
-                                     mult_frac(size, f, total) + 1 if f else 0])
-    return out
+            fs = mult_frac(size, f, total)
+            calls.append((np.array([mult_frac(size, d, total) + 1, mult_frac(size, i, total) + 1,
+                                    fs + 1 if fs else 0]), times))
+    return calls
 
 
 def _scan_superblock(sim, n, m, nr, delta, total_scan) -> tuple[float, float]:
@@ -155,7 +161,8 @@ def _scan_superblock(sim, n, m, nr, delta, total_scan) -> tuple[float, float]:
         tot.total_scan[n, m, :3] += np.floor(total_scan * share).astype(np.int64)
     if nr == 0:
         return 0.0, 0.0
-    want = _split(nr, parts, sim.batch[SB])
+    calls = _split_calls(nr, parts, sim.batch[SB])
+    want = sum(split * times for split, times in calls)
     pages = 0.0
     # Dentries: freeing one drops the last reference to its inode.
     freed_d, st.d_ref[n, m], st.d_unref[n, m] = isolate_referenced(
@@ -166,10 +173,14 @@ def _scan_superblock(sim, n, m, nr, delta, total_scan) -> tuple[float, float]:
     pages += stripped
     seconds = 0.0
     walked_x = freed_x = 0
-    if want[XFS_INODE]:
-        walked_x, freed_x, wait = _reclaim_xfs(sim, n, int(want[XFS_INODE]))
-        pages += freed_x / sim.params.inode_objects_per_page
-        seconds += wait
+    for split, times in calls:
+        for _ in range(times if split[XFS_INODE] else 0):
+            # One free_cached_objects() call per super_cache_scan() call.
+            walked, freed, wait = _reclaim_xfs(sim, n, int(split[XFS_INODE]))
+            if walked == 0:
+                break
+            walked_x, freed_x, seconds = walked_x + walked, freed_x + freed, seconds + wait
+    pages += freed_x / sim.params.inode_objects_per_page
     for c, k, f in ((DENTRY, want[DENTRY], freed_d.sum()), (INODE, want[INODE], freed_i),
                     (XFS_INODE, walked_x, freed_x)):
         tot.scanned[n, m, c] += int(k)
