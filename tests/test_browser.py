@@ -1,15 +1,18 @@
 """Real browser: notebooks in JupyterLab and Voila, driven in Debian's chromium.
 
 Starts its own server on 127.0.0.1 (a free port, no token: a throwaway server on
-loopback only), runs the notebooks, moves a control, checks the chart redrew,
-that the console has no errors and that no request left 127.0.0.1. Screenshots
-go to the test's tmp dir. Skips with a reason when chromium or playwright is
-missing (``.ci/run`` installs chromium, so CI runs it).
+loopback only), runs the notebooks, moves the batch-size slider and checks the
+chart redrew, drags a brush on the ScenarioExplorer's timeline (notebook 04) and
+checks the kernel recomputed the summary for that window, that the console has no
+errors and that no request left 127.0.0.1. Screenshots go to the test's tmp dir.
+Skips with a reason when chromium or playwright is missing (``.ci/run`` installs
+chromium, so CI runs it).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -102,16 +105,63 @@ def wait_charts(page, count: int, timeout_ms: int = 240_000) -> None:
     page.wait_for_timeout(500)
 
 
-def move_first_slider_and_check(page) -> None:
-    """The first slider on the page is the FormulaExplorer's batch size: move it, a chart redraws."""
-    page.wait_for_selector(".widget-slider .noUi-handle", timeout=60_000)
-    before = page.evaluate(CHARTS)
-    handle = page.locator(".widget-slider .noUi-handle").nth(0)
+def move_batch_slider_and_check(page) -> None:
+    """Move the first slider labelled "batch" three steps down (keyboard); a chart redraws."""
+    slider = page.locator(".widget-slider", has_text="batch").first
+    slider.wait_for(timeout=120_000)
+    before, readout = page.evaluate(CHARTS), slider.locator(".widget-readout").inner_text()
+    handle = slider.locator(".noUi-handle")
     handle.scroll_into_view_if_needed()
     handle.focus()
     for _ in range(3):
         page.keyboard.press("ArrowLeft")
-    page.wait_for_function(f"({CHARTS})() !== {json.dumps(before)}", timeout=60_000)
+    page.wait_for_function(f"({CHARTS})() !== {json.dumps(before)}", timeout=120_000)
+    assert slider.locator(".widget-readout").inner_text() != readout
+
+
+def wait_settled(page, quiet_s: float = 3.0, timeout_s: float = 180.0) -> None:
+    """Wait until the kernel is idle and no chart has changed for ``quiet_s`` seconds."""
+    end, last, since = time.time() + timeout_s, None, time.time()
+    while time.time() < end:
+        now = page.evaluate(CHARTS)
+        idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
+        if now != last or not idle:
+            last, since = now, time.time()
+        elif time.time() - since >= quiet_s:
+            return
+        page.wait_for_timeout(500)
+    raise TimeoutError(f"the page did not settle in {timeout_s} s")
+
+
+SUMMARY = "Array.from(document.querySelectorAll('.widget-html')).map(e => e.textContent).join('\\n')"
+WINDOW = r"(\d+\.\d)-(\d+\.\d) s"
+
+
+def brush_timeline_and_check(page, tmp_path: Path) -> tuple[float, float]:
+    """Drag across the ScenarioExplorer timeline's first panel; the kernel summarises that window.
+
+    Checks the brush went browser -> JupyterChart selection -> Python ``select_window`` ->
+    the summary HTML widget: its heading turns from "whole run" into "a-b s".
+    """
+    page.wait_for_function(f"() => ({SUMMARY}).includes('whole run')", timeout=120_000)
+    timeline = page.locator(".vega-embed:has(g.window_brush)").first       # the brush lives there
+    panel = timeline.locator("g.role-scope").first.locator("path.background").first
+    panel.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    timeline.screenshot(path=str(tmp_path / "timeline-before-brush.png"))
+    box = panel.bounding_box()
+    assert box and box["width"] > 100, f"first timeline panel not found: {box}"
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.25, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.65, y, steps=12)
+    page.mouse.up()
+    page.wait_for_function(f"() => new RegExp({json.dumps(WINDOW)}).test({SUMMARY})", timeout=120_000)
+    text = page.evaluate(f"() => {SUMMARY}")
+    assert "whole run" not in text
+    start, stop = map(float, re.search(WINDOW, text).groups())
+    timeline.screenshot(path=str(tmp_path / "timeline-brushed.png"))
+    return start, stop
 
 
 STARTED = ("() => Array.from(document.querySelectorAll('.jp-InputPrompt'))"
@@ -123,12 +173,13 @@ def lab_run_all(page, url: str) -> None:
     page.goto(url, timeout=120_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     for attempt in range(3):
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
-        try:
+        try:        # on a loaded machine a click can time out too (menu not open yet): retry it
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=60_000)
+            page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click(timeout=60_000)
             page.wait_for_function(STARTED, timeout=60_000)
             return
-        except playwright.TimeoutError:
+        except playwright.TimeoutError as err:
+            print(f"Run All, attempt {attempt + 1}: {str(err).splitlines()[0]}")
             page.keyboard.press("Escape")
     raise AssertionError("Run > Run All Cells never started the notebook")
 
@@ -136,6 +187,7 @@ def lab_run_all(page, url: str) -> None:
 def test_notebooks_in_jupyterlab(workdir, tmp_path):
     nb, home, env = workdir
     port = free_port()
+    t = {"start": time.perf_counter()}
     with open(home / "lab.log", "w") as log:
         proc = serve([str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
                       "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={nb}",
@@ -149,14 +201,23 @@ def test_notebooks_in_jupyterlab(workdir, tmp_path):
                     lab_run_all(page, f"http://127.0.0.1:{port}/lab/tree/01-scan-count-formula.ipynb?reset")
                     wait_charts(page, 3)
                     page.screenshot(path=str(tmp_path / "lab-01-before.png"), full_page=True)
-                    move_first_slider_and_check(page)
+                    move_batch_slider_and_check(page)
                     page.screenshot(path=str(tmp_path / "lab-01-after.png"), full_page=True)
+                    t["01"] = time.perf_counter()
 
                     lab_run_all(page, f"http://127.0.0.1:{port}/lab/tree/04-dying-memcgs.ipynb?reset")
-                    wait_charts(page, 3, timeout_ms=400_000)
-                    before = page.evaluate(CHARTS)
-                    page.screenshot(path=str(tmp_path / "lab-04.png"), full_page=True)
-                    assert before
+                    wait_charts(page, 3, timeout_ms=400_000)      # dying-memcgs figure, timeline, scorecard
+                    wait_settled(page, timeout_s=400)
+                    page.screenshot(path=str(tmp_path / "lab-04-before.png"), full_page=True)
+                    t["04 run"] = time.perf_counter()
+                    move_batch_slider_and_check(page)             # the ScenarioExplorer's shrinker batch
+                    wait_settled(page)                            # every rerun done, or it resets the window
+                    page.screenshot(path=str(tmp_path / "lab-04-batch.png"), full_page=True)
+                    t["04 batch"] = time.perf_counter()
+                    start, stop = brush_timeline_and_check(page, tmp_path)
+                    assert 0 <= start < stop <= 60, (start, stop)     # the reduced run lasts 60 s
+                    page.screenshot(path=str(tmp_path / "lab-04-brushed.png"), full_page=True)
+                    t["04 brush"] = time.perf_counter()
                 except Exception:
                     page.screenshot(path=str(tmp_path / "lab-failure.png"), full_page=True)
                     raise
@@ -165,6 +226,7 @@ def test_notebooks_in_jupyterlab(workdir, tmp_path):
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+    print("timings (s):", {k: round(v - t["start"], 1) for k, v in t.items() if k != "start"})
     assert not b.offhost, f"requests left 127.0.0.1: {b.offhost[:5]}"
     assert not b.errors, f"console errors: {b.errors[:5]}"
 
@@ -182,7 +244,7 @@ def test_notebook_as_a_voila_app(workdir, tmp_path):
                 try:
                     b.page.goto(f"http://127.0.0.1:{port}/", timeout=240_000)
                     wait_charts(b.page, 3)
-                    move_first_slider_and_check(b.page)
+                    move_batch_slider_and_check(b.page)
                     b.page.screenshot(path=str(tmp_path / "voila-01.png"), full_page=True)
                 finally:
                     b.close()

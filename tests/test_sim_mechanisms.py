@@ -88,6 +88,17 @@ def test_v418_rule_strips_page_cache_and_frees_the_inode():
     assert sim.st.x_clean[0] + sim.st.x_dirty[0] >= freed - sim.totals.freed[0, ROOT, 2]
 
 
+def test_v418_rule_takes_two_walk_steps_per_inode_with_pages():
+    """LRU_RETRY after the strip: a walk of 2k steps frees k unused inodes with pages."""
+    from reclaimlab.sim.slab import _prune_icache
+    sim = sb_sim("v4.18", files=2000)
+    freed, stripped = _prune_icache(sim, 0, ROOT, 200)
+    assert freed == 100 and stripped == 400
+    sim = sb_sim("v4.18", pages_per_file=4, files=2000)
+    sim.st.p_inact[0, ROOT, 0] = 0                     # no pages: one step each
+    assert _prune_icache(sim, 0, ROOT, 200) == (200, 0.0)
+
+
 def test_v516_keeps_inodes_with_pages_off_the_lru():
     sim = sb_sim("v5.16")
     assert count_objects(sim, 0, ROOT)[0] == 0

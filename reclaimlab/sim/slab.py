@@ -15,7 +15,8 @@ shrinkers do with the objects they are asked to scan:
   unreferenced -> free. A walk longer than the list comes back to the rotated
   objects and frees them.
 * **inodes** (inode_lru_isolate, §3) by ``inode_rule``: ``"v4.18"`` strips an
-  unused inode's page cache and frees it; ``"a76cf1a474d7"`` rotates inodes
+  unused inode's page cache and frees it (two steps of the walk: LRU_RETRY
+  after the strip, then the free when the restarted walk meets it again); ``"a76cf1a474d7"`` rotates inodes
   with more than one page; ``"v5.16"`` keeps inodes with pages off the LRU
   (not counted, not scanned). A freed VFS inode becomes an XFS inode awaiting
   reclaim; its slab memory is freed only by XFS reclaim.
@@ -199,6 +200,11 @@ def _prune_icache(sim, n, m, k) -> tuple[int, float]:
         return 0, 0.0
     with_pages = with_pages_fraction(sim, n, m)
     rotate_with_pages = (sim.pages_per_file > 1) if sim.inode_rule == "a76cf1a474d7" else np.zeros(len(ref), bool)
+    # An unused inode whose pages are stripped takes two steps of the walk:
+    # LRU_RETRY restarts it, and it is met again, now without pages, and freed.
+    lru = ref + unref
+    steps_per_inode = (lru + unref * with_pages * ~rotate_with_pages).sum() / lru.sum()
+    k = int(k / steps_per_inode)
     first = take(sim.rng, np.stack([ref, unref]), k)
     rotated = first[0]
     free_now, kept = _unreferenced(sim, first[1], with_pages, rotate_with_pages)
