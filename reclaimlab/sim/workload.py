@@ -1,12 +1,18 @@
 """Workloads: tasks that read and write files, use slab objects and allocate memory.
 
-Each task (an *actor*) has a time budget per step. What it cannot do because
-it was blocked (IO for a refault, a stall in direct reclaim, dirty throttling)
-is carried as a debt into the next steps, so a blocked task makes no progress.
-Before a task creates pages or objects it makes sure free memory stays above
-the min watermark, doing direct reclaim itself if not (KERNEL.md §2.4); a
-task that cannot get memory after 64 direct reclaim calls in one step is
-throttled and tries again next step.
+An *actor* is one or more tasks doing the same work (the job's make -jN
+tasks, a copy, a grep); each task has a time budget per step. What a task
+cannot do because it was blocked (IO for a refault, a stall in direct
+reclaim, dirty throttling) is carried as a debt into the next steps, so a
+blocked task makes no progress.
+
+The tasks run concurrently, so in each step they get memory one by one in
+a random order. Before a task creates pages or objects it makes sure free
+memory stays above the min watermark, doing direct reclaim itself if not
+(KERNEL.md §2.4). A task whose direct reclaim blocks it past the end of the
+step is asleep in reclaim: it allocates nothing that step, and the pages it
+freed go to whoever comes next. A task that cannot get memory after 64
+direct reclaim calls in one step is throttled and tries again next step.
 
 Working-set reads (mean field over the set's files):
 
