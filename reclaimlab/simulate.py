@@ -176,8 +176,8 @@ def compare(
     for r in runs:
         r.attrs = {k: v for k, v in r.attrs.items() if k not in per_run}
     ds = xr.concat(runs, dim="formula", combine_attrs="override")
-    ds = ds.assign_coords(formula=("formula", np.array(names, dtype=object)))
+    ds = ds.assign_coords(formula=("formula", np.array(names, dtype=str)))
     for k in per_run[1:]:
-        ds = ds.assign_coords({k: ("formula", np.array(rules[k], dtype=object))})
+        ds = ds.assign_coords({k: ("formula", np.array(rules[k], dtype=str))})
     ds.formula.attrs = {"long_name": "scan-count formula (as passed)"}
     return ds

@@ -103,3 +103,21 @@ def test_bad_input_names_parameter_and_value(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         rl.simulate(args.pop("scenario"), args.pop("formula"), **args)
+
+
+@pytest.mark.parametrize("ext", ["nc", "zarr"])
+def test_simulation_round_trips_through_netcdf_and_zarr(tmp_path, ext):
+    """rl.save / rl.load give back the same Dataset: values, coords, dtypes and attrs."""
+    from reclaimlab.sim.params import SimParams
+
+    runs = [rl.simulate("dying-memcgs", "v4.19", reduced=True),            # with a memcg dim
+            rl.compare("compile-and-copy", ["v4.18", "v5.0"], reduced=True)]  # formula dim
+    for i, ds in enumerate(runs):
+        path = tmp_path / f"run{i}.{ext}"
+        rl.save(ds, path)
+        back = rl.load(path)
+        xr.testing.assert_identical(ds, back)
+        for name in back.coords:
+            assert back[name].dtype == ds[name].dtype, name
+    # The run carries its parameters: enough to run it again.
+    assert SimParams.from_json(back.attrs["params"]) == rl.scenarios.get("compile-and-copy").reduced

@@ -8,7 +8,6 @@ step of CPU time. The hot loop works on plain numpy arrays
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
@@ -286,11 +285,11 @@ def _dataset(sim: Sim, rec: Recorder, job, total_work, done_at, duration, attrs)
             data[key] = (("time", "node"), value)
         else:
             data[key] = (("time",), value)
-    coords = {"time": time, "node": np.arange(p.nodes), "cache": np.array(sim.cache_names, dtype=object),
+    coords = {"time": time, "node": np.arange(p.nodes), "cache": np.array(sim.cache_names, dtype=str),
               "seeks": ("cache", sim.seeks[sim.cache_shrinker]),
               "batch": ("cache", sim.batch[sim.cache_shrinker]),
               "shrinker": ("cache", np.array(["superblock" if s == 0 else sim.cache_names[
-                  sim.generic_cache_index + s - 1] for s in sim.cache_shrinker], dtype=object))}
+                  sim.generic_cache_index + s - 1] for s in sim.cache_shrinker], dtype=str))}
     if has_memcg:
         coords["memcg"] = np.arange(sim.st.memcgs)
     ds = xr.Dataset(data, coords=coords)
@@ -315,6 +314,6 @@ def _dataset(sim: Sim, rec: Recorder, job, total_work, done_at, duration, attrs)
     ds.attrs = dict(attrs, formula=sim.formula, seed=int(attrs.get("seed", 0)),
                     inode_rule=sim.inode_rule, xfs_reclaim=sim.xfs_reclaim,
                     memcg_remedy=sim.memcg_remedy, reclaimlab_version=__version__,
-                    params=json.dumps(dataclasses.asdict(p)),
+                    params=p.to_json(),
                     watermarks=json.dumps({"min": sim.wmin, "low": sim.low, "high": sim.high}))
     return ds

@@ -9,6 +9,7 @@ Units: pages are 4 KiB, times are seconds unless a name says otherwise.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 
 PAGE_KIB = 4
@@ -220,6 +221,30 @@ class SimParams:
     interactive_allocs_per_s: float = 0.0
     kswapd: bool = True
     costs: Costs = field(default_factory=Costs)
+
+    def to_json(self) -> str:
+        """The parameters as JSON (what a simulated Dataset keeps in ``attrs["params"]``)."""
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "SimParams":
+        """Rebuild parameters from :meth:`to_json` text, e.g. a saved run's ``attrs["params"]``.
+
+        Examples
+        --------
+        >>> p = SimParams(filesets=(FileSet("f", 4),), services=Services(count=2))
+        >>> SimParams.from_json(p.to_json()) == p
+        True
+        """
+        raw = json.loads(text)
+        raw["filesets"] = tuple(FileSet(**f) for f in raw.get("filesets", ()))
+        raw["caches"] = tuple(SlabCache(**c) for c in raw.get("caches", ()))
+        if raw.get("services") is not None:
+            raw["services"] = Services(**raw["services"])
+        raw["costs"] = Costs(**raw.get("costs", {}))
+        out = cls(**raw)
+        out.validate()
+        return out
 
     def replace(self, **changes) -> "SimParams":
         """A copy with fields replaced, validated (unknown names raise ``ValueError``)."""

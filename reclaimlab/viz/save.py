@@ -46,6 +46,7 @@ DATA_SUFFIXES = (".nc", ".zarr")
 SUFFIXES = CHART_SUFFIXES + TEXT_SUFFIXES + DATA_SUFFIXES
 
 JSON_ATTRS = "_reclaimlab_json_attrs"
+STRING_DTYPES = "_reclaimlab_string_dtypes"
 
 
 def _is_chart(obj) -> bool:
@@ -175,6 +176,38 @@ def _encode_attrs(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
+def _encode_strings(ds: xr.Dataset) -> xr.Dataset:
+    """Store string variables as variable-length strings; remember their dtypes.
+
+    Fixed-width unicode has no Zarr v3 specification and object strings come
+    back from netCDF as fixed-width: writing both as variable-length strings
+    and restoring the dtype on load makes the round trip exact.
+    """
+    dtypes = {str(name): ds[name].dtype.str for name in ds.variables
+              if ds[name].dtype.kind == "U" or (ds[name].dtype.kind == "O" and ds[name].size
+                                                 and all(isinstance(v, str) for v in ds[name].values.ravel()))}
+    if not dtypes:
+        return ds
+    if STRING_DTYPES in ds.attrs:
+        raise ValueError(f"ds.attrs already has {STRING_DTYPES!r}; that name is reserved")
+    ds = ds.copy(deep=False)
+    for name in dtypes:
+        var = ds[name].variable
+        ds[name] = var.copy(data=var.values.astype(object))
+    ds.attrs[STRING_DTYPES] = json.dumps(dtypes, sort_keys=True)
+    return ds
+
+
+def _decode_strings(ds: xr.Dataset) -> xr.Dataset:
+    raw = ds.attrs.pop(STRING_DTYPES, None)
+    if raw is None:
+        return ds
+    for name, dtype in json.loads(raw).items():
+        var = ds[name].variable
+        ds[name] = var.copy(data=var.values.astype(np.dtype(dtype)))
+    return ds
+
+
 def _decode_attrs(ds: xr.Dataset) -> xr.Dataset:
     raw = ds.attrs.pop(JSON_ATTRS, None)
     if raw is None:
@@ -212,7 +245,7 @@ def load(path: str | os.PathLike) -> xr.Dataset:
         raise ValueError(f"path={str(path)!r} has suffix {suffix!r}; allowed: .nc, .zarr")
     for name in ds.variables:
         ds[name].encoding = {}
-    return _decode_attrs(ds)
+    return _decode_attrs(_decode_strings(ds))
 
 
 # --------------------------------------------------------------------------- save
@@ -273,7 +306,7 @@ def save(obj, path: str | os.PathLike, *, scale: float = 2.0, inline: bool = Tru
             obj = obj.to_dataset()
         if not isinstance(obj, xr.Dataset):
             raise TypeError(f"obj is a {type(obj).__name__}; {suffix} needs an xarray.Dataset")
-        enc = _encode_attrs(obj)
+        enc = _encode_strings(_encode_attrs(obj))
         if suffix == ".nc":
             _write_atomic_with(p, lambda t: enc.to_netcdf(t, engine="h5netcdf"))
         else:
