@@ -119,12 +119,19 @@ def move_batch_slider_and_check(page) -> None:
     assert slider.locator(".widget-readout").inner_text() != readout
 
 
+# The status bar's kernel item, e.g. "Python 3 (ipykernel) | Idle". The toolbar's execution
+# indicator is no use to wait for the kernel: it says idle while the status bar still says
+# "No Kernel | Initializing", and a Run All clicked then runs nothing.
+KERNEL_IDLE = ("() => Array.from(document.querySelectorAll('.jp-StatusBar-TextItem'))"
+               ".some(e => /^(?!No Kernel).+ \\| Idle$/.test(e.textContent.trim()))")
+
+
 def wait_settled(page, quiet_s: float = 3.0, timeout_s: float = 180.0) -> None:
     """Wait until the kernel is idle and no chart has changed for ``quiet_s`` seconds."""
     end, last, since = time.time() + timeout_s, None, time.time()
     while time.time() < end:
         now = page.evaluate(CHARTS)
-        idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
+        idle = page.evaluate(KERNEL_IDLE)
         if now != last or not idle:
             last, since = now, time.time()
         elif time.time() - since >= quiet_s:
@@ -171,7 +178,7 @@ STARTED = ("() => Array.from(document.querySelectorAll('.jp-InputPrompt'))"
 def lab_run_all(page, url: str) -> None:
     """Open a notebook and run all cells; click again if the first click did not take."""
     page.goto(url, timeout=120_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=180_000)
     for attempt in range(3):
         try:        # on a loaded machine a click can time out too (menu not open yet): retry it
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=60_000)
