@@ -160,7 +160,7 @@ def compare(
     --------
     >>> import reclaimlab as rl
     >>> ds = rl.compare("small-vs-large", ["v4.18", "v4.19"], reduced=True)
-    >>> list(ds.formula.values)
+    >>> ds.formula.values.tolist()
     ['v4.18', 'v4.19']
     """
     names = list(formulas) if not isinstance(formulas, str) else [formulas]
