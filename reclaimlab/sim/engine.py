@@ -23,7 +23,7 @@ from .params import SimParams
 from .reclaim import direct_reclaim, kswapd
 from .state import DYING, ONLINE, PARENT, ROOT, State, StepTotals
 from .watermarks import watermarks
-from .workload import admit, admit_all, age_dirty, demand, finish, make_actors, plan, touch_slab_caches
+from .workload import age_dirty, make_actors, plan, run_tasks, touch_slab_caches
 
 XFS_RECLAIM_WORKER_S = 5.0      # xfs_reclaim_work_queue(): xfs_syncd_centisecs / 6
 MAX_INTERACTIVE_PER_STEP = 64
@@ -231,21 +231,7 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
                 budget = dt - kswapd_debt[n]
                 kswapd_debt[n] = max(kswapd(sim, n, budget) - budget, 0.0)
         sim.pending = 0.0
-        # The tasks run concurrently: which one meets the watermark first is
-        # chance. Each reserves what it got; the work is done after all.
-        asked = sum(demand(a, t_).sum() for a, t_ in zip(actors, todo) if t_) / params.nodes
-        if all(sim.free(n) - asked >= sim.wmin for n in range(params.nodes)):
-            for t_ in todo:
-                if t_:
-                    admit_all(t_)       # memory enough for all: every order gives this
-        else:
-            turns = [(a, i) for a, t_ in enumerate(todo) if t_ for i in np.flatnonzero(t_["work"])]
-            for j in sim.rng.permutation(len(turns)):
-                a, i = turns[j]
-                admit(sim, actors[a], todo[a], i)
-            sim.reserved = 0.0
-        for actor, t_ in zip(actors, todo):
-            finish(sim, actor, t_)
+        run_tasks(sim, actors, todo)
         _interactive(sim)
         progress = sum(a.progress.sum() for a in job)
         fraction = min(progress / total_work, 1.0) if job and total_work else 0.0

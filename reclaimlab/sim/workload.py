@@ -56,8 +56,8 @@ class Actor:
     nofs: bool = False
     job: bool = False
     writes: bool = False
-    debt: np.ndarray = field(default=None)
-    progress: np.ndarray = field(default=None)
+    debt: np.ndarray = field(init=False)
+    progress: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.debt = np.zeros(self.tasks)
@@ -104,6 +104,29 @@ def plan(sim, actor: Actor) -> dict | None:
     return {"work": work, "plans": plans, "need": pages * work / work.sum(), "done": np.zeros(actor.tasks)}
 
 
+def run_tasks(sim, actors: list[Actor], todo: list[dict | None]) -> None:
+    """Every awake task gets memory for its planned step, then does the work.
+
+    The tasks run concurrently: which one meets the watermark first is
+    chance, so they take turns in a random order, each reserving what it got.
+    When memory is plenty for all, every order gives the same: no draw.
+    """
+    nodes = sim.params.nodes
+    asked = sum(demand(a, t).sum() for a, t in zip(actors, todo) if t) / nodes
+    if all(sim.free(n) - asked >= sim.wmin for n in range(nodes)):
+        for t in todo:
+            if t:
+                t["done"][:] = t["work"]
+    else:
+        turns = [(a, i) for a, t in enumerate(todo) if t for i in np.flatnonzero(t["work"])]
+        for j in sim.rng.permutation(len(turns)):
+            a, i = turns[j]
+            admit(sim, actors[a], todo[a], i)
+        sim.reserved = 0.0
+    for actor, t in zip(actors, todo):
+        finish(sim, actor, t)
+
+
 def admit(sim, actor: Actor, todo: dict, i: int) -> None:
     """Task ``i`` gets memory for its part of the step (direct reclaim if need be).
 
@@ -127,11 +150,6 @@ def admit(sim, actor: Actor, todo: dict, i: int) -> None:
 def demand(actor: Actor, todo: dict) -> np.ndarray:
     """Pages each task allocates this step (job tasks: at least one, see :func:`admit`)."""
     return np.where(todo["work"] > 0, np.maximum(todo["need"], 1.0), 0.0) if actor.job else todo["need"]
-
-
-def admit_all(todo: dict) -> None:
-    """Every awake task gets all it needs (memory was plenty for everyone)."""
-    todo["done"][:] = todo["work"]
 
 
 def finish(sim, actor: Actor, todo: dict | None) -> None:
