@@ -20,9 +20,12 @@ shrinkers do with the objects they are asked to scan:
   with more than one page; ``"v5.16"`` keeps inodes with pages off the LRU
   (not counted, not scanned). A freed VFS inode becomes an XFS inode awaiting
   reclaim; its slab memory is freed only by XFS reclaim.
-* **XFS inode reclaim** (free_cached_objects): clean inodes are freed; dirty
-  ones are flushed and waited for in ``xfs_reclaim="sync"`` (4.19/5.0,
-  SYNC_WAIT) and skipped in ``"async"`` (5.10+).
+* **XFS inode reclaim** (free_cached_objects, KERNEL.md §2.6): each call
+  walks 32-inode batches in every allocation group that has reclaimable
+  inodes (xfs_reclaim_inodes_ag, fs/xfs/xfs_icache.c); clean inodes are
+  freed; dirty ones are flushed and waited for in ``xfs_reclaim="sync"``
+  (4.19/5.0, SYNC_WAIT), behind the AG reclaim lock, and skipped in
+  ``"async"`` (5.10+).
 """
 from __future__ import annotations
 
