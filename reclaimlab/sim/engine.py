@@ -66,6 +66,7 @@ class Sim:
         self.pending = 0.0                 # pages the tasks will allocate this step, per node
         self.reserved = 0.0                # pages tasks got this step and have yet to fill, per node
         self.now = 0.0                     # start of the current step, seconds
+        self.clock = 0.0                   # the current reclaimer's time (now + its waits so far)
         self.xfs_busy_until = 0.0          # XFS sync reclaim: the AG reclaim lock is held until
         self._service_caches = np.array([c.memcg == "service" for c in caches], bool)
         # The services' parent cgroup keeps its lists in order (lrulist.py).

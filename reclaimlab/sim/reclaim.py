@@ -50,6 +50,7 @@ def kswapd(sim, n: int, budget: float) -> float:
     """Run node ``n``'s kswapd for up to ``budget`` seconds; returns time used."""
     st = sim.st
     used = 0.0
+    sim.clock = sim.now
     while used < budget:
         if sim.free(n) - sim.pending >= sim.high:
             st.kswapd_priority[n] = -1          # balanced: back to sleep
@@ -73,6 +74,7 @@ def direct_reclaim(sim, home: int, nofs: bool) -> tuple[float, float]:
     """One try_to_free_pages() call from node ``home``; returns (pages, seconds)."""
     order = [home] + [n for n in range(sim.params.nodes) if n != home]
     reclaimed, seconds = 0.0, 0.0
+    sim.clock = sim.now
     for priority in range(DEF_PRIORITY, -1, -1):
         for n in order:
             _, r, t = reclaim_pass(sim, n, priority, SWAP_CLUSTER_MAX - int(reclaimed), nofs,

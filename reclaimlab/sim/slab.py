@@ -15,8 +15,9 @@ shrinkers do with the objects they are asked to scan:
   unreferenced -> free. A walk longer than the list comes back to the rotated
   objects and frees them.
 * **inodes** (inode_lru_isolate, §3) by ``inode_rule``: ``"v4.18"`` strips an
-  unused inode's page cache and frees it (two steps of the walk: LRU_RETRY
-  after the strip, then the free when the restarted walk meets it again); ``"a76cf1a474d7"`` rotates inodes
+  unused inode's page cache (LRU_RETRY; iput() re-adds the inode with
+  I_REFERENCED, so the restarted walk rotates it) and frees it on a later
+  pass; ``"a76cf1a474d7"`` rotates inodes
   with more than one page; ``"v5.16"`` keeps inodes with pages off the LRU
   (not counted, not scanned). A freed VFS inode becomes an XFS inode awaiting
   reclaim; its slab memory is freed only by XFS reclaim.
@@ -189,52 +190,54 @@ def _scan_superblock(sim, n, m, nr, delta, total_scan) -> tuple[float, float]:
                     (XFS_INODE, walked_x, freed_x)):
         tot.scanned[n, m, c] += int(k)
         tot.freed[n, m, c] += int(f)
-    objects = int(want.sum())
+    objects = int(want[DENTRY] + want[INODE]) + walked_x
     freed = int(freed_d.sum()) + freed_i + freed_x
     seconds += objects * costs.object_scan_us * 1e-6 + freed * costs.object_free_us * 1e-6
     return pages, seconds
 
 
 def _prune_icache(sim, n, m, k) -> tuple[int, float]:
-    """inode_lru_isolate() over ``k`` inodes; returns (inodes freed, pages stripped)."""
+    """inode_lru_isolate() over ``k`` steps of the walk; returns (inodes freed, pages stripped).
+
+    Referenced inodes rotate (the bit cleared); unused ones without pages are
+    freed; unused ones with pages are rotated under a76cf1a474d7 (more than one
+    page), otherwise their pages are stripped: LRU_RETRY restarts the walk,
+    and since iput() re-added the inode with I_REFERENCED, it is met again
+    and rotated (two steps), to be freed when a walk next comes round to it.
+    """
     st = sim.st
     ref, unref = lru_inodes(sim, n, m)
     if k == 0 or ref.sum() + unref.sum() == 0:
         return 0, 0.0
-    with_pages = with_pages_fraction(sim, n, m)
-    rotate_with_pages = (sim.pages_per_file > 1) if sim.inode_rule == "a76cf1a474d7" else np.zeros(len(ref), bool)
-    # An unused inode whose pages are stripped takes two steps of the walk:
-    # LRU_RETRY restarts it, and it is met again, now without pages, and freed.
+    # Under v5.16 only inodes without pages are on the LRU.
+    with_pages = (np.zeros(len(ref)) if sim.inode_rule == "v5.16" else with_pages_fraction(sim, n, m))
+    rotate = (sim.pages_per_file > 1) if sim.inode_rule == "a76cf1a474d7" else np.zeros(len(ref), bool)
     lru = ref + unref
-    steps_per_inode = (lru + unref * with_pages * ~rotate_with_pages).sum() / lru.sum()
+    steps_per_inode = (lru + unref * with_pages * ~rotate).sum() / lru.sum()
     k = int(k / steps_per_inode)
     first = take(sim.rng, np.stack([ref, unref]), k)
     rotated = first[0]
-    free_now, kept = _unreferenced(sim, first[1], with_pages, rotate_with_pages)
-    # Back round the list: rotated inodes are now unreferenced.
-    again = take(sim.rng, rotated + kept, k - int(first.sum()))
-    free_again, kept_again = _unreferenced(sim, again, with_pages, rotate_with_pages)
-    freed = free_now + free_again
+    freed, kept, stripped = _visit_unused(sim, first[1], with_pages, rotate)
+    # Back round the list: the rotated inodes are unreferenced now and the
+    # stripped ones have no pages left.
+    again = take(sim.rng, np.stack([rotated, kept, stripped]), k - int(first.sum()))
+    freed_again, _, stripped_again = _visit_unused(sim, again[0], with_pages, rotate)
+    freed = freed + freed_again + again[2]
     st.i_ref[n, m] -= rotated
     st.i_unref[n, m] += rotated - freed
-    # Inodes with pages are freed with their page cache stripped (v4.18 rule, or
-    # a76cf1a474d7 with a single page); those pages count as reclaimed.
-    had_pages = thin(sim.rng, freed, with_pages)
-    stripped = _strip_pages(sim, n, m, had_pages)
+    pages = _strip_pages(sim, n, m, stripped + stripped_again)
     dirty = thin(sim.rng, freed, np.divide(st.i_dirty[n, m], np.maximum(st.inodes()[n, m] + freed, 1)))
     dirty = np.minimum(dirty, st.i_dirty[n, m])
     st.i_dirty[n, m] -= dirty
     st.x_dirty[n] += int(dirty.sum())
     st.x_clean[n] += int((freed - dirty).sum())
-    return int(freed.sum()), stripped
+    return int(freed.sum()), pages
 
 
-def _unreferenced(sim, unref, with_pages, rotate_with_pages):
-    """Unreferenced inodes met by the walk: (freed, rotated again) per file set."""
-    if sim.inode_rule == "a76cf1a474d7":
-        keep = np.where(rotate_with_pages, thin(sim.rng, unref, with_pages), 0)
-        return unref - keep, keep
-    return unref, np.zeros_like(unref)
+def _visit_unused(sim, unused, with_pages, rotate):
+    """Unused inodes met by the walk, per file set: (freed, rotated with pages, stripped)."""
+    have = thin(sim.rng, unused, with_pages)
+    return unused - have, np.where(rotate, have, 0), np.where(rotate, 0, have)
 
 
 def _strip_pages(sim, n, m, files) -> float:
@@ -302,9 +305,12 @@ def _reclaim_xfs(sim, n, k) -> tuple[int, int, float]:
     st.x_clean[n] -= got[0]
     if sim.xfs_reclaim == "sync":
         st.x_dirty[n] -= got[1]
-        queue = max(sim.xfs_busy_until - sim.now, 0.0)
+        # The caller's own earlier flushes are behind it, not ahead: queue
+        # from its own clock (the step's start plus what it has waited so far).
+        start = max(sim.xfs_busy_until, sim.clock)
+        queue = start - sim.clock
         own = got[1] * sim.costs.inode_flush_ms * 1e-3 * sim.disk_slowdown
-        sim.xfs_busy_until = max(sim.xfs_busy_until, sim.now) + own
+        sim.xfs_busy_until = sim.clock = start + own
         return int(got.sum()), int(got.sum()), queue + own
     return int(got.sum()), int(got[0]), 0.0
 

@@ -101,7 +101,8 @@ def plan(sim, actor: Actor) -> dict | None:
     # Rates are the actor's total: the awake tasks do work.sum() / tasks of it.
     plans = [_plan(sim, k, work.sum() / actor.tasks) for k in actor.filesets]
     pages = sum(p["pages"] for p in plans)
-    return {"work": work, "plans": plans, "need": pages * work / work.sum(), "done": np.zeros(actor.tasks)}
+    return {"work": work, "plans": plans, "need": pages * work / work.sum(),
+            "done": np.zeros(actor.tasks), "asleep": np.zeros(actor.tasks, bool)}
 
 
 def run_tasks(sim, actors: list[Actor], todo: list[dict | None]) -> None:
@@ -141,6 +142,7 @@ def admit(sim, actor: Actor, todo: dict, i: int) -> None:
     granted, spent = _get_memory(sim, actor, need, work)
     if spent >= work:
         actor.debt[i] += spent - work
+        todo["asleep"][i] = True
         return
     actor.debt[i] += spent
     todo["done"][i] = work * granted
@@ -164,7 +166,7 @@ def finish(sim, actor: Actor, todo: dict | None) -> None:
         actor.progress += done
     else:
         # What an awake task could not allocate it does again later.
-        short = (done > 0) & (done < work)
+        short = (work > 0) & ~todo["asleep"] & (done < work)
         actor.debt[short] += work[short] - done[short]
 
 
