@@ -22,25 +22,27 @@ def take(rng: np.random.Generator, counts: np.ndarray, k: int) -> np.ndarray:
     10
     """
     counts = np.asarray(counts, np.int64)
-    total = int(counts.sum())
+    # The lists have a handful of classes: plain Python beats numpy calls here.
+    values = counts.reshape(-1).tolist()
+    total = sum(values)
     if k <= 0 or total == 0:
         return np.zeros_like(counts)
     if k >= total:
         return counts.copy()
     # Chained univariate hypergeometric draws: the exact multivariate draw,
     # several times faster than Generator.multivariate_hypergeometric here.
-    flat = counts.reshape(-1)
-    out = np.zeros_like(flat)
+    out = [0] * len(values)
     left, rest = int(k), total
-    for i in np.flatnonzero(flat):
-        c = int(flat[i])
+    for i, c in enumerate(values):
+        if c == 0:
+            continue
         rest -= c
         if left == 0:
             break
         got = left if rest == 0 else int(rng.hypergeometric(c, rest, left))
         out[i] = got
         left -= got
-    return out.reshape(counts.shape)
+    return np.array(out, np.int64).reshape(counts.shape)
 
 
 def thin(rng: np.random.Generator, counts: np.ndarray, fraction) -> np.ndarray:
