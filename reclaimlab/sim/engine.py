@@ -203,7 +203,7 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
     every = max(int(round(params.record_s / dt)), 1)
     memcgs.start(sim, 0.0)
     actors = make_actors(params)
-    job = [a for a in actors if a.job]
+    job = next((a for a in actors if a.job), None)
     total_work = params.job_seconds * params.job_tasks
     kswapd_debt = np.zeros(params.nodes)
     rec = Recorder(sim)
@@ -234,7 +234,7 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
         sim.pending = 0.0
         run_tasks(sim, actors, todo)
         _interactive(sim)
-        progress = sum(a.progress.sum() for a in job)
+        progress = job.progress.sum() if job else 0.0
         fraction = min(progress / total_work, 1.0) if job and total_work else 0.0
         if done_at is None and job and total_work and progress >= total_work:
             done_at = t + dt
@@ -285,9 +285,8 @@ def _dataset(sim: Sim, rec: Recorder, job, total_work, done_at, duration, attrs)
     ds.time.attrs = {"units": "s", "long_name": "simulated time"}
     ds.node.attrs = {"long_name": "NUMA node"}
     ds.cache.attrs = {"long_name": "slab cache"}
-    if job and total_work:
-        progress = sum(a.progress.sum() for a in job)
-        value = done_at if done_at is not None else duration * total_work / max(progress, 1e-9)
+    if job is not None and total_work:
+        value = done_at if done_at is not None else duration * total_work / max(job.progress.sum(), 1e-9)
         ds["workload_time"] = ((), float(value), {
             "units": "s", "long_name": "time the job takes (extrapolated from its progress rate if unfinished)",
             "finished": int(done_at is not None)})

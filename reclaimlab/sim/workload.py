@@ -100,8 +100,10 @@ def plan(sim, actor: Actor) -> dict | None:
         return None
     # Rates are the actor's total: the awake tasks do work.sum() / tasks of it.
     plans = [_plan(sim, k, work.sum() / actor.tasks) for k in actor.filesets]
-    pages = sum(p["pages"] for p in plans)
-    return {"work": work, "plans": plans, "need": pages * work / work.sum(),
+    need = sum(p["pages"] for p in plans) * work / work.sum()
+    # Job tasks meet the watermark even with no page cache to allocate (see admit()).
+    demand = np.where(work > 0, np.maximum(need, 1.0), 0.0) if actor.job else need
+    return {"work": work, "plans": plans, "need": need, "demand": demand,
             "done": np.zeros(actor.tasks), "asleep": np.zeros(actor.tasks, bool)}
 
 
@@ -113,7 +115,7 @@ def run_tasks(sim, actors: list[Actor], todo: list[dict | None]) -> None:
     When memory is plenty for all, every order gives the same: no draw.
     """
     nodes = sim.params.nodes
-    asked = sum(demand(a, t).sum() for a, t in zip(actors, todo) if t) / nodes
+    asked = sum(t["demand"].sum() for t in todo if t) / nodes
     if all(sim.free(n) - asked >= sim.wmin for n in range(nodes)):
         for t in todo:
             if t:
@@ -138,8 +140,8 @@ def admit(sim, actor: Actor, todo: dict, i: int) -> None:
     (compiler processes fault in memory and free it when they exit), so
     they meet the watermark even when their page-cache need is nil.
     """
-    work, need = todo["work"][i], demand(actor, todo)[i]
-    granted, spent = _get_memory(sim, actor, need, work)
+    work = todo["work"][i]
+    granted, spent = _get_memory(sim, actor, todo["demand"][i], work)
     if spent >= work:
         actor.debt[i] += spent - work
         todo["asleep"][i] = True
@@ -147,11 +149,6 @@ def admit(sim, actor: Actor, todo: dict, i: int) -> None:
     actor.debt[i] += spent
     todo["done"][i] = work * granted
     sim.reserved += todo["need"][i] * granted / sim.params.nodes
-
-
-def demand(actor: Actor, todo: dict) -> np.ndarray:
-    """Pages each task allocates this step (job tasks: at least one, see :func:`admit`)."""
-    return np.where(todo["work"] > 0, np.maximum(todo["need"], 1.0), 0.0) if actor.job else todo["need"]
 
 
 def finish(sim, actor: Actor, todo: dict | None) -> None:
