@@ -204,18 +204,56 @@ def test_xfs_sync_reclaim_blocks_on_dirty_inodes_and_async_skips_them():
     assert waits["sync"] > 1.0 and waits["async"] < 0.01
 
 
-def test_xfs_sync_reclaim_waits_for_others_flushes_not_its_own_again():
-    """Several free_cached_objects() calls by one reclaimer wait for its flushes once."""
-    from reclaimlab.sim.slab import _reclaim_xfs
-    fs = FileSet("f", pages_per_file=1, creates_per_s=1.0)
-    sim = make_sim("v4.16", filesets=[fs], xfs_ags=4)
-    sim.st.x_dirty[0] = 10_000
-    own = 128 * sim.costs.inode_flush_ms * 1e-3     # a batch of 32 in each of 4 AGs
+def xfs_sim(ags=4, dirty=10_000):
+    sim = make_sim("v4.16", filesets=[FileSet("f", pages_per_file=1, creates_per_s=1.0)], xfs_ags=ags)
+    sim.st.x_dirty[0] = dirty
     sim.clock = sim.now
+    return sim
+
+
+def test_xfs_sync_reclaim_waits_for_its_own_flushes_once():
+    """Several free_cached_objects() calls by one reclaimer: its own earlier holds are behind it."""
+    from reclaimlab.sim.slab import _reclaim_xfs
+    sim = xfs_sim()
+    own = 128 * sim.costs.inode_flush_ms * 1e-3     # a batch of 32 in each of 4 AGs
     waits = [_reclaim_xfs(sim, 0, 1)[2] for _ in range(3)]
     assert waits == pytest.approx([own] * 3)
-    sim.clock = sim.now                              # the next reclaimer queues behind all three
-    assert _reclaim_xfs(sim, 0, 1)[2] == pytest.approx(4 * own)
+    assert sim.st.x_dirty[0] == 10_000 - 3 * 128
+
+
+def test_xfs_sync_reclaim_skips_an_ag_another_reclaimer_holds():
+    """SYNC_TRYLOCK: a locked AG is skipped, and with nr_to_scan used up there is no
+    blocking restart, so the reclaimer waits only for its own flushes."""
+    from reclaimlab.sim.slab import _reclaim_xfs
+    sim = xfs_sim()
+    batch = 32 * sim.costs.inode_flush_ms * 1e-3
+    sim.xfs_ag_holds[0].append((sim.now, sim.now + 10.0))   # someone flushes in AG 0
+    walked, freed, wait = _reclaim_xfs(sim, 0, 1)
+    assert walked == freed == 96                               # AGs 1-3 only
+    assert wait == pytest.approx(3 * batch)
+
+
+def test_xfs_sync_reclaim_blocks_when_every_ag_is_locked():
+    """Every AG skipped and nr_to_scan still positive: the restart waits on the locks."""
+    from reclaimlab.sim.slab import _reclaim_xfs
+    sim = xfs_sim()
+    batch = 32 * sim.costs.inode_flush_ms * 1e-3
+    for holds in sim.xfs_ag_holds:
+        holds.append((sim.now, sim.now + 1.0))
+    walked, _, wait = _reclaim_xfs(sim, 0, 1)
+    assert walked == 128
+    assert wait == pytest.approx(1.0 + 4 * batch)
+
+
+def test_xfs_async_reclaim_neither_waits_nor_frees_dirty_inodes():
+    from reclaimlab.sim.slab import _reclaim_xfs
+    sim = make_sim("v5.0", xfs="async", filesets=[FileSet("f", pages_per_file=1, creates_per_s=1.0)])
+    sim.st.x_dirty[0], sim.st.x_clean[0] = 1000, 1000
+    for holds in sim.xfs_ag_holds:
+        holds.append((sim.now, sim.now + 1.0))
+    walked, freed, wait = _reclaim_xfs(sim, 0, 1)
+    assert wait == 0 and walked == 128 and freed < walked
+    assert sim.st.x_dirty[0] + sim.st.x_clean[0] == 2000 - freed
 
 
 def test_parent_list_walks_spliced_children_first_and_rotates_referenced():
@@ -310,3 +348,17 @@ def test_job_tasks_block_on_their_own():
         workload.admit(sim, job, todo, i)
     workload.finish(sim, job, todo)
     assert job.progress[2] == 0 and (job.progress[[0, 1, 3]] > 0).all()
+
+
+def test_an_interactive_allocation_below_min_reclaims_in_its_turn(monkeypatch):
+    """The interactive task's allocations take turns among the tasks': one that finds
+    free memory at or below min pays a direct reclaim; with plenty, none does."""
+    from reclaimlab.sim import workload
+    fs = FileSet("f", pages_per_file=4, creates_per_s=400.0)
+    sim = make_sim("v5.0", filesets=[fs], anon_pages=GIB // 2, dt_s=0.05)
+    monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs: (32.0, 0.3))
+    workload.run_tasks(sim, [], [], interactive=[0, 0])
+    assert sim.latencies == [0.0, 0.0]
+    fill_page_cache(sim, int(sim.free(0) - sim.wmin) + 10)      # free just under min
+    workload.run_tasks(sim, [], [], interactive=[0])
+    assert sim.latencies[-1] == pytest.approx(0.3)

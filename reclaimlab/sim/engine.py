@@ -20,7 +20,7 @@ from . import memcgs
 from .draw import poisson
 from .lrulist import SegmentList
 from .params import SimParams
-from .reclaim import direct_reclaim, kswapd
+from .reclaim import kswapd
 from .state import DYING, ONLINE, PARENT, ROOT, State, StepTotals
 from .watermarks import watermarks
 from .workload import age_dirty, make_actors, plan, run_tasks, touch_slab_caches
@@ -67,7 +67,8 @@ class Sim:
         self.reserved = 0.0                # pages tasks got this step and have yet to fill, per node
         self.now = 0.0                     # start of the current step, seconds
         self.clock = 0.0                   # the current reclaimer's time (now + its waits so far)
-        self.xfs_busy_until = 0.0          # XFS sync reclaim: the AG reclaim lock is held until
+        # XFS sync reclaim: per AG, the (begin, end) times its reclaim lock is held.
+        self.xfs_ag_holds: list[list[tuple[float, float]]] = [[] for _ in range(params.xfs_ags)]
         self._service_caches = np.array([c.memcg == "service" for c in caches], bool)
         # The services' parent cgroup keeps its lists in order (lrulist.py).
         self.parent_lists = ([[SegmentList() for _ in caches] for _ in range(params.nodes)]
@@ -212,6 +213,8 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
     for step in range(steps):
         t = step * dt
         sim.now = t
+        for holds in sim.xfs_ag_holds:      # every reclaimer's clock starts at now
+            holds[:] = [h for h in holds if h[1] > t]
         age_dirty(sim)
         if t >= next_xfs:
             # Background XFS reclaim frees clean reclaimable inodes (SYNC_TRYLOCK).
@@ -232,8 +235,7 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
                 budget = dt - kswapd_debt[n]
                 kswapd_debt[n] = max(kswapd(sim, n, budget) - budget, 0.0)
         sim.pending = 0.0
-        run_tasks(sim, actors, todo)
-        _interactive(sim)
+        run_tasks(sim, actors, todo, interactive_allocations(sim))
         progress = job.progress.sum() if job else 0.0
         fraction = min(progress / total_work, 1.0) if job and total_work else 0.0
         if done_at is None and job and total_work and progress >= total_work:
@@ -243,19 +245,13 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
     return _dataset(sim, rec, job, total_work, done_at, steps * dt, attrs)
 
 
-def _interactive(sim: Sim) -> None:
-    """Small GFP_KERNEL allocations; those below min pay a direct reclaim."""
+def interactive_allocations(sim: Sim) -> list[int]:
+    """This step's small GFP_KERNEL allocations of the interactive task: a node each."""
     rate = sim.params.interactive_allocs_per_s
     if not rate:
-        return
+        return []
     count = min(int(poisson(sim.rng, rate * sim.params.dt_s)), MAX_INTERACTIVE_PER_STEP)
-    for _ in range(count):
-        n = int(sim.rng.integers(sim.params.nodes))
-        if sim.free(n) < sim.wmin:
-            _, seconds = direct_reclaim(sim, n, nofs=False)
-            sim.latencies.append(seconds)
-        else:
-            sim.latencies.append(0.0)
+    return [int(n) for n in sim.rng.integers(sim.params.nodes, size=count)]
 
 
 def _dataset(sim: Sim, rec: Recorder, job, total_work, done_at, duration, attrs) -> xr.Dataset:

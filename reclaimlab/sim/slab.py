@@ -25,8 +25,9 @@ shrinkers do with the objects they are asked to scan:
   walks 32-inode batches in every allocation group that has reclaimable
   inodes (xfs_reclaim_inodes_ag, fs/xfs/xfs_icache.c); clean inodes are
   freed; dirty ones are flushed and waited for in ``xfs_reclaim="sync"``
-  (4.19/5.0, SYNC_WAIT), behind the AG reclaim lock, and skipped in
-  ``"async"`` (5.10+).
+  (4.19/5.0, SYNC_WAIT) under the AG's reclaim lock, which is tried
+  (SYNC_TRYLOCK: a locked AG is skipped) and waited for only on the
+  restart pass; they are skipped in ``"async"`` (5.10+).
 """
 from __future__ import annotations
 
@@ -258,13 +259,34 @@ def _strip_pages(sim, n, m, files) -> float:
     return float(total)
 
 
+def spread_over_ags(reclaimable: int, ags: int) -> list[int]:
+    """Reclaimable inodes per allocation group (spread evenly)."""
+    return [reclaimable // ags + (ag < reclaimable % ags) for ag in range(ags)]
+
+
+def ag_walk(nr_to_scan: int, inodes: int) -> tuple[int, int]:
+    """One AG's do-while walk of xfs_reclaim_inodes_ag(): (inodes walked, nr_to_scan left).
+
+    Batches of XFS_LOOKUP_BATCH (32) inodes, ``nr_to_scan`` dropping by 32
+    per batch, while the AG has inodes left and ``nr_to_scan > 0``; the
+    first batch is taken whatever ``nr_to_scan`` is (do-while).
+    """
+    walked = 0
+    while True:
+        got = min(XFS_LOOKUP_BATCH, inodes)
+        inodes -= got
+        walked += got
+        nr_to_scan -= XFS_LOOKUP_BATCH
+        if not (inodes and nr_to_scan > 0):
+            return walked, nr_to_scan
+
+
 def xfs_reclaim_count(nr_to_scan: int, reclaimable: int, ags: int) -> int:
-    """Inodes one xfs_reclaim_inodes_ag() call goes through (4.19-5.x).
+    """Inodes one xfs_reclaim_inodes_ag() call goes through when no AG is locked (4.19-5.x).
 
     The reclaimable inodes are spread over the filesystem's allocation
-    groups. Each AG that has any is walked in batches of XFS_LOOKUP_BATCH
-    (32) inodes, ``nr_to_scan`` dropping by 32 per batch, in a do-while loop:
-    so an AG reached after ``nr_to_scan`` has run out still gives a batch.
+    groups; each AG that has any is walked (:func:`ag_walk`), so an AG
+    reached after ``nr_to_scan`` has run out still gives a batch.
 
     Examples
     --------
@@ -276,43 +298,74 @@ def xfs_reclaim_count(nr_to_scan: int, reclaimable: int, ags: int) -> int:
     10
     """
     total = 0
-    for ag in range(ags):
-        left = reclaimable // ags + (ag < reclaimable % ags)
-        while left:
-            got = min(XFS_LOOKUP_BATCH, left)
-            left -= got
-            total += got
-            nr_to_scan -= XFS_LOOKUP_BATCH
-            if nr_to_scan <= 0:
-                break
+    for left in spread_over_ags(reclaimable, ags):
+        if left:
+            walked, nr_to_scan = ag_walk(nr_to_scan, left)
+            total += walked
     return total
+
+
+def _held_at(holds: list[tuple[float, float]], t: float) -> float | None:
+    """End of the AG reclaim-lock hold that covers time ``t`` (None: the lock is free then)."""
+    for begin, end in holds:
+        if begin <= t < end:
+            return end
+    return None
 
 
 def _reclaim_xfs(sim, n, k) -> tuple[int, int, float]:
     """XFS free_cached_objects(): (inodes walked, inodes freed, seconds blocked).
 
-    The call goes through the batches :func:`xfs_reclaim_count` says, at
-    least one per allocation group. In sync mode (SYNC_TRYLOCK | SYNC_WAIT,
-    4.19/5.0) reclaim waits for the per-AG reclaim lock (pag_ici_reclaim_lock),
-    so a reclaimer queues behind whoever is already flushing dirty inodes,
-    then waits for its own flushes, which queue behind writeback on the disk
-    like reads do: every reclaimer runs at the disk's write speed. Async mode
-    skips dirty inodes and never waits.
+    xfs_reclaim_inodes_ag(SYNC_TRYLOCK | SYNC_WAIT) in sync mode (4.19/5.0):
+    each AG with reclaimable inodes is walked (:func:`ag_walk`) under its
+    pag_ici_reclaim_lock, taken with mutex_trylock: an AG whose lock another
+    reclaimer holds at this reclaimer's time is skipped. Clean inodes are
+    freed; dirty ones are flushed and waited for, holding the AG's lock
+    (their writes queue behind writeback on the disk, as reads do). Only
+    when an AG was skipped and ``nr_to_scan`` is still positive after the
+    pass does it walk again, this time waiting on each lock (the kernel's
+    ``goto restart`` without SYNC_TRYLOCK). Async mode (5.10+) skips dirty
+    inodes and never waits.
+
+    Holds are kept as time intervals per AG, so a reclaimer meets another's
+    hold only when their times overlap; the model runs reclaimers one after
+    another within a step, so a hold taken later may overlap one that a
+    reclaimer run earlier took at a later time.
     """
-    st = sim.st
-    pool = np.array([st.x_clean[n], st.x_dirty[n]])
-    got = take(sim.rng, pool, xfs_reclaim_count(k, int(pool.sum()), sim.params.xfs_ags))
-    st.x_clean[n] -= got[0]
-    if sim.xfs_reclaim == "sync":
-        st.x_dirty[n] -= got[1]
-        # The caller's own earlier flushes are behind it, not ahead: queue
-        # from its own clock (the step's start plus what it has waited so far).
-        start = max(sim.xfs_busy_until, sim.clock)
-        queue = start - sim.clock
-        own = got[1] * sim.costs.inode_flush_ms * 1e-3 * sim.disk_slowdown
-        sim.xfs_busy_until = sim.clock = start + own
-        return int(got.sum()), int(got.sum()), queue + own
-    return int(got.sum()), int(got[0]), 0.0
+    st, holds = sim.st, sim.xfs_ag_holds
+    sync = sim.xfs_reclaim == "sync"
+    left = spread_over_ags(int(st.x_clean[n] + st.x_dirty[n]), sim.params.xfs_ags)
+    flush_s = sim.costs.inode_flush_ms * 1e-3 * sim.disk_slowdown
+    start, nr = sim.clock, k
+    walked = freed = 0
+    for trylock in (True, False):
+        skipped = False
+        for ag, inodes in enumerate(left):
+            if not inodes:
+                continue
+            end = _held_at(holds[ag], sim.clock) if sync else None
+            if end is not None and trylock:
+                skipped = True
+                continue
+            while end is not None:                 # mutex_lock(): wait for the holder(s)
+                sim.clock = end
+                end = _held_at(holds[ag], sim.clock)
+            count, nr = ag_walk(nr, inodes)
+            left[ag] -= count
+            got = take(sim.rng, np.array([st.x_clean[n], st.x_dirty[n]]), count)
+            st.x_clean[n] -= got[0]
+            walked += int(got.sum())
+            if sync:
+                st.x_dirty[n] -= got[1]
+                freed += int(got.sum())
+                if got[1]:
+                    holds[ag].append((sim.clock, sim.clock + got[1] * flush_s))
+                    sim.clock += got[1] * flush_s
+            else:
+                freed += int(got[0])
+        if not (skipped and nr > 0):
+            break
+    return walked, freed, sim.clock - start
 
 
 def _walk_parent(sim, n: int, g: int, k: int) -> int:

@@ -107,12 +107,15 @@ def plan(sim, actor: Actor) -> dict | None:
             "done": np.zeros(actor.tasks), "asleep": np.zeros(actor.tasks, bool)}
 
 
-def run_tasks(sim, actors: list[Actor], todo: list[dict | None]) -> None:
+def run_tasks(sim, actors: list[Actor], todo: list[dict | None], interactive=()) -> None:
     """Every awake task gets memory for its planned step, then does the work.
 
     The tasks run concurrently: which one meets the watermark first is
     chance, so they take turns in a random order, each reserving what it got.
-    When memory is plenty for all, every order gives the same: no draw.
+    The interactive task's small allocations (``interactive``: a node each)
+    take turns among them: one that comes before the others have reclaimed
+    may find free memory below min and reclaim itself. When memory is plenty
+    for all, every order gives the same: no draw.
     """
     nodes = sim.params.nodes
     asked = sum(t["demand"].sum() for t in todo if t) / nodes
@@ -120,14 +123,25 @@ def run_tasks(sim, actors: list[Actor], todo: list[dict | None]) -> None:
         for t in todo:
             if t:
                 t["done"][:] = t["work"]
+        sim.latencies.extend([0.0] * len(interactive))
     else:
         turns = [(a, i) for a, t in enumerate(todo) if t for i in np.flatnonzero(t["work"])]
+        turns += [(None, n) for n in interactive]
         for j in sim.rng.permutation(len(turns)):
             a, i = turns[j]
-            admit(sim, actors[a], todo[a], i)
+            if a is None:
+                interactive_allocation(sim, i)
+            else:
+                admit(sim, actors[a], todo[a], i)
         sim.reserved = 0.0
     for actor, t in zip(actors, todo):
         finish(sim, actor, t)
+
+
+def interactive_allocation(sim, n: int) -> None:
+    """One small GFP_KERNEL allocation on node ``n``; below min it pays a direct reclaim."""
+    seconds = direct_reclaim(sim, n, nofs=False)[1] if sim.free(n) < sim.wmin else 0.0
+    sim.latencies.append(seconds)
 
 
 def admit(sim, actor: Actor, todo: dict, i: int) -> None:
