@@ -221,16 +221,19 @@ def test_xfs_sync_reclaim_waits_for_its_own_flushes_once():
     assert sim.st.x_dirty[0] == 10_000 - 3 * 128
 
 
-def test_xfs_sync_reclaim_skips_an_ag_another_reclaimer_holds():
+@pytest.mark.parametrize("begins", [0.0, 0.01])
+def test_xfs_sync_reclaim_skips_an_ag_another_reclaimer_holds(begins):
     """SYNC_TRYLOCK: a locked AG is skipped, and with nr_to_scan used up there is no
-    blocking restart, so the reclaimer waits only for its own flushes."""
+    blocking restart, so the reclaimer waits only for its own flushes. A hold that
+    begins while this reclaimer's flushes would hold the lock counts too."""
     from reclaimlab.sim.slab import _reclaim_xfs
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
-    sim.xfs_ag_holds[0].append((sim.now, sim.now + 10.0))   # someone flushes in AG 0
+    sim.xfs_ag_holds[0].append((sim.now + begins, sim.now + 10.0))   # someone flushes in AG 0
     walked, freed, wait = _reclaim_xfs(sim, 0, 1)
     assert walked == freed == 96                               # AGs 1-3 only
     assert wait == pytest.approx(3 * batch)
+    assert sim.st.x_dirty[0] == 10_000 - 96                    # AG 0's draw was put back
 
 
 def test_xfs_sync_reclaim_blocks_when_every_ag_is_locked():

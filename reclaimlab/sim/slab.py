@@ -305,11 +305,14 @@ def xfs_reclaim_count(nr_to_scan: int, reclaimable: int, ags: int) -> int:
     return total
 
 
-def _held_at(holds: list[tuple[float, float]], t: float) -> float | None:
-    """End of the AG reclaim-lock hold that covers time ``t`` (None: the lock is free then)."""
-    for begin, end in holds:
-        if begin <= t < end:
-            return end
+def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> float | None:
+    """End of a hold of an AG's reclaim lock that overlaps [begin, end) (None: no overlap).
+
+    A walk that flushes nothing (``end == begin``) still needs the lock at ``begin``.
+    """
+    for b, e in holds:
+        if b < max(end, begin + 1e-12) and e > begin:
+            return e
     return None
 
 
@@ -319,18 +322,18 @@ def _reclaim_xfs(sim, n, k) -> tuple[int, int, float]:
     xfs_reclaim_inodes_ag(SYNC_TRYLOCK | SYNC_WAIT) in sync mode (4.19/5.0):
     each AG with reclaimable inodes is walked (:func:`ag_walk`) under its
     pag_ici_reclaim_lock, taken with mutex_trylock: an AG whose lock another
-    reclaimer holds at this reclaimer's time is skipped. Clean inodes are
-    freed; dirty ones are flushed and waited for, holding the AG's lock
-    (their writes queue behind writeback on the disk, as reads do). Only
-    when an AG was skipped and ``nr_to_scan`` is still positive after the
-    pass does it walk again, this time waiting on each lock (the kernel's
-    ``goto restart`` without SYNC_TRYLOCK). Async mode (5.10+) skips dirty
-    inodes and never waits.
+    reclaimer holds is skipped. Clean inodes are freed; dirty ones are
+    flushed and waited for, holding the AG's lock (their writes queue behind
+    writeback on the disk, as reads do). Only when an AG was skipped and
+    ``nr_to_scan`` is still positive after the pass does it walk again, this
+    time waiting on each lock (the kernel's ``goto restart`` without
+    SYNC_TRYLOCK). Async mode (5.10+) skips dirty inodes and never waits.
 
-    Holds are kept as time intervals per AG, so a reclaimer meets another's
-    hold only when their times overlap; the model runs reclaimers one after
-    another within a step, so a hold taken later may overlap one that a
-    reclaimer run earlier took at a later time.
+    Holds are time intervals per AG. The model runs reclaimers one after
+    another within a step, so a reclaimer run earlier may have taken a lock
+    at a later time: a walk is drawn first, and if the time its flushes
+    would hold the lock overlaps another's hold, it is put back (trylock
+    fails) or waits for that hold to end (the blocking pass).
     """
     st, holds = sim.st, sim.xfs_ag_holds
     sync = sim.xfs_reclaim == "sync"
@@ -343,26 +346,28 @@ def _reclaim_xfs(sim, n, k) -> tuple[int, int, float]:
         for ag, inodes in enumerate(left):
             if not inodes:
                 continue
-            end = _held_at(holds[ag], sim.clock) if sync else None
-            if end is not None and trylock:
-                skipped = True
-                continue
-            while end is not None:                 # mutex_lock(): wait for the holder(s)
-                sim.clock = end
-                end = _held_at(holds[ag], sim.clock)
-            count, nr = ag_walk(nr, inodes)
-            left[ag] -= count
+            count, nr_after = ag_walk(nr, inodes)
             got = take(sim.rng, np.array([st.x_clean[n], st.x_dirty[n]]), count)
+            if not sync:
+                st.x_clean[n] -= got[0]
+                left[ag] -= count
+                nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(got[0])
+                continue
+            held = got[1] * flush_s
+            end = _conflict(holds[ag], sim.clock, sim.clock + held)
+            if end is not None and trylock:
+                skipped = True                       # put back: nothing was touched
+                continue
+            while end is not None:                   # mutex_lock(): wait for the holder(s)
+                sim.clock = end
+                end = _conflict(holds[ag], sim.clock, sim.clock + held)
             st.x_clean[n] -= got[0]
-            walked += int(got.sum())
-            if sync:
-                st.x_dirty[n] -= got[1]
-                freed += int(got.sum())
-                if got[1]:
-                    holds[ag].append((sim.clock, sim.clock + got[1] * flush_s))
-                    sim.clock += got[1] * flush_s
-            else:
-                freed += int(got[0])
+            st.x_dirty[n] -= got[1]
+            left[ag] -= count
+            nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(got.sum())
+            if held:
+                holds[ag].append((sim.clock, sim.clock + held))
+                sim.clock += held
         if not (skipped and nr > 0):
             break
     return walked, freed, sim.clock - start

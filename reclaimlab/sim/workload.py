@@ -118,7 +118,8 @@ def run_tasks(sim, actors: list[Actor], todo: list[dict | None], interactive=())
     for all, every order gives the same: no draw.
     """
     nodes = sim.params.nodes
-    asked = sum(t["demand"].sum() for t in todo if t) / nodes
+    # An interactive allocation is a page: with it counted, plenty means free > min for it.
+    asked = (sum(t["demand"].sum() for t in todo if t) + len(interactive)) / nodes
     if all(sim.free(n) - asked >= sim.wmin for n in range(nodes)):
         for t in todo:
             if t:
