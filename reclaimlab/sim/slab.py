@@ -348,23 +348,20 @@ def _reclaim_xfs(sim, n, k) -> tuple[int, int, float]:
                 continue
             count, nr_after = ag_walk(nr, inodes)
             got = take(sim.rng, np.array([st.x_clean[n], st.x_dirty[n]]), count)
-            if not sync:
-                st.x_clean[n] -= got[0]
-                left[ag] -= count
-                nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(got[0])
-                continue
-            held = got[1] * flush_s
-            end = _conflict(holds[ag], sim.clock, sim.clock + held)
-            if end is not None and trylock:
-                skipped = True                       # put back: nothing was touched
-                continue
-            while end is not None:                   # mutex_lock(): wait for the holder(s)
-                sim.clock = end
+            held = got[1] * flush_s if sync else 0.0
+            if sync:
                 end = _conflict(holds[ag], sim.clock, sim.clock + held)
-            st.x_clean[n] -= got[0]
-            st.x_dirty[n] -= got[1]
+                if end is not None and trylock:
+                    skipped = True                   # put back: nothing was touched
+                    continue
+                while end is not None:               # mutex_lock(): wait for the holder(s)
+                    sim.clock = end
+                    end = _conflict(holds[ag], sim.clock, sim.clock + held)
+            gone = got if sync else got * np.array([1, 0])   # async leaves dirty inodes
+            st.x_clean[n] -= gone[0]
+            st.x_dirty[n] -= gone[1]
             left[ag] -= count
-            nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(got.sum())
+            nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(gone.sum())
             if held:
                 holds[ag].append((sim.clock, sim.clock + held))
                 sim.clock += held
