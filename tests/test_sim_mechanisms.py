@@ -293,12 +293,16 @@ def reference_xfs_reclaim(nr_to_scan, per_ag):
 @settings(max_examples=500, deadline=None)
 @given(st.integers(1, 5000), st.integers(0, 5000), st.integers(1, 16))
 def test_xfs_reclaim_goes_through_32_inode_batches_in_every_ag(nr, reclaimable, ags):
-    from reclaimlab.sim.slab import xfs_reclaim_count
+    """With no AG locked, one call walks what the 4.19 loop walks."""
+    from reclaimlab.sim.slab import _reclaim_xfs
+    sim = xfs_sim(ags=ags, dirty=0)
+    sim.st.x_clean[0] = reclaimable
     per_ag = [reclaimable // ags + (a < reclaimable % ags) for a in range(ags)]
-    got = xfs_reclaim_count(nr, reclaimable, ags)
-    assert got == reference_xfs_reclaim(nr, per_ag)
-    assert got <= reclaimable
-    assert got >= min(reclaimable, nr, 32)
+    walked, freed, wait = _reclaim_xfs(sim, 0, nr)
+    assert walked == freed == reference_xfs_reclaim(nr, per_ag)
+    assert wait == 0
+    assert walked <= reclaimable
+    assert walked >= min(reclaimable, nr, 32)
 
 
 def test_a_task_asleep_in_direct_reclaim_allocates_nothing(monkeypatch):

@@ -44,9 +44,9 @@ def test_small_vs_large_caches_keep_objects(small_vs_large):
     "~188 s under 4.18/5.0, but workload_time is 293 s against 279 s (4.19: 290 s, from "
     "the sawtooth's page refaults), 1.05x, not 3x. To scan its target on this 2 GiB "
     "node kswapd goes down to priority 7-9 under 4.18, 5.0 and 4.19.3 alike, where the "
-    "floor does not matter, so 4.18/5.0 get "
-    "synchronous XFS reclaim too (the kernel's 4.18 ran smoothly); XFS log forces, "
-    "cluster-buffer reads before flushes and AIL pushes are not modelled"))
+    "floor does not matter, so 4.18/5.0 get synchronous XFS reclaim too (the kernel's "
+    "4.18 ran smoothly); XFS log forces, cluster-buffer reads before flushes and AIL "
+    "pushes are not modelled"))
 def test_compile_and_copy_4193_is_3x_slower():
     t = {k: rl.simulate("compile-and-copy", kernel=k).workload_time.item() for k in ("4.18", "5.0", "4.19.3")}
     assert t["4.19.3"] >= 3 * max(t["4.18"], t["5.0"])

@@ -269,7 +269,17 @@ def ag_walk(nr_to_scan: int, inodes: int) -> tuple[int, int]:
 
     Batches of XFS_LOOKUP_BATCH (32) inodes, ``nr_to_scan`` dropping by 32
     per batch, while the AG has inodes left and ``nr_to_scan > 0``; the
-    first batch is taken whatever ``nr_to_scan`` is (do-while).
+    first batch is taken whatever ``nr_to_scan`` is (do-while), so an AG
+    reached after ``nr_to_scan`` has run out still gives a batch.
+
+    Examples
+    --------
+    >>> ag_walk(1, 1000)       # one object asked for: one batch
+    (32, -31)
+    >>> ag_walk(100, 1000)     # four batches
+    (128, -28)
+    >>> ag_walk(100, 10)       # never more than the AG has
+    (10, 68)
     """
     walked = 0
     while True:
@@ -279,30 +289,6 @@ def ag_walk(nr_to_scan: int, inodes: int) -> tuple[int, int]:
         nr_to_scan -= XFS_LOOKUP_BATCH
         if not (inodes and nr_to_scan > 0):
             return walked, nr_to_scan
-
-
-def xfs_reclaim_count(nr_to_scan: int, reclaimable: int, ags: int) -> int:
-    """Inodes one xfs_reclaim_inodes_ag() call goes through when no AG is locked (4.19-5.x).
-
-    The reclaimable inodes are spread over the filesystem's allocation
-    groups; each AG that has any is walked (:func:`ag_walk`), so an AG
-    reached after ``nr_to_scan`` has run out still gives a batch.
-
-    Examples
-    --------
-    >>> xfs_reclaim_count(1, 1000, 4)      # one object asked for: a batch in every AG
-    128
-    >>> xfs_reclaim_count(100, 1000, 4)    # 4 batches in AG 0, then one in each other AG
-    224
-    >>> xfs_reclaim_count(100, 10, 4)      # never more than there are
-    10
-    """
-    total = 0
-    for left in spread_over_ags(reclaimable, ags):
-        if left:
-            walked, nr_to_scan = ag_walk(nr_to_scan, left)
-            total += walked
-    return total
 
 
 def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> float | None:
