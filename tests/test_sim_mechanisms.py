@@ -213,10 +213,10 @@ def xfs_sim(ags=4, dirty=10_000):
 
 def test_xfs_sync_reclaim_waits_for_its_own_flushes_once():
     """Several free_cached_objects() calls by one reclaimer: its own earlier holds are behind it."""
-    from reclaimlab.sim.slab import _reclaim_xfs
+    from reclaimlab.sim.xfs import reclaim_inodes_nr
     sim = xfs_sim()
     own = 128 * sim.costs.inode_flush_ms * 1e-3     # a batch of 32 in each of 4 AGs
-    waits = [_reclaim_xfs(sim, 0, 1)[2] for _ in range(3)]
+    waits = [reclaim_inodes_nr(sim, 0, 1)[2] for _ in range(3)]
     assert waits == pytest.approx([own] * 3)
     assert sim.st.x_dirty[0] == 10_000 - 3 * 128
 
@@ -226,11 +226,11 @@ def test_xfs_sync_reclaim_skips_an_ag_another_reclaimer_holds(begins):
     """SYNC_TRYLOCK: a locked AG is skipped, and with nr_to_scan used up there is no
     blocking restart, so the reclaimer waits only for its own flushes. A hold that
     begins while this reclaimer's flushes would hold the lock counts too."""
-    from reclaimlab.sim.slab import _reclaim_xfs
+    from reclaimlab.sim.xfs import reclaim_inodes_nr
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
     sim.xfs_ag_holds[0].append((sim.now + begins, sim.now + 10.0))   # someone flushes in AG 0
-    walked, freed, wait = _reclaim_xfs(sim, 0, 1)
+    walked, freed, wait = reclaim_inodes_nr(sim, 0, 1)
     assert walked == freed == 96                               # AGs 1-3 only
     assert wait == pytest.approx(3 * batch)
     assert sim.st.x_dirty[0] == 10_000 - 96                    # AG 0's draw was put back
@@ -238,25 +238,49 @@ def test_xfs_sync_reclaim_skips_an_ag_another_reclaimer_holds(begins):
 
 def test_xfs_sync_reclaim_blocks_when_every_ag_is_locked():
     """Every AG skipped and nr_to_scan still positive: the restart waits on the locks."""
-    from reclaimlab.sim.slab import _reclaim_xfs
+    from reclaimlab.sim.xfs import reclaim_inodes_nr
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
     for holds in sim.xfs_ag_holds:
         holds.append((sim.now, sim.now + 1.0))
-    walked, _, wait = _reclaim_xfs(sim, 0, 1)
+    walked, _, wait = reclaim_inodes_nr(sim, 0, 1)
     assert walked == 128
     assert wait == pytest.approx(1.0 + 4 * batch)
 
 
 def test_xfs_async_reclaim_neither_waits_nor_frees_dirty_inodes():
-    from reclaimlab.sim.slab import _reclaim_xfs
+    from reclaimlab.sim.xfs import reclaim_inodes_nr
     sim = make_sim("v5.0", xfs="async", filesets=[FileSet("f", pages_per_file=1, creates_per_s=1.0)])
     sim.st.x_dirty[0], sim.st.x_clean[0] = 1000, 1000
     for holds in sim.xfs_ag_holds:
         holds.append((sim.now, sim.now + 1.0))
-    walked, freed, wait = _reclaim_xfs(sim, 0, 1)
+    walked, freed, wait = reclaim_inodes_nr(sim, 0, 1)
     assert wait == 0 and walked == 128 and freed < walked
     assert sim.st.x_dirty[0] + sim.st.x_clean[0] == 2000 - freed
+
+
+def test_xfs_reclaim_pushes_the_ail_and_xfsaild_writes_only_what_was_pushed():
+    """xfs_ail_push_all() queues the inodes dirty at the call; xfsaild writes them at
+    the disk's inode-write rate; inodes dirtied later wait for the next push."""
+    from reclaimlab.sim.xfs import reclaim_inodes_nr, xfsaild
+    sim = xfs_sim(ags=1, dirty=1000)
+    xfsaild(sim)
+    assert sim.st.x_dirty[0] == 1000                         # nothing pushed yet
+    reclaim_inodes_nr(sim, 0, 1)                             # flushes one batch of 32 itself
+    assert sim.st.x_pushed[0] == 1000 - 32                  # all dirty then, less its own flushes
+    sim.st.x_dirty[0] += 500                                 # unlinked after the push
+    per_step = sim.params.dt_s / (sim.costs.inode_flush_ms * 1e-3)
+    xfsaild(sim)
+    assert sim.st.x_dirty[0] == 1000 - 32 + 500 - int(per_step)
+    assert sim.st.x_clean[0] == int(per_step)
+    for _ in range(200):
+        xfsaild(sim)
+    assert sim.st.x_dirty[0] == 500 and sim.st.x_pushed[0] == 0
+    sim.disk_slowdown = 4.0                                  # data writeback busies the disk
+    reclaim_inodes_nr(sim, 0, 0)
+    left = int(sim.st.x_dirty[0])
+    xfsaild(sim)
+    assert left - sim.st.x_dirty[0] == int(per_step / 4)
 
 
 def test_parent_list_walks_spliced_children_first_and_rotates_referenced():
@@ -294,11 +318,11 @@ def reference_xfs_reclaim(nr_to_scan, per_ag):
 @given(st.integers(1, 5000), st.integers(0, 5000), st.integers(1, 16))
 def test_xfs_reclaim_goes_through_32_inode_batches_in_every_ag(nr, reclaimable, ags):
     """With no AG locked, one call walks what the 4.19 loop walks."""
-    from reclaimlab.sim.slab import _reclaim_xfs
+    from reclaimlab.sim.xfs import reclaim_inodes_nr
     sim = xfs_sim(ags=ags, dirty=0)
     sim.st.x_clean[0] = reclaimable
     per_ag = [reclaimable // ags + (a < reclaimable % ags) for a in range(ags)]
-    walked, freed, wait = _reclaim_xfs(sim, 0, nr)
+    walked, freed, wait = reclaim_inodes_nr(sim, 0, nr)
     assert walked == freed == reference_xfs_reclaim(nr, per_ag)
     assert wait == 0
     assert walked <= reclaimable

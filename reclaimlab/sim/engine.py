@@ -1,7 +1,7 @@
 """The time-stepped engine: one run of a scenario under one formula.
 
-Each step of ``dt_s`` seconds: writeback and dirty aging, XFS background
-reclaim, memcg restarts, the workload's tasks (each doing direct reclaim when
+Each step of ``dt_s`` seconds: writeback and dirty aging, xfsaild and XFS
+background reclaim, memcg restarts, the workload's tasks (each doing direct reclaim when
 it must), the interactive task's allocations, then each node's kswapd with one
 step of CPU time. The hot loop works on plain numpy arrays
 (:mod:`reclaimlab.sim.state`); the Dataset is built once at the end.
@@ -16,7 +16,7 @@ import xarray as xr
 from .. import __version__, formulas
 from ..kernel.spec import DEFER_5_13
 from ..model import preset
-from . import memcgs
+from . import memcgs, xfs
 from .draw import poisson
 from .lrulist import SegmentList
 from .params import SimParams
@@ -25,7 +25,6 @@ from .state import DYING, ONLINE, PARENT, ROOT, State, StepTotals
 from .watermarks import watermarks
 from .workload import age_dirty, make_actors, plan, run_tasks, touch_slab_caches
 
-XFS_RECLAIM_WORKER_S = 5.0      # xfs_reclaim_work_queue(): xfs_syncd_centisecs / 6
 MAX_INTERACTIVE_PER_STEP = 64
 
 
@@ -69,6 +68,7 @@ class Sim:
         self.clock = 0.0                   # the current reclaimer's time (now + its waits so far)
         # XFS sync reclaim: per AG, the (begin, end) times its reclaim lock is held.
         self.xfs_ag_holds: list[list[tuple[float, float]]] = [[] for _ in range(params.xfs_ags)]
+        self.ail_credit = 0.0              # xfsaild's inode writes carried to the next step
         self._service_caches = np.array([c.memcg == "service" for c in caches], bool)
         # The services' parent cgroup keeps its lists in order (lrulist.py).
         self.parent_lists = ([[SegmentList() for _ in caches] for _ in range(params.nodes)]
@@ -208,7 +208,7 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
     total_work = params.job_seconds * params.job_tasks
     kswapd_debt = np.zeros(params.nodes)
     rec = Recorder(sim)
-    next_xfs = XFS_RECLAIM_WORKER_S
+    next_xfs = xfs.XFS_RECLAIM_WORKER_S
     done_at = None
     for step in range(steps):
         t = step * dt
@@ -216,10 +216,10 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
         for holds in sim.xfs_ag_holds:      # every reclaimer's clock starts at now
             holds[:] = [h for h in holds if h[1] > t]
         age_dirty(sim)
+        xfs.xfsaild(sim)
         if t >= next_xfs:
-            # Background XFS reclaim frees clean reclaimable inodes (SYNC_TRYLOCK).
-            sim.st.x_clean[:] = 0
-            next_xfs += XFS_RECLAIM_WORKER_S
+            xfs.background_reclaim(sim)
+            next_xfs += xfs.XFS_RECLAIM_WORKER_S
         memcgs.step(sim, t)
         touch_slab_caches(sim)
         todo = [plan(sim, actor) for actor in actors]

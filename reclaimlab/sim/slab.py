@@ -21,25 +21,20 @@ shrinkers do with the objects they are asked to scan:
   with more than one page; ``"v5.16"`` keeps inodes with pages off the LRU
   (not counted, not scanned). A freed VFS inode becomes an XFS inode awaiting
   reclaim; its slab memory is freed only by XFS reclaim.
-* **XFS inode reclaim** (free_cached_objects, KERNEL.md §2.6): each call
-  walks 32-inode batches in every allocation group that has reclaimable
-  inodes (xfs_reclaim_inodes_ag, fs/xfs/xfs_icache.c); clean inodes are
-  freed; dirty ones are flushed and waited for in ``xfs_reclaim="sync"``
-  (4.19/5.0, SYNC_WAIT) under the AG's reclaim lock, which is tried
-  (SYNC_TRYLOCK: a locked AG is skipped) and waited for only on the
-  restart pass; they are skipped in ``"async"`` (5.10+).
+* **XFS inode reclaim** (free_cached_objects) is :mod:`reclaimlab.sim.xfs`:
+  one call per super_cache_scan() call that gives fs objects a share.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import formulas
+from . import xfs
 from .draw import take, thin
 from .state import PARENT, ROOT
 
 SB = 0   # shrinker index of the superblock
 DENTRY, INODE, XFS_INODE = 0, 1, 2   # cache indices of the superblock's caches
-XFS_LOOKUP_BATCH = 32                # inodes per radix-tree gang lookup in XFS reclaim
 
 
 def mult_frac(x: int, numer: int, denom: int) -> int:
@@ -182,7 +177,7 @@ def _scan_superblock(sim, n, m, nr, delta, total_scan) -> tuple[float, float]:
     for split, times in calls:
         for _ in range(times if split[XFS_INODE] else 0):
             # One free_cached_objects() call per super_cache_scan() call.
-            walked, freed, wait = _reclaim_xfs(sim, n, int(split[XFS_INODE]))
+            walked, freed, wait = xfs.reclaim_inodes_nr(sim, n, int(split[XFS_INODE]))
             if walked == 0:
                 break
             walked_x, freed_x, seconds = walked_x + walked, freed_x + freed, seconds + wait
@@ -257,103 +252,6 @@ def _strip_pages(sim, n, m, files) -> float:
         st.p_act[n, m, k] -= gone[2]
         total += gone.sum()
     return float(total)
-
-
-def spread_over_ags(reclaimable: int, ags: int) -> list[int]:
-    """Reclaimable inodes per allocation group (spread evenly)."""
-    return [reclaimable // ags + (ag < reclaimable % ags) for ag in range(ags)]
-
-
-def ag_walk(nr_to_scan: int, inodes: int) -> tuple[int, int]:
-    """One AG's do-while walk of xfs_reclaim_inodes_ag(): (inodes walked, nr_to_scan left).
-
-    Batches of XFS_LOOKUP_BATCH (32) inodes, ``nr_to_scan`` dropping by 32
-    per batch, while the AG has inodes left and ``nr_to_scan > 0``; the
-    first batch is taken whatever ``nr_to_scan`` is (do-while), so an AG
-    reached after ``nr_to_scan`` has run out still gives a batch.
-
-    Examples
-    --------
-    >>> ag_walk(1, 1000)       # one object asked for: one batch
-    (32, -31)
-    >>> ag_walk(100, 1000)     # four batches
-    (128, -28)
-    >>> ag_walk(100, 10)       # never more than the AG has
-    (10, 68)
-    """
-    walked = 0
-    while True:
-        got = min(XFS_LOOKUP_BATCH, inodes)
-        inodes -= got
-        walked += got
-        nr_to_scan -= XFS_LOOKUP_BATCH
-        if not (inodes and nr_to_scan > 0):
-            return walked, nr_to_scan
-
-
-def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> float | None:
-    """End of a hold of an AG's reclaim lock that overlaps [begin, end) (None: no overlap).
-
-    A walk that flushes nothing (``end == begin``) still needs the lock at ``begin``.
-    """
-    for b, e in holds:
-        if b < max(end, begin + 1e-12) and e > begin:
-            return e
-    return None
-
-
-def _reclaim_xfs(sim, n, k) -> tuple[int, int, float]:
-    """XFS free_cached_objects(): (inodes walked, inodes freed, seconds blocked).
-
-    xfs_reclaim_inodes_ag(SYNC_TRYLOCK | SYNC_WAIT) in sync mode (4.19/5.0):
-    each AG with reclaimable inodes is walked (:func:`ag_walk`) under its
-    pag_ici_reclaim_lock, taken with mutex_trylock: an AG whose lock another
-    reclaimer holds is skipped. Clean inodes are freed; dirty ones are
-    flushed and waited for, holding the AG's lock (their writes queue behind
-    writeback on the disk, as reads do). Only when an AG was skipped and
-    ``nr_to_scan`` is still positive after the pass does it walk again, this
-    time waiting on each lock (the kernel's ``goto restart`` without
-    SYNC_TRYLOCK). Async mode (5.10+) skips dirty inodes and never waits.
-
-    Holds are time intervals per AG. The model runs reclaimers one after
-    another within a step, so a reclaimer run earlier may have taken a lock
-    at a later time: a walk is drawn first, and if the time its flushes
-    would hold the lock overlaps another's hold, it is put back (trylock
-    fails) or waits for that hold to end (the blocking pass).
-    """
-    st, holds = sim.st, sim.xfs_ag_holds
-    sync = sim.xfs_reclaim == "sync"
-    left = spread_over_ags(int(st.x_clean[n] + st.x_dirty[n]), sim.params.xfs_ags)
-    flush_s = sim.costs.inode_flush_ms * 1e-3 * sim.disk_slowdown
-    start, nr = sim.clock, k
-    walked = freed = 0
-    for trylock in (True, False):
-        skipped = False
-        for ag, inodes in enumerate(left):
-            if not inodes:
-                continue
-            count, nr_after = ag_walk(nr, inodes)
-            got = take(sim.rng, np.array([st.x_clean[n], st.x_dirty[n]]), count)
-            held = got[1] * flush_s if sync else 0.0
-            if sync:
-                end = _conflict(holds[ag], sim.clock, sim.clock + held)
-                if end is not None and trylock:
-                    skipped = True                   # put back: nothing was touched
-                    continue
-                while end is not None:               # mutex_lock(): wait for the holder(s)
-                    sim.clock = end
-                    end = _conflict(holds[ag], sim.clock, sim.clock + held)
-            gone = got if sync else got * np.array([1, 0])   # async leaves dirty inodes
-            st.x_clean[n] -= gone[0]
-            st.x_dirty[n] -= gone[1]
-            left[ag] -= count
-            nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(gone.sum())
-            if held:
-                holds[ag].append((sim.clock, sim.clock + held))
-                sim.clock += held
-        if not (skipped and nr > 0):
-            break
-    return walked, freed, sim.clock - start
 
 
 def _walk_parent(sim, n: int, g: int, k: int) -> int:

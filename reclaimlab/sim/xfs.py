@@ -1,0 +1,156 @@
+"""XFS inode reclaim: free_cached_objects(), xfsaild and the background worker (KERNEL.md §2.6).
+
+Inodes the VFS evicted wait in XFS (``x_clean``/``x_dirty`` per node) until
+XFS reclaims them; only then is their slab memory free.
+
+* :func:`reclaim_inodes_nr` is xfs_reclaim_inodes_nr(), the superblock's
+  free_cached_objects(): it kicks the background worker, pushes the AIL
+  (xfs_ail_push_all: every inode dirty now is queued for xfsaild) and walks
+  the allocation groups (xfs_reclaim_inodes_ag, fs/xfs/xfs_icache.c): clean
+  inodes are freed, dirty ones are flushed and waited for in
+  ``xfs_reclaim="sync"`` (4.19/5.0, SYNC_WAIT), skipped in ``"async"``
+  (5.10+).
+* :func:`xfsaild` writes back, each step, the dirty inodes an earlier push
+  queued, at the disk's rate for inode cluster writes (``inode_flush_ms``
+  per inode, slowed by data writeback as reads are); a written inode is
+  clean and the next walk or the background worker frees it. Inodes
+  dirtied after the last push wait for the next one (or for the log
+  worker's push every 30 s, which ``age_dirty`` models as dirty expiry).
+* :func:`background_reclaim` is xfs_reclaim_worker() every
+  ``XFS_RECLAIM_WORKER_S``: xfs_reclaim_inodes(SYNC_TRYLOCK) frees the
+  clean reclaimable inodes and leaves dirty ones to the AIL.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .draw import take
+
+XFS_LOOKUP_BATCH = 32           # inodes per radix-tree gang lookup in XFS reclaim
+XFS_RECLAIM_WORKER_S = 5.0      # xfs_reclaim_work_queue(): xfs_syncd_centisecs / 6
+
+
+def spread_over_ags(reclaimable: int, ags: int) -> list[int]:
+    """Reclaimable inodes per allocation group (spread evenly)."""
+    return [reclaimable // ags + (ag < reclaimable % ags) for ag in range(ags)]
+
+
+def ag_walk(nr_to_scan: int, inodes: int) -> tuple[int, int]:
+    """One AG's do-while walk of xfs_reclaim_inodes_ag(): (inodes walked, nr_to_scan left).
+
+    Batches of XFS_LOOKUP_BATCH (32) inodes, ``nr_to_scan`` dropping by 32
+    per batch, while the AG has inodes left and ``nr_to_scan > 0``; the
+    first batch is taken whatever ``nr_to_scan`` is (do-while), so an AG
+    reached after ``nr_to_scan`` has run out still gives a batch.
+
+    Examples
+    --------
+    >>> ag_walk(1, 1000)       # one object asked for: one batch
+    (32, -31)
+    >>> ag_walk(100, 1000)     # four batches
+    (128, -28)
+    >>> ag_walk(100, 10)       # never more than the AG has
+    (10, 68)
+    """
+    walked = 0
+    while True:
+        got = min(XFS_LOOKUP_BATCH, inodes)
+        inodes -= got
+        walked += got
+        nr_to_scan -= XFS_LOOKUP_BATCH
+        if not (inodes and nr_to_scan > 0):
+            return walked, nr_to_scan
+
+
+def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> float | None:
+    """End of a hold of an AG's reclaim lock that overlaps [begin, end) (None: no overlap).
+
+    A walk that flushes nothing (``end == begin``) still needs the lock at ``begin``.
+    """
+    for b, e in holds:
+        if b < max(end, begin + 1e-12) and e > begin:
+            return e
+    return None
+
+
+def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
+    """XFS free_cached_objects() on node ``n``: (inodes walked, inodes freed, seconds blocked).
+
+    xfs_reclaim_inodes_ag(SYNC_TRYLOCK | SYNC_WAIT) in sync mode (4.19/5.0):
+    each AG with reclaimable inodes is walked (:func:`ag_walk`) under its
+    pag_ici_reclaim_lock, taken with mutex_trylock: an AG whose lock another
+    reclaimer holds is skipped. Clean inodes are freed; dirty ones are
+    flushed and waited for, holding the AG's lock (their writes queue behind
+    writeback on the disk, as reads do). Only when an AG was skipped and
+    ``nr_to_scan`` is still positive after the pass does it walk again, this
+    time waiting on each lock (the kernel's ``goto restart`` without
+    SYNC_TRYLOCK). Async mode (5.10+) skips dirty inodes and never waits.
+
+    Holds are time intervals per AG. The model runs reclaimers one after
+    another within a step, so a reclaimer run earlier may have taken a lock
+    at a later time: a walk is drawn first, and if the time its flushes
+    would hold the lock overlaps another's hold, it is put back (trylock
+    fails) or waits for that hold to end (the blocking pass).
+    """
+    st, holds = sim.st, sim.xfs_ag_holds
+    sync = sim.xfs_reclaim == "sync"
+    st.x_pushed[:] = st.x_dirty      # xfs_ail_push_all(): xfsaild takes what is dirty now
+    left = spread_over_ags(int(st.x_clean[n] + st.x_dirty[n]), sim.params.xfs_ags)
+    flush_s = sim.costs.inode_flush_ms * 1e-3 * sim.disk_slowdown
+    start, nr = sim.clock, k
+    walked = freed = 0
+    for trylock in (True, False):
+        skipped = False
+        for ag, inodes in enumerate(left):
+            if not inodes:
+                continue
+            count, nr_after = ag_walk(nr, inodes)
+            got = take(sim.rng, np.array([st.x_clean[n], st.x_dirty[n]]), count)
+            held = got[1] * flush_s if sync else 0.0
+            if sync:
+                end = _conflict(holds[ag], sim.clock, sim.clock + held)
+                if end is not None and trylock:
+                    skipped = True                   # put back: nothing was touched
+                    continue
+                while end is not None:               # mutex_lock(): wait for the holder(s)
+                    sim.clock = end
+                    end = _conflict(holds[ag], sim.clock, sim.clock + held)
+            gone = got if sync else got * np.array([1, 0])   # async leaves dirty inodes
+            st.x_clean[n] -= gone[0]
+            st.x_dirty[n] -= gone[1]
+            st.x_pushed[n] -= gone[1]           # flushed here, no longer queued for xfsaild
+            left[ag] -= count
+            nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(gone.sum())
+            if held:
+                holds[ag].append((sim.clock, sim.clock + held))
+                sim.clock += held
+        if not (skipped and nr > 0):
+            break
+    return walked, freed, sim.clock - start
+
+
+def xfsaild(sim) -> None:
+    """One step of xfsaild: write back dirty inodes queued by the last AIL push.
+
+    Capacity is ``dt_s / (inode_flush_ms * disk_slowdown)`` inodes a step,
+    the fraction carried over in ``sim.ail_credit``; which nodes' inodes are
+    written is drawn in proportion to what each has queued.
+    """
+    st = sim.st
+    queued = np.minimum(st.x_pushed, st.x_dirty)
+    if not queued.any():
+        st.x_pushed[:] = 0
+        sim.ail_credit = 0.0
+        return
+    sim.ail_credit += sim.params.dt_s / (sim.costs.inode_flush_ms * 1e-3 * sim.disk_slowdown)
+    budget = min(int(sim.ail_credit), int(queued.sum()))
+    sim.ail_credit -= budget
+    written = take(sim.rng, queued, budget)
+    st.x_dirty -= written
+    st.x_clean += written
+    st.x_pushed = queued - written
+
+
+def background_reclaim(sim) -> None:
+    """xfs_reclaim_worker(): free every clean reclaimable inode (SYNC_TRYLOCK, no waiting)."""
+    sim.st.x_clean[:] = 0
