@@ -276,6 +276,11 @@ def test_xfs_reclaim_pushes_the_ail_and_xfsaild_writes_only_what_was_pushed():
     for _ in range(200):
         xfsaild(sim)
     assert sim.st.x_dirty[0] == 500 and sim.st.x_pushed[0] == 0
+    sim.st.x_dirty[0], sim.st.x_pushed[0] = 503, 3           # a short queue, step after step:
+    for _ in range(50):                                      # idle disk time is not saved up
+        xfsaild(sim)
+        sim.st.x_pushed[0] = 3
+    sim.st.x_dirty[0] = 500
     sim.disk_slowdown = 4.0                                  # data writeback busies the disk
     reclaim_inodes_nr(sim, 0, 0)
     left = int(sim.st.x_dirty[0])

@@ -76,8 +76,9 @@ def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> flo
 def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
     """XFS free_cached_objects() on node ``n``: (inodes walked, inodes freed, seconds blocked).
 
-    xfs_reclaim_inodes_ag(SYNC_TRYLOCK | SYNC_WAIT) in sync mode (4.19/5.0):
-    each AG with reclaimable inodes is walked (:func:`ag_walk`) under its
+    First xfs_ail_push_all(): every inode dirty now is queued for
+    :func:`xfsaild`. Then xfs_reclaim_inodes_ag(SYNC_TRYLOCK | SYNC_WAIT) in
+    sync mode (4.19/5.0): each AG with reclaimable inodes is walked (:func:`ag_walk`) under its
     pag_ici_reclaim_lock, taken with mutex_trylock: an AG whose lock another
     reclaimer holds is skipped. Clean inodes are freed; dirty ones are
     flushed and waited for, holding the AG's lock (their writes queue behind
@@ -133,8 +134,9 @@ def xfsaild(sim) -> None:
     """One step of xfsaild: write back dirty inodes queued by the last AIL push.
 
     Capacity is ``dt_s / (inode_flush_ms * disk_slowdown)`` inodes a step,
-    the fraction carried over in ``sim.ail_credit``; which nodes' inodes are
-    written is drawn in proportion to what each has queued.
+    the fraction of an inode carried over in ``sim.ail_credit`` while the
+    queue lasts; which nodes' inodes are written is drawn in proportion to
+    what each has queued.
     """
     st = sim.st
     queued = np.minimum(st.x_pushed, st.x_dirty)
@@ -144,7 +146,8 @@ def xfsaild(sim) -> None:
         return
     sim.ail_credit += sim.params.dt_s / (sim.costs.inode_flush_ms * 1e-3 * sim.disk_slowdown)
     budget = min(int(sim.ail_credit), int(queued.sum()))
-    sim.ail_credit -= budget
+    # Only a fraction of an inode carries over: time the disk idles is not saved up.
+    sim.ail_credit = sim.ail_credit - budget if budget < queued.sum() else 0.0
     written = take(sim.rng, queued, budget)
     st.x_dirty -= written
     st.x_clean += written
