@@ -69,6 +69,7 @@ class Sim:
         # XFS sync reclaim: per AG, the (begin, end) times its reclaim lock is held.
         self.xfs_ag_holds: list[list[tuple[float, float]]] = [[] for _ in range(params.xfs_ags)]
         self.ail_credit = 0.0              # xfsaild's inode writes carried to the next step
+        self.xfs_worker_due = xfs.XFS_RECLAIM_WORKER_S   # next xfs_reclaim_worker() run, s
         self._service_caches = np.array([c.memcg == "service" for c in caches], bool)
         # The services' parent cgroup keeps its lists in order (lrulist.py).
         self.parent_lists = ([[SegmentList() for _ in caches] for _ in range(params.nodes)]
@@ -208,18 +209,12 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
     total_work = params.job_seconds * params.job_tasks
     kswapd_debt = np.zeros(params.nodes)
     rec = Recorder(sim)
-    next_xfs = xfs.XFS_RECLAIM_WORKER_S
     done_at = None
     for step in range(steps):
         t = step * dt
         sim.now = t
-        for holds in sim.xfs_ag_holds:      # every reclaimer's clock starts at now
-            holds[:] = [h for h in holds if h[1] > t]
         age_dirty(sim)
-        xfs.xfsaild(sim)
-        if t >= next_xfs:
-            xfs.background_reclaim(sim)
-            next_xfs += xfs.XFS_RECLAIM_WORKER_S
+        xfs.step(sim)
         memcgs.step(sim, t)
         touch_slab_caches(sim)
         todo = [plan(sim, actor) for actor in actors]

@@ -19,6 +19,7 @@ XFS reclaims them; only then is their slab memory free.
 * :func:`background_reclaim` is xfs_reclaim_worker() every
   ``XFS_RECLAIM_WORKER_S``: xfs_reclaim_inodes(SYNC_TRYLOCK) frees the
   clean reclaimable inodes and leaves dirty ones to the AIL.
+* :func:`step` runs the background part each engine step.
 """
 from __future__ import annotations
 
@@ -157,3 +158,17 @@ def xfsaild(sim) -> None:
 def background_reclaim(sim) -> None:
     """xfs_reclaim_worker(): free every clean reclaimable inode (SYNC_TRYLOCK, no waiting)."""
     sim.st.x_clean[:] = 0
+
+
+def step(sim) -> None:
+    """XFS's background work at the start of a step (``sim.now``), after data writeback.
+
+    Lock holds that ended are dropped (every reclaimer's clock starts at
+    now), xfsaild runs, and the background worker when it is due.
+    """
+    for holds in sim.xfs_ag_holds:
+        holds[:] = [h for h in holds if h[1] > sim.now]
+    xfsaild(sim)
+    if sim.now >= sim.xfs_worker_due:
+        background_reclaim(sim)
+        sim.xfs_worker_due += XFS_RECLAIM_WORKER_S
