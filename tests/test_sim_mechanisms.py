@@ -9,6 +9,7 @@ from reclaimlab.sim.params import FileSet, SimParams, SlabCache
 from reclaimlab.sim.reclaim import direct_reclaim, kswapd
 from reclaimlab.sim.slab import DENTRY, INODE, count_objects, shrink_slab
 from reclaimlab.sim.state import ROOT
+from reclaimlab.sim.xfs import reclaim_inodes_nr, xfsaild
 
 GIB = 262_144
 
@@ -213,7 +214,6 @@ def xfs_sim(ags=4, dirty=10_000):
 
 def test_xfs_sync_reclaim_waits_for_its_own_flushes_once():
     """Several free_cached_objects() calls by one reclaimer: its own earlier holds are behind it."""
-    from reclaimlab.sim.xfs import reclaim_inodes_nr
     sim = xfs_sim()
     own = 128 * sim.costs.inode_flush_ms * 1e-3     # a batch of 32 in each of 4 AGs
     waits = [reclaim_inodes_nr(sim, 0, 1)[2] for _ in range(3)]
@@ -226,7 +226,6 @@ def test_xfs_sync_reclaim_skips_an_ag_another_reclaimer_holds(begins):
     """SYNC_TRYLOCK: a locked AG is skipped, and with nr_to_scan used up there is no
     blocking restart, so the reclaimer waits only for its own flushes. A hold that
     begins while this reclaimer's flushes would hold the lock counts too."""
-    from reclaimlab.sim.xfs import reclaim_inodes_nr
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
     sim.xfs_ag_holds[0].append((sim.now + begins, sim.now + 10.0))   # someone flushes in AG 0
@@ -238,7 +237,6 @@ def test_xfs_sync_reclaim_skips_an_ag_another_reclaimer_holds(begins):
 
 def test_xfs_sync_reclaim_blocks_when_every_ag_is_locked():
     """Every AG skipped and nr_to_scan still positive: the restart waits on the locks."""
-    from reclaimlab.sim.xfs import reclaim_inodes_nr
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
     for holds in sim.xfs_ag_holds:
@@ -249,7 +247,6 @@ def test_xfs_sync_reclaim_blocks_when_every_ag_is_locked():
 
 
 def test_xfs_async_reclaim_neither_waits_nor_frees_dirty_inodes():
-    from reclaimlab.sim.xfs import reclaim_inodes_nr
     sim = make_sim("v5.0", xfs="async", filesets=[FileSet("f", pages_per_file=1, creates_per_s=1.0)])
     sim.st.x_dirty[0], sim.st.x_clean[0] = 1000, 1000
     for holds in sim.xfs_ag_holds:
@@ -262,7 +259,6 @@ def test_xfs_async_reclaim_neither_waits_nor_frees_dirty_inodes():
 def test_xfs_reclaim_pushes_the_ail_and_xfsaild_writes_only_what_was_pushed():
     """xfs_ail_push_all() queues the inodes dirty at the call; xfsaild writes them at
     the disk's inode-write rate; inodes dirtied later wait for the next push."""
-    from reclaimlab.sim.xfs import reclaim_inodes_nr, xfsaild
     sim = xfs_sim(ags=1, dirty=1000)
     xfsaild(sim)
     assert sim.st.x_dirty[0] == 1000                         # nothing pushed yet
@@ -323,7 +319,6 @@ def reference_xfs_reclaim(nr_to_scan, per_ag):
 @given(st.integers(1, 5000), st.integers(0, 5000), st.integers(1, 16))
 def test_xfs_reclaim_goes_through_32_inode_batches_in_every_ag(nr, reclaimable, ags):
     """With no AG locked, one call walks what the 4.19 loop walks."""
-    from reclaimlab.sim.xfs import reclaim_inodes_nr
     sim = xfs_sim(ags=ags, dirty=0)
     sim.st.x_clean[0] = reclaimable
     per_ag = [reclaimable // ags + (a < reclaimable % ags) for a in range(ags)]

@@ -63,6 +63,11 @@ def ag_walk(nr_to_scan: int, inodes: int) -> tuple[int, int]:
             return walked, nr_to_scan
 
 
+def inode_write_s(sim) -> float:
+    """Seconds of disk time one dirty inode's writeback takes now (sync flush or xfsaild)."""
+    return sim.costs.inode_flush_ms * 1e-3 * sim.disk_slowdown
+
+
 def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> float | None:
     """End of a hold of an AG's reclaim lock that overlaps [begin, end) (None: no overlap).
 
@@ -79,8 +84,8 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
 
     First xfs_ail_push_all(): every inode dirty now is queued for
     :func:`xfsaild`. Then xfs_reclaim_inodes_ag(SYNC_TRYLOCK | SYNC_WAIT) in
-    sync mode (4.19/5.0): each AG with reclaimable inodes is walked (:func:`ag_walk`) under its
-    pag_ici_reclaim_lock, taken with mutex_trylock: an AG whose lock another
+    sync mode (4.19/5.0): each AG with reclaimable inodes is walked
+    (:func:`ag_walk`) under its pag_ici_reclaim_lock, taken with mutex_trylock: an AG whose lock another
     reclaimer holds is skipped. Clean inodes are freed; dirty ones are
     flushed and waited for, holding the AG's lock (their writes queue behind
     writeback on the disk, as reads do). Only when an AG was skipped and
@@ -98,7 +103,7 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
     sync = sim.xfs_reclaim == "sync"
     st.x_pushed[:] = st.x_dirty      # xfs_ail_push_all(): xfsaild takes what is dirty now
     left = spread_over_ags(int(st.x_clean[n] + st.x_dirty[n]), sim.params.xfs_ags)
-    flush_s = sim.costs.inode_flush_ms * 1e-3 * sim.disk_slowdown
+    flush_s = inode_write_s(sim)
     start, nr = sim.clock, k
     walked = freed = 0
     for trylock in (True, False):
@@ -134,7 +139,7 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
 def xfsaild(sim) -> None:
     """One step of xfsaild: write back dirty inodes queued by the last AIL push.
 
-    Capacity is ``dt_s / (inode_flush_ms * disk_slowdown)`` inodes a step,
+    Capacity is ``dt_s / inode_write_s(sim)`` inodes a step,
     the fraction of an inode carried over in ``sim.ail_credit`` while the
     queue lasts; which nodes' inodes are written is drawn in proportion to
     what each has queued.
@@ -145,7 +150,7 @@ def xfsaild(sim) -> None:
         st.x_pushed[:] = 0
         sim.ail_credit = 0.0
         return
-    sim.ail_credit += sim.params.dt_s / (sim.costs.inode_flush_ms * 1e-3 * sim.disk_slowdown)
+    sim.ail_credit += sim.params.dt_s / inode_write_s(sim)
     budget = min(int(sim.ail_credit), int(queued.sum()))
     # Only a fraction of an inode carries over: time the disk idles is not saved up.
     sim.ail_credit = sim.ail_credit - budget if budget < queued.sum() else 0.0
