@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reclaimlab.sim.engine import Sim
-from reclaimlab.sim.params import FileSet, SimParams, SlabCache
+from reclaimlab.sim.params import Costs, FileSet, Services, SimParams, SlabCache
 from reclaimlab.sim.reclaim import direct_reclaim, kswapd
 from reclaimlab.sim.slab import DENTRY, INODE, count_objects, shrink_slab
 from reclaimlab.sim.state import ROOT
@@ -282,6 +282,82 @@ def test_xfs_reclaim_pushes_the_ail_and_xfsaild_writes_only_what_was_pushed():
     left = int(sim.st.x_dirty[0])
     xfsaild(sim)
     assert left - sim.st.x_dirty[0] == int(per_step / 4)
+
+
+def cluster_sim(held, clusters=1000, formula="v4.16", **kw):
+    """One node with XFS inode cluster buffers: ``held`` of ``clusters`` cached."""
+    buffers = SlabCache("xfs_buf", objects=clusters, objects_per_page=0.5, inode_clusters=True)
+    sim = make_sim(formula, filesets=[FileSet("f", pages_per_file=1, creates_per_s=1.0)],
+                   caches=[buffers], xfs_ags=1, **kw)
+    sim.st.g_unref[0, ROOT, 0] = held
+    sim.clock = sim.now
+    return sim
+
+
+def test_a_flush_whose_cluster_buffer_is_gone_reads_it_first():
+    """xfs_iflush() needs the inode's cluster buffer: with none cached, each flush is a
+    read and a write (twice the wait); with all cached, the write alone. Buffers read
+    come back into the cache, referenced."""
+    flush = 32 * Costs().inode_flush_ms * 1e-3
+    waits = {}
+    for held in (1000, 0):
+        sim = cluster_sim(held)
+        sim.st.x_dirty[0] = 32
+        walked, freed, waits[held] = reclaim_inodes_nr(sim, 0, 1)
+        assert walked == freed == 32
+        if held == 0:
+            assert sim.st.g_ref[0, ROOT, 0] == 32 and sim.totals.refaults[0, ROOT, 3] == 32
+        else:
+            assert sim.st.g_ref[0, ROOT, 0] + sim.st.g_unref[0, ROOT, 0] == 1000
+            assert sim.st.g_ref[0, ROOT, 0] == 32 and sim.totals.refaults.sum() == 0
+    assert waits[1000] == pytest.approx(flush)
+    assert waits[0] == pytest.approx(2 * flush)
+
+
+def test_xfsaild_slows_down_when_it_must_read_cluster_buffers():
+    rates = {}
+    for held in (1000, 0):
+        sim = cluster_sim(held)
+        sim.st.x_dirty[0] = sim.st.x_pushed[0] = 10_000
+        xfsaild(sim)
+        rates[held] = 10_000 - int(sim.st.x_dirty[0])
+    per_step = int(make_sim().params.dt_s / (Costs().inode_flush_ms * 1e-3))
+    assert rates == {1000: per_step, 0: per_step // 2}
+
+
+def test_an_unlink_reads_a_missing_cluster_buffer_in_the_task():
+    """xfs_iunlink() goes through the inode's on-disk copy: a task unlinking files whose
+    cluster buffers were reclaimed waits one random read for each."""
+    from reclaimlab.sim.workload import _unlink
+    waits = {}
+    for held in (1000, 0):
+        sim = cluster_sim(held)
+        sim.st.d_unref[0, ROOT, 0] = 100
+        waits[held] = _unlink(sim, 0, 0, 10)
+        assert sim.st.x_dirty[0] == 10
+    assert waits[1000] == 0.0
+    assert waits[0] == pytest.approx(10 * Costs().disk_read_ms * 1e-3)
+
+
+def test_the_floor_turns_over_a_small_buffer_cache_that_v50_leaves_alone():
+    """Dave Chinner's point: the buffer cache is much smaller than the inode cache, and
+    the min-scan floor scans it on every call; at priority 12 v5.0 does not touch it."""
+    left = {}
+    for formula in ("v4.19", "v5.0"):
+        sim = cluster_sim(1000, formula=formula)
+        for _ in range(20):
+            shrink_slab(sim, 0, ROOT, 12, nofs=False)
+        left[formula] = int(sim.st.g_ref[0, ROOT, 0] + sim.st.g_unref[0, ROOT, 0])
+    assert left == {"v4.19": 0, "v5.0": 1000}
+
+
+def test_inode_cluster_caches_are_checked():
+    buffers = SlabCache("b", objects=10, inode_clusters=True)
+    with pytest.raises(ValueError, match="at most one"):
+        SimParams(caches=(buffers, SlabCache("c", objects=10, inode_clusters=True))).validate()
+    with pytest.raises(ValueError, match=r"caches\[s\]\.memcg='service' is not allowed with inode_clusters"):
+        SimParams(caches=(SlabCache("s", objects=10, memcg="service", inode_clusters=True),),
+                  services=Services(count=1)).validate()
 
 
 def test_parent_list_walks_spliced_children_first_and_rotates_referenced():

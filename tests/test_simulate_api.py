@@ -20,8 +20,9 @@ def test_schema(run):
     for v in ("scanned", "freed", "delta", "total_scan", "nr_deferred", "refaults"):
         assert run[v].dims == ("time", "node", "cache"), v
     assert run.workload_time.dims == () and np.isfinite(run.workload_time.item())
-    assert set(run.cache.values) == {"dentry", "inode", "xfs_inode"}
-    assert list(run.seeks.values) == [2, 2, 2] and list(run.batch.values) == [1024] * 3
+    assert list(run.cache.values) == ["dentry", "inode", "xfs_inode", "xfs_buf"]
+    assert list(run.seeks.values) == [2] * 4 and list(run.batch.values) == [1024] * 3 + [128]
+    assert list(run.shrinker.values) == ["superblock"] * 3 + ["xfs_buf"]
     for name, var in run.data_vars.items():
         assert "units" in var.attrs, name
     for key in ("formula", "scenario", "seed", "reclaimlab_version"):

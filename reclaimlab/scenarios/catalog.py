@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..model import preset
 from ..sim.params import FileSet, Services, SimParams, SlabCache
 
 GIB_PAGES = 262_144
@@ -74,9 +75,16 @@ def _compile_and_copy() -> Scenario:
                       replaces=True)
     # The copy comes over NFS at 40 MB/s, 100 MB files, into XFS (GFP_NOFS writes).
     copy = FileSet("copy", pages_per_file=25 * MB_PAGES, creates_per_s=0.4, writes=True, nofs=True)
+    # XFS's buffers of the inode clusters holding the ~25,000 object files' inodes
+    # (512-byte inodes, 16 to an 8 KiB cluster buffer of two pages), behind the
+    # xfs_buftarg shrinker; unlinks and inode flushes need them.
+    buftarg = preset("xfs_buftarg")
+    buffers = SlabCache("xfs_buf", objects=25_000 // 16, objects_per_page=0.5,
+                        seeks=buftarg.seeks, batch=buftarg.batch, inode_clusters=True)
     params = SimParams(nodes=2, node_pages=2 * GIB_PAGES, anon_pages=GIB_PAGES // 2,
                        duration_s=500.0, dt_s=0.05, record_s=1.0,
-                       filesets=(headers, sources, objects, copy), job_seconds=210.0, job_tasks=4)
+                       filesets=(headers, sources, objects, copy), caches=(buffers,),
+                       job_seconds=210.0, job_tasks=4)
     return Scenario(
         "compile-and-copy", "bug 202441: a kernel compile on XFS while a big copy streams in",
         "A make -j4 kernel compile (3.5 minutes when nothing blocks it) reads 25,000 headers "
@@ -92,6 +100,7 @@ def _compile_and_copy() -> Scenario:
                                          replace(sources, working_set=5_000),
                                          replace(objects, creates_per_s=24.0),
                                          replace(copy, creates_per_s=0.1)),
+                               caches=(replace(buffers, objects=buffers.objects // 5),),
                                job_seconds=10.0),
         knobs=("duration_s", "job_tasks", "anon_pages"),
     )

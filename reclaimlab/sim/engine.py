@@ -71,6 +71,10 @@ class Sim:
         self.ail_credit = 0.0              # xfsaild's inode writes carried to the next step
         self.xfs_worker_due = xfs.XFS_RECLAIM_WORKER_S   # next xfs_reclaim_worker() run, s
         self._service_caches = np.array([c.memcg == "service" for c in caches], bool)
+        # XFS's inode cluster buffers, if the scenario has them (xfs.cluster_misses).
+        self.cluster_cache = next((g for g, c in enumerate(caches) if c.inode_clusters), None)
+        self.clusters_per_node = (max(caches[self.cluster_cache].objects // params.nodes, 1)
+                                  if self.cluster_cache is not None else 0)
         # The services' parent cgroup keeps its lists in order (lrulist.py).
         self.parent_lists = ([[SegmentList() for _ in caches] for _ in range(params.nodes)]
                              if params.services else None)

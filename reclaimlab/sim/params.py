@@ -113,24 +113,32 @@ class SlabCache:
     name : str
         Cache name (the Dataset's ``cache`` coordinate).
     objects : int
-        Objects the workload keeps in use (its working set), per node.
-    objects_per_page : int
-        Objects in one slab page.
+        Objects the workload keeps in use (its working set), over all nodes.
+    objects_per_page : float
+        Objects in one slab page (below 1 for objects larger than a page).
     reads_per_s : float
         References per second to each object (sets its referenced bit).
     seeks, batch : int
         The shrinker's ``seeks`` and ``batch`` (0 = 128).
     memcg : str
         ``"root"`` or ``"service"``.
+    inode_clusters : bool
+        The cache is XFS's buffer cache of inode cluster buffers (the
+        xfs_buftarg shrinker): ``objects`` is the clusters holding the inodes
+        the workload unlinks and flushes. An unlink (xfs_iunlink) and an inode
+        flush (xfs_iflush) need their cluster's buffer; one that is not cached
+        is read from disk first (xfs_imap_to_bp), and is cached again. A
+        reclaimed buffer is not recreated otherwise.
     """
 
     name: str
     objects: int
-    objects_per_page: int = 32
+    objects_per_page: float = 32
     reads_per_s: float = 0.05
     seeks: int = 2
     batch: int = 128
     memcg: str = "root"
+    inode_clusters: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,6 +321,14 @@ class SimParams:
             if c.memcg not in ("root", "service"):
                 raise ValueError(f"caches[{c.name}].memcg={c.memcg!r} is not allowed; "
                                  f"allowed: 'root', 'service'")
+            if c.inode_clusters and c.memcg != "root":
+                raise ValueError(f"caches[{c.name}].memcg={c.memcg!r} is not allowed with "
+                                 f"inode_clusters=True; allowed: 'root' (XFS buffers are not "
+                                 f"charged to memcgs)")
+        clusters = [c.name for c in self.caches if c.inode_clusters]
+        if len(clusters) > 1:
+            raise ValueError(f"caches {clusters} all have inode_clusters=True; allowed: at most one "
+                             f"(the filesystem's one buffer cache)")
         if self.services is not None:
             positive("services.count", self.services.count)
             positive("services.lifetime_s", self.services.lifetime_s)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import xfs
 from .draw import poisson, take, thin
 from .lru import access_pages
 from .params import PAGE_KIB
@@ -249,7 +250,7 @@ def _apply(sim, plan: dict, granted: float) -> float:
             c = scale(node["creates"])
             pages = c * fs.pages_per_file
             if fs.replaces:
-                _unlink(sim, n, k, c)
+                io += _unlink(sim, n, k, c)
             st.d_ref[n, ROOT, k] += c
             if fs.writes:
                 st.p_dirty[n, ROOT, k] += pages
@@ -279,14 +280,19 @@ def _apply(sim, plan: dict, granted: float) -> float:
     return io
 
 
-def _unlink(sim, n: int, k: int, files: int) -> None:
-    """Unlink ``files`` old files of set ``k``: page cache, dentry and inode go at once."""
+def _unlink(sim, n: int, k: int, files: int) -> float:
+    """Unlink ``files`` old files of set ``k``: page cache, dentry and inode go at once.
+
+    Returns the seconds the task waits to read inode cluster buffers the
+    buffer cache no longer holds (xfs_iunlink puts the inode on the AGI's
+    unlinked list through its on-disk copy): one random read each.
+    """
     st = sim.st
     pages = st.pages()[n, ROOT, k]
     have = int(st.inodes()[n, ROOT, k])
     files = min(files, have)
     if files == 0:
-        return
+        return 0.0
     d = take(sim.rng, np.array([st.d_ref[n, ROOT, k], st.d_unref[n, ROOT, k],
                                 st.i_ref[n, ROOT, k], st.i_unref[n, ROOT, k]]), files)
     st.d_ref[n, ROOT, k] -= d[0]
@@ -302,12 +308,17 @@ def _unlink(sim, n: int, k: int, files: int) -> None:
     dirty = min(int(st.i_dirty[n, ROOT, k]), files)
     st.i_dirty[n, ROOT, k] -= dirty
     st.x_dirty[n] += files          # xfs_inactive(): a transaction dirties the inode
+    reads = xfs.cluster_misses(sim, n, files)
+    xfs.cache_clusters(sim, n, files, reads)
+    return reads * sim.costs.disk_read_ms * 1e-3 * sim.disk_slowdown
 
 
 def touch_slab_caches(sim) -> None:
     """Workloads reference their slab objects and recreate those reclaimed (refaults)."""
     st, dt = sim.st, sim.params.dt_s
     for g, cache in enumerate(sim.params.caches):
+        if cache.inode_clusters:
+            continue    # used, and read back, only by unlinks and flushes (xfs.py)
         p = 1.0 - np.exp(-cache.reads_per_s * dt)
         users = sim.cache_users(g)
         if not len(users):
