@@ -25,10 +25,10 @@ XFS reclaims them; only then is their slab memory free.
   (xfs_iflush, in reclaim or xfsaild) and unlinking one (xfs_iunlink) need
   the buffer of its 8 KiB inode cluster. One that the buffer shrinker has
   freed is read from disk first (xfs_imap_to_bp): a flush then costs a read
-  and a write. Dave Chinner's explanation of the 4.19 stalls: that buffer
-  cache is "much smaller than the inode cache", so pressure that turns it
-  over quickly makes dirty-inode flushes read their buffers back in
-  (ML 20190131221904.GL4205@dastard). :func:`cluster_misses` draws the
+  and a write. This is Dave Chinner's explanation of the 4.19 stalls, in
+  paraphrase: the buffer cache is much smaller than the inode cache, so
+  pressure that turns it over quickly makes dirty-inode flushes read their
+  buffers back in (ML 20190131221904.GL4205@dastard). :func:`cluster_misses` draws the
   lookups that miss, :func:`cache_clusters` puts their buffers back.
 """
 from __future__ import annotations
