@@ -327,7 +327,7 @@ def test_xfsaild_slows_down_when_it_must_read_cluster_buffers():
 
 def test_an_unlink_reads_a_missing_cluster_buffer_in_the_task():
     """xfs_iunlink() goes through the inode's on-disk copy: a task unlinking files whose
-    cluster buffers were reclaimed waits one random read for each."""
+    cluster buffers were reclaimed waits for each read (one IO shared like a flush's)."""
     from reclaimlab.sim.workload import _unlink
     waits = {}
     for held in (1000, 0):
@@ -336,7 +336,7 @@ def test_an_unlink_reads_a_missing_cluster_buffer_in_the_task():
         waits[held] = _unlink(sim, 0, 0, 10)
         assert sim.st.x_dirty[0] == 10
     assert waits[1000] == 0.0
-    assert waits[0] == pytest.approx(10 * Costs().disk_read_ms * 1e-3)
+    assert waits[0] == pytest.approx(10 * Costs().inode_flush_ms * 1e-3)
 
 
 def test_the_floor_turns_over_a_small_buffer_cache_that_v50_leaves_alone():

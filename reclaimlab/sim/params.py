@@ -43,6 +43,8 @@ class Costs:
         Time XFS reclaim blocks on one dirty inode when it must wait for its
         writeback (SYNC_WAIT, 4.19/5.0): one random write (8 ms) per cluster
         flush, with about 4 dirty inodes of a cluster written together: 2 ms.
+        Reading back a cluster buffer the buffer cache freed (before a flush
+        or an unlink) is the same random IO, shared the same way.
     dirty_expire_s : float
         How long written file data and inodes stay dirty before writeback
         cleans them (vm.dirty_expire_centisecs = 3000).

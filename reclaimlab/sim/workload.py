@@ -285,7 +285,9 @@ def _unlink(sim, n: int, k: int, files: int) -> float:
 
     Returns the seconds the task waits to read inode cluster buffers the
     buffer cache no longer holds (xfs_iunlink puts the inode on the AGI's
-    unlinked list through its on-disk copy): one random read each.
+    unlinked list through its on-disk copy): one cluster read, shared by
+    the inodes of a cluster unlinked together as flushes share a write, so
+    ``inode_flush_ms`` per inode (:func:`reclaimlab.sim.xfs.inode_write_s`).
     """
     st = sim.st
     pages = st.pages()[n, ROOT, k]
@@ -310,7 +312,7 @@ def _unlink(sim, n: int, k: int, files: int) -> float:
     st.x_dirty[n] += files          # xfs_inactive(): a transaction dirties the inode
     reads = xfs.cluster_misses(sim, n, files)
     xfs.cache_clusters(sim, n, files, reads)
-    return reads * sim.costs.disk_read_ms * 1e-3 * sim.disk_slowdown
+    return reads * xfs.inode_write_s(sim)
 
 
 def touch_slab_caches(sim) -> None:

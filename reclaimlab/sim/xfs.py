@@ -28,8 +28,9 @@ XFS reclaims them; only then is their slab memory free.
   and a write. This is Dave Chinner's explanation of the 4.19 stalls, in
   paraphrase: the buffer cache is much smaller than the inode cache, so
   pressure that turns it over quickly makes dirty-inode flushes read their
-  buffers back in (ML 20190131221904.GL4205@dastard). :func:`cluster_misses` draws the
-  lookups that miss, :func:`cache_clusters` puts their buffers back.
+  buffers back in (ML 20190131221904.GL4205@dastard).
+  :func:`cluster_misses` draws the lookups that miss, :func:`cache_clusters`
+  puts their buffers back.
 """
 from __future__ import annotations
 
