@@ -310,9 +310,7 @@ def _unlink(sim, n: int, k: int, files: int) -> float:
     dirty = min(int(st.i_dirty[n, ROOT, k]), files)
     st.i_dirty[n, ROOT, k] -= dirty
     st.x_dirty[n] += files          # xfs_inactive(): a transaction dirties the inode
-    reads = xfs.cluster_misses(sim, n, files)
-    xfs.cache_clusters(sim, n, files, reads)
-    return reads * xfs.inode_write_s(sim)
+    return xfs.use_clusters(sim, n, files) * xfs.inode_write_s(sim)
 
 
 def touch_slab_caches(sim) -> None:

@@ -30,7 +30,7 @@ XFS reclaims them; only then is their slab memory free.
   pressure that turns it over quickly makes dirty-inode flushes read their
   buffers back in (ML 20190131221904.GL4205@dastard).
   :func:`cluster_misses` draws the lookups that miss, :func:`cache_clusters`
-  puts their buffers back.
+  puts their buffers back, :func:`use_clusters` does both.
 """
 from __future__ import annotations
 
@@ -113,6 +113,13 @@ def cache_clusters(sim, n: int, lookups: int, missed: int) -> None:
     st.g_unref[n, ROOT, g] -= found
     st.g_ref[n, ROOT, g] += found + back
     sim.totals.refaults[n, ROOT, sim.generic_cache_index + g] += back
+
+
+def use_clusters(sim, n: int, lookups: int) -> int:
+    """``lookups`` buffer lookups on node ``n`` (draw the misses, then apply them); returns the misses."""
+    missed = cluster_misses(sim, n, lookups)
+    cache_clusters(sim, n, lookups, missed)
+    return missed
 
 
 def inode_write_s(sim) -> float:
@@ -214,8 +221,7 @@ def xfsaild(sim) -> None:
     sim.ail_credit = sim.ail_credit - budget if budget < queued.sum() else 0.0
     written = take(sim.rng, queued, budget)
     for n in np.flatnonzero(written):
-        w = int(written[n])
-        cache_clusters(sim, int(n), w, cluster_misses(sim, int(n), w))
+        use_clusters(sim, int(n), int(written[n]))
     st.x_dirty -= written
     st.x_clean += written
     st.x_pushed = queued - written
