@@ -58,7 +58,9 @@ class Sim:
         self.wmin, self.low, self.high = watermarks(params.node_pages, params.nodes,
                                                     params.min_free_kbytes, params.watermark_scale_factor)
         self.dirty_limit = 0.2 * params.nodes * (params.node_pages - params.anon_pages)
-        self.disk_slowdown = 1.0
+        self.disk_slowdown = 1.0          # queueing factor of this step's IO (disk.py)
+        self.disk_io_s = 0.0              # synchronous IO booked on the disk this step, s
+        self.disk_io_last_s = 0.0         # and in the last step
         self.memcg_deadline = np.full(memcg_slots, np.inf)
         self.collector_next = 0.0
         self.latencies: list[float] = []   # interactive allocations, seconds each

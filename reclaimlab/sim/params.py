@@ -45,6 +45,9 @@ class Costs:
         flush, with about 4 dirty inodes of a cluster written together: 2 ms.
         Reading back a cluster buffer the buffer cache freed (before a flush
         or an unlink) is the same random IO, shared the same way.
+
+        All these are service times on one disk that every IO shares: an IO
+        also waits for the others queued with it (:mod:`reclaimlab.sim.disk`).
     dirty_expire_s : float
         How long written file data and inodes stay dirty before writeback
         cleans them (vm.dirty_expire_centisecs = 3000).

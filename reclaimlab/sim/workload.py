@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import xfs
+from . import disk, xfs
 from .draw import poisson, take, thin
 from .lru import access_pages
 from .params import PAGE_KIB
@@ -65,10 +65,9 @@ class Actor:
         self.progress = np.zeros(self.tasks)
 
 
-def read_seconds(costs, pages: int, files: int, slowdown: float) -> float:
-    """Time to read ``pages`` pages of ``files`` files from disk."""
-    return slowdown * (files * costs.disk_read_ms * 1e-3
-                       + pages * PAGE_KIB / 1024 / costs.disk_mb_per_s)
+def read_service_s(costs, pages: int, files: int) -> float:
+    """Disk time to read ``pages`` pages of ``files`` files: a seek each, then bandwidth."""
+    return files * costs.disk_read_ms * 1e-3 + pages * PAGE_KIB / 1024 / costs.disk_mb_per_s
 
 
 def make_actors(params) -> list[Actor]:
@@ -257,7 +256,7 @@ def _apply(sim, plan: dict, granted: float) -> float:
                 st.i_dirty[n, ROOT, k] += c
             else:
                 st.p_ref[n, ROOT, k] += pages
-                io += read_seconds(costs, pages, c, sim.disk_slowdown)
+                io += disk.charge(sim, read_service_s(costs, pages, c))
         if "misses" in node:
             hits = scale(node["dentry_hits"])
             fresh = take(sim.rng, np.array([st.d_unref[n, ROOT, k], st.d_ref[n, ROOT, k]]), hits)[0]
@@ -271,12 +270,12 @@ def _apply(sim, plan: dict, granted: float) -> float:
             st.d_ref[n, ROOT, k] += int(back.sum()) + misses
             tot.refaults[n, ROOT, DENTRY] += misses
             tot.refaults[n, ROOT, INODE] += misses
-            io += misses * costs.disk_read_ms * 1e-3 * sim.disk_slowdown
+            io += disk.charge(sim, misses * costs.disk_read_ms * 1e-3)
             access_pages(st, sim.rng, n, ROOT, k, scale(node["page_hits"]) * fs.pages_per_file)
             refetch = scale(node["page_misses"])
             st.p_ref[n, ROOT, k] += refetch * fs.pages_per_file
             tot.page_refaults[n] += refetch * fs.pages_per_file
-            io += read_seconds(costs, refetch * fs.pages_per_file, refetch, sim.disk_slowdown)
+            io += disk.charge(sim, read_service_s(costs, refetch * fs.pages_per_file, refetch))
     return io
 
 
@@ -287,7 +286,7 @@ def _unlink(sim, n: int, k: int, files: int) -> float:
     buffer cache no longer holds (xfs_iunlink puts the inode on the AGI's
     unlinked list through its on-disk copy): one cluster read, shared by
     the inodes of a cluster unlinked together as flushes share a write, so
-    ``inode_flush_ms`` per inode (:func:`reclaimlab.sim.xfs.inode_write_s`).
+    ``inode_flush_ms`` per inode, queued on the disk (:mod:`reclaimlab.sim.disk`).
     """
     st = sim.st
     pages = st.pages()[n, ROOT, k]
@@ -310,7 +309,7 @@ def _unlink(sim, n: int, k: int, files: int) -> float:
     dirty = min(int(st.i_dirty[n, ROOT, k]), files)
     st.i_dirty[n, ROOT, k] -= dirty
     st.x_dirty[n] += files          # xfs_inactive(): a transaction dirties the inode
-    return xfs.use_clusters(sim, n, files) * xfs.inode_write_s(sim)
+    return disk.charge(sim, xfs.use_clusters(sim, n, files) * xfs.inode_service_s(sim))
 
 
 def touch_slab_caches(sim) -> None:
@@ -335,15 +334,15 @@ def touch_slab_caches(sim) -> None:
 
 
 def age_dirty(sim) -> None:
-    """Writeback: dirty pages at disk bandwidth, dirty inodes after dirty_expire."""
+    """Writeback: dirty pages at the disk bandwidth left to it, dirty inodes after dirty_expire."""
     from .lru import writeback
 
     st, costs, dt = sim.st, sim.costs, sim.params.dt_s
-    bandwidth_pages = int(costs.disk_mb_per_s * 1024 / PAGE_KIB * dt)
+    disk.next_step(sim)
+    # The flushers get the disk time the last step's reads and inode IO left.
+    bandwidth_pages = int(costs.disk_mb_per_s * 1024 / PAGE_KIB * dt * disk.writeback_share(sim))
     cleaned = writeback(st, bandwidth_pages, sim.rng)
-    busy = cleaned / max(bandwidth_pages, 1)
-    # Reads queue behind writeback on a single disk.
-    sim.disk_slowdown = 1.0 / max(1.0 - min(busy, 0.9), 0.1)
+    disk.settle(sim, cleaned * PAGE_KIB / 1024 / costs.disk_mb_per_s)
     frac = min(dt / costs.dirty_expire_s, 1.0)
     st.i_dirty -= thin(sim.rng, st.i_dirty, frac)
     settled = thin(sim.rng, st.x_dirty, frac)

@@ -12,8 +12,9 @@ XFS reclaims them; only then is their slab memory free.
   (5.10+).
 * :func:`xfsaild` writes back, each step, the dirty inodes an earlier push
   queued, at the disk's rate for inode cluster writes (``inode_flush_ms``
-  per inode, slowed by data writeback as reads are); a written inode is
-  clean and the next walk or the background worker frees it. Inodes
+  per inode, queued behind the disk's other IO, :mod:`reclaimlab.sim.disk`);
+  a written inode is clean and the next walk or the background worker
+  frees it. Inodes
   dirtied after the last push wait for the next one (or for the log
   worker's push every 30 s, which ``age_dirty`` models as dirty expiry).
 * :func:`background_reclaim` is xfs_reclaim_worker() every
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import disk
 from .draw import take, thin
 from .state import ROOT
 
@@ -122,9 +124,14 @@ def use_clusters(sim, n: int, lookups: int) -> int:
     return missed
 
 
+def inode_service_s(sim) -> float:
+    """Disk time of one inode's cluster IO (a flush's write or a buffer's read), amortised."""
+    return sim.costs.inode_flush_ms * 1e-3
+
+
 def inode_write_s(sim) -> float:
-    """Seconds of disk time one dirty inode's writeback takes now (sync flush or xfsaild)."""
-    return sim.costs.inode_flush_ms * 1e-3 * sim.disk_slowdown
+    """Seconds one inode's cluster IO takes now, queued behind the disk's other IO."""
+    return disk.queued(sim, inode_service_s(sim))
 
 
 def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> float | None:
@@ -147,7 +154,7 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
     (:func:`ag_walk`) under its pag_ici_reclaim_lock, taken with mutex_trylock: an AG whose lock another
     reclaimer holds is skipped. Clean inodes are freed; dirty ones are
     flushed and waited for, holding the AG's lock (their writes queue behind
-    writeback on the disk, as reads do). Only when an AG was skipped and
+    the disk's other IO and take its time, :mod:`reclaimlab.sim.disk`). Only when an AG was skipped and
     ``nr_to_scan`` is still positive after the pass does it walk again, this
     time waiting on each lock (the kernel's ``goto restart`` without
     SYNC_TRYLOCK). Async mode (5.10+) skips dirty inodes and never waits.
@@ -192,6 +199,7 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
             left[ag] -= count
             nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(gone.sum())
             if held:
+                disk.charge(sim, (got[1] + reads) * inode_service_s(sim))
                 holds[ag].append((sim.clock, sim.clock + held))
                 sim.clock += held
         if not (skipped and nr > 0):
@@ -220,8 +228,8 @@ def xfsaild(sim) -> None:
     # Only a fraction of an inode carries over: time the disk idles is not saved up.
     sim.ail_credit = sim.ail_credit - budget if budget < queued.sum() else 0.0
     written = take(sim.rng, queued, budget)
-    for n in np.flatnonzero(written):
-        use_clusters(sim, int(n), int(written[n]))
+    reads = sum(use_clusters(sim, int(n), int(written[n])) for n in np.flatnonzero(written))
+    disk.charge(sim, (int(written.sum()) + reads) * inode_service_s(sim))
     st.x_dirty -= written
     st.x_clean += written
     st.x_pushed = queued - written

@@ -1,0 +1,93 @@
+"""The shared disk (reclaimlab.sim.disk): every IO queues behind every other."""
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reclaimlab.sim import disk
+from reclaimlab.sim.engine import Sim
+from reclaimlab.sim.params import FileSet, SimParams
+from reclaimlab.sim.state import ROOT
+from reclaimlab.sim.workload import age_dirty
+from reclaimlab.sim.xfs import reclaim_inodes_nr, xfsaild
+
+GIB = 262_144
+
+
+def disk_sim(dt_s=0.1, **kw):
+    fs = FileSet("f", pages_per_file=1, creates_per_s=1.0, writes=True)
+    params = SimParams(nodes=1, node_pages=GIB, filesets=(fs,), dt_s=dt_s, xfs_ags=1, **kw)
+    return Sim(params, "v5.0", 0, "v4.18", "sync", "none")
+
+
+def step_with_dirty(sim, dirty_pages):
+    """One step's writeback of ``dirty_pages``; returns the pages it cleaned."""
+    sim.st.p_dirty[0, ROOT, 0] = dirty_pages
+    age_dirty(sim)
+    return dirty_pages - int(sim.st.p_dirty[0, ROOT, 0])
+
+
+def bandwidth_pages(sim):
+    return int(sim.costs.disk_mb_per_s * 1024 / 4 * sim.params.dt_s)
+
+
+def test_charge_books_the_service_time_and_returns_the_queued_wait():
+    sim = disk_sim()
+    sim.disk_slowdown = 3.0
+    assert disk.charge(sim, 0.008) == pytest.approx(0.024)
+    assert disk.queued(sim, 0.002) == pytest.approx(0.006)     # not booked
+    assert sim.disk_io_s == pytest.approx(0.008)
+
+
+def test_an_idle_disk_gives_writeback_all_its_bandwidth_and_reads_no_queue():
+    sim = disk_sim()
+    assert step_with_dirty(sim, 10 ** 6) == bandwidth_pages(sim)
+    assert sim.disk_slowdown == pytest.approx(1 / (1 - 0.9))    # writeback keeps it busy
+    sim = disk_sim()
+    step_with_dirty(sim, 0)
+    assert sim.disk_slowdown == 1.0
+
+
+def test_reads_of_the_last_step_take_disk_time_from_writeback():
+    """Half a step of reads leaves writeback half the bandwidth; more reads
+    never take it below a third (mq-deadline's writes_starved = 2)."""
+    sim = disk_sim()
+    disk.charge(sim, 0.05)                   # half of a 0.1 s step
+    assert step_with_dirty(sim, 10 ** 6) == bandwidth_pages(sim) // 2
+    disk.charge(sim, 1.0)                    # ten steps' worth
+    assert step_with_dirty(sim, 10 ** 6) == int(bandwidth_pages(sim) / 3)
+
+
+@given(io=st.floats(0.0, 0.2), dirty=st.integers(0, 10 ** 5))
+def test_the_queueing_factor_is_mm1_of_the_busy_share_capped_at_10x(io, dirty):
+    sim = disk_sim()
+    disk.charge(sim, io)
+    cleaned = step_with_dirty(sim, dirty)
+    busy = cleaned * 4 / 1024 / sim.costs.disk_mb_per_s + io
+    rho = busy / sim.params.dt_s
+    assert sim.disk_slowdown == pytest.approx(1 / (1 - min(rho, 0.9)))
+    assert 1.0 <= sim.disk_slowdown <= 10.0 + 1e-9
+
+
+def test_reads_slow_down_the_next_steps_io():
+    """A refault storm in one step makes every IO of the next step wait longer."""
+    quiet, storm = disk_sim(), disk_sim()
+    disk.charge(storm, 0.06)                 # 60% of the step in random reads
+    for sim in (quiet, storm):
+        step_with_dirty(sim, 0)
+    assert quiet.disk_slowdown == 1.0
+    assert storm.disk_slowdown == pytest.approx(1 / (1 - 0.6))
+
+
+def test_xfs_inode_writes_are_booked_on_the_disk():
+    """Sync reclaim's flushes and xfsaild's writes both take disk time."""
+    sim = disk_sim()
+    sim.st.x_dirty[0] = 100
+    sim.clock = sim.now
+    reclaim_inodes_nr(sim, 0, 32)                # flushes the 32 of one batch
+    flush = sim.costs.inode_flush_ms * 1e-3
+    assert sim.disk_io_s == pytest.approx(32 * flush)
+    xfsaild(sim)                                 # the push queued the other 68
+    written = 68 - int(sim.st.x_dirty[0])
+    assert written > 0
+    assert sim.disk_io_s == pytest.approx((32 + written) * flush)
+
