@@ -91,3 +91,30 @@ def test_xfs_inode_writes_are_booked_on_the_disk():
     assert written > 0
     assert sim.disk_io_s == pytest.approx((32 + written) * flush)
 
+
+
+def test_the_log_worker_pushes_the_ail_every_30_s():
+    """xfs_log_worker() runs every xfs_syncd_centisecs (30 s): only then (or when
+    reclaim pushes) does xfsaild write the dirty inodes, at the disk's cost."""
+    from reclaimlab.sim import xfs
+    sim = disk_sim()
+    sim.st.x_dirty[0] = 50
+    for step in range(int(30 / sim.params.dt_s)):
+        sim.now = step * sim.params.dt_s
+        xfs.step(sim)
+    assert sim.st.x_dirty[0] == 50 and sim.disk_io_s == 0.0
+    sim.now = 30.0
+    xfs.step(sim)
+    assert sim.st.x_dirty[0] == 0          # written (and freed by the 5 s reclaim worker)
+    assert sim.disk_io_s == pytest.approx(50 * sim.costs.inode_flush_ms * 1e-3)
+    assert sim.xfs_log_due == 60.0
+
+
+def test_cached_dirty_inodes_are_written_at_dirty_expiry_on_the_disk():
+    sim = disk_sim(dt_s=0.5)
+    sim.st.i_dirty[0, ROOT, 0] = 6000
+    age_dirty(sim)
+    written = 6000 - int(sim.st.i_dirty[0, ROOT, 0])
+    assert 0 < written < 6000                  # about dt / dirty_expire of them
+    assert abs(written - 6000 * 0.5 / 30) < 5 * (6000 * 0.5 / 30) ** 0.5
+    assert sim.disk_io_s == pytest.approx(written * sim.costs.inode_flush_ms * 1e-3)

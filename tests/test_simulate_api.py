@@ -106,6 +106,13 @@ def test_bad_input_names_parameter_and_value(kwargs, match):
         rl.simulate(args.pop("scenario"), args.pop("formula"), **args)
 
 
+def test_a_scenario_that_is_not_a_name_or_scenario_is_a_type_error():
+    params = rl.scenarios.get("desktop-copy").params
+    with pytest.raises(TypeError, match=r"scenario must be a scenario name \(small-vs-large, .*\) "
+                                        r"or a Scenario, not SimParams; .*keyword overrides"):
+        rl.simulate(params)
+
+
 @pytest.mark.parametrize("ext", ["nc", "zarr"])
 def test_simulation_round_trips_through_netcdf_and_zarr(tmp_path, ext):
     """rl.save / rl.load give back the same Dataset: values, coords, dtypes and attrs."""

@@ -189,9 +189,16 @@ def get(name: str) -> Scenario:
     ------
     ValueError
         For an unknown name; the message lists the known ones.
+    TypeError
+        For anything but a name or a Scenario (say, a SimParams).
     """
     if isinstance(name, Scenario):
         return name
+    if not isinstance(name, str):
+        raise TypeError(
+            f"scenario must be a scenario name ({', '.join(SCENARIOS)}) or a Scenario, not "
+            f"{type(name).__name__}; to change a scenario's parameters pass them as keyword "
+            f"overrides, e.g. rl.simulate('compile-and-copy', node_pages=...)")
     try:
         return SCENARIOS[name]
     except (KeyError, TypeError):

@@ -72,6 +72,7 @@ class Sim:
         self.xfs_ag_holds: list[list[tuple[float, float]]] = [[] for _ in range(params.xfs_ags)]
         self.ail_credit = 0.0              # xfsaild's inode writes carried to the next step
         self.xfs_worker_due = xfs.XFS_RECLAIM_WORKER_S   # next xfs_reclaim_worker() run, s
+        self.xfs_log_due = xfs.XFS_LOG_WORKER_S          # next xfs_log_worker() run, s
         self._service_caches = np.array([c.memcg == "service" for c in caches], bool)
         # XFS's inode cluster buffers, if the scenario has them (xfs.cluster_misses).
         self.cluster_cache = next((g for g, c in enumerate(caches) if c.inode_clusters), None)

@@ -20,6 +20,9 @@ XFS reclaims them; only then is their slab memory free.
 * :func:`background_reclaim` is xfs_reclaim_worker() every
   ``XFS_RECLAIM_WORKER_S``: xfs_reclaim_inodes(SYNC_TRYLOCK) frees the
   clean reclaimable inodes and leaves dirty ones to the AIL.
+* :func:`log_worker` is xfs_log_worker() every ``XFS_LOG_WORKER_S``
+  (xfs_syncd_centisecs): a log force, then xfs_ail_push_all(), so every
+  inode dirty then is queued for xfsaild.
 * :func:`step` runs the background part each engine step.
 * **Inode cluster buffers** (the xfs_buftarg shrinker's cache, when the
   scenario has a cache with ``inode_clusters=True``): flushing a dirty inode
@@ -43,6 +46,7 @@ from .state import ROOT
 
 XFS_LOOKUP_BATCH = 32           # inodes per radix-tree gang lookup in XFS reclaim
 XFS_RECLAIM_WORKER_S = 5.0      # xfs_reclaim_work_queue(): xfs_syncd_centisecs / 6
+XFS_LOG_WORKER_S = 30.0         # xfs_log_work_queue(): xfs_syncd_centisecs (3000) * 10 ms
 
 
 def spread_over_ags(reclaimable: int, ags: int) -> list[int]:
@@ -127,6 +131,15 @@ def use_clusters(sim, n: int, lookups: int) -> int:
 def inode_service_s(sim) -> float:
     """Disk time of one inode's cluster IO (a flush's write or a buffer's read), amortised."""
     return sim.costs.inode_flush_ms * 1e-3
+
+
+def write_inodes(sim, n: int, inodes: int) -> None:
+    """xfsaild writes ``inodes`` dirty inodes of node ``n``: buffer lookups, disk time booked.
+
+    Nobody waits for these writes; they take the disk's time from everyone else.
+    """
+    reads = use_clusters(sim, n, inodes)
+    disk.charge(sim, (inodes + reads) * inode_service_s(sim))
 
 
 def inode_write_s(sim) -> float:
@@ -228,11 +241,16 @@ def xfsaild(sim) -> None:
     # Only a fraction of an inode carries over: time the disk idles is not saved up.
     sim.ail_credit = sim.ail_credit - budget if budget < queued.sum() else 0.0
     written = take(sim.rng, queued, budget)
-    reads = sum(use_clusters(sim, int(n), int(written[n])) for n in np.flatnonzero(written))
-    disk.charge(sim, (int(written.sum()) + reads) * inode_service_s(sim))
+    for n in np.flatnonzero(written):
+        write_inodes(sim, int(n), int(written[n]))
     st.x_dirty -= written
     st.x_clean += written
     st.x_pushed = queued - written
+
+
+def log_worker(sim) -> None:
+    """xfs_log_worker(): force the log and push the AIL, queueing every dirty inode for xfsaild."""
+    sim.st.x_pushed[:] = sim.st.x_dirty
 
 
 def background_reclaim(sim) -> None:
@@ -244,10 +262,14 @@ def step(sim) -> None:
     """XFS's background work at the start of a step (``sim.now``), after data writeback.
 
     Lock holds that ended are dropped (every reclaimer's clock starts at
-    now), xfsaild runs, and the background worker when it is due.
+    now), the log worker pushes the AIL when it is due, xfsaild runs, and
+    the background reclaim worker when it is due.
     """
     for holds in sim.xfs_ag_holds:
         holds[:] = [h for h in holds if h[1] > sim.now]
+    if sim.now >= sim.xfs_log_due:
+        log_worker(sim)
+        sim.xfs_log_due += XFS_LOG_WORKER_S
     xfsaild(sim)
     if sim.now >= sim.xfs_worker_due:
         background_reclaim(sim)
