@@ -14,9 +14,8 @@ XFS reclaims them; only then is their slab memory free.
   queued, at the disk's rate for inode cluster writes (``inode_flush_ms``
   per inode, queued behind the disk's other IO, :mod:`reclaimlab.sim.disk`);
   a written inode is clean and the next walk or the background worker
-  frees it. Inodes
-  dirtied after the last push wait for the next one (or for the log
-  worker's push every 30 s, which ``age_dirty`` models as dirty expiry).
+  frees it. Inodes dirtied after the last push wait for the next one: a
+  reclaim call's, or :func:`log_worker`'s every 30 s.
 * :func:`background_reclaim` is xfs_reclaim_worker() every
   ``XFS_RECLAIM_WORKER_S``: xfs_reclaim_inodes(SYNC_TRYLOCK) frees the
   clean reclaimable inodes and leaves dirty ones to the AIL.
