@@ -118,3 +118,21 @@ def test_cached_dirty_inodes_are_written_at_dirty_expiry_on_the_disk():
     assert 0 < written < 6000                  # about dt / dirty_expire of them
     assert abs(written - 6000 * 0.5 / 30) < 5 * (6000 * 0.5 / 30) ** 0.5
     assert sim.disk_io_s == pytest.approx(written * sim.costs.inode_flush_ms * 1e-3)
+
+
+def test_the_queueing_cap_and_the_writeback_share_are_overridable():
+    from reclaimlab.sim.params import Costs
+    sim = disk_sim(costs=Costs(disk_max_queueing=1.0, writeback_min_share=1.0))
+    disk.charge(sim, 1.0)                    # ten steps of reads
+    assert step_with_dirty(sim, 10 ** 6) == bandwidth_pages(sim)   # writeback keeps it all
+    assert sim.disk_slowdown == 1.0                                  # and nobody queues
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(disk_max_queueing=0.5), r"disk_max_queueing=0.5 is not allowed; it must be >= 1"),
+    (dict(writeback_min_share=1.5), r"writeback_min_share=1.5 is not allowed; it must be between 0 and 1"),
+])
+def test_bad_disk_costs_name_the_parameter(kw, match):
+    import reclaimlab as rl
+    with pytest.raises(ValueError, match=match):
+        rl.simulate("desktop-copy", reduced=True, **kw)

@@ -11,16 +11,17 @@ Each step, in order:
 * :func:`next_step` (first thing) keeps the synchronous IO charged in the
   last step and starts a new account.
 * :func:`writeback_share` is the part of the step the flusher threads get:
-  what the last step's synchronous IO left, but never less than a third,
-  because mq-deadline prefers reads over waiting writes only
-  ``writes_starved = 2`` times in a row.
+  what the last step's synchronous IO left, but never less than
+  ``Costs.writeback_min_share`` (a third: mq-deadline prefers reads over
+  waiting writes only ``writes_starved = 2`` times in a row).
 * :func:`settle` (after writeback) sets the step's queueing factor from
   the disk's utilisation ``rho = busy / dt``, busy being the writeback's
   time plus the last step's synchronous IO: every IO issued this step
   waits its service time times ``1 / (1 - rho)``, an M/M/1 queue's mean
-  response time, at most 10x (``rho`` capped at 0.9): on a rotational disk
-  writeback throttling (wbt, 75 ms target read latency) keeps a request
-  from waiting behind an unbounded queue of writes.
+  response time, at most ``Costs.disk_max_queueing`` times (10: on a
+  rotational disk writeback throttling, wbt with its 75 ms target read
+  latency, keeps a request from waiting behind an unbounded queue of
+  writes).
 * :func:`charge` books an IO's service time on the disk and returns how
   long its issuer waits; :func:`queued` is that wait without booking
   (XFS reclaim sizes a lock hold before it knows it will take the lock).
@@ -29,10 +30,6 @@ Before this module the model let synchronous IO cost its issuer time but no
 disk time: a refault storm slowed nobody else down.
 """
 from __future__ import annotations
-
-MAX_RHO = 0.9            # queueing factor at most 1 / (1 - 0.9) = 10x
-MIN_WRITEBACK_SHARE = 1 / 3   # mq-deadline writes_starved = 2
-
 
 def queued(sim, service_s: float) -> float:
     """Seconds an IO of ``service_s`` disk time keeps its issuer waiting this step."""
@@ -46,9 +43,9 @@ def charge(sim, service_s: float) -> float:
 
 
 def writeback_share(sim) -> float:
-    """Share of this step's disk time left to data writeback (1/3 to 1)."""
+    """Share of this step's disk time left to data writeback (``writeback_min_share`` to 1)."""
     left = 1.0 - sim.disk_io_last_s / sim.params.dt_s
-    return min(max(left, MIN_WRITEBACK_SHARE), 1.0)
+    return min(max(left, sim.costs.writeback_min_share), 1.0)
 
 
 def next_step(sim) -> None:
@@ -59,4 +56,4 @@ def next_step(sim) -> None:
 def settle(sim, writeback_s: float) -> None:
     """After writeback: this step's queueing factor from the disk's busy time."""
     rho = (writeback_s + sim.disk_io_last_s) / sim.params.dt_s
-    sim.disk_slowdown = 1.0 / (1.0 - min(rho, MAX_RHO))
+    sim.disk_slowdown = min(1.0 / max(1.0 - rho, 1e-9), sim.costs.disk_max_queueing)

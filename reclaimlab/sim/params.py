@@ -51,6 +51,17 @@ class Costs:
     dirty_expire_s : float
         How long written file data and inodes stay dirty before writeback
         cleans them (vm.dirty_expire_centisecs = 3000).
+    disk_max_queueing : float
+        At most how many times its service time an IO waits on a busy disk
+        (>= 1): 10. The wait is 1/(1 - utilisation), an M/M/1 queue, capped
+        because writeback throttling (wbt, 75 ms target read latency on a
+        rotational disk) keeps a request from waiting behind an unbounded
+        queue of writes (:mod:`reclaimlab.sim.disk`).
+    writeback_min_share : float
+        The least share of the disk's time data writeback keeps however
+        much synchronous IO there is (0 to 1): 1/3, because mq-deadline
+        prefers reads over waiting writes only ``writes_starved = 2`` times
+        in a row.
     """
 
     page_scan_us: float = 0.3
@@ -60,6 +71,8 @@ class Costs:
     disk_mb_per_s: float = 120.0
     inode_flush_ms: float = 2.0
     dirty_expire_s: float = 30.0
+    disk_max_queueing: float = 10.0
+    writeback_min_share: float = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -305,6 +318,12 @@ class SimParams:
             positive("min_free_kbytes", self.min_free_kbytes)
         for f in dataclasses.fields(self.costs):
             positive(f.name, getattr(self.costs, f.name), allow_zero=True)
+        if self.costs.disk_max_queueing < 1:
+            raise ValueError(f"disk_max_queueing={self.costs.disk_max_queueing!r} is not allowed; "
+                             f"it must be >= 1 (an IO waits at least its own service time)")
+        if not 0 <= self.costs.writeback_min_share <= 1:
+            raise ValueError(f"writeback_min_share={self.costs.writeback_min_share!r} is not allowed; "
+                             f"it must be between 0 and 1")
         names = [f.name for f in self.filesets] + [c.name for c in self.caches]
         if len(set(names)) != len(names):
             raise ValueError(f"filesets/caches names {names} are not unique")
