@@ -86,7 +86,7 @@ def _compile_and_copy() -> Scenario:
     # A 16 GiB workstation, two 8 GiB nodes. Bug 202441 does not give the machine's
     # size (KERNEL.md §7); 16 GiB is where 4.18's compile runs in the reported 3m30s
     # with the copy running (218 s). With 2 GiB nodes the page cache cannot keep the
-    # tree while the copy streams through it and 4.18's compile takes 309 s.
+    # tree while the copy streams through it and 4.18's compile takes 292 s.
     params = SimParams(nodes=2, node_pages=8 * GIB_PAGES, anon_pages=GIB_PAGES // 2,
                        duration_s=500.0, dt_s=0.05, record_s=1.0,
                        filesets=(headers, sources, objects, copy), caches=(buffers,),
