@@ -75,7 +75,7 @@ def _compile_and_copy() -> Scenario:
                       replaces=True)
     # The copy comes over NFS at 10 MB/s, 25 MB files, into XFS (GFP_NOFS writes).
     # Not faster: at 40 MB/s its writeback takes a third of the disk and 4.18's
-    # compile takes 286 s (measured), against the report's 3m30s with the copy running.
+    # compile takes 270 s (measured), against the report's 3m30s with the copy running.
     copy = FileSet("copy", pages_per_file=25 * MB_PAGES, creates_per_s=0.4, writes=True, nofs=True)
     # XFS's buffers of the inode clusters holding the ~25,000 object files' inodes
     # (512-byte inodes, 16 to an 8 KiB cluster buffer of two pages), behind the
