@@ -1,4 +1,4 @@
-"""The shared disk (reclaimlab.sim.disk): every IO queues behind every other."""
+"""The shared disk (reclaimlab.sim.disk) and what XFS puts on it: inode writes, log forces."""
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -94,8 +94,9 @@ def test_xfs_inode_writes_are_booked_on_the_disk():
 
 
 def test_the_log_worker_pushes_the_ail_every_30_s():
-    """xfs_log_worker() runs every xfs_syncd_centisecs (30 s): only then (or when
-    reclaim pushes) does xfsaild write the dirty inodes, at the disk's cost."""
+    """xfs_log_worker() runs every xfs_syncd_centisecs (30 s): a log force, then an
+    AIL push; only then (or when reclaim pushes) does xfsaild write the dirty
+    inodes, at the disk's cost."""
     from reclaimlab.sim import xfs
     sim = disk_sim()
     sim.st.x_dirty[0] = 50
@@ -106,7 +107,7 @@ def test_the_log_worker_pushes_the_ail_every_30_s():
     sim.now = 30.0
     xfs.step(sim)
     assert sim.st.x_dirty[0] == 0          # written (and freed by the 5 s reclaim worker)
-    assert sim.disk_io_s == pytest.approx(50 * sim.costs.inode_flush_ms * 1e-3)
+    assert sim.disk_io_s == pytest.approx((50 * sim.costs.inode_flush_ms + sim.costs.log_force_ms) * 1e-3)
     assert sim.xfs_log_due == 60.0
 
 
@@ -136,3 +137,59 @@ def test_bad_disk_costs_name_the_parameter(kw, match):
     import reclaimlab as rl
     with pytest.raises(ValueError, match=match):
         rl.simulate("desktop-copy", reduced=True, **kw)
+
+
+def pinned_sim(xfs_reclaim="sync", dirty=1000, pinned=1000):
+    fs = FileSet("f", pages_per_file=1, creates_per_s=1.0, writes=True)
+    params = SimParams(nodes=2, node_pages=GIB, filesets=(fs,), dt_s=0.1, xfs_ags=1)
+    sim = Sim(params, "v5.0", 0, "v4.18", xfs_reclaim, "none")
+    sim.st.x_dirty[:] = dirty
+    sim.st.x_pinned[:] = pinned
+    sim.clock = sim.now
+    return sim
+
+
+def test_sync_reclaim_forces_the_log_once_before_flushing_pinned_inodes():
+    """4.19's xfs_reclaim_inode(SYNC_WAIT): a pinned inode waits in xfs_iunpin_wait()
+    for a log force, and that force unpins every inode of the log (both nodes)."""
+    sim = pinned_sim()
+    _, freed, waited = reclaim_inodes_nr(sim, 0, 32)
+    c = sim.costs
+    assert freed == 32
+    assert waited == pytest.approx((c.log_force_ms + 32 * c.inode_flush_ms) * 1e-3)
+    assert sim.st.x_pinned.tolist() == [0, 0]
+    assert sim.disk_io_s == pytest.approx(waited)
+    _, _, again = reclaim_inodes_nr(sim, 0, 32)       # nothing pinned now: flushes only
+    assert again == pytest.approx(32 * c.inode_flush_ms * 1e-3)
+
+
+def test_no_force_without_pinned_inodes_and_none_in_async_mode():
+    sim = pinned_sim(pinned=0)
+    assert reclaim_inodes_nr(sim, 0, 32)[2] == pytest.approx(32 * sim.costs.inode_flush_ms * 1e-3)
+    sim = pinned_sim(xfs_reclaim="async")
+    assert reclaim_inodes_nr(sim, 0, 32)[2] == 0.0
+    assert sim.st.x_pinned.tolist() == [1000, 1000] and sim.disk_io_s == 0.0
+
+
+def test_xfsaild_writes_no_pinned_inode_until_a_log_force():
+    """Fresh transactions are in the CIL, not the AIL: xfsaild cannot push them."""
+    from reclaimlab.sim import xfs
+    sim = pinned_sim(dirty=100, pinned=60)
+    sim.st.x_pushed[:] = sim.st.x_dirty          # an AIL push, no force
+    for _ in range(20):
+        xfsaild(sim)
+    assert sim.st.x_dirty.tolist() == [60, 60]   # the 40 unpinned of each node written
+    xfs.log_worker(sim)                          # force, then push
+    for _ in range(20):
+        xfsaild(sim)
+    assert sim.st.x_dirty.tolist() == [0, 0]
+
+
+def test_an_unlink_pins_its_inode():
+    from reclaimlab.sim.workload import _unlink
+    fs = FileSet("f", pages_per_file=1, creates_per_s=1.0, writes=True, replaces=True)
+    params = SimParams(nodes=1, node_pages=GIB, filesets=(fs,), xfs_ags=1)
+    sim = Sim(params, "v5.0", 0, "v4.18", "sync", "none")
+    sim.st.d_ref[0, ROOT, 0] = 10
+    _unlink(sim, 0, 0, 4)
+    assert sim.st.x_dirty[0] == 4 and sim.st.x_pinned[0] == 4

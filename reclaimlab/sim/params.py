@@ -51,6 +51,11 @@ class Costs:
     dirty_expire_s : float
         How long written file data and inodes stay dirty before writeback
         cleans them (vm.dirty_expire_centisecs = 3000).
+    log_force_ms : float
+        One XFS log force: the checkpoint of the transactions committed since
+        the last one is written to the log, a seek and a short write: 8 ms,
+        the disk's random IO. Sync inode reclaim waits for one before it can
+        flush an inode whose last transaction is not on disk yet (pinned).
     disk_max_queueing : float
         At most how many times its service time an IO waits on a busy disk
         (>= 1): 10. The wait is 1/(1 - utilisation), an M/M/1 queue, capped
@@ -71,6 +76,7 @@ class Costs:
     disk_mb_per_s: float = 120.0
     inode_flush_ms: float = 2.0
     dirty_expire_s: float = 30.0
+    log_force_ms: float = 8.0
     disk_max_queueing: float = 10.0
     writeback_min_share: float = 1 / 3
 

@@ -22,7 +22,8 @@ Per (n, m, k), for the files of file set k:
 
 Per node: ``x_clean``/``x_dirty``, XFS inodes evicted from the VFS and
 awaiting XFS reclaim (the superblock's fs objects, §2.6); ``x_pushed``, the
-dirty ones the last AIL push queued for xfsaild.
+dirty ones the last AIL push queued for xfsaild; ``x_pinned``, the dirty ones
+whose last transaction is not on disk yet (pinned until a log force).
 
 Per (n, m, g): ``g_ref``/``g_unref`` objects of the other slab caches.
 Per shrinker: ``nr_deferred[s, n, m]`` and ``small_scan[s]`` (one C int per
@@ -60,6 +61,7 @@ class State:
         self.x_clean = np.zeros(self.nodes, np.int64)
         self.x_dirty = np.zeros(self.nodes, np.int64)
         self.x_pushed = np.zeros(self.nodes, np.int64)
+        self.x_pinned = np.zeros(self.nodes, np.int64)
         self.nr_deferred = np.zeros((self.shrinkers, self.nodes, self.memcgs), np.int64)
         self.small_scan = np.zeros(self.shrinkers, np.int64)
         self.memcg_state = np.full(self.memcgs, FREE, np.int8)

@@ -309,6 +309,7 @@ def _unlink(sim, n: int, k: int, files: int) -> float:
     dirty = min(int(st.i_dirty[n, ROOT, k]), files)
     st.i_dirty[n, ROOT, k] -= dirty
     st.x_dirty[n] += files          # xfs_inactive(): a transaction dirties the inode
+    st.x_pinned[n] += files         # and pins it until the log is forced
     return disk.charge(sim, xfs.use_clusters(sim, n, files) * xfs.inode_service_s(sim))
 
 

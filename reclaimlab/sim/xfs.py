@@ -22,6 +22,14 @@ XFS reclaims them; only then is their slab memory free.
 * :func:`log_worker` is xfs_log_worker() every ``XFS_LOG_WORKER_S``
   (xfs_syncd_centisecs): a log force, then xfs_ail_push_all(), so every
   inode dirty then is queued for xfsaild.
+* **Log pinning**: an unlink's transaction (xfs_inactive) pins the inode
+  (``x_pinned``) until the log is forced. Sync reclaim that meets a pinned
+  inode forces the log and waits for it (xfs_reclaim_inode, SYNC_WAIT:
+  xfs_iunpin_wait) before flushing; a force unpins every inode. xfsaild
+  cannot write a pinned inode: it is not in the AIL until a force puts its
+  transaction on disk. The log worker forces the log every 30 s; the CIL's
+  own push when it fills an eighth of the log is not modelled (at these
+  transaction rates the log worker comes first).
 * :func:`step` runs the background part each engine step.
 * **Inode cluster buffers** (the xfs_buftarg shrinker's cache, when the
   scenario has a cache with ``inode_clusters=True``): flushing a dirty inode
@@ -132,6 +140,26 @@ def inode_service_s(sim) -> float:
     return sim.costs.inode_flush_ms * 1e-3
 
 
+def pinned_share(sim, n: int) -> float:
+    """Share of node ``n``'s dirty reclaimable inodes that are pinned in the log."""
+    dirty = sim.st.x_dirty[n]
+    return float(sim.st.x_pinned[n] / dirty) if dirty else 0.0
+
+
+def log_force_service_s(sim) -> float:
+    """Disk time of one log force (``Costs.log_force_ms``)."""
+    return sim.costs.log_force_ms * 1e-3
+
+
+def log_force(sim) -> None:
+    """xfs_log_force(): the log checkpoint goes to disk and unpins every inode; disk time booked.
+
+    A synchronous forcer also waits for it; the caller adds that wait.
+    """
+    sim.st.x_pinned[:] = 0
+    disk.charge(sim, log_force_service_s(sim))
+
+
 def write_inodes(sim, n: int, inodes: int) -> None:
     """xfsaild writes ``inodes`` dirty inodes of node ``n``: buffer lookups, disk time booked.
 
@@ -192,8 +220,12 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
             count, nr_after = ag_walk(nr, inodes)
             got = take(sim.rng, np.array([st.x_clean[n], st.x_dirty[n]]), count)
             reads = cluster_misses(sim, n, int(got[1])) if sync else 0
+            # A pinned inode waits for a log force first (xfs_iunpin_wait); one
+            # force unpins every inode, so a walk forces the log at most once.
+            force = sync and thin(sim.rng, int(got[1]), pinned_share(sim, n)) > 0
             # A missing cluster buffer is read before the flush: one more IO of the same size.
-            held = (got[1] + reads) * flush_s if sync else 0.0
+            held = (got[1] + reads) * flush_s + force * disk.queued(sim, log_force_service_s(sim)) \
+                if sync else 0.0
             if sync:
                 end = _conflict(holds[ag], sim.clock, sim.clock + held)
                 if end is not None and trylock:
@@ -208,6 +240,9 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
             st.x_clean[n] -= gone[0]
             st.x_dirty[n] -= gone[1]
             st.x_pushed[n] -= gone[1]           # flushed here, no longer queued for xfsaild
+            if force:
+                log_force(sim)
+            st.x_pinned[n] = min(st.x_pinned[n], st.x_dirty[n])
             left[ag] -= count
             nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(gone.sum())
             if held:
@@ -229,7 +264,8 @@ def xfsaild(sim) -> None:
     written is drawn in proportion to what each has queued.
     """
     st = sim.st
-    queued = np.minimum(st.x_pushed, st.x_dirty)
+    # Pinned inodes are not in the AIL yet: only a log force puts them there.
+    queued = np.minimum(st.x_pushed, st.x_dirty - st.x_pinned)
     if not queued.any():
         st.x_pushed[:] = 0
         sim.ail_credit = 0.0
@@ -249,6 +285,7 @@ def xfsaild(sim) -> None:
 
 def log_worker(sim) -> None:
     """xfs_log_worker(): force the log and push the AIL, queueing every dirty inode for xfsaild."""
+    log_force(sim)
     sim.st.x_pushed[:] = sim.st.x_dirty
 
 
