@@ -41,7 +41,7 @@ def test_charge_books_the_service_time_and_returns_the_queued_wait():
 def test_an_idle_disk_gives_writeback_all_its_bandwidth_and_reads_no_queue():
     sim = disk_sim()
     assert step_with_dirty(sim, 10 ** 6) == bandwidth_pages(sim)
-    assert sim.disk_slowdown == pytest.approx(1 / (1 - 0.9))    # writeback keeps it busy
+    assert sim.disk_slowdown == pytest.approx(10.0)    # writeback keeps it busy: the cap
     sim = disk_sim()
     step_with_dirty(sim, 0)
     assert sim.disk_slowdown == 1.0
@@ -57,6 +57,19 @@ def test_reads_of_the_last_step_take_disk_time_from_writeback():
     assert step_with_dirty(sim, 10 ** 6) == int(bandwidth_pages(sim) / 3)
 
 
+def test_disk_time_booked_beyond_a_step_is_served_in_the_next_ones():
+    """Nothing is forgotten: a burst of ten steps' IO keeps the disk busy after it."""
+    sim = disk_sim()
+    disk.charge(sim, 1.0)
+    step_with_dirty(sim, 0)
+    assert sim.disk_backlog_s == pytest.approx(0.9)
+    for left in (0.8, 0.7):                  # no new IO: the backlog drains a step at a time
+        step_with_dirty(sim, 0)
+        assert sim.disk_backlog_s == pytest.approx(left)
+        assert sim.disk_slowdown == 10.0
+    assert step_with_dirty(sim, 10 ** 6) == int(bandwidth_pages(sim) / 3)   # still busy
+
+
 @given(io=st.floats(0.0, 0.2), dirty=st.integers(0, 10 ** 5))
 def test_the_queueing_factor_is_mm1_of_the_busy_share_capped_at_10x(io, dirty):
     sim = disk_sim()
@@ -65,6 +78,7 @@ def test_the_queueing_factor_is_mm1_of_the_busy_share_capped_at_10x(io, dirty):
     busy = cleaned * 4 / 1024 / sim.costs.disk_mb_per_s + io
     rho = busy / sim.params.dt_s
     assert sim.disk_slowdown == pytest.approx(1 / (1 - min(rho, 0.9)))
+    assert sim.disk_backlog_s == pytest.approx(max(busy - sim.params.dt_s, 0.0))
     assert 1.0 <= sim.disk_slowdown <= 10.0 + 1e-9
 
 
@@ -94,21 +108,31 @@ def test_xfs_inode_writes_are_booked_on_the_disk():
 
 
 def test_the_log_worker_pushes_the_ail_every_30_s():
-    """xfs_log_worker() runs every xfs_syncd_centisecs (30 s): a log force, then an
-    AIL push; only then (or when reclaim pushes) does xfsaild write the dirty
-    inodes, at the disk's cost."""
+    """xfs_log_worker() runs every xfs_syncd_centisecs (30 s): a log force (when
+    something is pinned), then an AIL push; only then (or when reclaim pushes)
+    does xfsaild write the dirty inodes, at the disk's cost. Dirty expiry does
+    not clean them: the engine's steps (age_dirty, then XFS) leave them dirty."""
     from reclaimlab.sim import xfs
     sim = disk_sim()
-    sim.st.x_dirty[0] = 50
+    sim.st.x_dirty[0], sim.st.x_pinned[0] = 40, 10
     for step in range(int(30 / sim.params.dt_s)):
         sim.now = step * sim.params.dt_s
+        age_dirty(sim)
         xfs.step(sim)
-    assert sim.st.x_dirty[0] == 50 and sim.disk_io_s == 0.0
+    assert sim.st.x_dirty[0] == 40 and sim.st.x_pinned[0] == 10 and sim.disk_io_s == 0.0
     sim.now = 30.0
+    age_dirty(sim)
     xfs.step(sim)
-    assert sim.st.x_dirty[0] == 0          # written (and freed by the 5 s reclaim worker)
-    assert sim.disk_io_s == pytest.approx((50 * sim.costs.inode_flush_ms + sim.costs.log_force_ms) * 1e-3)
+    assert sim.st.x_dirty[0] == 0 and sim.st.x_pinned[0] == 0
+    assert sim.st.x_clean[0] == 0                # and the 5 s reclaim worker freed them
+    c = sim.costs
+    assert sim.disk_io_s == pytest.approx((40 * c.inode_flush_ms + c.log_force_ms) * 1e-3)
     assert sim.xfs_log_due == 60.0
+    sim.st.x_dirty[0] = 5                        # nothing pinned: no force, no log IO
+    sim.now = 60.0
+    age_dirty(sim)
+    xfs.step(sim)
+    assert sim.disk_io_s == pytest.approx(5 * c.inode_flush_ms * 1e-3)
 
 
 def test_cached_dirty_inodes_are_written_at_dirty_expiry_on_the_disk():
@@ -137,11 +161,9 @@ def test_bad_disk_costs_name_the_parameter(kw, match):
     import reclaimlab as rl
     with pytest.raises(ValueError, match=match):
         rl.simulate("desktop-copy", reduced=True, **kw)
-
-
-def pinned_sim(xfs_reclaim="sync", dirty=1000, pinned=1000):
+def pinned_sim(xfs_reclaim="sync", dirty=1000, pinned=1000, ags=1):
     fs = FileSet("f", pages_per_file=1, creates_per_s=1.0, writes=True)
-    params = SimParams(nodes=2, node_pages=GIB, filesets=(fs,), dt_s=0.1, xfs_ags=1)
+    params = SimParams(nodes=2, node_pages=GIB, filesets=(fs,), dt_s=0.1, xfs_ags=ags)
     sim = Sim(params, "v5.0", 0, "v4.18", xfs_reclaim, "none")
     sim.st.x_dirty[:] = dirty
     sim.st.x_pinned[:] = pinned
@@ -151,16 +173,20 @@ def pinned_sim(xfs_reclaim="sync", dirty=1000, pinned=1000):
 
 def test_sync_reclaim_forces_the_log_once_before_flushing_pinned_inodes():
     """4.19's xfs_reclaim_inode(SYNC_WAIT): a pinned inode waits in xfs_iunpin_wait()
-    for a log force, and that force unpins every inode of the log (both nodes)."""
-    sim = pinned_sim()
-    _, freed, waited = reclaim_inodes_nr(sim, 0, 32)
+    for a log force, and that force unpins every inode of the log (both nodes), so
+    a walk through four AGs forces once. The disk books service times; the
+    reclaimer waits them times the queueing factor."""
+    sim = pinned_sim(ags=4)
+    sim.disk_slowdown = 3.0
+    _, freed, waited = reclaim_inodes_nr(sim, 0, 1)       # a batch of 32 in each AG
     c = sim.costs
-    assert freed == 32
-    assert waited == pytest.approx((c.log_force_ms + 32 * c.inode_flush_ms) * 1e-3)
+    service = (c.log_force_ms + 128 * c.inode_flush_ms) * 1e-3
+    assert freed == 128
+    assert sim.disk_io_s == pytest.approx(service)
+    assert waited == pytest.approx(3 * service)
     assert sim.st.x_pinned.tolist() == [0, 0]
-    assert sim.disk_io_s == pytest.approx(waited)
-    _, _, again = reclaim_inodes_nr(sim, 0, 32)       # nothing pinned now: flushes only
-    assert again == pytest.approx(32 * c.inode_flush_ms * 1e-3)
+    _, _, again = reclaim_inodes_nr(sim, 0, 1)        # nothing pinned now: flushes only
+    assert again == pytest.approx(3 * 128 * c.inode_flush_ms * 1e-3)
 
 
 def test_no_force_without_pinned_inodes_and_none_in_async_mode():
@@ -193,3 +219,23 @@ def test_an_unlink_pins_its_inode():
     sim.st.d_ref[0, ROOT, 0] = 10
     _unlink(sim, 0, 0, 4)
     assert sim.st.x_dirty[0] == 4 and sim.st.x_pinned[0] == 4
+
+
+def test_cluster_buffer_reads_are_booked_with_the_writes():
+    """With no inode cluster buffer cached, xfsaild's write of an inode is a read and a
+    write on the disk, and an unlink's read is booked and waited for."""
+    from reclaimlab.sim import xfs
+    from reclaimlab.sim.params import SlabCache
+    from reclaimlab.sim.workload import _unlink
+    buffers = SlabCache("xfs_buf", objects=1000, objects_per_page=0.5, inode_clusters=True)
+    fs = FileSet("f", pages_per_file=1, creates_per_s=1.0, writes=True, replaces=True)
+    params = SimParams(nodes=1, node_pages=GIB, filesets=(fs,), caches=(buffers,), xfs_ags=1)
+    sim = Sim(params, "v5.0", 0, "v4.18", "sync", "none")
+    flush = sim.costs.inode_flush_ms * 1e-3
+    xfs.write_inodes(sim, 0, 10)
+    assert sim.disk_io_s == pytest.approx(20 * flush)
+    sim.st.g_ref[0, ROOT, 0] = sim.st.g_unref[0, ROOT, 0] = 0    # the shrinker emptied it
+    sim.st.d_ref[0, ROOT, 0] = 10
+    sim.disk_slowdown = 2.0
+    assert _unlink(sim, 0, 0, 4) == pytest.approx(2 * 4 * flush)
+    assert sim.disk_io_s == pytest.approx(24 * flush)

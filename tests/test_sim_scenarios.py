@@ -44,11 +44,11 @@ def test_small_vs_large_caches_keep_objects(small_vs_large):
     "shrinker freed reads it back first, and one that meets an inode pinned in the log "
     "forces the log and waits; all IO shares one disk. The floor turns that small buffer "
     "cache over under 4.19.3 (a mean of ~390 of 1,562 buffers; 4.18 and 5.0 leave it "
-    "full), and on this 16 GiB machine workload_time is 329 s against 217 s under "
-    "4.18/5.0 (the report's 3m30s), 1.52x (seeds 0-3: 1.43-1.52x), not 3x; 4.19 alone is "
-    "265 s. What bounds it: the dirty inodes sync reclaim waits for are the compile's "
+    "full), and on this 16 GiB machine workload_time is 355 s against 221 s under "
+    "4.18/5.0 (the report's 3m30s), 1.61x (seeds 0-3: 1.47-1.61x), not 3x; 4.19 alone is "
+    "278 s. What bounds it: the dirty inodes sync reclaim waits for are the compile's "
     "own (about 120 unlinks a second, each written once, 2 ms amortised, plus log forces "
-    "of 8 ms), so reclaim stalls add up to ~520 s in the run (4.18: ~20 s); an hour "
+    "of 8 ms), so reclaim stalls add up to ~610 s in the run (4.18: ~20 s); an hour "
     "would take inode writes an order of magnitude slower, or far more dirty inodes, "
     "than this compile and disk make"))
 def test_compile_and_copy_4193_is_3x_slower():

@@ -75,7 +75,7 @@ def _compile_and_copy() -> Scenario:
                       replaces=True)
     # The copy comes over NFS at 10 MB/s, 25 MB files, into XFS (GFP_NOFS writes).
     # Not faster: at 40 MB/s its writeback takes a third of the disk and 4.18's
-    # compile takes 280 s (measured), against the report's 3m30s with the copy running.
+    # compile takes 291 s (measured), against the report's 3m30s with the copy running.
     copy = FileSet("copy", pages_per_file=25 * MB_PAGES, creates_per_s=0.4, writes=True, nofs=True)
     # XFS's buffers of the inode clusters holding the ~25,000 object files' inodes
     # (512-byte inodes, 16 to an 8 KiB cluster buffer of two pages), behind the
@@ -85,8 +85,8 @@ def _compile_and_copy() -> Scenario:
                         seeks=buftarg.seeks, batch=buftarg.batch, inode_clusters=True)
     # A 16 GiB workstation, two 8 GiB nodes. Bug 202441 does not give the machine's
     # size (KERNEL.md §7); 16 GiB is where 4.18's compile runs in the reported 3m30s
-    # with the copy running (217 s). With 2 GiB nodes the page cache cannot keep the
-    # tree while the copy streams through it and 4.18's compile takes 306 s.
+    # with the copy running (221 s). With 2 GiB nodes the page cache cannot keep the
+    # tree while the copy streams through it and 4.18's compile takes 296 s.
     params = SimParams(nodes=2, node_pages=8 * GIB_PAGES, anon_pages=GIB_PAGES // 2,
                        duration_s=500.0, dt_s=0.05, record_s=1.0,
                        filesets=(headers, sources, objects, copy), caches=(buffers,),
@@ -204,5 +204,5 @@ def get(name: str) -> Scenario:
             f"overrides, e.g. rl.simulate('compile-and-copy', node_pages=...)")
     try:
         return SCENARIOS[name]
-    except (KeyError, TypeError):
+    except KeyError:
         raise ValueError(f"scenario={name!r} is unknown; known scenarios: {', '.join(SCENARIOS)}") from None

@@ -2,21 +2,24 @@
 
 The scenarios put a file system on one SATA disk (``Costs``: a random IO of
 ``disk_read_ms``, ``disk_mb_per_s`` sequential). Data writeback by the
-flusher threads and the synchronous IO of tasks and XFS share its time:
-reads of refaulted dentries, inodes and pages, reads of new files, and XFS
-inode cluster reads and writes (sync reclaim's flushes, unlinks, xfsaild).
+flusher threads and the IO of tasks and XFS share its time: reads of
+refaulted dentries, inodes and pages, reads of new files, XFS inode cluster
+reads and writes (sync reclaim's flushes, unlinks, xfsaild, cached dirty
+inodes written at dirty expiry) and XFS log forces.
 
 Each step, in order:
 
-* :func:`next_step` (first thing) keeps the synchronous IO charged in the
-  last step and starts a new account.
+* :func:`next_step` (first thing) keeps the IO charged in the last step,
+  plus the backlog the disk could not serve in it, and starts a new
+  account.
 * :func:`writeback_share` is the part of the step the flusher threads get:
   what the last step's synchronous IO left, but never less than
   ``Costs.writeback_min_share`` (a third: mq-deadline prefers reads over
   waiting writes only ``writes_starved = 2`` times in a row).
 * :func:`settle` (after writeback) sets the step's queueing factor from
-  the disk's utilisation ``rho = busy / dt``, busy being the writeback's
-  time plus the last step's synchronous IO: every IO issued this step
+  the disk's utilisation ``rho = busy / dt``, busy being this step's
+  writeback plus the last step's other IO and backlog; what exceeds the
+  step is the backlog carried to the next one. Every IO issued this step
   waits its service time times ``1 / (1 - rho)``, an M/M/1 queue's mean
   response time, at most ``Costs.disk_max_queueing`` times (10: on a
   rotational disk writeback throttling, wbt with its 75 ms target read
@@ -49,11 +52,13 @@ def writeback_share(sim) -> float:
 
 
 def next_step(sim) -> None:
-    """Start a step: the last step's synchronous IO sets the writeback share (see module doc)."""
-    sim.disk_io_last_s, sim.disk_io_s = sim.disk_io_s, 0.0
+    """Start a step: the last step's IO and the backlog set the writeback share (module doc)."""
+    sim.disk_io_last_s, sim.disk_io_s = sim.disk_io_s + sim.disk_backlog_s, 0.0
 
 
 def settle(sim, writeback_s: float) -> None:
     """After writeback: this step's queueing factor from the disk's busy time."""
-    rho = (writeback_s + sim.disk_io_last_s) / sim.params.dt_s
+    busy = writeback_s + sim.disk_io_last_s
+    sim.disk_backlog_s = max(busy - sim.params.dt_s, 0.0)   # served in the next steps
+    rho = busy / sim.params.dt_s
     sim.disk_slowdown = min(1.0 / max(1.0 - rho, 1e-9), sim.costs.disk_max_queueing)

@@ -61,6 +61,7 @@ class Sim:
         self.disk_slowdown = 1.0          # queueing factor of this step's IO (disk.py)
         self.disk_io_s = 0.0              # synchronous IO booked on the disk this step, s
         self.disk_io_last_s = 0.0         # and in the last step
+        self.disk_backlog_s = 0.0         # disk time booked beyond the steps so far, s
         self.memcg_deadline = np.full(memcg_slots, np.inf)
         self.collector_next = 0.0
         self.latencies: list[float] = []   # interactive allocations, seconds each

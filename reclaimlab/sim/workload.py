@@ -344,8 +344,9 @@ def age_dirty(sim) -> None:
     bandwidth_pages = int(costs.disk_mb_per_s * 1024 / PAGE_KIB * dt * disk.writeback_share(sim))
     cleaned = writeback(st, bandwidth_pages, sim.rng)
     disk.settle(sim, cleaned * PAGE_KIB / 1024 / costs.disk_mb_per_s)
-    # A cached file's dirty inode is written (log worker's push, then xfsaild)
-    # about dirty_expire after it was dirtied; evicted ones wait in XFS (xfs.py).
+    # A cached file's dirty inode is written about dirty_expire after it was
+    # dirtied (in XFS: a log worker push, then xfsaild; written here directly,
+    # at the disk's cost); evicted dirty ones wait in XFS (xfs.py).
     written = thin(sim.rng, st.i_dirty, min(dt / costs.dirty_expire_s, 1.0))
     st.i_dirty -= written
     for n, inodes in enumerate(written.sum(axis=(1, 2))):

@@ -8,8 +8,8 @@ XFS reclaims them; only then is their slab memory free.
   (xfs_ail_push_all: every inode dirty now is queued for xfsaild) and walks
   the allocation groups (xfs_reclaim_inodes_ag, fs/xfs/xfs_icache.c): clean
   inodes are freed, dirty ones are flushed and waited for in
-  ``xfs_reclaim="sync"`` (4.19/5.0, SYNC_WAIT), skipped in ``"async"``
-  (5.10+).
+  ``xfs_reclaim="sync"`` (SYNC_WAIT: the presets up to 5.4), skipped in
+  ``"async"`` (5.10+).
 * :func:`xfsaild` writes back, each step, the dirty inodes an earlier push
   queued, at the disk's rate for inode cluster writes (``inode_flush_ms``
   per inode, queued behind the disk's other IO, :mod:`reclaimlab.sim.disk`);
@@ -284,8 +284,12 @@ def xfsaild(sim) -> None:
 
 
 def log_worker(sim) -> None:
-    """xfs_log_worker(): force the log and push the AIL, queueing every dirty inode for xfsaild."""
-    log_force(sim)
+    """xfs_log_worker(): force the log and push the AIL, queueing every dirty inode for xfsaild.
+
+    A force with nothing pinned writes nothing (the CIL is empty).
+    """
+    if sim.st.x_pinned.any():
+        log_force(sim)
     sim.st.x_pushed[:] = sim.st.x_dirty
 
 
