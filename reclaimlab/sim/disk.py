@@ -13,7 +13,7 @@ Each step, in order:
   plus the backlog the disk could not serve in it, and starts a new
   account.
 * :func:`writeback_share` is the part of the step the flusher threads get:
-  what the last step's synchronous IO left, but never less than
+  what the last step's other IO and the backlog left, but never less than
   ``Costs.writeback_min_share`` (a third: mq-deadline prefers reads over
   waiting writes only ``writes_starved = 2`` times in a row).
 * :func:`settle` (after writeback) sets the step's queueing factor from
@@ -28,9 +28,6 @@ Each step, in order:
 * :func:`charge` books an IO's service time on the disk and returns how
   long its issuer waits; :func:`queued` is that wait without booking
   (XFS reclaim sizes a lock hold before it knows it will take the lock).
-
-Before this module the model let synchronous IO cost its issuer time but no
-disk time: a refault storm slowed nobody else down.
 """
 from __future__ import annotations
 

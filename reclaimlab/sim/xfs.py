@@ -223,9 +223,9 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
             # A pinned inode waits for a log force first (xfs_iunpin_wait); one
             # force unpins every inode, so a walk forces the log at most once.
             force = sync and thin(sim.rng, int(got[1]), pinned_share(sim, n)) > 0
+            force_s = disk.queued(sim, log_force_service_s(sim)) if force else 0.0
             # A missing cluster buffer is read before the flush: one more IO of the same size.
-            held = (got[1] + reads) * flush_s + force * disk.queued(sim, log_force_service_s(sim)) \
-                if sync else 0.0
+            held = (got[1] + reads) * flush_s + force_s if sync else 0.0
             if sync:
                 end = _conflict(holds[ag], sim.clock, sim.clock + held)
                 if end is not None and trylock:
