@@ -239,3 +239,16 @@ def test_cluster_buffer_reads_are_booked_with_the_writes():
     sim.disk_slowdown = 2.0
     assert _unlink(sim, 0, 0, 4) == pytest.approx(2 * 4 * flush)
     assert sim.disk_io_s == pytest.approx(24 * flush)
+
+
+def test_disk_busy_counts_the_time_served_and_reaches_the_dataset():
+    sim = disk_sim()
+    disk.charge(sim, 0.25)                    # two and a half steps of IO
+    for _ in range(4):
+        step_with_dirty(sim, 0)
+    assert sim.totals.disk_busy == pytest.approx(0.25)     # 0.1, 0.1, 0.05, 0
+    import reclaimlab as rl
+    ds = rl.simulate("desktop-copy", reduced=True)
+    record = float(ds.time[1] - ds.time[0])
+    assert ds.disk_busy.dims == ("time",) and ds.disk_busy.attrs["units"] == "s"
+    assert 0 < float(ds.disk_busy.min()) and float(ds.disk_busy.max()) <= record + 1e-9

@@ -57,5 +57,6 @@ def settle(sim, writeback_s: float) -> None:
     """After writeback: this step's queueing factor from the disk's busy time."""
     busy = writeback_s + sim.disk_io_last_s
     sim.disk_backlog_s = max(busy - sim.params.dt_s, 0.0)   # served in the next steps
+    sim.totals.disk_busy += busy - sim.disk_backlog_s
     rho = busy / sim.params.dt_s
     sim.disk_slowdown = min(1.0 / max(1.0 - rho, 1e-9), sim.costs.disk_max_queueing)

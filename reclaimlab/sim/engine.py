@@ -172,7 +172,8 @@ class Recorder:
             delta=tot.delta.copy(), total_scan=tot.total_scan.copy(), nr_deferred=deferred,
             refaults=tot.refaults.copy(), page_refaults=tot.page_refaults.copy(),
             stall=tot.stall.copy(), direct_reclaims=tot.direct.copy(),
-            kswapd_busy=tot.kswapd_busy.copy(), dirty=fsum(st.p_dirty).sum(axis=1),
+            kswapd_busy=tot.kswapd_busy.copy(), disk_busy=tot.disk_busy,
+            dirty=fsum(st.p_dirty).sum(axis=1),
             dying_memcgs=int((st.memcg_state == DYING).sum()),
             pinned_objects=int(st.pinned_by.sum()), job_progress=job_fraction,
         )
@@ -196,6 +197,7 @@ _UNITS = {
     "stall": ("s", "time tasks spent in direct reclaim"),
     "direct_reclaims": ("1", "direct reclaim calls"),
     "kswapd_busy": ("s", "time kswapd spent reclaiming"),
+    "disk_busy": ("s", "time the disk served IO (writeback, reads, inode and log writes)"),
     "dirty": ("pages", "dirty page-cache pages"),
     "dying_memcgs": ("1", "memory cgroups offline but still pinned"),
     "pinned_objects": ("objects", "objects pinning dying memcgs"),

@@ -114,5 +114,6 @@ class StepTotals:
         self.pages_reclaimed = np.zeros(n, np.int64)
         self.stall = np.zeros(n)
         self.kswapd_busy = np.zeros(n)
+        self.disk_busy = 0.0           # seconds the one disk served IO (disk.py)
         self.priority = np.full(n, 99, np.int64)
         self.direct = np.zeros(n, np.int64)
