@@ -209,7 +209,6 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
     sync = sim.xfs_reclaim == "sync"
     st.x_pushed[:] = st.x_dirty      # xfs_ail_push_all(): xfsaild takes what is dirty now
     left = spread_over_ags(int(st.x_clean[n] + st.x_dirty[n]), sim.params.xfs_ags)
-    flush_s = inode_write_s(sim)
     start, nr = sim.clock, k
     walked = freed = 0
     for trylock in (True, False):
@@ -225,7 +224,8 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
             force = sync and thin(sim.rng, int(got[1]), pinned_share(sim, n)) > 0
             force_s = disk.queued(sim, log_force_service_s(sim)) if force else 0.0
             # A missing cluster buffer is read before the flush: one more IO of the same size.
-            held = (got[1] + reads) * flush_s + force_s if sync else 0.0
+            flush_service = (got[1] + reads) * inode_service_s(sim)
+            held = disk.queued(sim, flush_service) + force_s if sync else 0.0
             if sync:
                 end = _conflict(holds[ag], sim.clock, sim.clock + held)
                 if end is not None and trylock:
@@ -246,7 +246,7 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
             left[ag] -= count
             nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(gone.sum())
             if held:
-                disk.charge(sim, (got[1] + reads) * inode_service_s(sim))
+                disk.charge(sim, flush_service)
                 holds[ag].append((sim.clock, sim.clock + held))
                 sim.clock += held
         if not (skipped and nr > 0):
