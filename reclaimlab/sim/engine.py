@@ -251,7 +251,7 @@ def run(params: SimParams, formula: str, *, seed: int, inode_rule: str, xfs_recl
 
 
 def interactive_allocations(sim: Sim) -> list[int]:
-    """This step's small GFP_KERNEL allocations of the interactive task: a node each."""
+    """This step's GFP_KERNEL allocations of the interactive task: a node each."""
     rate = sim.params.interactive_allocs_per_s
     if not rate:
         return []
@@ -293,10 +293,10 @@ def _dataset(sim: Sim, rec: Recorder, job, total_work, done_at, duration, attrs)
             "finished": int(done_at is not None)})
     lat = np.array(sim.latencies)
     if p.interactive_allocs_per_s:
-        for q in (50, 99):
-            ds[f"alloc_latency_p{q}"] = ((), float(np.percentile(lat, q)) if lat.size else 0.0,
-                                         {"units": "s", "long_name": f"{q}th percentile latency of the "
-                                          "interactive task's allocations (direct reclaim time)"})
+        for name, q in (("p50", 50), ("p99", 99), ("p999", 99.9)):
+            ds[f"alloc_latency_{name}"] = ((), float(np.percentile(lat, q)) if lat.size else 0.0,
+                                           {"units": "s", "long_name": f"{q}th percentile latency of the "
+                                            "interactive task's allocations (direct reclaim time)"})
         ds["allocations"] = ((), int(lat.size), {"units": "1", "long_name": "interactive allocations"})
     ds.attrs = dict(attrs, formula=sim.formula, seed=int(attrs.get("seed", 0)),
                     inode_rule=sim.inode_rule, xfs_reclaim=sim.xfs_reclaim,

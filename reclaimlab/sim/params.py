@@ -12,6 +12,8 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
+from .alloc import MAX_ORDER
+
 PAGE_KIB = 4
 
 INODE_RULES = ("v4.18", "a76cf1a474d7", "v5.16")
@@ -224,9 +226,14 @@ class SimParams:
         single disk under 4 TiB. XFS inode reclaim walks each AG that holds
         reclaimable inodes.
     interactive_allocs_per_s : float
-        Small GFP_KERNEL allocations per second by an interactive task; each
-        that finds free memory below the min watermark does direct reclaim,
-        and its latency is recorded.
+        GFP_KERNEL allocations per second by an interactive task; each that
+        the allocator sends to direct reclaim (:mod:`reclaimlab.sim.alloc`)
+        makes one pass, and its latency is recorded.
+    interactive_order : int
+        Order of those allocations (0 to 10: 2**order pages each). Order 0
+        reclaims only at or below the min watermark; a higher order finds no
+        free block of its size (the model keeps no page layout) and reclaims
+        unless, for an order above 3, free memory is above high + 2 << order.
     kswapd : bool
         Whether kswapd runs (for tests of direct reclaim alone).
     costs : Costs
@@ -251,6 +258,7 @@ class SimParams:
     job_tasks: int = 1
     xfs_ags: int = 4
     interactive_allocs_per_s: float = 0.0
+    interactive_order: int = 0
     kswapd: bool = True
     costs: Costs = field(default_factory=Costs)
 
@@ -313,6 +321,9 @@ class SimParams:
         positive("job_tasks", self.job_tasks)
         positive("xfs_ags", self.xfs_ags)
         positive("interactive_allocs_per_s", self.interactive_allocs_per_s, allow_zero=True)
+        if not (isinstance(self.interactive_order, int) and 0 <= self.interactive_order < MAX_ORDER):
+            raise ValueError(f"interactive_order={self.interactive_order!r} is not allowed; it must be "
+                             f"an int from 0 to {MAX_ORDER - 1} (MAX_ORDER - 1)")
         if self.record_s < self.dt_s:
             raise ValueError(f"record_s={self.record_s} is not allowed; it must be >= dt_s={self.dt_s}")
         if self.anon_pages >= self.node_pages:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import disk, xfs
+from . import alloc, disk, xfs
 from .draw import poisson, take, thin
 from .lru import access_pages
 from .params import PAGE_KIB
@@ -118,13 +118,16 @@ def run_tasks(sim, actors: list[Actor], todo: list[dict | None], interactive=())
     for all, every order gives the same: no draw.
     """
     nodes = sim.params.nodes
-    # An interactive allocation is a page: with it counted, plenty means free > min for it.
-    asked = (sum(t["demand"].sum() for t in todo if t) + len(interactive)) / nodes
+    # With the interactive allocations counted, plenty means free > min for each of them.
+    asked = (sum(t["demand"].sum() for t in todo if t)
+             + (len(interactive) << sim.params.interactive_order)) / nodes
     if all(sim.free(n) - asked >= sim.wmin for n in range(nodes)):
         for t in todo:
             if t:
                 t["done"][:] = t["work"]
-        sim.latencies.extend([0.0] * len(interactive))
+        # No order-0 allocation reclaims now; a higher order may still find no block of its size.
+        for n in interactive:
+            interactive_allocation(sim, n)
     else:
         turns = [(a, i) for a, t in enumerate(todo) if t for i in np.flatnonzero(t["work"])]
         turns += [(None, n) for n in interactive]
@@ -140,10 +143,13 @@ def run_tasks(sim, actors: list[Actor], todo: list[dict | None], interactive=())
 
 
 def interactive_allocation(sim, n: int) -> None:
-    """One small GFP_KERNEL allocation on node ``n``; at or below min it pays a direct reclaim."""
-    # __zone_watermark_ok() fails an order-0 allocation when free <= min.
-    seconds = direct_reclaim(sim, n, nofs=False)[1] if sim.free(n) <= sim.wmin else 0.0
-    sim.latencies.append(seconds)
+    """One GFP_KERNEL allocation on node ``n``; a direct reclaim pass when the allocator needs one.
+
+    Which allocation reclaims (order 0: free at or below min; higher orders:
+    no free block of the order) is :func:`reclaimlab.sim.alloc.enters_direct_reclaim`.
+    """
+    reclaims = alloc.enters_direct_reclaim(sim, n, sim.params.interactive_order)
+    sim.latencies.append(direct_reclaim(sim, n, nofs=False)[1] if reclaims else 0.0)
 
 
 def admit(sim, actor: Actor, todo: dict, i: int) -> None:
