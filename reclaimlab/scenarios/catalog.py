@@ -116,26 +116,19 @@ def _desktop_copy() -> Scenario:
     desktop = FileSet("desktop", pages_per_file=8, working_set=30_000, reads_per_s=0.01)
     # A photo/music library: files of 2 MB on average, 50 a second (100 MB/s).
     copy = FileSet("copy", pages_per_file=2 * MB_PAGES, creates_per_s=50.0, writes=True, nofs=True)
-    # The interactive task is a GPU driver: 200 GFP_KERNEL allocations a second of
-    # 64 KiB (order 4), e.g. the page arrays DRM kvmallocs for its buffer objects
-    # (drm_gem_get_pages(): kvmalloc_array(npages, sizeof(struct page *), GFP_KERNEL),
-    # 64 KiB for a 32 MiB buffer). kvmalloc() tries kmalloc with __GFP_NORETRY first:
-    # one direct reclaim pass when no free 64 KiB block is left, then vmalloc.
     params = SimParams(nodes=1, node_pages=4 * GIB_PAGES, anon_pages=GIB_PAGES,
                        duration_s=120.0, dt_s=0.05, record_s=1.0,
-                       filesets=(desktop, copy), interactive_allocs_per_s=200.0,
-                       interactive_order=4)
+                       filesets=(desktop, copy), interactive_allocs_per_s=200.0)
     return Scenario(
         "desktop-copy", "bug 202349: desktop freezes while copying a lot of data to XFS",
-        "A desktop session (30,000 recently used files) runs an interactive task, the "
-        "GPU driver, making 200 GFP_KERNEL allocations a second of 64 KiB (order 4: "
-        "kvmalloc'ed page arrays of buffer objects), while a library of 2 MB files is copied to "
-        "XFS at 100 MB/s. Page cache fills memory, so no free 64 KiB block is left and an "
-        "allocation makes a direct reclaim pass unless free memory is above the high "
-        "watermark plus compaction's gap. Look at alloc_latency_p50, _p99 and _p999, the "
+        "A desktop session (30,000 recently used files) runs an interactive task, say the "
+        "GPU driver, making 200 small GFP_KERNEL allocations a second, while a library of 2 MB files is copied to "
+        "XFS at 100 MB/s. Look at alloc_latency_p50, _p99 and _p999, the "
         "per-allocation direct-reclaim latency of the interactive task, and at stall: when "
         "reclaim enters the superblock shrinker and XFS inode reclaim waits on writeback, "
-        "allocations stall for the length of disk writes.",
+        "allocations stall for the length of disk writes. The allocations are single pages; "
+        "interactive_order=4 makes them 64 KiB kvmalloc()s, which reclaim whenever no free "
+        "block of that size is left (a what-if: the model keeps no page layout).",
         params, params.replace(node_pages=GIB_PAGES, anon_pages=GIB_PAGES // 4,
                                duration_s=15.0, dt_s=0.1,
                                filesets=(replace(desktop, working_set=5_000), copy)),

@@ -2,23 +2,39 @@
 
 The model keeps counts of free pages per node, not a physical page layout,
 so it follows the 4.19 allocator (mm/page_alloc.c, mm/vmscan.c) as far as
-counts allow and states the one thing counts cannot tell:
+counts allow and states what counts cannot tell:
 
 * **Order 0.** ``__zone_watermark_ok()`` fails when free memory is at or
   below the min watermark (the slowpath's ``ALLOC_WMARK_MIN``): only then
   does the allocation reclaim.
-* **Order > 0.** The fast path also needs a free block of the order. Page
-  cache fills memory and LRU reclaim frees it page by page, so the free pages
-  are scattered; the model assumes no free block of the order exists and
-  that async compaction does not make one. That is what bug 202349 reports
-  of its GPU allocations ("stuck in shrinkers": past the fast path and
-  compaction, in direct reclaim). Such an allocation makes one direct
-  reclaim pass, as a ``__GFP_NORETRY`` one does before it fails (kvmalloc()
-  then falls back to vmalloc), except that for a costly order (above
-  ``PAGE_ALLOC_COSTLY_ORDER`` = 3) ``shrink_zones()`` skips a node that
-  ``compaction_ready()`` finds above ``high + compact_gap(order)``,
-  ``compact_gap(order) = 2 << order`` pages: compaction, not reclaim, is
-  what such a node needs.
+* **Order > 0**, as kvmalloc() asks for it: GFP_KERNEL | __GFP_NORETRY, one
+  direct reclaim pass and then the vmalloc fallback. The fast path also needs
+  a free block of the order. Page cache fills memory and LRU reclaim frees it
+  page by page, so the free pages are scattered; the model **assumes** no
+  free block of the order exists and that async compaction does not make one
+  (bug 202349's GPU allocations were "stuck in shrinkers": past the fast
+  path and compaction). For a costly order (above ``PAGE_ALLOC_COSTLY_ORDER``
+  = 3) ``shrink_zones()`` skips a node ``compaction_ready()`` finds above
+  ``high + compact_gap(order)`` (``2 << order`` pages; this assumes a
+  fragmentation index above vm.extfrag_threshold, as no free block implies),
+  so such an allocation reclaims only at or below that level; a lower order
+  always reclaims. The assumption is weakest for orders 1-3, whose blocks a
+  real node seldom runs out of.
+
+Not modelled, each of which would send fewer allocations to reclaim:
+
+* compaction deferral: after kcompactd or sync compaction fails, a costly
+  __GFP_NORETRY allocation that finds compaction deferred fails at once,
+  with no reclaim (``COMPACT_DEFERRED`` → ``nopage``);
+* ``wake_all_kswapds(order)``: kswapd woken for the order reclaims above
+  the low watermark when no block of the order is free, then wakes kcompactd;
+* for a costly order, reclaim continues until ``compact_gap(order)`` pages
+  are free (``should_continue_reclaim()``); the model's pass stops at 32;
+* on more than one node, only the allocating node is checked.
+
+How many allocations of a costly order reclaim depends on how close to the
+high watermark free memory sits, which the engine resolves only per step:
+compare kernels at one ``dt_s``.
 """
 from __future__ import annotations
 
@@ -38,7 +54,11 @@ def compact_gap(order: int) -> int:
 
 
 def enters_direct_reclaim(sim, n: int, order: int) -> bool:
-    """Whether a GFP_KERNEL allocation of ``order`` on node ``n`` does direct reclaim now."""
+    """Whether an allocation of ``order`` on node ``n`` makes a direct reclaim pass now.
+
+    Order 0 is a GFP_KERNEL allocation, a higher order kvmalloc()'s
+    GFP_KERNEL | __GFP_NORETRY attempt (module docstring).
+    """
     free = sim.free(n)
     if order == 0:
         return free <= sim.wmin

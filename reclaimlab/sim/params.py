@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 from dataclasses import dataclass, field
 
 from .alloc import MAX_ORDER
 
 PAGE_KIB = 4
+
+
+def _plain(value):
+    """JSON for a numpy scalar given as a parameter (``np.int64(4)``): its Python value."""
+    if isinstance(value, numbers.Number) and hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 INODE_RULES = ("v4.18", "a76cf1a474d7", "v5.16")
 XFS_RECLAIM_MODES = ("sync", "async")
@@ -226,14 +234,16 @@ class SimParams:
         single disk under 4 TiB. XFS inode reclaim walks each AG that holds
         reclaimable inodes.
     interactive_allocs_per_s : float
-        GFP_KERNEL allocations per second by an interactive task; each that
-        the allocator sends to direct reclaim (:mod:`reclaimlab.sim.alloc`)
-        makes one pass, and its latency is recorded.
+        Allocations per second by an interactive task; each that the
+        allocator sends to direct reclaim (:mod:`reclaimlab.sim.alloc`) makes
+        one pass, and its latency is recorded.
     interactive_order : int
-        Order of those allocations (0 to 10: 2**order pages each). Order 0
-        reclaims only at or below the min watermark; a higher order finds no
-        free block of its size (the model keeps no page layout) and reclaims
-        unless, for an order above 3, free memory is above high + 2 << order.
+        Order of those allocations (0 to 10: 2**order pages each). Order 0 is
+        GFP_KERNEL and reclaims only at or below the min watermark. A higher
+        order is kvmalloc()'s GFP_KERNEL | __GFP_NORETRY attempt; the model
+        keeps no page layout and assumes it finds no free block of its size,
+        so it reclaims unless, for an order above 3, free memory is above
+        high + 2 << order (a what-if: see :mod:`reclaimlab.sim.alloc`).
     kswapd : bool
         Whether kswapd runs (for tests of direct reclaim alone).
     costs : Costs
@@ -264,7 +274,7 @@ class SimParams:
 
     def to_json(self) -> str:
         """The parameters as JSON (what a simulated Dataset keeps in ``attrs["params"]``)."""
-        return json.dumps(dataclasses.asdict(self))
+        return json.dumps(dataclasses.asdict(self), default=_plain)
 
     @classmethod
     def from_json(cls, text: str) -> "SimParams":
@@ -321,7 +331,9 @@ class SimParams:
         positive("job_tasks", self.job_tasks)
         positive("xfs_ags", self.xfs_ags)
         positive("interactive_allocs_per_s", self.interactive_allocs_per_s, allow_zero=True)
-        if not (isinstance(self.interactive_order, int) and 0 <= self.interactive_order < MAX_ORDER):
+        order = self.interactive_order
+        if not (isinstance(order, numbers.Integral) and not isinstance(order, bool)
+                and 0 <= order < MAX_ORDER):
             raise ValueError(f"interactive_order={self.interactive_order!r} is not allowed; it must be "
                              f"an int from 0 to {MAX_ORDER - 1} (MAX_ORDER - 1)")
         if self.record_s < self.dt_s:

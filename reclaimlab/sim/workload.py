@@ -112,22 +112,29 @@ def run_tasks(sim, actors: list[Actor], todo: list[dict | None], interactive=())
 
     The tasks run concurrently: which one meets the watermark first is
     chance, so they take turns in a random order, each reserving what it got.
-    The interactive task's small allocations (``interactive``: a node each)
-    take turns among them: one that comes before the others have reclaimed
-    may find free memory below min and reclaim itself. When memory is plenty
-    for all, every order gives the same: no draw.
+    The interactive task's allocations (``interactive``: a node each) take
+    turns among them: one that comes before the others have reclaimed may
+    find free memory below min and reclaim itself. When memory is plenty for
+    all, every order gives the same for the tasks: no draw; an interactive
+    allocation of a higher order is then judged at a random moment of the
+    step (:mod:`reclaimlab.sim.alloc`).
     """
     nodes = sim.params.nodes
-    # With the interactive allocations counted, plenty means free > min for each of them.
-    asked = (sum(t["demand"].sum() for t in todo if t)
-             + (len(interactive) << sim.params.interactive_order)) / nodes
-    if all(sim.free(n) - asked >= sim.wmin for n in range(nodes)):
+    tasks_asked = sum(t["demand"].sum() for t in todo if t) / nodes
+    # An interactive allocation holds its memory only briefly: counted as a page.
+    if all(sim.free(n) - tasks_asked - len(interactive) / nodes >= sim.wmin for n in range(nodes)):
         for t in todo:
             if t:
                 t["done"][:] = t["work"]
-        # No order-0 allocation reclaims now; a higher order may still find no block of its size.
-        for n in interactive:
-            interactive_allocation(sim, n)
+        if sim.params.interactive_order:
+            # A larger allocation may still reclaim (alloc.py). It comes at a random
+            # moment of the step, when the tasks have taken a random share of their memory.
+            for n in interactive:
+                sim.reserved = sim.rng.random() * tasks_asked
+                interactive_allocation(sim, n)
+            sim.reserved = 0.0
+        else:
+            sim.latencies.extend([0.0] * len(interactive))    # plenty: none is at min
     else:
         turns = [(a, i) for a, t in enumerate(todo) if t for i in np.flatnonzero(t["work"])]
         turns += [(None, n) for n in interactive]
