@@ -116,3 +116,13 @@ def test_order_4_allocations_freeze_under_4_19_3_and_not_5_0(dt_s):
     p999 = {k: rl.simulate("desktop-copy", kernel=k, reduced=True, interactive_order=4,
                            dt_s=dt_s).alloc_latency_p999.item() for k in ("4.19.3", "5.0")}
     assert p999["4.19.3"] >= 0.01 and p999["4.19.3"] >= 10 * p999["5.0"], p999
+
+
+@pytest.mark.slow
+def test_order_4_what_if_p99_with_a_fine_step():
+    """With a step fine enough for free memory's sawtooth between the watermarks, the
+    order-4 what-if reaches the thread's result at p99: 4.19.3's allocations wait on
+    XFS, 5.0's do not."""
+    p99 = {k: rl.simulate("desktop-copy", kernel=k, interactive_order=4, dt_s=0.0125)
+           .alloc_latency_p99.item() for k in ("4.19.3", "5.0")}
+    assert p99["4.19.3"] >= 0.01 and p99["4.19.3"] >= 10 * p99["5.0"], p99

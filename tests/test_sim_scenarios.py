@@ -118,10 +118,11 @@ def test_recursive_grep_floor_with_v418_rule_strips_the_working_set():
     "the copy's; free memory is at or below min only while the copy reclaims, and its "
     "GFP_NOFS reclaim never waits on XFS, so that is rare and brief and p99 is 0 under "
     "every kernel. As 64 KiB allocations (interactive_order=4) that find no free block "
-    "of their size, they reclaim near the high watermark and under 4.19.3 p99.9 is "
-    "170-180 ms against at most 1.2 ms under 5.0 (tests/test_sim_alloc.py), but how many "
-    "reclaim depends on the engine's step (8-40% at dt 0.1-0.0125) and compaction, its "
-    "deferral and fragmentation are not modelled, so the preset keeps single pages"))
+    "of their size they reclaim near the high watermark, and with a step fine enough "
+    "for free memory's sawtooth (dt_s=0.0125) p99 is 80 ms under 4.19.3 against 0.06 ms "
+    "under 5.0 (tests/test_sim_alloc.py); but the model has no page layout, compaction "
+    "or compaction deferral to say how many such allocations reach reclaim, so that is "
+    "a what-if and the preset keeps the single pages the issue describes"))
 def test_desktop_copy_4_19_interactive_allocations_stall():
     slow = rl.simulate("desktop-copy", kernel="4.19.3").alloc_latency_p99.item()
     fast = rl.simulate("desktop-copy", kernel="5.0").alloc_latency_p99.item()

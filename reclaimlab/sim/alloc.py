@@ -33,8 +33,11 @@ Not modelled, each of which would send fewer allocations to reclaim:
 * on more than one node, only the allocating node is checked.
 
 How many allocations of a costly order reclaim depends on how close to the
-high watermark free memory sits, which the engine resolves only per step:
-compare kernels at one ``dt_s``.
+high watermark free memory sits. Free memory saws between the low and high
+watermarks as kswapd sleeps and wakes, and the engine resolves that only
+per step, so use a fine step: in desktop-copy under 4.19.3 the share that
+reclaims is 8% at ``dt_s`` 0.1, 19% at 0.05, 40% at 0.0125 and 48% at
+0.003, and p99 settles at 80 ms from 0.0125 down.
 """
 from __future__ import annotations
 
