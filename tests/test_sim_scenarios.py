@@ -72,6 +72,16 @@ def test_compile_slowdown_grows_with_the_cost_of_a_dirty_inode():
     assert t["4.19.3", 4.0] - t["4.19.3", 1.0] >= 5 * (t["4.18", 4.0] - t["4.18", 1.0])
 
 
+def test_compile_slowdown_does_not_depend_on_the_step():
+    # 4.19.3 against 4.18 is 1.55x at dt_s 0.1, 1.61x at 0.05, 1.60x at 0.025 and 1.61x
+    # at 0.0125: a result of the mechanisms, not of how finely the engine steps.
+    def slowdown(dt_s):
+        t = {k: rl.simulate("compile-and-copy", kernel=k, dt_s=dt_s).workload_time.item()
+             for k in ("4.18", "4.19.3")}
+        return t["4.19.3"] / t["4.18"]
+    assert slowdown(0.1) == pytest.approx(slowdown(0.025), rel=0.1)
+
+
 @pytest.fixture(scope="module")
 def dying():
     runs = {("v5.0", "none"): None, ("v4.19", "none"): None, ("v5.0", "collector"): None,
