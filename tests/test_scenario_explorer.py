@@ -100,3 +100,13 @@ def test_shrinker_batch_slider_reruns_with_the_caches_batch():
 def test_no_batch_slider_without_generic_caches():
     ex = ScenarioExplorer("recursive-grep", "v5.0")
     assert ex.batch is None and not any("batch" in c.description for c in ex.controls)
+
+
+def test_a_whole_number_knob_takes_whole_numbers():
+    desk = ScenarioExplorer("desktop-copy", "v4.19")
+    order = desk.knobs["interactive_order"]
+    assert type(order).__name__ == "IntText" and order.value == 0
+    order.value = 4
+    assert desk.dataset.attrs["params"].count('"interactive_order": 4') == 1
+    order.value = 11
+    assert "interactive_order=11 is not allowed" in desk.status.value

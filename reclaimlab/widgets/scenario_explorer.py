@@ -68,7 +68,9 @@ class ScenarioExplorer:
         self.inode_rule = W.Dropdown(options=(ERA,) + INODE_RULES, value=ERA, description="inode rule")
         self.memcg_remedy = W.Dropdown(options=(ERA,) + MEMCG_REMEDIES, value=ERA, description="remedy")
         red = self.scenario.reduced
-        self.knobs = {name: W.FloatText(value=float(getattr(red, name)), description=name)
+        # Whole-number parameters (tasks, an allocation order) get a whole-number box.
+        self.knobs = {name: (W.IntText if isinstance(getattr(red, name), int) else W.FloatText)(
+                          value=getattr(red, name), description=name)
                       for name in self.scenario.knobs}
         self.batch = None
         if red.caches:
