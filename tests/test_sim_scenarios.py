@@ -5,12 +5,9 @@ to reach them. Where the model does not reproduce a reported result yet, the
 test is a strict xfail that says what is missing, so it turns red the day the
 mechanism is fixed.
 """
-import dataclasses
-
 import pytest
 
 import reclaimlab as rl
-from reclaimlab.sim.params import Costs
 
 pytestmark = pytest.mark.slow
 
@@ -64,8 +61,7 @@ def test_compile_slowdown_grows_with_the_cost_of_a_dirty_inode():
     # Sync reclaim's waits on dirty inodes are what make 4.19.3 slow: doubling their
     # disk time must slow 4.19.3 down far more than 4.18, which meets few of them.
     def compile_time(kernel, ms):
-        costs = dataclasses.replace(Costs(), inode_flush_ms=ms)
-        return rl.simulate("compile-and-copy", kernel=kernel, costs=costs).workload_time.item()
+        return rl.simulate("compile-and-copy", kernel=kernel, inode_flush_ms=ms).workload_time.item()
     t = {(k, ms): compile_time(k, ms) for k in ("4.18", "4.19.3") for ms in (1.0, 4.0)}
     slowdown = {ms: t["4.19.3", ms] / t["4.18", ms] for ms in (1.0, 4.0)}
     assert slowdown[4.0] >= slowdown[1.0] + 0.5
