@@ -8,7 +8,7 @@ formulas
 sweep
     Formulas over grids of inputs, as an :class:`xarray.Dataset`.
 """
-__version__ = "0.1.0"
+from ._version import __version__
 
 from . import formulas
 from .sweep import sweep

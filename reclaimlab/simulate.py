@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
-from . import formulas
+from .kernel import formulas
 from .kernel.spec import DEFER_5_13
 from .scenarios import Scenario, get
 from .sim.engine import run

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from . import __version__
-from .formulas import REGISTRY
+from ._version import __version__
+from .kernel.formulas import REGISTRY
 from .kernel import evaluate
 
 _SWEPT = ("freeable", "priority", "batch", "seeks")

@@ -13,7 +13,8 @@ import json
 import numpy as np
 import xarray as xr
 
-from .. import __version__, formulas
+from .._version import __version__
+from ..kernel import formulas
 from ..kernel.spec import DEFER_5_13
 from ..model import preset
 from . import memcgs, xfs

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import formulas
+from ..kernel import formulas
 from .slab import isolate_referenced
 from .lrulist import NOBODY
 from .state import DYING, FREE, ONLINE, PARENT

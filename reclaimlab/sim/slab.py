@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import formulas
+from ..kernel import formulas
 from . import xfs
 from .draw import take, thin
 from .state import PARENT, ROOT

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .. import __version__
+from .._version import __version__
 from ..model.shrinkers import strip_symbol
 from . import _scan as S
 from .errors import TraceFormatError

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-import reclaimlab as rl
+from ..kernel import formulas
 from reclaimlab.kernel.spec import DEFER_5_13
 
 
@@ -28,7 +28,7 @@ def caps_at_2f(formula: str) -> bool:
     >>> caps_at_2f("v6.1"), caps_at_2f("v4.19")
     (True, False)
     """
-    return rl.formulas.spec(formula).deferral == DEFER_5_13
+    return formulas.spec(formula).deferral == DEFER_5_13
 
 
 def deferred_after(formula: str, nr, delta, scanned, freeable) -> np.ndarray:

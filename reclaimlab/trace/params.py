@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import reclaimlab as rl
+from ..kernel import formulas
 from reclaimlab.kernel.spec import ZERO_SEEK_NONE
 from reclaimlab.model.shrinkers import SHRINK_BATCH, kernel_version, preset_for_symbol
 
@@ -114,7 +114,7 @@ def resolve(formula: str, symbols, ids, inst, evaluate, *, seeks=None, batch=Non
     s_over = _override(seeks, "seeks", symbols, ids, names)
     b_over = _override(batch, "batch", symbols, ids, names)
     kernel = formula_kernel(formula)
-    zero_ok = rl.formulas.spec(formula).zero_seek != ZERO_SEEK_NONE
+    zero_ok = formulas.spec(formula).zero_seek != ZERO_SEEK_NONE
 
     s_cands, b_cands = [], []
     for k in range(n):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-import reclaimlab as rl
+from ..kernel import formulas
 
 from . import params
 from .deferral import deferred_after
@@ -60,7 +60,7 @@ def evaluable(ds: xr.Dataset, formula: str) -> np.ndarray:
         When the formula needs an input the trace format lacks (the priority
         in a pre-4.16 trace, ``pgs_scanned``/``lru_pgs`` in a 4.16+ one).
     """
-    spec = rl.formulas.spec(formula)
+    spec = formulas.spec(formula)
     F, nr, p = ds.cache_items.values, ds.nr_deferred.values, ds.priority.values
     ok = (F >= 0) & (nr >= 0)
     if spec.uses_lru:
@@ -77,13 +77,13 @@ def evaluable(ds: xr.Dataset, formula: str) -> np.ndarray:
 
 def model(ds: xr.Dataset, formula: str, idx: np.ndarray, seeks, batch, nr=None, small_scan=0,
           shrink_stop=False):
-    """``rl.formulas.scan`` on calls ``idx`` with the given seeks and batch (per call).
+    """``formulas.scan`` on calls ``idx`` with the given seeks and batch (per call).
 
     ``nr`` defaults to the traced ``nr_deferred``; ``v4.15`` gets the LRU counts
     of pre-4.16 traces instead of the priority.
     """
-    uses_lru = rl.formulas.spec(formula).uses_lru
-    return rl.formulas.scan(
+    uses_lru = formulas.spec(formula).uses_lru
+    return formulas.scan(
         formula, ds.cache_items.values[idx], 12 if uses_lru else ds.priority.values[idx], seeks=seeks,
         batch=batch, nr_deferred=ds.nr_deferred.values[idx] if nr is None else nr, small_scan=small_scan,
         shrink_stop=shrink_stop,
@@ -99,7 +99,7 @@ def replay(ds: xr.Dataset, formula: str, *, seeks=None, batch=None) -> xr.Datase
     ds : xarray.Dataset
         From :func:`reclaimlab.trace.read`.
     formula : str
-        Formula name or alias (``rl.formulas.names()``); ``v4.15`` for pre-4.16
+        Formula name or alias (``formulas.names()``); ``v4.15`` for pre-4.16
         traces.
     seeks, batch : int or dict, optional
         Overrides: one value for all, or a dict keyed by shrinker_id, symbol
@@ -150,7 +150,7 @@ def replay(ds: xr.Dataset, formula: str, *, seeks=None, batch=None) -> xr.Datase
     False
     """
     check_calls(ds)
-    spec = rl.formulas.spec(formula)
+    spec = formulas.spec(formula)
     n = ds.sizes.get("call", 0)
     inst, labels, symbols, ids = instance_labels(ds)
     ok = evaluable(ds, formula)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-import reclaimlab as rl
+from ..kernel import formulas
 from reclaimlab.kernel.spec import ZERO_SEEK_NONE
 from reclaimlab.model.shrinkers import DEFAULT_SEEKS
 
@@ -69,13 +69,13 @@ def synthetic_trace(n_lines: int, *, formula: str = "v5.13", seed: int = 0, flag
     """
     if not isinstance(n_lines, (int, np.integer)) or n_lines < 1:
         raise ValueError(f"n_lines={n_lines!r} must be a positive int")
-    if rl.formulas.spec(formula).uses_lru:
+    if formulas.spec(formula).uses_lru:
         raise ValueError(f"formula={formula!r} needs LRU inputs; allowed: a priority-based formula (v4.16 or later)")
     rng = np.random.default_rng(seed)
     inst = _instances(rng, n_superblocks)
     n_inst = len(inst)
     seeks = np.array([i[3] for i in inst])
-    if rl.formulas.spec(formula).zero_seek == ZERO_SEEK_NONE:
+    if formulas.spec(formula).zero_seek == ZERO_SEEK_NONE:
         seeks[seeks == 0] = DEFAULT_SEEKS  # before 4.20 these shrinkers had DEFAULT_SEEKS
     batch = np.array([i[4] for i in inst])
     base = np.array([i[5] for i in inst], np.int64)
@@ -109,7 +109,7 @@ def synthetic_trace(n_lines: int, *, formula: str = "v5.13", seed: int = 0, flag
         freeable = np.clip(freeable + step, 1, 4 * base)
         col = np.where(numa, nid, 0)
         nr = slots[np.arange(n_inst), col]
-        r = rl.formulas.scan(formula, freeable, prio, seeks=seeks, batch=batch, nr_deferred=nr,
+        r = formulas.scan(formula, freeable, prio, seeks=seeks, batch=batch, nr_deferred=nr,
                              small_scan=small, shrink_stop=is_super & (gfp == "GFP_NOFS"))
         scanned, new_nr, small = r.scanned, r.next_deferred, r.small_scan
         slots[np.arange(n_inst), col] = new_nr

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-import reclaimlab as rl
+from ..kernel import formulas
 from reclaimlab.kernel.spec import ZERO_SEEK_NONE
 from reclaimlab.model.shrinkers import DEFAULT_SEEKS, preset_for_symbol
 
@@ -94,7 +94,7 @@ def whatif(ds: xr.Dataset, formula: str, *, kernel: str | None = None, seeks=Non
     ds : xarray.Dataset
         From :func:`reclaimlab.trace.read`.
     formula : str
-        The formula to try (any name of ``rl.formulas.names()`` or alias).
+        The formula to try (any name of ``formulas.names()`` or alias).
     kernel : str, optional
         Formula of the traced kernel, used to find each instance's seeks and
         batch by replay; detected (:func:`detect_kernel`) when omitted.
@@ -135,13 +135,13 @@ def whatif(ds: xr.Dataset, formula: str, *, kernel: str | None = None, seeks=Non
     True
     """
     check_calls(ds)
-    spec = rl.formulas.spec(formula)
+    spec = formulas.spec(formula)
     if initial not in ("observed", "zero"):
         raise ValueError(f"initial={initial!r} is not allowed; allowed: 'observed', 'zero'")
     if kernel is None:
         kernel, rep = _best_replay(ds, seeks, batch)
     else:
-        kernel = rl.formulas.spec(kernel).name
+        kernel = formulas.spec(kernel).name
         rep = replay(ds, kernel, seeks=seeks, batch=batch)
     n = ds.sizes.get("call", 0)
     inst, labels, symbols, _ = instance_labels(ds)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import formulas
+from ..kernel import formulas
 from ..sweep import sweep
 
 BATCHES = (16, 32, 64, 128, 256, 512, 1024, 2048)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import formulas
+from ..kernel import formulas
 from ..scenarios import get
 from ..simulate import KERNELS, simulate
 from ..sim.params import INODE_RULES, MEMCG_REMEDIES
