@@ -7,20 +7,53 @@ formulas
     that matters (:mod:`reclaimlab.formulas`).
 sweep
     Formulas over grids of inputs, as an :class:`xarray.Dataset`.
-"""
-from ._version import __version__
+simulate, compare, scenarios
+    The reclaim simulator: one run, several formulas or kernels, the standard scenarios.
+trace
+    Real ftrace captures: read, replay under any formula, what-if.
+plot, text
+    Altair charts and 72-column text figures of any of these Datasets.
+save, load
+    Atomic writes of Datasets (.nc, .zarr), charts (.svg, .png, ...) and text.
 
-from . import formulas
+The facade imports the arithmetic and the simulator at once; the trace
+reader, the figures and the file formats load on first use, so ``import
+reclaimlab`` stays quick.
+"""
+from __future__ import annotations
+
+import importlib
+
+from ._version import __version__
+from .simulate import compare, simulate
 from .sweep import sweep
 
-__all__ = ["__version__", "formulas", "sweep"]
+# Loaded on first attribute access (PEP 562): name -> (module, attribute or None for the module).
+_LAZY = {
+    "formulas": ("reclaimlab.formulas", None),
+    "scenarios": ("reclaimlab.scenarios", None),
+    "trace": ("reclaimlab.trace", None),
+    "plot": ("reclaimlab.plot", None),
+    "text": ("reclaimlab.text", None),
+    "testing": ("reclaimlab.testing", None),
+    "figures": ("reclaimlab.figures", None),
+    "load": ("reclaimlab.viz.save", "load"),
+    "save": ("reclaimlab.viz.save", "save"),
+}
 
-from . import scenarios
-from .simulate import compare, simulate
+__all__ = ["__version__", "compare", "simulate", "sweep", *sorted(_LAZY)]
 
-__all__ += ["compare", "scenarios", "simulate"]
 
-from . import plot, text, trace
-from .viz.save import load, save
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'reclaimlab' has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    value = importlib.import_module(module)
+    if attr is not None:
+        value = getattr(value, attr)
+    globals()[name] = value
+    return value
 
-__all__ += ["load", "plot", "save", "text", "trace"]
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

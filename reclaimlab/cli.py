@@ -11,7 +11,7 @@ Examples
     reclaimlab figure --list
     reclaimlab figure pressure-172b06c32b94 --format svg --out pressure.svg
     reclaimlab figure --all --out-dir figures
-    reclaimlab trace replay data/traces/debian-6.12-6.12.117-512M-2cpu.trace.xz --formula v5.13
+    reclaimlab trace replay reclaimlab/data/traces/debian-6.12-6.12.117-512M-2cpu.trace.xz --formula v5.13
 
 Text goes to stdout as 7-bit ASCII unless ``--unicode``. Bad arguments exit
 with status 2 and one line on stderr naming the problem; a progress bar is
@@ -20,7 +20,6 @@ drawn on stderr for long runs only when stderr is a terminal.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import sys
@@ -180,19 +179,19 @@ def _emit(text: str, unicode: bool) -> None:
 # --------------------------------------------------------------------------- commands
 
 def _cmd_formulas(args) -> int:
-    import reclaimlab as rl
+    from .kernel import formulas
     from .viz.textkit import ascii_safe
     if args.name:
         try:
-            _emit(rl.formulas.describe(args.name), args.unicode)
+            _emit(formulas.describe(args.name), args.unicode)
         except (KeyError, ValueError) as e:
             raise UsageError(f"formula {args.name!r}: {e}") from None
         return 0
     width = args.width
     aliases: dict[str, list[str]] = {}
-    for a, canon in rl.formulas.aliases().items():
+    for a, canon in formulas.aliases().items():
         aliases.setdefault(canon, []).append(a)
-    rows = [(n, rl.formulas.spec(n).kernels, " ".join(aliases.get(n, []))) for n in rl.formulas.names()]
+    rows = [(n, formulas.spec(n).kernels, " ".join(aliases.get(n, []))) for n in formulas.names()]
     nw = max(len("name"), *(len(r[0]) for r in rows))
     aw = min(max(len("aliases"), *(len(r[2]) for r in rows)), 18)
     kw = width - nw - aw - 4
@@ -213,11 +212,11 @@ _SWEEP_FIGURES = {"pressure": "pressure_curve", "heatmap": "priority_heatmap", "
 
 
 def _cmd_sweep(args) -> int:
-    import reclaimlab as rl
+    from .sweep import sweep
     fmt = _suffix_format(args.out, None, FIGURE_FORMATS + DATA_FORMATS, "sweep") if args.out else None
     _check_out_dir(args.out)
-    ds = rl.sweep(args.formulas, freeable=args.freeable, priority=args.priority, batch=args.batch,
-                  seeks=args.seeks, calls=args.calls)
+    ds = sweep(args.formulas, freeable=args.freeable, priority=args.priority, batch=args.batch,
+               seeks=args.seeks, calls=args.calls)
     fig = _SWEEP_FIGURES[args.figure]
     if fmt in DATA_FORMATS:
         rl_save(ds, args.out)
@@ -239,24 +238,10 @@ def rl_save(obj, path, **kw):
     return save(obj, path, **kw)
 
 
-def _simulator():
-    from .viz.catalog import _simulator as sim
-    s = sim()
-    if s is None:
-        raise UsageError("the simulator is not installed yet (rl.simulate / rl.compare are missing)")
-    return s
-
-
 def _check_scenario(name: str) -> None:
-    try:
-        import reclaimlab.scenarios as sc
-    except ImportError:
-        return
-    names = getattr(sc, "names", None)
-    if callable(names):
-        known = tuple(names())
-        if known and name not in known:
-            raise UsageError(f"scenario {name!r} is unknown; allowed: {', '.join(known)}")
+    from .scenarios import names
+    if name not in names():
+        raise UsageError(f"scenario {name!r} is unknown; allowed: {', '.join(names())}")
 
 
 def _run_kwargs(args) -> dict:
@@ -284,12 +269,14 @@ def _run_output(ds, args, figure: str) -> int:
 
 
 def _cmd_simulate(args) -> int:
-    return _run_scenario(args, "simulate", "timeline", lambda kw: _simulator()[0](
+    from .simulate import simulate
+    return _run_scenario(args, "simulate", "timeline", lambda kw: simulate(
         args.scenario, formula=args.formula, **kw))
 
 
 def _cmd_compare(args) -> int:
-    return _run_scenario(args, "compare", args.figure, lambda kw: _simulator()[1](
+    from .simulate import compare
+    return _run_scenario(args, "compare", args.figure, lambda kw: compare(
         args.scenario, formulas=args.formulas, **kw))
 
 
@@ -304,16 +291,12 @@ def _run_scenario(args, command: str, figure: str, run) -> int:
 
 
 def _cmd_figure(args) -> int:
-    from .viz import catalog
+    from . import figures as catalog
     if args.list:
         if args.name or args.all:
             raise UsageError("--list takes no figure name and no --all")
-        for n in catalog.available():
-            print(n)
         for n in catalog.names():
-            why = catalog.missing(n)
-            if why:
-                print(f"# {n}: {why}", file=sys.stderr)
+            print(n)
         return 0
     progress = Progress()
     try:
@@ -333,9 +316,6 @@ def _cmd_figure(args) -> int:
             raise UsageError("name a figure (reclaimlab figure --list), or use --list or --all")
         if args.name not in catalog.names():
             raise UsageError(f"figure {args.name!r} is not in the catalogue; see reclaimlab figure --list")
-        why = catalog.missing(args.name)
-        if why:
-            raise UsageError(f"figure {args.name!r} {why}")
         if args.format and len(args.format) > 1:
             raise UsageError("give one --format for a single figure (several only with --all)")
         fmt = _suffix_format(args.out, args.format[0] if args.format else None, FIGURE_FORMATS, "a figure")
@@ -357,36 +337,14 @@ def _cmd_figure(args) -> int:
         progress.close()
 
 
-def _call_text(fn, ds, args) -> str:
-    params = inspect.signature(fn).parameters
-    kw = {k: v for k, v in (("width", args.width), ("unicode", args.unicode)) if k in params}
-    return fn(ds, **kw)
-
-
-def _fallback_summary(ds) -> str:
-    import numpy as np
-    from .viz.textkit import table
-    n = ds.sizes.get("call", 0)
-    lines = [f"{n} shrinker calls" + (f", {ds.sizes.get('event', 0)} reclaim events" if "event" in ds.dims else "")]
-    if "shrinker" in ds and n:
-        names, counts = np.unique(np.asarray(ds["shrinker"].values).astype(str), return_counts=True)
-        order = np.argsort(-counts)[:20]
-        lines += [""] + table(["shrinker", "calls"], [[names[i], int(counts[i])] for i in order])
-    return "\n".join(lines)
-
-
 def _cmd_trace(args) -> int:
-    try:
-        import reclaimlab.trace as tr
-    except ImportError:
-        raise UsageError("reclaimlab.trace is not installed") from None
+    from . import trace as tr
+    from .kernel import formulas
+    from .viz import trace_text
     if not Path(args.path).is_file():
         raise UsageError(f"trace file {args.path!r} does not exist")
     if args.action in ("replay", "whatif") and not args.formula:
         raise UsageError(f"trace {args.action} needs --formula F (see reclaimlab formulas)")
-    fn = getattr(tr, args.action, None) if args.action != "read" else tr.read
-    if not callable(fn):
-        raise UsageError(f"reclaimlab.trace.{args.action} is not installed yet")
     fmt = None
     if args.out:
         fmt = _suffix_format(args.out, None, FIGURE_FORMATS + DATA_FORMATS, f"trace {args.action}")
@@ -394,20 +352,21 @@ def _cmd_trace(args) -> int:
         if fmt in CHART_FORMATS and args.action != "replay":
             raise UsageError(f"trace {args.action} has no chart; --out takes .nc, .zarr or .txt "
                              "(charts: trace replay)")
-    import reclaimlab as rl
     if args.formula:
         try:
-            rl.formulas.spec(args.formula)
+            formulas.spec(args.formula)
         except (KeyError, ValueError) as e:
             raise UsageError(f"--formula {args.formula!r}: {_one_line(e)}") from None
     progress = Progress()
     progress(f"reading {Path(args.path).name}", 0, 2)
-    ds = tr.read(args.path)
+    try:
+        ds = tr.read(args.path)
+    except (tr.TraceFormatError, IsADirectoryError) as e:
+        raise UsageError(f"trace file {args.path!r}: {_one_line(e)}") from None
     if args.action != "read":
         progress(args.action, 1, 2)
-        ds = fn(ds, args.formula)
+        ds = getattr(tr, args.action)(ds, args.formula)
     progress.close()
-    text_fn = getattr(tr, {"read": "summary_text", "replay": "replay_text", "whatif": "whatif_text"}[args.action], None)
     if fmt in DATA_FORMATS:
         rl_save(ds, args.out)
         return 0
@@ -415,13 +374,9 @@ def _cmd_trace(args) -> int:
         from .viz import charts
         rl_save(charts.trace_replay(ds), args.out, scale=args.scale)
         return 0
-    if callable(text_fn):
-        txt = _call_text(text_fn, ds, args)
-    elif args.action == "read":
-        txt = _fallback_summary(ds)
-    else:
-        from .viz import text as textfig
-        txt = textfig.trace_replay(ds, width=args.width, unicode=args.unicode)
+    report = {"read": trace_text.trace_summary, "replay": trace_text.trace_replay,
+              "whatif": trace_text.trace_whatif}[args.action]
+    txt = report(ds, width=args.width, unicode=args.unicode)
     if fmt == "txt":
         rl_save(txt if args.unicode else _ascii(txt), args.out)
     else:
@@ -469,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["figure", "--list"]).list
     True
     """
-    from . import __version__
+    from ._version import __version__
     p = _Parser(prog=PROG, description="Models of Linux kernel slab-shrinker reclaim: formulas, "
                 "sweeps, simulations, LKML-ready figures and trace replay.",
                 epilog="Run 'reclaimlab COMMAND --help' for the options of a command.")

@@ -18,57 +18,9 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
-from .kernel import formulas
-from .kernel.spec import DEFER_5_13
+from .kernel.releases import rules
 from .scenarios import Scenario, get
 from .sim.engine import run
-from .sim.params import INODE_RULES, MEMCG_REMEDIES, XFS_RECLAIM_MODES
-
-#: Kernel releases by name: (formula, inode_rule, xfs_reclaim, memcg_remedy).
-KERNELS: dict[str, tuple[str, str, str, str]] = {
-    "4.18": ("v4.16", "v4.18", "sync", "none"),
-    "4.19": ("v4.19", "v4.18", "sync", "none"),
-    "4.19.3": ("v4.19", "a76cf1a474d7", "sync", "none"),
-    "4.20": ("v4.20", "a76cf1a474d7", "sync", "none"),
-    "5.0": ("v5.0", "v4.18", "sync", "none"),
-    "5.4": ("v5.0", "v4.18", "sync", "reparent"),
-    "5.10": ("v5.0", "v4.18", "async", "reparent"),
-    "5.15": ("v5.13", "v4.18", "async", "reparent"),
-    "6.1": ("v5.13", "v5.16", "async", "reparent"),
-    "6.12": ("v5.13", "v5.16", "async", "reparent"),
-}
-
-
-def era_rules(formula: str) -> tuple[str, str, str]:
-    """(inode_rule, xfs_reclaim, memcg_remedy) of a formula's era."""
-    if formulas.spec(formula).deferral == DEFER_5_13:
-        return "v5.16", "async", "reparent"
-    return "v4.18", "sync", "none"
-
-
-def _choice(name: str, value: str, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is unknown; allowed: {', '.join(allowed)}")
-    return value
-
-
-def resolve(formula: str | None, kernel: str | None, inode_rule, xfs_reclaim, memcg_remedy):
-    """The formula and rules a run uses, with the era defaults filled in."""
-    if kernel is not None:
-        if kernel not in KERNELS:
-            raise ValueError(f"kernel={kernel!r} is unknown; known kernels: {', '.join(KERNELS)}")
-        k_formula, k_inode, k_xfs, k_memcg = KERNELS[kernel]
-        formula = formula or k_formula
-        inode_rule, xfs_reclaim, memcg_remedy = (inode_rule or k_inode, xfs_reclaim or k_xfs,
-                                                 memcg_remedy or k_memcg)
-    formula = formula or "v5.0"
-    formulas.spec(formula)    # unknown names raise, listing the known ones
-    era = era_rules(formula)
-    return (formula,
-            _choice("inode_rule", inode_rule or era[0], INODE_RULES),
-            _choice("xfs_reclaim", xfs_reclaim or era[1], XFS_RECLAIM_MODES),
-            _choice("memcg_remedy", memcg_remedy or era[2], MEMCG_REMEDIES))
-
 
 def simulate(
     scenario: str | Scenario,
@@ -94,8 +46,9 @@ def simulate(
     seed : int
         Seed of the run's random draws: the same seed gives the same Dataset.
     kernel : str, optional
-        A release from :data:`KERNELS` (e.g. ``"4.19.3"``) setting the formula
-        and the rules at once; explicit arguments win.
+        A release of :data:`reclaimlab.kernel.releases.RELEASES` (e.g.
+        ``"4.19.3"``) setting the formula and the rules at once; explicit
+        rules win, and a ``formula`` that is not the kernel's is an error.
     inode_rule, xfs_reclaim, memcg_remedy : str, optional
         ``"v4.18" | "a76cf1a474d7" | "v5.16"``, ``"sync" | "async"``,
         ``"none" | "reparent" | "collector"``; default: the formula's era.
@@ -117,8 +70,8 @@ def simulate(
     ['cache', 'node', 'time']
     """
     sc = get(scenario)
-    formula, inode_rule, xfs_reclaim, memcg_remedy = resolve(formula, kernel, inode_rule,
-                                                             xfs_reclaim, memcg_remedy)
+    run_rules = rules(formula, kernel, inode_rule=inode_rule, xfs_reclaim=xfs_reclaim,
+                      memcg_remedy=memcg_remedy)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"seed={seed!r} must be an integer")
     params = (sc.reduced if reduced else sc.params)
@@ -127,8 +80,7 @@ def simulate(
     attrs = {"scenario": json.dumps({"name": sc.name, "reduced": bool(reduced),
                                      "overrides": {k: repr(v) for k, v in overrides.items()}}),
              "seed": int(seed), "kernel": kernel or ""}
-    return run(params, formula, seed=int(seed), inode_rule=inode_rule, xfs_reclaim=xfs_reclaim,
-               memcg_remedy=memcg_remedy, attrs=attrs)
+    return run(params, run_rules, seed=int(seed), attrs=attrs)
 
 
 def compare(

@@ -9,26 +9,9 @@ import xarray as xr
 from ._version import __version__
 from .kernel.formulas import REGISTRY
 from .kernel import evaluate
+from .model.schema import SWEEP_COORDS, SWEEP_VARS
 
 _SWEPT = ("freeable", "priority", "batch", "seeks")
-
-_COORD_ATTRS = {
-    "freeable": {"units": "objects", "long_name": "cache size (freeable objects)"},
-    "priority": {"units": "1", "long_name": "reclaim priority"},
-    "batch": {"units": "objects", "long_name": "shrinker batch size"},
-    "seeks": {"units": "1", "long_name": "shrinker seeks"},
-    "formula": {"long_name": "scan-count formula"},
-}
-
-_VAR_ATTRS = {
-    "delta": {"units": "objects", "long_name": "delta of the last call"},
-    "total_scan": {"units": "objects", "long_name": "total_scan after the caps, last call"},
-    "scanned": {"units": "objects", "long_name": "objects scanned by the last call"},
-    "scanned_total": {"units": "objects", "long_name": "objects scanned over all calls"},
-    "next_deferred": {"units": "objects", "long_name": "nr_deferred after the last call"},
-    "small_scan": {"units": "objects", "long_name": "small_scan accumulator after the last call"},
-    "pressure": {"units": "1", "long_name": "fraction of the cache scanned per call"},
-}
 
 
 def _as_input(name: str, value):
@@ -43,15 +26,55 @@ def _as_input(name: str, value):
     return xr.DataArray(arr, dims=[name], coords={name: arr}, name=name)
 
 
+#: Most ``calls x points`` one :func:`sweep` evaluates (points summed over
+#: formulas): 10**10, minutes of CPU at tens of millions per second. Larger
+#: requests are refused before any work with a ValueError naming the limit.
+MAX_CALL_POINTS = 10**10
+
+#: Work per C call when ``calls`` is split into chunks: a few tens of
+#: milliseconds, so Ctrl-C (KeyboardInterrupt) is seen between chunks.
+CHUNK_CALL_POINTS = 2_000_000
+
+
 def _kernel(freeable, priority, batch, seeks, nr_deferred, small_scan, *, spec, calls):
-    """apply_ufunc core: plain arrays in, tuple of arrays out."""
-    result, total = evaluate(spec, dict(
-        freeable=freeable, priority=priority, seeks=seeks, batch=batch,
-        nr_deferred=nr_deferred, small_scan=small_scan, lru_scanned=0, lru_eligible=0,
-        shrink_stop=False,
-    ), calls=calls)
+    """apply_ufunc core: plain arrays in, tuple of arrays out.
+
+    Long runs are split into chunks of calls, carrying ``nr_deferred`` and
+    ``small_scan`` from one chunk to the next exactly as the loop carries them
+    from one call to the next; Python checks for KeyboardInterrupt in between.
+    """
+    values = dict(freeable=freeable, priority=priority, seeks=seeks, batch=batch,
+                  nr_deferred=nr_deferred, small_scan=small_scan, lru_scanned=0, lru_eligible=0,
+                  shrink_stop=False)
+    n = max(1, int(np.prod(np.broadcast_shapes(*(np.shape(v) for v in values.values())), dtype=np.int64)))
+    step = max(1, CHUNK_CALL_POINTS // n)
+    if calls <= step:
+        result, total = evaluate(spec, values, calls=calls)
+    else:
+        result, total = _chunked(spec, values, calls, step)
     return (result.delta, result.total_scan, result.scanned, total,
             result.next_deferred, result.small_scan)
+
+
+def _chunked(spec, values, calls: int, step: int):
+    """``evaluate(spec, values, calls)`` in chunks of ``step`` calls, interruptible in between."""
+    state = dict(values)
+    total = None
+    done = 0
+    while done < calls:
+        k = min(step, calls - done)
+        try:
+            result, scanned = evaluate(spec, state, calls=k)
+        except ValueError:
+            if done == 0:
+                raise                       # a bad input: the first chunk checks them all
+            # The carried state left the range the input check accepts (an int
+            # accumulator that wrapped): one uninterrupted run gives the exact answer.
+            return evaluate(spec, values, calls=calls)
+        total = scanned if total is None else total + scanned
+        state["nr_deferred"], state["small_scan"] = result.next_deferred, result.small_scan
+        done += k
+    return result, total
 
 
 def sweep(
@@ -80,7 +103,10 @@ def sweep(
     freeable, priority, batch, seeks : int, 1-D sequence or xarray.DataArray
         Inputs of :func:`reclaimlab.formulas.scan`.
     calls : int
-        Number of successive calls (>= 1).
+        Number of successive calls (>= 1). ``calls`` times the number of
+        points (the product of the swept sizes, times the number of formulas)
+        may be at most :data:`MAX_CALL_POINTS` (10**10); long runs are
+        evaluated in chunks of calls and stop on Ctrl-C (KeyboardInterrupt).
     nr_deferred, small_scan : int or xarray.DataArray
         Starting values of the carried state.
 
@@ -111,6 +137,16 @@ def sweep(
         raise ValueError(f"calls={calls!r} is not allowed; calls must be an integer >= 1")
     args = [_as_input(k, v) for k, v in zip(_SWEPT, (freeable, priority, batch, seeks))]
     args += [_as_input("nr_deferred", nr_deferred), _as_input("small_scan", small_scan)]
+    sizes: dict = {}
+    for a in args:
+        if isinstance(a, xr.DataArray):
+            sizes.update(a.sizes)
+    points = len(specs) * int(np.prod([int(v) for v in sizes.values()], dtype=object))
+    if int(calls) * points > MAX_CALL_POINTS:
+        raise ValueError(
+            f"calls={int(calls)} over {points} points is {int(calls) * points} call-points; "
+            f"allowed: calls x points <= {MAX_CALL_POINTS} (MAX_CALL_POINTS)"
+        )
     out_names = ("delta", "total_scan", "scanned", "scanned_total", "next_deferred", "small_scan")
     per_formula = []
     for spec in specs:
@@ -129,9 +165,9 @@ def sweep(
             ds = ds.assign_coords({k: v})
     F = args[0] if isinstance(args[0], xr.DataArray) else xr.DataArray(freeable)
     ds["pressure"] = (ds.scanned_total / (calls * F.where(F > 0))).astype(np.float64)
-    for k, attrs in _VAR_ATTRS.items():
+    for k, attrs in SWEEP_VARS.items():
         ds[k].attrs = dict(attrs)
-    for k, attrs in _COORD_ATTRS.items():
+    for k, attrs in SWEEP_COORDS.items():
         if k in ds.coords:
             ds[k].attrs = dict(attrs)
     ds.attrs = {

@@ -20,7 +20,7 @@
 #                           signed image name, without -unsigned, works too)
 #   -m, --mem SIZE          guest memory, qemu syntax (default 512M)
 #   -c, --cpus N            guest CPUs (default 2)
-#   -o, --output PATH       output file (default: data/traces/
+#   -o, --output PATH       output file (default: reclaimlab/data/traces/
 #                           debian-<flavour>-<upstream version>-<mem>-<cpus>cpu.trace.xz
 #                           in the repository)
 #   -w, --workdir DIR       scratch directory, reused as a download/build cache
@@ -62,7 +62,7 @@
 # host cores qemu runs for 1.5-4 minutes; the first run in a work dir also
 # downloads the kernel (~110 MB) and builds the disk image.
 #
-# The files in data/traces were made with (see data/traces/README.md):
+# The files in reclaimlab/data/traces were made with (see reclaimlab/data/traces/README.md):
 #   scripts/capture-kernel-trace.sh -k 6.1 -p linux-image-6.1.0-56-amd64-unsigned --no-lru
 #   scripts/capture-kernel-trace.sh -k 6.12 -p linux-image-6.12.117+deb12-amd64-unsigned
 set -euo pipefail
@@ -439,7 +439,7 @@ NSTART=$(grep -c ' mm_shrink_slab_start: ' "$RAW" || true)
 
 # ---------------------------------------------------------------- write output
 if [ -z "$OUTPUT" ]; then
-    OUTPUT=$REPO/data/traces/debian-$FLAVOUR-$UPSTREAM-$MEM-${CPUS}cpu.trace.xz
+    OUTPUT=$REPO/reclaimlab/data/traces/debian-$FLAVOUR-$UPSTREAM-$MEM-${CPUS}cpu.trace.xz
 fi
 OUTDIR=$(dirname "$OUTPUT")
 mkdir -p "$OUTDIR" || die "cannot create $OUTDIR"
@@ -466,4 +466,4 @@ say "wrote $OUTPUT (${SIZE_KB} KB, $NEV events, ${WALL}s in qemu)"
 # event counts: the event name is the field after the "seconds.micros:" timestamp
 grep -v '^#' "$RAW" | awk '{ for (i = 1; i < NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { e = $(i + 1); sub(/:$/, "", e); n[e]++; break } }
     END { for (e in n) printf "    %7d %s\n", n[e], e }' | sort -k2 >&2
-[ "$SIZE_KB" -le 400 ] || say "warning: ${SIZE_KB} KB is above the ~400 KB wanted for data/traces; try --no-lru or a smaller workload"
+[ "$SIZE_KB" -le 400 ] || say "warning: ${SIZE_KB} KB is above the ~400 KB wanted for reclaimlab/data/traces; try --no-lru or a smaller workload"

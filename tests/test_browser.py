@@ -29,7 +29,7 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
                        "(apt-get install chromium; .ci/run does it)"),
 ]
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+from conftest import NOTEBOOKS
 BIN = Path(sys.executable).parent
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]

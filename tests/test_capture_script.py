@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import ROOT as REPO
 SCRIPT = REPO / "scripts" / "capture-kernel-trace.sh"
 
 pytestmark = [

@@ -58,10 +58,48 @@ def test_priority_array_with_one_bad_element(name):
     assert "12" in str(ei.value)
 
 
+def outcome(res):
+    """(delta, total_scan, scanned, next_deferred, small_scan) of a scalar result, as ints."""
+    return tuple(int(np.asarray(getattr(res, k))) for k in
+                 ("delta", "total_scan", "scanned", "next_deferred", "small_scan"))
+
+
+# Worked by hand from the kernel source (KERNEL.md), F = 1000, batch 128, seeks 2,
+# nothing deferred. Priority 0: delta = (1000 >> 0) * 4 / 2 = 2000, not under
+# F/4 = 250, not over 2F = 2000; the loop takes 15 batches of 128 = 1920 (the
+# 80 left are < F), 2000 - 1920 = 80 is deferred. Priority 12: 1000 >> 12 = 0.
+PRIORITY_BOUNDS = {
+    # v4.15 ignores priority: 4*32/2 = 64, * 1000 = 64000, do_div by 999+1 = 64;
+    # 64 < 128 and < F: nothing scanned, 64 deferred.
+    ("v4.15", 0): (64, 64, 0, 64, 0),
+    ("v4.15", 12): (64, 64, 0, 64, 0),
+    ("v4.16", 0): (2000, 2000, 1920, 80, 0),
+    ("v4.16", 12): (0, 0, 0, 0, 0),
+    # the floor: max(0, min(F, batch)) = 128, one batch scanned
+    ("v4.19", 0): (2000, 2000, 1920, 80, 0),
+    ("v4.19", 12): (128, 128, 128, 0, 0),
+    ("v4.20", 0): (2000, 2000, 1920, 80, 0),
+    ("v4.20", 12): (128, 128, 128, 0, 0),
+    ("v5.0", 0): (2000, 2000, 1920, 80, 0),
+    ("v5.0", 12): (0, 0, 0, 0, 0),
+    # total = (0 >> p) + delta, capped at 2F; next = nr + delta - scanned
+    ("v5.13", 0): (2000, 2000, 1920, 80, 0),
+    ("v5.13", 12): (0, 0, 0, 0, 0),
+    # delta 0: small_scan += 1000; 1000 >> 12 = 0 considered, so delta stays 0
+    ("rik-2019", 0): (2000, 2000, 1920, 80, 0),
+    ("rik-2019", 12): (0, 0, 0, 0, 1000),
+    # (ilog2(1000) = 9 + 1000) * 4 / 2 = 2018, capped at 2F = 2000, 2018 - 1920 = 98 deferred
+    ("dave-2019", 0): (2018, 2000, 1920, 98, 0),
+    # (9 + 0) * 4 / 2 = 18 < 128 and < F: deferred
+    ("dave-2019", 12): (18, 18, 0, 18, 0),
+}
+
+
 @pytest.mark.parametrize("name", CANONICAL)
 @pytest.mark.parametrize("good", [0, 12])
 def test_priority_bounds_are_valid(name, good):
-    rl.formulas.scan(name, 1000, good, **kw_for(name))
+    res = rl.formulas.scan(name, 1000, good, **kw_for(name))
+    assert outcome(res) == PRIORITY_BOUNDS[name, good]
 
 
 # ---------------------------------------------------------------------------
@@ -173,7 +211,11 @@ def test_zero_seeks_in_array_not_allowed(name):
 
 @pytest.mark.parametrize("name", ["v4.20", "v5.0", "v5.13", "v6.1", "rik-2019", "dave-2019"])
 def test_zero_seeks_allowed_after_zero_seek_patch(name):
-    rl.formulas.scan(name, 1000, 12, seeks=0)
+    # seeks 0: delta = F / 2 = 500 (Rik: (F + 1) / 2 = 500 too; v4.20's floor
+    # max(500, 128) keeps 500). 500 is not under F/4 = 250; the loop takes
+    # 3 batches = 384, the 116 left are < F and < 128, so 116 are deferred.
+    res = rl.formulas.scan(name, 1000, 12, seeks=0)
+    assert outcome(res) == (500, 500, 384, 116, 0)
 
 
 @pytest.mark.parametrize("name", CANONICAL)
@@ -185,25 +227,80 @@ def test_seeks_must_fit_c_int(name, bad):
     assert "2147483647" in msg or re.search(r"2\s*\*\*\s*31|2\^31|int", msg), msg
 
 
+# seeks = INT_MAX: every delta step divides a small number by 2**31 - 1: 0.
+SEEKS_INT_MAX = {
+    "v4.15": (0, 0, 0, 0, 0),          # 4 * 32 / (2**31 - 1) = 0, * 1000, / 1000 = 0
+    "v4.16": (0, 0, 0, 0, 0),
+    "v4.19": (128, 128, 128, 0, 0),    # the floor min(F, batch) = 128: one batch
+    "v4.20": (128, 128, 128, 0, 0),
+    "v5.0": (0, 0, 0, 0, 0),
+    "v5.13": (0, 0, 0, 0, 0),
+    "rik-2019": (0, 0, 0, 0, 1000),    # small_scan += 1000; 1000 >> 12 = 0 considered
+    "dave-2019": (0, 0, 0, 0, 0),      # (9 + 0) * 4 / (2**31 - 1) = 0
+}
+
+
 @pytest.mark.parametrize("name", CANONICAL)
 def test_seeks_int_max_is_valid(name):
-    rl.formulas.scan(name, 1000, 12, seeks=2**31 - 1, **kw_for(name))
+    res = rl.formulas.scan(name, 1000, 12, seeks=2**31 - 1, **kw_for(name))
+    assert outcome(res) == SEEKS_INT_MAX[name]
 
 
 # ---------------------------------------------------------------------------
 # v4.15: do_div's 32-bit divisor
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bad", [2**32 - 1, 2**33 - 1, 2**40 - 1])
-def test_v415_divisor_truncates_to_zero(bad):
-    # do_div(delta, nr_eligible + 1) truncates the divisor to uint32: 0 here
-    assert kr.u32(bad + 1) == 0
-    with pytest.raises(ValueError, match=both("lru_eligible", bad)):
-        rl.formulas.scan("v4.15", 1000, 12, lru_scanned=32, lru_eligible=bad)
-    with pytest.raises(ValueError, match=r"\blru_eligible\b"):
-        rl.formulas.scan("v4.15", 1000, 12, lru_scanned=32, lru_eligible=np.array([5, bad]))
+def c_uint32(x: int) -> int:
+    """``(uint32_t)x`` as the C conversion does it, through numpy's wrapping cast."""
+    return int(np.array([x], dtype=np.uint64).astype(np.uint32)[0])
+
+
+@pytest.mark.parametrize("k", [1, 2, 256])
+def test_v415_divisor_truncates_to_zero(k):
+    # do_div(delta, nr_eligible + 1) passes the divisor as uint32_t. Around each
+    # multiple of 2**32, only the value whose divisor converts to 0 is refused;
+    # the neighbours divide 4 * 32 / 2 * 1000 = 64000 by the truncated divisor.
+    refused = 0
+    for eligible in (k * 2**32 - 2, k * 2**32 - 1, k * 2**32):
+        divisor = c_uint32(eligible + 1)
+        if divisor == 0:
+            refused += 1
+            with pytest.raises(ValueError, match=both("lru_eligible", eligible)):
+                rl.formulas.scan("v4.15", 1000, 12, lru_scanned=32, lru_eligible=eligible)
+            with pytest.raises(ValueError, match=r"\blru_eligible\b"):
+                rl.formulas.scan("v4.15", 1000, 12, lru_scanned=32,
+                                 lru_eligible=np.array([5, eligible]))
+        else:
+            res = rl.formulas.scan("v4.15", 1000, 12, lru_scanned=32, lru_eligible=eligible)
+            assert int(res.delta) == 64000 // divisor
+    assert refused == 1
 
 
 def test_v415_truncated_divisor_nonzero_is_valid():
-    rl.formulas.scan("v4.15", 1000, 12, lru_scanned=32, lru_eligible=2**32)
-    rl.formulas.scan("v4.15", 1000, 12, lru_scanned=32, lru_eligible=2**32 - 2)
+    # 2**32 + 1 truncates to 1: delta = 64000; over 2F, total_scan = 2000; the
+    # loop scans 15 * 128 = 1920; 64000 - 1920 = 62080 deferred.
+    res = rl.formulas.scan("v4.15", 1000, 12, lru_scanned=32, lru_eligible=2**32)
+    assert outcome(res) == (64000, 2000, 1920, 62080, 0)
+    # 2**32 - 1 stays 4294967295: 64000 / 4294967295 = 0, nothing to do.
+    res = rl.formulas.scan("v4.15", 1000, 12, lru_scanned=32, lru_eligible=2**32 - 2)
+    assert outcome(res) == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("bad", [2**64, 10**30, -(2**63) - 1])
+def test_int_beyond_int64_in_a_list_is_a_range_error(bad):
+    # a Python int numpy cannot hold makes an object array; this recursed until RecursionError
+    with pytest.raises(ValueError, match=both("freeable", bad)) as ei:
+        rl.formulas.scan("v4.19", [bad], 12)
+    assert "9223372036854775807" in str(ei.value)
+    with pytest.raises(ValueError, match=both("freeable", bad)):
+        rl.formulas.scan("v4.19", [5, bad], 12)
+    with pytest.raises(ValueError, match=both("nr_deferred", bad)):
+        rl.formulas.scan("v5.0", 1000, 12, nr_deferred=[bad])
+    with pytest.raises(ValueError, match=both("freeable", bad)):
+        rl.sweep(["v4.19", "v5.0"], freeable=[10, bad], priority=12)
+
+
+def test_int64_max_in_a_list_is_valid():
+    # (2**63 - 1) >> 12 = 2**51 - 1, * 4 / 2 = 2**52 - 2: a list of Python ints still works
+    res = rl.formulas.scan("v4.19", [2**63 - 1, 1000], 12)
+    assert np.asarray(res.delta).tolist() == [2**52 - 2, 128]

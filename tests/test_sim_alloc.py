@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import reclaimlab as rl
+from reclaimlab.kernel.releases import Rules
 from reclaimlab.sim import alloc, workload
 from reclaimlab.sim.engine import Sim
 from reclaimlab.sim.params import FileSet, SimParams
@@ -57,7 +58,7 @@ def test_a_numpy_integer_order_is_accepted_and_saved():
 def plenty_sim(order):
     params = SimParams(nodes=1, node_pages=GIB, interactive_allocs_per_s=100.0, interactive_order=order,
                        filesets=(FileSet("f", pages_per_file=4, creates_per_s=10.0),))
-    return Sim(params, "v5.0", 0, "v4.18", "sync", "none")
+    return Sim(params, Rules("v5.0", "v4.18", "sync", "none"), 0)
 
 
 @pytest.mark.parametrize("order, reclaims", [(0, False), (2, True), (4, False)])

@@ -3,6 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reclaimlab.kernel.releases import Rules
 from reclaimlab.sim import disk
 from reclaimlab.sim.engine import Sim
 from reclaimlab.sim.params import FileSet, SimParams
@@ -16,7 +17,7 @@ GIB = 262_144
 def disk_sim(dt_s=0.1, **kw):
     fs = FileSet("f", pages_per_file=1, creates_per_s=1.0, writes=True)
     params = SimParams(nodes=1, node_pages=GIB, filesets=(fs,), dt_s=dt_s, xfs_ags=1, **kw)
-    return Sim(params, "v5.0", 0, "v4.18", "sync", "none")
+    return Sim(params, Rules("v5.0", "v4.18", "sync", "none"), 0)
 
 
 def step_with_dirty(sim, dirty_pages):
@@ -32,19 +33,19 @@ def bandwidth_pages(sim):
 
 def test_charge_books_the_service_time_and_returns_the_queued_wait():
     sim = disk_sim()
-    sim.disk_slowdown = 3.0
+    sim.disk.slowdown = 3.0
     assert disk.charge(sim, 0.008) == pytest.approx(0.024)
     assert disk.queued(sim, 0.002) == pytest.approx(0.006)     # not booked
-    assert sim.disk_io_s == pytest.approx(0.008)
+    assert sim.disk.io_s == pytest.approx(0.008)
 
 
 def test_an_idle_disk_gives_writeback_all_its_bandwidth_and_reads_no_queue():
     sim = disk_sim()
     assert step_with_dirty(sim, 10 ** 6) == bandwidth_pages(sim)
-    assert sim.disk_slowdown == pytest.approx(10.0)    # writeback keeps it busy: the cap
+    assert sim.disk.slowdown == pytest.approx(10.0)    # writeback keeps it busy: the cap
     sim = disk_sim()
     step_with_dirty(sim, 0)
-    assert sim.disk_slowdown == 1.0
+    assert sim.disk.slowdown == 1.0
 
 
 def test_reads_of_the_last_step_take_disk_time_from_writeback():
@@ -62,11 +63,11 @@ def test_disk_time_booked_beyond_a_step_is_served_in_the_next_ones():
     sim = disk_sim()
     disk.charge(sim, 1.0)
     step_with_dirty(sim, 0)
-    assert sim.disk_backlog_s == pytest.approx(0.9)
+    assert sim.disk.backlog_s == pytest.approx(0.9)
     for left in (0.8, 0.7):                  # no new IO: the backlog drains a step at a time
         step_with_dirty(sim, 0)
-        assert sim.disk_backlog_s == pytest.approx(left)
-        assert sim.disk_slowdown == 10.0
+        assert sim.disk.backlog_s == pytest.approx(left)
+        assert sim.disk.slowdown == 10.0
     assert step_with_dirty(sim, 10 ** 6) == int(bandwidth_pages(sim) / 3)   # still busy
 
 
@@ -77,9 +78,9 @@ def test_the_queueing_factor_is_mm1_of_the_busy_share_capped_at_10x(io, dirty):
     cleaned = step_with_dirty(sim, dirty)
     busy = cleaned * 4 / 1024 / sim.costs.disk_mb_per_s + io
     rho = busy / sim.params.dt_s
-    assert sim.disk_slowdown == pytest.approx(1 / (1 - min(rho, 0.9)))
-    assert sim.disk_backlog_s == pytest.approx(max(busy - sim.params.dt_s, 0.0))
-    assert 1.0 <= sim.disk_slowdown <= 10.0 + 1e-9
+    assert sim.disk.slowdown == pytest.approx(1 / (1 - min(rho, 0.9)))
+    assert sim.disk.backlog_s == pytest.approx(max(busy - sim.params.dt_s, 0.0))
+    assert 1.0 <= sim.disk.slowdown <= 10.0 + 1e-9
 
 
 def test_reads_slow_down_the_next_steps_io():
@@ -99,11 +100,11 @@ def test_xfs_inode_writes_are_booked_on_the_disk():
     sim.clock = sim.now
     reclaim_inodes_nr(sim, 0, 32)                # flushes the 32 of one batch
     flush = sim.costs.inode_flush_ms * 1e-3
-    assert sim.disk_io_s == pytest.approx(32 * flush)
+    assert sim.disk.io_s == pytest.approx(32 * flush)
     xfsaild(sim)                                 # the push queued the other 68
     written = 68 - int(sim.st.x_dirty[0])
     assert written > 0
-    assert sim.disk_io_s == pytest.approx((32 + written) * flush)
+    assert sim.disk.io_s == pytest.approx((32 + written) * flush)
 
 
 
@@ -119,20 +120,20 @@ def test_the_log_worker_pushes_the_ail_every_30_s():
         sim.now = step * sim.params.dt_s
         age_dirty(sim)
         xfs.step(sim)
-    assert sim.st.x_dirty[0] == 40 and sim.st.x_pinned[0] == 10 and sim.disk_io_s == 0.0
+    assert sim.st.x_dirty[0] == 40 and sim.st.x_pinned[0] == 10 and sim.disk.io_s == 0.0
     sim.now = 30.0
     age_dirty(sim)
     xfs.step(sim)
     assert sim.st.x_dirty[0] == 0 and sim.st.x_pinned[0] == 0
     assert sim.st.x_clean[0] == 0                # and the 5 s reclaim worker freed them
     c = sim.costs
-    assert sim.disk_io_s == pytest.approx((40 * c.inode_flush_ms + c.log_force_ms) * 1e-3)
-    assert sim.xfs_log_due == 60.0
+    assert sim.disk.io_s == pytest.approx((40 * c.inode_flush_ms + c.log_force_ms) * 1e-3)
+    assert sim.xfs.log_due == 60.0
     sim.st.x_dirty[0] = 5                        # nothing pinned: no force, no log IO
     sim.now = 60.0
     age_dirty(sim)
     xfs.step(sim)
-    assert sim.disk_io_s == pytest.approx(5 * c.inode_flush_ms * 1e-3)
+    assert sim.disk.io_s == pytest.approx(5 * c.inode_flush_ms * 1e-3)
 
 
 def test_cached_dirty_inodes_are_written_at_dirty_expiry_on_the_disk():
@@ -142,7 +143,7 @@ def test_cached_dirty_inodes_are_written_at_dirty_expiry_on_the_disk():
     written = 6000 - int(sim.st.i_dirty[0, ROOT, 0])
     assert 0 < written < 6000                  # about dt / dirty_expire of them
     assert abs(written - 6000 * 0.5 / 30) < 5 * (6000 * 0.5 / 30) ** 0.5
-    assert sim.disk_io_s == pytest.approx(written * sim.costs.inode_flush_ms * 1e-3)
+    assert sim.disk.io_s == pytest.approx(written * sim.costs.inode_flush_ms * 1e-3)
 
 
 def test_the_queueing_cap_and_the_writeback_share_are_overridable():
@@ -150,7 +151,7 @@ def test_the_queueing_cap_and_the_writeback_share_are_overridable():
     sim = disk_sim(costs=Costs(disk_max_queueing=1.0, writeback_min_share=1.0))
     disk.charge(sim, 1.0)                    # ten steps of reads
     assert step_with_dirty(sim, 10 ** 6) == bandwidth_pages(sim)   # writeback keeps it all
-    assert sim.disk_slowdown == 1.0                                  # and nobody queues
+    assert sim.disk.slowdown == 1.0                                  # and nobody queues
 
 
 @pytest.mark.parametrize("kw,match", [
@@ -164,7 +165,7 @@ def test_bad_disk_costs_name_the_parameter(kw, match):
 def pinned_sim(xfs_reclaim="sync", dirty=1000, pinned=1000, ags=1):
     fs = FileSet("f", pages_per_file=1, creates_per_s=1.0, writes=True)
     params = SimParams(nodes=2, node_pages=GIB, filesets=(fs,), dt_s=0.1, xfs_ags=ags)
-    sim = Sim(params, "v5.0", 0, "v4.18", xfs_reclaim, "none")
+    sim = Sim(params, Rules("v5.0", "v4.18", xfs_reclaim, "none"), 0)
     sim.st.x_dirty[:] = dirty
     sim.st.x_pinned[:] = pinned
     sim.clock = sim.now
@@ -177,12 +178,12 @@ def test_sync_reclaim_forces_the_log_once_before_flushing_pinned_inodes():
     a walk through four AGs forces once. The disk books service times; the
     reclaimer waits them times the queueing factor."""
     sim = pinned_sim(ags=4)
-    sim.disk_slowdown = 3.0
+    sim.disk.slowdown = 3.0
     _, freed, waited = reclaim_inodes_nr(sim, 0, 1)       # a batch of 32 in each AG
     c = sim.costs
     service = (c.log_force_ms + 128 * c.inode_flush_ms) * 1e-3
     assert freed == 128
-    assert sim.disk_io_s == pytest.approx(service)
+    assert sim.disk.io_s == pytest.approx(service)
     assert waited == pytest.approx(3 * service)
     assert sim.st.x_pinned.tolist() == [0, 0]
     _, _, again = reclaim_inodes_nr(sim, 0, 1)        # nothing pinned now: flushes only
@@ -194,7 +195,7 @@ def test_no_force_without_pinned_inodes_and_none_in_async_mode():
     assert reclaim_inodes_nr(sim, 0, 32)[2] == pytest.approx(32 * sim.costs.inode_flush_ms * 1e-3)
     sim = pinned_sim(xfs_reclaim="async")
     assert reclaim_inodes_nr(sim, 0, 32)[2] == 0.0
-    assert sim.st.x_pinned.tolist() == [1000, 1000] and sim.disk_io_s == 0.0
+    assert sim.st.x_pinned.tolist() == [1000, 1000] and sim.disk.io_s == 0.0
 
 
 def test_xfsaild_writes_no_pinned_inode_until_a_log_force():
@@ -215,7 +216,7 @@ def test_an_unlink_pins_its_inode():
     from reclaimlab.sim.workload import _unlink
     fs = FileSet("f", pages_per_file=1, creates_per_s=1.0, writes=True, replaces=True)
     params = SimParams(nodes=1, node_pages=GIB, filesets=(fs,), xfs_ags=1)
-    sim = Sim(params, "v5.0", 0, "v4.18", "sync", "none")
+    sim = Sim(params, Rules("v5.0", "v4.18", "sync", "none"), 0)
     sim.st.d_ref[0, ROOT, 0] = 10
     _unlink(sim, 0, 0, 4)
     assert sim.st.x_dirty[0] == 4 and sim.st.x_pinned[0] == 4
@@ -230,15 +231,15 @@ def test_cluster_buffer_reads_are_booked_with_the_writes():
     buffers = SlabCache("xfs_buf", objects=1000, objects_per_page=0.5, inode_clusters=True)
     fs = FileSet("f", pages_per_file=1, creates_per_s=1.0, writes=True, replaces=True)
     params = SimParams(nodes=1, node_pages=GIB, filesets=(fs,), caches=(buffers,), xfs_ags=1)
-    sim = Sim(params, "v5.0", 0, "v4.18", "sync", "none")
+    sim = Sim(params, Rules("v5.0", "v4.18", "sync", "none"), 0)
     flush = sim.costs.inode_flush_ms * 1e-3
     xfs.write_inodes(sim, 0, 10)
-    assert sim.disk_io_s == pytest.approx(20 * flush)
+    assert sim.disk.io_s == pytest.approx(20 * flush)
     sim.st.g_ref[0, ROOT, 0] = sim.st.g_unref[0, ROOT, 0] = 0    # the shrinker emptied it
     sim.st.d_ref[0, ROOT, 0] = 10
-    sim.disk_slowdown = 2.0
+    sim.disk.slowdown = 2.0
     assert _unlink(sim, 0, 0, 4) == pytest.approx(2 * 4 * flush)
-    assert sim.disk_io_s == pytest.approx(24 * flush)
+    assert sim.disk.io_s == pytest.approx(24 * flush)
 
 
 def test_disk_busy_counts_the_time_served_and_reaches_the_dataset():

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reclaimlab.kernel.releases import Rules
 from reclaimlab.sim.engine import Sim
 from reclaimlab.sim.params import Costs, FileSet, Services, SimParams, SlabCache
 from reclaimlab.sim.reclaim import direct_reclaim, kswapd
@@ -16,7 +17,7 @@ GIB = 262_144
 
 def make_sim(formula="v5.0", inode_rule="v4.18", xfs="sync", caches=(), filesets=(), **kw):
     params = SimParams(nodes=1, node_pages=GIB, filesets=tuple(filesets), caches=tuple(caches), **kw)
-    return Sim(params, formula, 0, inode_rule, xfs, "none")
+    return Sim(params, Rules(formula, inode_rule, xfs, "none"), 0)
 
 
 def fill_page_cache(sim, pages, k=0):
@@ -228,7 +229,7 @@ def test_xfs_sync_reclaim_skips_an_ag_another_reclaimer_holds(begins):
     begins while this reclaimer's flushes would hold the lock counts too."""
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
-    sim.xfs_ag_holds[0].append((sim.now + begins, sim.now + 10.0))   # someone flushes in AG 0
+    sim.xfs.ag_holds[0].append((sim.now + begins, sim.now + 10.0))   # someone flushes in AG 0
     walked, freed, wait = reclaim_inodes_nr(sim, 0, 1)
     assert walked == freed == 96                               # AGs 1-3 only
     assert wait == pytest.approx(3 * batch)
@@ -239,7 +240,7 @@ def test_xfs_sync_reclaim_blocks_when_every_ag_is_locked():
     """Every AG skipped and nr_to_scan still positive: the restart waits on the locks."""
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
-    for holds in sim.xfs_ag_holds:
+    for holds in sim.xfs.ag_holds:
         holds.append((sim.now, sim.now + 1.0))
     walked, _, wait = reclaim_inodes_nr(sim, 0, 1)
     assert walked == 128
@@ -249,7 +250,7 @@ def test_xfs_sync_reclaim_blocks_when_every_ag_is_locked():
 def test_xfs_async_reclaim_neither_waits_nor_frees_dirty_inodes():
     sim = make_sim("v5.0", xfs="async", filesets=[FileSet("f", pages_per_file=1, creates_per_s=1.0)])
     sim.st.x_dirty[0], sim.st.x_clean[0] = 1000, 1000
-    for holds in sim.xfs_ag_holds:
+    for holds in sim.xfs.ag_holds:
         holds.append((sim.now, sim.now + 1.0))
     walked, freed, wait = reclaim_inodes_nr(sim, 0, 1)
     assert wait == 0 and walked == 128 and freed < walked
@@ -277,7 +278,7 @@ def test_xfs_reclaim_pushes_the_ail_and_xfsaild_writes_only_what_was_pushed():
         xfsaild(sim)
         sim.st.x_pushed[0] = 3
     sim.st.x_dirty[0] = 500
-    sim.disk_slowdown = 4.0                                  # data writeback busies the disk
+    sim.disk.slowdown = 4.0                                  # data writeback busies the disk
     reclaim_inodes_nr(sim, 0, 0)
     left = int(sim.st.x_dirty[0])
     xfsaild(sim)
@@ -445,7 +446,7 @@ def test_job_tasks_block_on_their_own():
     from reclaimlab.sim import workload
     params = SimParams(nodes=1, node_pages=GIB, job_seconds=10.0, job_tasks=4,
                        filesets=(FileSet("src", pages_per_file=1, working_set=100, reads_per_s=0.1, job=True),))
-    sim = Sim(params, "v5.0", 0, "v4.18", "sync", "none")
+    sim = Sim(params, Rules("v5.0", "v4.18", "sync", "none"), 0)
     (job,) = workload.make_actors(params)
     assert job.tasks == 4
     job.debt[2] = 1.0

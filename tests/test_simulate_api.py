@@ -4,7 +4,7 @@ import pytest
 import xarray as xr
 
 import reclaimlab as rl
-from reclaimlab.simulate import KERNELS
+from reclaimlab.kernel.releases import RELEASES
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,14 @@ def test_rules_follow_the_formula_era_and_kernel_presets():
         "v4.19", "a76cf1a474d7", "sync")
     mixed = rl.simulate("recursive-grep", kernel="4.19.3", inode_rule="v5.16", reduced=True)
     assert mixed.attrs["inode_rule"] == "v5.16"
-    assert set(KERNELS) >= {"4.18", "4.19", "4.19.3", "5.0", "6.1"}
+    assert set(RELEASES) >= {"4.18", "4.19", "4.19.3", "5.0", "6.1"}
+
+
+def test_a_formula_that_disagrees_with_the_kernel_is_refused():
+    with pytest.raises(ValueError, match=r"formula='v5.0' disagrees with kernel='4.19.3'"):
+        rl.simulate("recursive-grep", "v5.0", kernel="4.19.3", reduced=True)
+    ok = rl.simulate("recursive-grep", "v4.19", kernel="4.19.3", reduced=True)
+    assert ok.attrs["formula"] == "v4.19"
 
 
 def test_registered_formula_runs_in_the_simulator():
@@ -92,7 +99,7 @@ def test_compare_on_a_dask_cluster_equals_local():
     (dict(inode_rule="v9"), r"inode_rule='v9' is unknown; allowed: v4.18, a76cf1a474d7, v5.16"),
     (dict(xfs_reclaim="maybe"), r"xfs_reclaim='maybe' is unknown; allowed: sync, async"),
     (dict(memcg_remedy="magic"), r"memcg_remedy='magic' is unknown; allowed: none, reparent, collector"),
-    (dict(kernel="2.6"), r"kernel='2.6' is unknown; known kernels: 4.18"),
+    (dict(kernel="2.6"), r"kernel='2.6' is unknown; known kernels: 4.15, .*4.19.3"),
     (dict(bogus=1), r"unknown parameter\(s\) bogus; allowed: .*anon_pages"),
     (dict(anon_pages=10**9), r"anon_pages=1000000000 is not allowed: more memory in use than exists"),
     (dict(node_pages=-5), r"node_pages=-5 is not allowed"),

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import reclaimlab.trace as T
 
-FIX = Path(__file__).parent / "fixtures" / "traces"
+from conftest import FIXTURES as FIX
 POOL = [line for name in ("v4.16-real-yang-shi.txt", "pre-4.16-yang-shi.txt", "v4.19-constructed.txt",
                           "v6.1-real-5flags.txt", "trace-cmd-report.txt", "tasks-and-columns.txt")
         for line in (FIX / name).read_text().splitlines()]

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import reclaimlab as rl
 import reclaimlab.trace as T
-from reclaimlab.trace.schema import CALL_VARS
+from reclaimlab.model.schema import CALL_VARS
 
-FIX = Path(__file__).parent / "fixtures" / "traces"
+from conftest import FIXTURES as FIX
 # the module (the package attribute ``read`` is the function)
 read_mod = importlib.import_module("reclaimlab.trace.read")
 
@@ -266,5 +267,187 @@ def test_non_ascii_task_names_survive():
             "gfp_flags GFP_KERNEL cache items 1 delta 0 total_scan 0 priority 12\n")
     ds = T.parse(line)
     assert str(ds.task.values[0]) == "Wëb Cöntent"
-    text = T.summary_text(ds)
+    text = rl.text.trace_summary(ds)
     assert text.isascii() and max(map(len, text.splitlines())) <= 72
+
+
+# -- reliability of the reader (issue 19) ------------------------------------------------------
+
+_MASK = 2**64 - 1
+_MUL = 0x9E3779B97F4A7C15
+_SEED = 14695981039346656037
+
+
+def _state(data: bytes, words: int) -> int:
+    """The scanner's string hash (see reclaimlab/native/lexer.c) after ``words`` 8-byte words."""
+    h = _SEED ^ len(data)
+    for k in range(words):
+        h = ((h ^ int.from_bytes(data[8 * k:8 * k + 8], "little")) * _MUL) & _MASK
+        h ^= h >> 29
+    return h
+
+
+def _colliding_symbol(target: bytes) -> bytes:
+    """A symbol of the same length whose 64-bit hash equals that of ``target``, and that
+    the reader takes as one word (no blanks, no line ends)."""
+    assert len(target) >= 24
+    inv_mul = pow(_MUL, -1, 2**64)
+    want = _state(target, 3)
+    y = want ^ (want >> 29) ^ (want >> 58)  # undo h ^= h >> 29
+    for k in range(1000):
+        head = b"crafted_sym%05d" % k
+        w3 = (y * inv_mul & _MASK) ^ _state(head + b"\0" * (len(target) - 16), 2)
+        word = w3.to_bytes(8, "little")
+        if not set(word) & set(b" \t\r\n"):
+            return head + word + target[24:]
+    raise AssertionError("no colliding symbol found")
+
+
+def test_strings_that_collide_in_the_hash_stay_apart():
+    from reclaimlab import _native
+
+    real = b"super_cache_scan+0x0/0x1a0"
+    evil = _colliding_symbol(real)
+    assert evil != real and _native.str_hash(evil) == _native.str_hash(real)
+    line = (b"t-1 [000] .... 1.%d: mm_shrink_slab_start: %s %s: nid: 0 objects to shrink 0 gfp_flags "
+            b"GFP_KERNEL cache items 10 delta 0 total_scan 0 priority 12\n")
+    ds = T.parse(line % (1, real, b"p1") + line % (2, evil, b"p2"), strict=True)
+    assert str(ds.shrinker.values[0]) == "super_cache_scan"
+    assert str(ds.shrinker.values[1]) != "super_cache_scan"
+    assert str(ds.shrinker.values[1]) == evil.decode("utf-8", "replace").split("+")[0]
+    ds = T.parse(line % (1, evil, b"p1") + line % (2, real, b"p1"), strict=True)  # evil first, same pointer
+    assert str(ds.shrinker.values[1]) == "super_cache_scan"
+    assert str(ds.shrinker.values[0]) != "super_cache_scan"
+
+
+def test_interner_compares_bytes():
+    from reclaimlab import _native
+
+    it = _native.Interner()
+    a, b = b"super_cache_scan+0x0/0x1a0", _colliding_symbol(b"super_cache_scan+0x0/0x1a0")
+    buf = np.frombuffer(a + b, np.uint8)
+    ids = np.empty(3, np.int64)
+    h = np.array([_native.str_hash(a)] * 3, np.uint64)  # the same hash for all three
+    assert it.intern(buf, np.array([0, len(a), 0]), np.array([len(a), len(b), len(a)]), h, ids) == 2
+    assert ids.tolist() == [0, 1, 0] and it.strings() == [a, b]
+
+
+GOOD = ("kswapd0-93 [003] .... 1.0: mm_shrink_slab_start: super_cache_scan+0x0/0x1a0 00000000b5d3f2a1: nid: 0 "
+        "objects to shrink 0 gfp_flags GFP_KERNEL cache items 312 delta 312 total_scan 312 priority 12\n")
+
+
+@pytest.mark.parametrize("filler", [b"x", b"a-1 [1] ", b"[", b"a:", b"1", b"\t x"])
+def test_overlong_line_is_rejected_in_linear_time(tmp_path, monkeypatch, filler):
+    from reclaimlab.trace import _scan
+
+    long_line = (filler * (2 * _scan.MAX_LINE // len(filler) + 1)).rstrip() + b"z"
+    text = GOOD.encode() + long_line + b"\n" + GOOD.encode()
+    with pytest.raises(T.TraceFormatError) as info:
+        T.parse(text, strict=True, source="x.txt")
+    assert (info.value.line, info.value.kind) == (2, "long_line")
+    assert str(info.value).startswith("x.txt:2: line too long") and len(info.value.text) == 300
+    ds = T.parse(text)
+    assert ds.sizes["call"] == 2 and ds.attrs["malformed_long_line"] == 1 and ds.attrs["lines"] == 3
+    # A file read in small blocks: the line is not accumulated block by block (quadratic before).
+    p = tmp_path / "long.txt"
+    p.write_bytes(GOOD.encode() + filler * (16 << 20) + b"\n" + GOOD.encode())
+    monkeypatch.setattr(read_mod, "CHUNK_BYTES", 4096)
+    import time
+
+    t0 = time.perf_counter()
+    ds = T.read(p)
+    assert time.perf_counter() - t0 < 10
+    assert ds.sizes["call"] == 2 and ds.attrs["malformed_long_line"] == 1 and ds.attrs["lines"] == 3
+    with pytest.raises(T.TraceFormatError, match="long.txt:2: line too long"):
+        T.read(p, strict=True)
+    # Compressed: decompressed block by block; the line is cut to what the message needs.
+    gz = tmp_path / "long.txt.gz"
+    gz.write_bytes(gzip.compress(p.read_bytes(), compresslevel=1))
+    t0 = time.perf_counter()
+    ds = T.read(gz)
+    assert time.perf_counter() - t0 < 10
+    assert ds.sizes["call"] == 2 and ds.attrs["malformed_long_line"] == 1 and ds.attrs["lines"] == 3
+
+
+def test_line_at_the_length_limit_still_parses():
+    from reclaimlab.trace import _scan
+
+    line = GOOD.rstrip("\n")
+    padded = line + " " * (_scan.MAX_LINE - len(line)) + "\n"  # trailing blanks are ignored
+    assert T.parse(padded, strict=True).sizes["call"] == 1
+    with pytest.raises(T.TraceFormatError, match="line too long"):
+        T.parse(line + " " * (_scan.MAX_LINE - len(line) + 1) + "\n", strict=True)
+
+
+def test_file_without_shrinker_events_is_an_error(tmp_path):
+    readme = FIX / "README.md"
+    with pytest.raises(T.TraceFormatError, match="no mm_shrink_slab_start/end events were found") as info:
+        T.read(readme)
+    assert info.value.kind == "no_shrink_events" and isinstance(info.value, ValueError)
+    other = tmp_path / "sched.txt"
+    other.write_text("  <idle>-0 [001] d..2. 6.5: sched_switch: prev_comm=swapper/1 ==> next_comm=x\n")
+    with pytest.raises(T.TraceFormatError, match="no mm_shrink_slab_start/end events"):
+        T.read(other)
+    with pytest.raises(T.TraceFormatError, match="no mm_shrink_slab_start/end events"):
+        T.read(other, strict=True)
+    # Empty, or comments only (an ftrace capture with nothing in it): an empty Dataset.
+    (tmp_path / "header.txt").write_text("# tracer: nop\n#\n\n")
+    assert T.read(tmp_path / "header.txt").sizes["call"] == 0
+    # Malformed shrinker events are shrinker events: counted, not this error.
+    (tmp_path / "bad.txt").write_text(BAD.splitlines(keepends=True)[3])
+    assert T.read(tmp_path / "bad.txt").attrs["malformed_mm_shrink_slab_start"] == 1
+
+
+def test_directory_is_named_as_such(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        T.read(tmp_path)
+
+
+def _per_cpu(text: str) -> str:
+    """The lines of ``text`` grouped by CPU (comments first), as ``cat per_cpu/cpu*/trace`` gives."""
+    head = [ln for ln in text.splitlines(keepends=True) if ln.startswith("#")]
+    body = [ln for ln in text.splitlines(keepends=True) if not ln.startswith("#")]
+    cpu = [int(ln.split("[", 1)[1].split("]", 1)[0]) for ln in body]
+    return "".join(head + [body[k] for k in np.argsort(cpu, kind="stable")])
+
+
+def test_trace_concatenated_per_cpu_is_sorted_by_time(tmp_path):
+    # The synthetic trace with each task on a CPU of its own (pid % 4).
+    lines = []
+    for ln in T.synthetic_trace(4000, seed=11).splitlines(keepends=True):
+        if not ln.startswith("#"):
+            pid = int(ln.split("[", 1)[0].rsplit("-", 1)[1])
+            a, b = ln.split("[", 1)
+            ln = f"{a}[{pid % 4:03d}{b[3:]}"
+        lines.append(ln)
+    ordered = "".join(lines)
+    concat = _per_cpu(ordered)
+    assert concat != ordered
+    (tmp_path / "ordered.txt").write_text(ordered)
+    (tmp_path / "concat.txt").write_text(concat)
+    ref, ds = T.read(tmp_path / "ordered.txt", strict=True), T.read(tmp_path / "concat.txt", strict=True)
+    assert "out_of_order_events" not in ref.attrs and ds.attrs["out_of_order_events"] > 0
+    assert np.all(np.diff(ds.time.values) >= 0) and np.all(np.diff(ds.event_time.values) >= 0)
+    for name in ref.data_vars:
+        if name not in ("line", "event_line"):
+            np.testing.assert_array_equal(ds[name].values, ref[name].values, err_msg=name)
+    # ``line`` still points into the file read.
+    text = concat.splitlines()
+    assert all("mm_shrink_slab_start" in text[k - 1] for k in ds.line.values[:50])
+    a, b = T.replay(ref, "v5.13"), T.replay(ds, "v5.13")
+    assert bool(a.match.all()) and bool(b.match.all())
+    assert a.attrs["match_rate"] == b.attrs["match_rate"]
+
+
+def test_start_and_end_on_other_cpus_pair_in_time_order(tmp_path):
+    s = ("t-7 [00{cpu}] .... {t}: mm_shrink_slab_start: s+0x0/0x1 p: nid: 0 objects to shrink {nr} "
+         "gfp_flags GFP_KERNEL cache items 10 delta 0 total_scan {nr} priority 12\n")
+    e = ("t-7 [00{cpu}] .... {t}: mm_shrink_slab_end: s+0x0/0x1 p: nid: 0 unused scan count {nr} "
+         "new scan count {new} total_scan 0 last shrinker return val 0\n")
+    # The task migrates from CPU 1 to CPU 0 in the middle of each call.
+    ordered = (s.format(cpu=1, t="1.0", nr=5) + e.format(cpu=0, t="2.0", nr=5, new=50)
+               + s.format(cpu=1, t="3.0", nr=5) + e.format(cpu=0, t="4.0", nr=5, new=51))
+    (tmp_path / "c.txt").write_text(_per_cpu(ordered))
+    ds = T.read(tmp_path / "c.txt")
+    assert list(ds.new_scan.values) == [50, 51] and ds.has_end.all()
+    assert list(ds.time.values) == [1.0, 3.0] and list(ds.line.values) == [3, 4]

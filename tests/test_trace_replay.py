@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import reclaimlab as rl
 import reclaimlab.trace as T
 from reclaimlab.model import preset, preset_for_symbol, presets, strip_symbol
 
-FIX = Path(__file__).parent / "fixtures" / "traces"
-DATA = Path(__file__).parent.parent / "data" / "traces"
-REAL = {"6.1": DATA / "debian-6.1-6.1.192-512M-2cpu.trace.xz",
-        "6.12": DATA / "debian-6.12-6.12.117-512M-2cpu.trace.xz"}
+from conftest import FIXTURES as FIX
+from conftest import SHIPPED as REAL
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +165,7 @@ def test_empty_trace_replays():
     assert rep.sizes["call"] == 0 and rep.attrs["calls"] == 0
     w = T.whatif(T.parse(""), "v4.19", kernel="v5.13")
     assert w.attrs["scanned_model"] == 0
-    assert T.whatif_text(w).isascii()
+    assert rl.text.trace_whatif(w).isascii()
 
 
 # -- what-if ---------------------------------------------------------------
@@ -220,28 +219,26 @@ def _check_text(txt: str):
 
 def test_texts_fit_72_ascii_columns(synth):
     rep = T.replay(synth, "v5.0")
-    for txt in (T.summary_text(synth), T.replay_text(rep), T.replay_text(T.replay(synth, "v5.13")),
-                T.whatif_text(T.whatif(synth, "v4.19", kernel="v5.13"))):
+    for txt in (rl.text.trace_summary(synth), rl.text.trace_replay(rep), rl.text.trace_replay(T.replay(synth, "v5.13")),
+                rl.text.trace_whatif(T.whatif(synth, "v4.19", kernel="v5.13"))):
         _check_text(txt)
-    assert "Mismatches" in T.replay_text(rep)
-    narrow = T.replay_text(rep, width=50)
+    assert "Mismatches" in rl.text.trace_replay(rep)
+    narrow = rl.text.trace_replay(rep, width=50)
     assert max(map(len, narrow.splitlines())) <= 50
     with pytest.raises(ValueError, match="width"):
-        T.summary_text(synth, width=10)
+        rl.text.trace_summary(synth, width=10)
 
 
-# -- the shipped real traces (data/traces, captured from Debian 6.1 and 6.12) --
+# -- the shipped real traces (reclaimlab/data/traces, captured from Debian 6.1 and 6.12) --
 
 @pytest.mark.parametrize("kernel", sorted(REAL))
 def test_real_trace_replays_100_percent(kernel):
     path = REAL[kernel]
-    if not path.exists():
-        pytest.skip(f"{path.name} is not in data/traces (run scripts/capture-kernel-trace.sh)")
     ds = T.read(path, strict=True)
     assert ds.sizes["call"] > 1000 and ds.has_end.all()
     assert ds.attrs["malformed_lines"] == 0 and ds.attrs["lost_events"] == 0
     rep = T.replay(ds, "v5.13")
-    assert rep.attrs["match_rate"] == 1.0, T.replay_text(rep)
+    assert rep.attrs["match_rate"] == 1.0, rl.text.trace_replay(rep)
     # End events: new scan count = the deferral given what was scanned, or more when
     # another task added to the slot meanwhile; never less.
     assert rep.attrs["new_scan_mismatch"] == 0
@@ -255,8 +252,8 @@ def test_real_trace_replays_100_percent(kernel):
     m = re.search(r"slabs_scanned (\d+)", _comments(path))
     assert m, "the capture header records the guest's /proc/vmstat"
     assert int(rep.scanned.values.sum()) == int(m.group(1))
-    _check_text(T.replay_text(rep))
-    _check_text(T.summary_text(ds))
+    _check_text(rl.text.trace_replay(rep))
+    _check_text(rl.text.trace_summary(ds))
 
 
 def _comments(path: Path) -> str:

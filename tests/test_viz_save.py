@@ -18,10 +18,10 @@ import reclaimlab.text as rtext
 from reclaimlab.viz import save as save_mod
 from reclaimlab.viz.save import load, save
 from reclaimlab.viz.theme import FONT
-from simdata import make_sim_dataset
+from reclaimlab.testing import example_simulation
 
 SVG = "{http://www.w3.org/2000/svg}"
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,6 @@ def test_svg_is_byte_identical_twice_and_across_processes(chart, tmp_path):
     b = save(chart, tmp_path / "b.svg").read_bytes()
     assert a == b
     code = textwrap.dedent(f"""
-        import sys; sys.path.insert(0, {str(ROOT / 'tests')!r})
         import reclaimlab as rl
         from reclaimlab.viz.save import save
         ds = rl.sweep(["v4.18", "v4.19", "v5.0"], freeable=[10, 1000, 10**5, 10**7], priority=12,
@@ -156,7 +155,7 @@ def test_failed_write_midway_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(save_mod.os, "replace", real)
     assert os.listdir(tmp_path) == []
 
-    ds = make_sim_dataset(steps=10)
+    ds = example_simulation(steps=10)
 
     def half_then_fail(self, path, *a, **k):
         Path(path).write_bytes(b"partial")
@@ -178,7 +177,7 @@ def test_dataset_round_trip_is_exact(sweep_ds, tmp_path, suffix):
     back = load(save(sweep_ds, tmp_path / f"sweep{suffix}"))
     xr.testing.assert_identical(back, sweep_ds)
     assert back.delta.dtype == np.uint64 and back.scanned.dtype == np.int64
-    sim = make_sim_dataset(formulas=["v4.19", "v5.0"])
+    sim = example_simulation(formulas=["v4.19", "v5.0"])
     sim.attrs["config"] = {"caches": [{"name": "dentry", "seeks": 2}], "kswapd": True, "min_free": None}
     sim.attrs["flag"] = False
     sim["slab"].attrs["presets"] = ["a", 1]

@@ -11,7 +11,7 @@ import reclaimlab as rl
 import reclaimlab.text as rtext
 from reclaimlab.viz import tables
 from reclaimlab.viz.textkit import SPARK_UNICODE, fmt, log_bars, sparkline, table
-from simdata import make_sim_dataset
+from reclaimlab.testing import example_simulation
 
 FORMULAS = ["v4.18", "v4.19", "v5.0", "rik-2019", "dave-2019", "v5.13"]
 
@@ -51,19 +51,7 @@ def grid_ds():
 
 @pytest.fixture(scope="module")
 def sim_ds():
-    return make_sim_dataset(formulas=["v4.19", "v5.0", "rik-2019"])
-
-
-@pytest.fixture(scope="module")
-def replay_ds():
-    rng = np.random.default_rng(3)
-    n = 300
-    obs = rng.integers(0, 10**5, n)
-    mod = np.where(rng.random(n) < 0.7, obs, obs + 7)
-    return xr.Dataset({"delta": ("call", obs), "delta_model": ("call", mod),
-                       "total_scan": ("call", obs), "total_scan_model": ("call", mod),
-                       "match": ("call", obs == mod),
-                       "shrinker": ("call", rng.choice(["super_cache_scan", "ext4_es_scan", "x"], n))})
+    return example_simulation(formulas=["v4.19", "v5.0", "rik-2019"])
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +88,7 @@ def test_unicode_option_uses_blocks(sim_ds, grid_ds):
 
 
 def test_non_ascii_names_are_transliterated():
-    ds = make_sim_dataset(caches=["dentry\u2192x", "inode"], formulas=["v5.0"])
+    ds = example_simulation(caches=["dentry\u2192x", "inode"], formulas=["v5.0"])
     s = rtext.timeline(ds)
     assert s.isascii() and "dentry->x" in s
 
@@ -224,12 +212,15 @@ def test_trace_replay_counts_match(replay_ds):
     rows = table_after(s, "shrinker")
     shrinkers = np.asarray(replay_ds.shrinker.values).astype(str)
     match = replay_ds.match.values
-    for name, calls, matched, pct in rows:
+    assert [r[0] for r in rows] == list(replay_ds.symbol.values)
+    for name, inst, calls, matched, rate, *_ in rows:
         sel = shrinkers == name
         assert int(calls) == sel.sum() and int(matched) == match[sel].sum()
-        assert pct == f"{100 * match[sel].mean():.1f}%"
-    n_miss = int((~match).sum())
-    assert f"delta: {n_miss} calls differ" in s
+        assert rate == f"{100 * match[sel].mean():.2f}%"
+    n = replay_ds.sizes["call"]
+    assert f"matched {int(match.sum())} ({100 * match.mean():.2f}%)" in " ".join(s.splitlines())
+    assert f"Mismatches, observed/model (first 10 of {int((~match).sum())})" in " ".join(s.splitlines())
+    assert 0 < int(match.sum()) < n
 
 
 # --------------------------------------------------------------------------- primitives

@@ -1,34 +1,27 @@
-"""Bindings to the C arithmetic of do_shrink_slab() (``_scan.c``).
+"""Bindings to the C arithmetic of do_shrink_slab() (``reclaimlab/native/scan.c``).
 
 The loop lives in C because it is the inner loop of sweeps, simulations and
 trace replays, and it must follow C's integer rules to the letter: wrap-around
 of signed longs (``-fwrapv``, as the kernel's ``-fno-strict-overflow``),
 ``unsigned long long`` delta, ``do_div()`` with a 32-bit divisor and Rik van
-Riel's ``int small_scan``. The extension is built when the package is
-installed; it is called through ctypes on raw array pointers.
+Riel's ``int small_scan``. It is part of the extension module
+:mod:`reclaimlab._native`, built when the package is installed; the arrays are
+handed over through the buffer protocol and the loop runs without the GIL.
 """
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 
-from . import _scan  # the compiled extension; imported for its file path
+from .._native import scan as _scan   # the C loop of reclaimlab/native/scan.c
 
 SHRINK_BATCH = 128
 DEF_PRIORITY = 12
 INT_MAX = 2**31 - 1
 
-# Error codes returned by the C loop (0 = fine); they mirror _scan.c.
+# Error codes returned by the C loop (0 = fine); they mirror scan.c.
 (ERR_FREEABLE, ERR_PRIORITY, ERR_SEEKS_NEGATIVE, ERR_SEEKS_ZERO, ERR_SEEKS_TOO_BIG,
  ERR_BATCH, ERR_NR_DEFERRED, ERR_SMALL_SCAN, ERR_LRU_SCANNED, ERR_LRU_ELIGIBLE,
  ERR_LRU_DIVISOR) = range(1, 12)
-
-_lib = ctypes.CDLL(_scan.__file__)
-_rl_scan = _lib.rl_scan
-_rl_scan.restype = ctypes.c_int64
-_I, _P = ctypes.c_int64, ctypes.c_void_p
-_rl_scan.argtypes = [_I] * 7 + [_P, _I] * 10 + [_P] * 4 + [_P, _I, _P, _I]
 
 INPUT_ORDER = ("freeable", "priority", "seeks", "batch", "nr_deferred", "small_scan",
                "lru_scanned", "lru_eligible", "custom", "stop")
@@ -58,17 +51,17 @@ def run(rules: tuple[int, int, int, bool, bool], calls: int, flat: dict[str, np.
     -------
     tuple of int
         ``(error_code, flat_index)``: 0 and -1 when every input was valid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> one = lambda v: np.array([v], np.int64)
+    >>> flat = dict(zip(INPUT_ORDER, map(one, (1000, 12, 2, 128, 0, 0, 0, 0, 0, 0))))
+    >>> outs = [np.empty(1, np.uint64)] + [np.empty(1, np.int64) for _ in range(5)]
+    >>> run((1, 1, 1, False, False), 1, flat, *outs), int(outs[0][0])
+    ((0, -1), 0)
     """
-    n = out_delta.size
-    args = []
-    for key in INPUT_ORDER:
-        a = flat[key]
-        assert a.dtype == np.int64 and a.flags.c_contiguous and a.size in (1, n) or n == 0
-        args += [a.ctypes.data, a.size]
-    if n == 0:
-        return 0, -1
-    code = _rl_scan(*rules, calls, n, *args,
-                    out_delta.ctypes.data, out_total.ctypes.data, out_scanned.ctypes.data,
-                    out_next.ctypes.data, out_small.ctypes.data, out_small.size,
-                    out_sum.ctypes.data, out_sum.size)
-    return (int(code), int(out_sum[0])) if code else (0, -1)
+    # The extension checks every buffer (contiguous, 8-byte integers, length n or 1).
+    return _scan((int(rules[0]), int(rules[1]), int(rules[2]), int(rules[3]), int(rules[4])), calls,
+                 [flat[key] for key in INPUT_ORDER],
+                 (out_delta, out_total, out_scanned, out_next, out_small, out_sum))

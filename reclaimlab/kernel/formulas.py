@@ -20,6 +20,11 @@ name            kernels                essence
 
 Aliases such as ``v4.18``, ``v6.1`` and ``v6.12`` name the same arithmetic.
 
+Two more describe the patched 6.1 kernels of ``scripts/kernel-ab`` (issue 21):
+``v5.13+floor`` (v5.13 with the 172b06c32b94 floor re-applied,
+``patches/floor.patch``) and ``rik-6.1`` (Rik van Riel's ``small_scan``
+accumulator on the 5.13+ deferral, ``patches/rik.patch``).
+
 Wrap-around is reproduced on purpose: the kernel is built with
 ``-fno-strict-overflow``, so a ``long`` that overflows wraps in two's
 complement and ``delta`` wraps modulo 2**64. With inputs near 2**62 this is

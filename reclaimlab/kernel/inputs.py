@@ -58,7 +58,7 @@ def as_int_array(name: str, value) -> np.ndarray:
         if not -(2**63) <= value <= INT64_MAX:
             raise ValueError(
                 f"{name}={value} does not fit a 64-bit kernel long; "
-                f"allowed: integers up to {INT64_MAX}"
+                f"allowed: integers from {-(2**63)} to {INT64_MAX}"
             )
         return np.asarray(value, dtype=np.int64)
     arr = np.asarray(value)
@@ -73,7 +73,16 @@ def as_int_array(name: str, value) -> np.ndarray:
             )
         return arr.astype(np.int64)
     if arr.dtype == object and arr.size and all(isinstance(v, numbers.Integral) for v in arr.flat):
-        return as_int_array(name, np.array([int(v) for v in arr.flat]).reshape(arr.shape))
+        # Python ints too big for int64 (2**64, 10**30) keep numpy at dtype=object:
+        # check the range here, or converting would give an object array again.
+        values = [int(v) for v in arr.flat]
+        bad = next((v for v in values if not -(2**63) <= v <= INT64_MAX), None)
+        if bad is not None:
+            raise ValueError(
+                f"{name} contains {bad}, which does not fit a 64-bit kernel long; "
+                f"allowed: integers from {-(2**63)} to {INT64_MAX}"
+            )
+        return np.array(values, dtype=np.int64).reshape(arr.shape)
     shown = value if arr.ndim == 0 else f"an array of dtype {arr.dtype}"
     raise TypeError(
         f"{name}={shown!s} is not an integer; {name} must be an integer or an "

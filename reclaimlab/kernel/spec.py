@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .releases import formula_aliases
+
 # Delta rules.
 DELTA_LRU = 0
 DELTA_SHIFT = 1
@@ -188,17 +190,41 @@ BUILTIN: tuple[FormulaSpec, ...] = (
             "accumulation that small caches had before 4.16 without a floor."
         ),
     ),
+    # ---- kernel-ab (issue 21): the two patched 6.1 kernels of scripts/kernel-ab/ ----
+    FormulaSpec(
+        "v5.13+floor", DELTA_SHIFT, ZERO_SEEK_HALF, DEFER_5_13, floor=True,
+        kernels="6.1 + scripts/kernel-ab/patches/floor.patch (experimental kernel, never released)",
+        commits="172b06c32b94 (Roman Gushchin) re-applied to 6.1's do_shrink_slab() (5.13+ deferral)",
+        description=(
+            "v5.13 with the 4.19 min-scan floor put back: after the shift or "
+            "zero-seek delta, delta = max(delta, min(freeable, batch)), then "
+            "the 5.13+ deferral (total_scan = (nr >> priority) + delta, capped "
+            "at 2F, and so is what is carried forward). The order is v4.20's: "
+            "the floor follows the zero-seek branch. This is the arithmetic of "
+            "the kernel-ab 'floor' kernel, whose traces replay exactly under it."
+        ),
+    ),
+    FormulaSpec(
+        "rik-6.1", DELTA_SHIFT, ZERO_SEEK_HALF_UP, DEFER_5_13, accumulator=True,
+        kernels="6.1 + scripts/kernel-ab/patches/rik.patch (experimental kernel, never released)",
+        commits="Rik van Riel, 'mm,slab,vmscan: accumulate gradual pressure on small slabs' (final -mm version) adapted to 6.1",
+        description=(
+            "rik-2019's delta step (zero-seek (freeable + 1) / 2; when delta is "
+            "0 and seeks != 0, the per-shrinker int small_scan accumulates "
+            "freeable and gives delta = 4 * (small_scan >> priority) / seeks, "
+            "taken off the accumulator when non-zero) on 6.1's 5.13+ deferral "
+            "instead of the pre-5.13 one: no F/2 windup cap, nr >> priority, "
+            "2F caps. The arithmetic of the kernel-ab 'rik' kernel. The "
+            "accumulator is in no tracepoint: replaying a trace exactly needs "
+            "small_scan carried from call to call per shrinker."
+        ),
+    ),
+    # ---- end kernel-ab ----
 )
 
+#: Alias → canonical name: ``v<release>`` from the release table, and short names of the proposals.
 ALIASES: dict[str, str] = {
-    "v4.17": "v4.16",
-    "v4.18": "v4.16",
-    "v5.1": "v5.0",
-    "v5.4": "v5.0",
-    "v5.10": "v5.0",
-    "v6.1": "v5.13",
-    "v6.6": "v5.13",
-    "v6.12": "v5.13",
+    **formula_aliases(spec.name for spec in BUILTIN),
     "rik": "rik-2019",
     "dave": "dave-2019",
 }

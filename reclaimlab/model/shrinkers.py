@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..kernel.releases import version_tuple
+
 DEFAULT_SEEKS = 2
 SHRINK_BATCH = 128
 
@@ -104,31 +106,12 @@ class ShrinkerPreset:
         """
         if kernel is None or not self.seeks_by_kernel:
             return self.seeks
-        want = kernel_version(kernel)
+        want = version_tuple(kernel)
         value = self.seeks_by_kernel[0][1]
         for first, seeks in self.seeks_by_kernel:
-            if want >= kernel_version(first):
+            if want >= version_tuple(first):
                 value = seeks
         return value
-
-
-def kernel_version(text: str) -> tuple[int, ...]:
-    """``"v4.19.13"`` -> ``(4, 19, 13)``.
-
-    Raises
-    ------
-    ValueError
-        When ``text`` does not start with a dotted version number.
-
-    Examples
-    --------
-    >>> kernel_version("v5.13")
-    (5, 13)
-    """
-    m = re.match(r"^v?(\d+(?:\.\d+)*)", str(text))
-    if not m:
-        raise ValueError(f"kernel={text!r} is not a kernel version; expected e.g. '4.19' or 'v6.1'")
-    return tuple(int(x) for x in m.group(1).split("."))
 
 
 PRESETS: tuple[ShrinkerPreset, ...] = (

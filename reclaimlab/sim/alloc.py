@@ -41,6 +41,11 @@ reclaims is 8% at ``dt_s`` 0.1, 19% at 0.05, 40% at 0.0125 and 48% at
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:                      # the engine imports this module
+    from .engine import Sim
+
 PAGE_ALLOC_COSTLY_ORDER = 3
 MAX_ORDER = 11      # orders 0 to MAX_ORDER - 1 (include/linux/mmzone.h, 4.19)
 
@@ -56,7 +61,7 @@ def compact_gap(order: int) -> int:
     return 2 << order
 
 
-def enters_direct_reclaim(sim, n: int, order: int) -> bool:
+def enters_direct_reclaim(sim: Sim, n: int, order: int) -> bool:
     """Whether an allocation of ``order`` on node ``n`` makes a direct reclaim pass now.
 
     Order 0 is a GFP_KERNEL allocation, a higher order kvmalloc()'s

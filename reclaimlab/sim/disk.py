@@ -31,32 +31,50 @@ Each step, in order:
 """
 from __future__ import annotations
 
-def queued(sim, service_s: float) -> float:
+from typing import TYPE_CHECKING
+
+from dataclasses import dataclass
+
+if TYPE_CHECKING:                      # the engine imports this module
+    from .engine import Sim
+
+
+@dataclass
+class DiskState:
+    """The disk's account, changed only by this module's functions."""
+
+    slowdown: float = 1.0     # queueing factor of this step's IO
+    io_s: float = 0.0         # synchronous IO booked on the disk this step, s
+    io_last_s: float = 0.0    # and in the last step (plus the backlog), s
+    backlog_s: float = 0.0    # disk time booked beyond the steps so far, s
+
+
+def queued(sim: Sim, service_s: float) -> float:
     """Seconds an IO of ``service_s`` disk time keeps its issuer waiting this step."""
-    return service_s * sim.disk_slowdown
+    return service_s * sim.disk.slowdown
 
 
-def charge(sim, service_s: float) -> float:
+def charge(sim: Sim, service_s: float) -> float:
     """Book ``service_s`` seconds of synchronous IO on the disk; return the issuer's wait."""
-    sim.disk_io_s += service_s
+    sim.disk.io_s += service_s
     return queued(sim, service_s)
 
 
-def writeback_share(sim) -> float:
+def writeback_share(sim: Sim) -> float:
     """Share of this step's disk time left to data writeback (``writeback_min_share`` to 1)."""
-    left = 1.0 - sim.disk_io_last_s / sim.params.dt_s
+    left = 1.0 - sim.disk.io_last_s / sim.params.dt_s
     return min(max(left, sim.costs.writeback_min_share), 1.0)
 
 
-def next_step(sim) -> None:
+def next_step(sim: Sim) -> None:
     """Start a step: the last step's IO and the backlog set the writeback share (module doc)."""
-    sim.disk_io_last_s, sim.disk_io_s = sim.disk_io_s + sim.disk_backlog_s, 0.0
+    sim.disk.io_last_s, sim.disk.io_s = sim.disk.io_s + sim.disk.backlog_s, 0.0
 
 
-def settle(sim, writeback_s: float) -> None:
+def settle(sim: Sim, writeback_s: float) -> None:
     """After writeback: this step's queueing factor from the disk's busy time."""
-    busy = writeback_s + sim.disk_io_last_s
-    sim.disk_backlog_s = max(busy - sim.params.dt_s, 0.0)   # served in the next steps
-    sim.totals.disk_busy += busy - sim.disk_backlog_s
+    busy = writeback_s + sim.disk.io_last_s
+    sim.disk.backlog_s = max(busy - sim.params.dt_s, 0.0)   # served in the next steps
+    sim.totals.disk_busy += busy - sim.disk.backlog_s
     rho = busy / sim.params.dt_s
-    sim.disk_slowdown = min(1.0 / max(1.0 - rho, 1e-9), sim.costs.disk_max_queueing)
+    sim.disk.slowdown = min(1.0 / max(1.0 - rho, 1e-9), sim.costs.disk_max_queueing)

@@ -18,6 +18,10 @@ restarted its cgroup goes offline and a new one is created.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from ..kernel import formulas
@@ -25,10 +29,25 @@ from .slab import isolate_referenced
 from .lrulist import NOBODY
 from .state import DYING, FREE, ONLINE, PARENT
 
+if TYPE_CHECKING:                      # the engine imports this module
+    from .engine import Sim
+
 COLLECTOR_INTERVAL_S = 1.0
 
 
-def start(sim, t: float) -> None:
+@dataclass
+class MemcgClock:
+    """When each service cgroup is deleted and when the collector runs next (this module's)."""
+
+    slots: int
+    deadline: np.ndarray = field(init=False)   # per slot: when its service is deleted, s
+    collector_next: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.deadline = np.full(self.slots, np.inf)
+
+
+def start(sim: Sim, t: float) -> None:
     """Bring the parent and the first service cgroups online."""
     svc = sim.params.services
     if svc is None:
@@ -40,10 +59,10 @@ def start(sim, t: float) -> None:
     # Stagger first restarts so services do not all restart together.
     alive = np.flatnonzero(st.memcg_state == ONLINE)[1:]
     for i, m in enumerate(alive):
-        sim.memcg_deadline[m] = t + svc.lifetime_s * (i + 1) / svc.count
+        sim.memcg_clock.deadline[m] = t + svc.lifetime_s * (i + 1) / svc.count
 
 
-def _spawn(sim, t: float) -> None:
+def _spawn(sim: Sim, t: float) -> None:
     st = sim.st
     free = np.flatnonzero(st.memcg_state[2:] == FREE)
     if not len(free):
@@ -55,35 +74,35 @@ def _spawn(sim, t: float) -> None:
     st.memcg_state[m] = ONLINE
     st.memcg_born[m] = t
     st.memcg_died[m] = np.nan
-    sim.memcg_deadline[m] = t + sim.params.services.lifetime_s
+    sim.memcg_clock.deadline[m] = t + sim.params.services.lifetime_s
     st.g_ref[:, m] = 0
     st.g_unref[:, m] = 0
 
 
-def step(sim, t: float) -> None:
+def step(sim: Sim, t: float) -> None:
     """Restart services whose time is up; release memcgs nothing pins any more."""
     if sim.params.services is None:
         return
     st = sim.st
-    for m in np.flatnonzero((st.memcg_state == ONLINE) & (sim.memcg_deadline <= t)):
+    for m in np.flatnonzero((st.memcg_state == ONLINE) & (sim.memcg_clock.deadline <= t)):
         if m > PARENT:
             _offline(sim, int(m), t)
             _spawn(sim, t)
-    if sim.memcg_remedy == "collector" and t >= sim.collector_next:
+    if sim.rules.memcg_remedy == "collector" and t >= sim.memcg_clock.collector_next:
         _collect(sim)
-        sim.collector_next = t + COLLECTOR_INTERVAL_S
+        sim.memcg_clock.collector_next = t + COLLECTOR_INTERVAL_S
     dying = st.memcg_state == DYING
     released = dying & (st.pinned_by.sum(axis=(1, 2)) == 0)
     st.memcg_state[released] = FREE
 
 
-def _offline(sim, m: int, t: float) -> None:
+def _offline(sim: Sim, m: int, t: float) -> None:
     """css offline: lists drained to the parent; objects keep pinning unless reparented."""
     st = sim.st
     moved = st.g_ref[:, m] + st.g_unref[:, m]
-    owner = NOBODY if sim.memcg_remedy == "reparent" else m
+    owner = NOBODY if sim.rules.memcg_remedy == "reparent" else m
     for n in range(sim.params.nodes):
-        for g in range(sim.n_generic):
+        for g in range(sim.layout.n_generic):
             sim.parent_lists[n][g].splice_front(owner, int(st.g_ref[n, m, g]), int(st.g_unref[n, m, g]))
     st.g_ref[:, PARENT] += st.g_ref[:, m]
     st.g_unref[:, PARENT] += st.g_unref[:, m]
@@ -92,14 +111,14 @@ def _offline(sim, m: int, t: float) -> None:
     st.nr_deferred[:, :, PARENT] += st.nr_deferred[:, :, m]   # reparent_shrinker_deferred (5.13)
     st.nr_deferred[:, :, m] = 0
     st.memcg_died[m] = t
-    if sim.memcg_remedy == "reparent":
+    if sim.rules.memcg_remedy == "reparent":
         st.memcg_state[m] = FREE
         return
     st.pinned_by[m] = moved
     st.memcg_state[m] = DYING
 
 
-def _collect(sim) -> None:
+def _collect(sim: Sim) -> None:
     """Shrink the oldest dying memcg's objects at priority 0 until a call frees nothing."""
     st = sim.st
     dying = np.flatnonzero(st.memcg_state == DYING)
@@ -107,7 +126,7 @@ def _collect(sim) -> None:
         return
     m = int(dying[np.argmin(st.memcg_died[dying])])
     for n in range(sim.params.nodes):
-        for g in range(sim.n_generic):
+        for g in range(sim.layout.n_generic):
             F = int(st.pinned_by[m, n, g])
             if F == 0:
                 continue
@@ -115,8 +134,8 @@ def _collect(sim) -> None:
             ref, _ = lst.owned(m)
             slot = 0
             while F > 0:
-                r = formulas.scan(sim.formula, F, 0, seeks=int(sim.seeks[1 + g]),
-                                  batch=int(sim.batch[1 + g]), nr_deferred=slot)
+                r = formulas.scan(sim.rules.formula, F, 0, seeks=int(sim.layout.seeks[1 + g]),
+                                  batch=int(sim.layout.batch[1 + g]), nr_deferred=slot)
                 slot = int(r.next_deferred)
                 k = int(r.scanned)   # may exceed F: the walk comes back round
                 freed, ref, _ = isolate_referenced(sim.rng, ref, F - ref, k)
@@ -127,6 +146,6 @@ def _collect(sim) -> None:
                 st.pinned_by[m, n, g] -= freed
                 lst.remove(m, freed)
                 st.g_ref[n, PARENT, g], st.g_unref[n, PARENT, g] = lst.totals()
-                c = sim.generic_cache_index + g
+                c = sim.layout.generic_cache_index + g
                 sim.totals.scanned[n, PARENT, c] += k
                 sim.totals.freed[n, PARENT, c] += freed

@@ -15,14 +15,19 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .lru import DEF_PRIORITY, SWAP_CLUSTER_MAX, shrink_lruvec
 from .slab import shrink_slab
 from .state import FREE, ONLINE
 
+if TYPE_CHECKING:                      # the engine imports this module
+    from .engine import Sim
 
-def reclaim_pass(sim, n: int, priority: int, nr_to_reclaim: int, nofs: bool,
+
+def reclaim_pass(sim: Sim, n: int, priority: int, nr_to_reclaim: int, nofs: bool,
                  finish_lru: bool) -> tuple[int, float, float]:
     """One shrink_node() pass; returns (pages scanned, pages reclaimed, seconds)."""
     st, tot = sim.st, sim.totals
@@ -46,7 +51,7 @@ def reclaim_pass(sim, n: int, priority: int, nr_to_reclaim: int, nofs: bool,
     return scanned, reclaimed, seconds
 
 
-def kswapd(sim, n: int, budget: float) -> float:
+def kswapd(sim: Sim, n: int, budget: float) -> float:
     """Run node ``n``'s kswapd for up to ``budget`` seconds; returns time used."""
     st = sim.st
     used = 0.0
@@ -70,7 +75,7 @@ def kswapd(sim, n: int, budget: float) -> float:
     return used
 
 
-def direct_reclaim(sim, home: int, nofs: bool) -> tuple[float, float]:
+def direct_reclaim(sim: Sim, home: int, nofs: bool) -> tuple[float, float]:
     """One try_to_free_pages() call from node ``home``; returns (pages, seconds)."""
     order = [home] + [n for n in range(sim.params.nodes) if n != home]
     reclaimed, seconds = 0.0, 0.0

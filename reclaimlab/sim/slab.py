@@ -26,12 +26,17 @@ shrinkers do with the objects they are asked to scan:
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..kernel import formulas
 from . import xfs
 from .draw import take, thin
 from .state import PARENT, ROOT
+
+if TYPE_CHECKING:                      # the engine imports this module
+    from .engine import Sim
 
 SB = 0   # shrinker index of the superblock
 DENTRY, INODE, XFS_INODE = 0, 1, 2   # cache indices of the superblock's caches
@@ -42,25 +47,25 @@ def mult_frac(x: int, numer: int, denom: int) -> int:
     return (x // denom) * numer + ((x % denom) * numer) // denom
 
 
-def with_pages_fraction(sim, n: int, m: int) -> np.ndarray:
+def with_pages_fraction(sim: Sim, n: int, m: int) -> np.ndarray:
     """Per file set: share of its inodes that still have page cache (mean field)."""
     st = sim.st
     inodes = st.inodes()[n, m]
-    files_with_pages = np.minimum(inodes, -(-st.pages()[n, m] // sim.pages_per_file))
+    files_with_pages = np.minimum(inodes, -(-st.pages()[n, m] // sim.layout.pages_per_file))
     return np.divide(files_with_pages, inodes, out=np.zeros(len(inodes)), where=inodes > 0)
 
 
-def lru_inodes(sim, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+def lru_inodes(sim: Sim, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     """(referenced, unreferenced) inodes on the inode LRU per file set."""
     st = sim.st
     ref, unref = st.i_ref[n, m], st.i_unref[n, m]
-    if sim.inode_rule == "v5.16":
+    if sim.rules.inode_rule == "v5.16":
         keep = 1.0 - with_pages_fraction(sim, n, m)
         return np.floor(ref * keep).astype(np.int64), np.floor(unref * keep).astype(np.int64)
     return ref, unref
 
 
-def superblock_parts(sim, n: int, m: int) -> tuple[int, int, int]:
+def superblock_parts(sim: Sim, n: int, m: int) -> tuple[int, int, int]:
     """(dentries, inodes, fs objects) the superblock shrinker counts on (n, m)."""
     st = sim.st
     ref, unref = lru_inodes(sim, n, m)
@@ -68,16 +73,16 @@ def superblock_parts(sim, n: int, m: int) -> tuple[int, int, int]:
     return int(st.dentries()[n, m].sum()), int(ref.sum() + unref.sum()), fs
 
 
-def count_objects(sim, n: int, m: int) -> np.ndarray:
+def count_objects(sim: Sim, n: int, m: int) -> np.ndarray:
     """What each shrinker's count_objects() returns on (n, m)."""
-    F = np.zeros(sim.n_shrinkers, np.int64)
+    F = np.zeros(sim.layout.n_shrinkers, np.int64)
     if sim.params.filesets:
         F[SB] = mult_frac(sum(superblock_parts(sim, n, m)), sim.params.vfs_cache_pressure, 100)
     F[1:] = sim.st.generic()[n, m]
     return F
 
 
-def shrink_slab(sim, n: int, m: int, priority: int, nofs: bool) -> tuple[float, float]:
+def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[float, float]:
     """Call every shrinker for node ``n``, memcg ``m``.
 
     Returns
@@ -87,12 +92,12 @@ def shrink_slab(sim, n: int, m: int, priority: int, nofs: bool) -> tuple[float, 
     """
     st = sim.st
     F = count_objects(sim, n, m)
-    ni = np.where(sim.numa_aware, n, 0)
+    ni = np.where(sim.layout.numa_aware, n, 0)
     mi = m if sim.per_memcg_deferred else 0
-    slot = (np.arange(sim.n_shrinkers), ni, mi)
-    res = formulas.scan(sim.formula, F, priority, seeks=sim.seeks, batch=sim.batch,
+    slot = (np.arange(sim.layout.n_shrinkers), ni, mi)
+    res = formulas.scan(sim.rules.formula, F, priority, seeks=sim.layout.seeks, batch=sim.layout.batch,
                         nr_deferred=st.nr_deferred[slot], small_scan=st.small_scan,
-                        shrink_stop=sim.fs_shrinker & nofs)
+                        shrink_stop=sim.layout.fs_shrinker & nofs)
     st.nr_deferred[slot] = res.next_deferred
     st.small_scan = np.array(res.small_scan, np.int64)
     tot = sim.totals
@@ -101,9 +106,9 @@ def shrink_slab(sim, n: int, m: int, priority: int, nofs: bool) -> tuple[float, 
         p, s = _scan_superblock(sim, n, m, int(res.scanned[SB]), int(res.delta[SB]),
                                 int(res.total_scan[SB]))
         pages, seconds = pages + p, seconds + s
-    for g in range(sim.n_generic):
+    for g in range(sim.layout.n_generic):
         k = int(res.scanned[1 + g])
-        c = sim.generic_cache_index + g
+        c = sim.layout.generic_cache_index + g
         tot.delta[n, m, c] += int(res.delta[1 + g])
         tot.total_scan[n, m, c] += int(res.total_scan[1 + g])
         if k == 0:
@@ -115,7 +120,7 @@ def shrink_slab(sim, n: int, m: int, priority: int, nofs: bool) -> tuple[float, 
             st.g_ref[n, m, g], st.g_unref[n, m, g] = ref, unref
         tot.scanned[n, m, c] += k
         tot.freed[n, m, c] += int(freed)
-        pages += freed / sim.generic_objects_per_page[g]
+        pages += freed / sim.layout.generic_objects_per_page[g]
         seconds += k * sim.costs.object_scan_us * 1e-6 + freed * sim.costs.object_free_us * 1e-6
     return pages, seconds
 
@@ -151,7 +156,7 @@ def _split_calls(nr: int, parts: tuple[int, int, int], batch: int) -> list[tuple
     return calls
 
 
-def _scan_superblock(sim, n, m, nr, delta, total_scan) -> tuple[float, float]:
+def _scan_superblock(sim: Sim, n, m, nr, delta, total_scan) -> tuple[float, float]:
     """Apply one super_cache_scan() call sequence of ``nr`` objects."""
     st, tot, costs = sim.st, sim.totals, sim.costs
     parts = superblock_parts(sim, n, m)
@@ -162,7 +167,7 @@ def _scan_superblock(sim, n, m, nr, delta, total_scan) -> tuple[float, float]:
         tot.total_scan[n, m, :3] += np.floor(total_scan * share).astype(np.int64)
     if nr == 0:
         return 0.0, 0.0
-    calls = _split_calls(nr, parts, sim.batch[SB])
+    calls = _split_calls(nr, parts, sim.layout.batch[SB])
     want = sum(split * times for split, times in calls)
     pages = 0.0
     # Dentries: freeing one drops the last reference to its inode.
@@ -192,7 +197,7 @@ def _scan_superblock(sim, n, m, nr, delta, total_scan) -> tuple[float, float]:
     return pages, seconds
 
 
-def _prune_icache(sim, n, m, k) -> tuple[int, float]:
+def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
     """inode_lru_isolate() over ``k`` steps of the walk; returns (inodes freed, pages stripped).
 
     Referenced inodes rotate (the bit cleared); unused ones without pages are
@@ -206,8 +211,8 @@ def _prune_icache(sim, n, m, k) -> tuple[int, float]:
     if k == 0 or ref.sum() + unref.sum() == 0:
         return 0, 0.0
     # Under v5.16 only inodes without pages are on the LRU.
-    with_pages = (np.zeros(len(ref)) if sim.inode_rule == "v5.16" else with_pages_fraction(sim, n, m))
-    rotate = (sim.pages_per_file > 1) if sim.inode_rule == "a76cf1a474d7" else np.zeros(len(ref), bool)
+    with_pages = (np.zeros(len(ref)) if sim.rules.inode_rule == "v5.16" else with_pages_fraction(sim, n, m))
+    rotate = (sim.layout.pages_per_file > 1) if sim.rules.inode_rule == "a76cf1a474d7" else np.zeros(len(ref), bool)
     lru = ref + unref
     steps_per_inode = (lru + unref * with_pages * ~rotate).sum() / lru.sum()
     k = int(k / steps_per_inode)
@@ -230,19 +235,19 @@ def _prune_icache(sim, n, m, k) -> tuple[int, float]:
     return int(freed.sum()), pages
 
 
-def _visit_unused(sim, unused, with_pages, rotate):
+def _visit_unused(sim: Sim, unused, with_pages, rotate):
     """Unused inodes met by the walk, per file set: (freed, rotated with pages, stripped)."""
     have = thin(sim.rng, unused, with_pages)
     return unused - have, np.where(rotate, have, 0), np.where(rotate, 0, have)
 
 
-def _strip_pages(sim, n, m, files) -> float:
+def _strip_pages(sim: Sim, n, m, files) -> float:
     """invalidate_mapping_pages() on ``files`` inodes per file set; returns pages freed."""
     st = sim.st
     if not files.any():
         return 0.0
     clean = np.stack([st.p_inact[n, m], st.p_ref[n, m], st.p_act[n, m]])
-    have = -(-st.pages()[n, m] // sim.pages_per_file)
+    have = -(-st.pages()[n, m] // sim.layout.pages_per_file)
     per_file = np.divide(st.pages()[n, m], np.maximum(have, 1))
     total = 0.0
     for k in np.flatnonzero(files):
@@ -254,7 +259,7 @@ def _strip_pages(sim, n, m, files) -> float:
     return float(total)
 
 
-def _walk_parent(sim, n: int, g: int, k: int) -> int:
+def _walk_parent(sim: Sim, n: int, g: int, k: int) -> int:
     """Walk the parent cgroup's ordered list; freed objects release their dying memcgs."""
     st = sim.st
     lst = sim.parent_lists[n][g]

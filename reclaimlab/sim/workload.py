@@ -28,6 +28,8 @@ their pages; written files have dirty pages and a dirty inode until writeback.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +41,9 @@ from .params import PAGE_KIB
 from .reclaim import direct_reclaim
 from .slab import DENTRY, INODE
 from .state import ROOT
+
+if TYPE_CHECKING:                      # the engine imports this module
+    from .engine import Sim
 
 MAX_DIRECT_PER_STEP = 64
 
@@ -65,6 +70,47 @@ class Actor:
         self.progress = np.zeros(self.tasks)
 
 
+@dataclass
+class ReadDraw:
+    """A file set's working-set reads on one node this step, drawn before memory is granted."""
+
+    dentry_hits: int
+    inode_hits: int
+    misses: int
+    page_hits: int
+    page_misses: int
+
+
+@dataclass
+class NodeDraw:
+    """What a file set does on one node this step: new files, working-set reads."""
+
+    n: int
+    creates: int | None = None
+    reads: ReadDraw | None = None
+
+
+@dataclass
+class FilesetPlan:
+    """File set ``k``'s draws per node, and the pages they need."""
+
+    k: int
+    pages: float = 0.0
+    nodes: list[NodeDraw] = field(default_factory=list)
+
+
+@dataclass
+class StepPlan:
+    """One actor's step: per task, the time awake, the pages needed, what got done."""
+
+    work: np.ndarray          # seconds each task is awake this step
+    plans: list[FilesetPlan]
+    need: np.ndarray          # pages each task allocates
+    demand: np.ndarray        # pages each task must see above min (job tasks: at least one)
+    done: np.ndarray          # seconds of work each task got memory for
+    asleep: np.ndarray        # tasks asleep in direct reclaim past the step's end
+
+
 def read_service_s(costs, pages: int, files: int) -> float:
     """Disk time to read ``pages`` pages of ``files`` files: a seek each, then bandwidth."""
     return files * costs.disk_read_ms * 1e-3 + pages * PAGE_KIB / 1024 / costs.disk_mb_per_s
@@ -89,7 +135,7 @@ def make_actors(params) -> list[Actor]:
     return actors
 
 
-def plan(sim, actor: Actor) -> dict | None:
+def plan(sim: Sim, actor: Actor) -> StepPlan | None:
     """Pay the tasks' debts and draw what the awake ones do this step (None: all blocked)."""
     dt = sim.params.dt_s
     if actor.writes and sim.st.p_dirty.sum() >= sim.dirty_limit:
@@ -100,14 +146,13 @@ def plan(sim, actor: Actor) -> dict | None:
         return None
     # Rates are the actor's total: the awake tasks do work.sum() / tasks of it.
     plans = [_plan(sim, k, work.sum() / actor.tasks) for k in actor.filesets]
-    need = sum(p["pages"] for p in plans) * work / work.sum()
+    need = sum(p.pages for p in plans) * work / work.sum()
     # Job tasks meet the watermark even with no page cache to allocate (see admit()).
     demand = np.where(work > 0, np.maximum(need, 1.0), 0.0) if actor.job else need
-    return {"work": work, "plans": plans, "need": need, "demand": demand,
-            "done": np.zeros(actor.tasks), "asleep": np.zeros(actor.tasks, bool)}
+    return StepPlan(work, plans, need, demand, np.zeros(actor.tasks), np.zeros(actor.tasks, bool))
 
 
-def run_tasks(sim, actors: list[Actor], todo: list[dict | None], interactive=()) -> None:
+def run_tasks(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], interactive=()) -> None:
     """Every awake task gets memory for its planned step, then does the work.
 
     The tasks run concurrently: which one meets the watermark first is
@@ -120,12 +165,12 @@ def run_tasks(sim, actors: list[Actor], todo: list[dict | None], interactive=())
     step (:mod:`reclaimlab.sim.alloc`).
     """
     nodes = sim.params.nodes
-    tasks_asked = sum(t["demand"].sum() for t in todo if t) / nodes
+    tasks_asked = sum(t.demand.sum() for t in todo if t) / nodes
     # An interactive allocation holds its memory only briefly: counted as a page.
     if all(sim.free(n) - tasks_asked - len(interactive) / nodes >= sim.wmin for n in range(nodes)):
         for t in todo:
             if t:
-                t["done"][:] = t["work"]
+                t.done[:] = t.work
         if sim.params.interactive_order:
             # A larger allocation may still reclaim (alloc.py). It comes at a random
             # moment of the step, when the tasks have taken a random share of their memory.
@@ -136,7 +181,7 @@ def run_tasks(sim, actors: list[Actor], todo: list[dict | None], interactive=())
         else:
             sim.latencies.extend([0.0] * len(interactive))    # plenty: none is at min
     else:
-        turns = [(a, i) for a, t in enumerate(todo) if t for i in np.flatnonzero(t["work"])]
+        turns = [(a, i) for a, t in enumerate(todo) if t for i in np.flatnonzero(t.work)]
         turns += [(None, n) for n in interactive]
         for j in sim.rng.permutation(len(turns)):
             a, i = turns[j]
@@ -149,7 +194,7 @@ def run_tasks(sim, actors: list[Actor], todo: list[dict | None], interactive=())
         finish(sim, actor, t)
 
 
-def interactive_allocation(sim, n: int) -> None:
+def interactive_allocation(sim: Sim, n: int) -> None:
     """One GFP_KERNEL allocation on node ``n``; a direct reclaim pass when the allocator needs one.
 
     Which allocation reclaims (order 0: free at or below min; higher orders:
@@ -159,7 +204,7 @@ def interactive_allocation(sim, n: int) -> None:
     sim.latencies.append(direct_reclaim(sim, n, nofs=False)[1] if reclaims else 0.0)
 
 
-def admit(sim, actor: Actor, todo: dict, i: int) -> None:
+def admit(sim: Sim, actor: Actor, todo: StepPlan, i: int) -> None:
     """Task ``i`` gets memory for its part of the step (direct reclaim if need be).
 
     A task whose direct reclaim blocks it past the end of the step is asleep
@@ -169,34 +214,34 @@ def admit(sim, actor: Actor, todo: dict, i: int) -> None:
     (compiler processes fault in memory and free it when they exit), so
     they meet the watermark even when their page-cache need is nil.
     """
-    work = todo["work"][i]
-    granted, spent = _get_memory(sim, actor, todo["demand"][i], work)
+    work = todo.work[i]
+    granted, spent = _get_memory(sim, actor, todo.demand[i], work)
     if spent >= work:
         actor.debt[i] += spent - work
-        todo["asleep"][i] = True
+        todo.asleep[i] = True
         return
     actor.debt[i] += spent
-    todo["done"][i] = work * granted
-    sim.reserved += todo["need"][i] * granted / sim.params.nodes
+    todo.done[i] = work * granted
+    sim.reserved += todo.need[i] * granted / sim.params.nodes
 
 
-def finish(sim, actor: Actor, todo: dict | None) -> None:
+def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
     """Do the work the admitted tasks got memory for; charge their IO."""
     if todo is None:
         return
-    work, done = todo["work"], todo["done"]
+    work, done = todo.work, todo.done
     if done.any():
-        io = sum(_apply(sim, p, done.sum() / work.sum()) for p in todo["plans"])
+        io = sum(_apply(sim, p, done.sum() / work.sum()) for p in todo.plans)
         actor.debt += io * done / done.sum()
     if actor.job:
         actor.progress += done
     else:
         # What an awake task could not allocate it does again later.
-        short = (work > 0) & ~todo["asleep"] & (done < work)
+        short = (work > 0) & ~todo.asleep & (done < work)
         actor.debt[short] += work[short] - done[short]
 
 
-def _get_memory(sim, actor: Actor, need: float, awake: float) -> tuple[float, float]:
+def _get_memory(sim: Sim, actor: Actor, need: float, awake: float) -> tuple[float, float]:
     """Direct reclaim until ``need`` pages fit above min, or the task has slept ``awake`` seconds.
 
     Returns (share of ``need`` granted, seconds spent in direct reclaim).
@@ -220,46 +265,46 @@ def _get_memory(sim, actor: Actor, need: float, awake: float) -> tuple[float, fl
     return float(min(1.0, room / need)), spent
 
 
-def _plan(sim, k: int, seconds: float) -> dict:
+def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
     """Draw what file set ``k`` does in ``seconds`` of its task's time, per node."""
     fs = sim.params.filesets[k]
     N = sim.params.nodes
     st = sim.st
-    plan = {"k": k, "pages": 0.0, "nodes": []}
+    plan = FilesetPlan(k)
     for n in range(N):
-        node = {"n": n}
+        node = NodeDraw(n)
         if fs.creates_per_s:
-            node["creates"] = int(poisson(sim.rng, fs.creates_per_s * seconds / N))
-            plan["pages"] += node["creates"] * (fs.pages_per_file + 1 / sim.params.dentry_objects_per_page
-                                                + 1 / sim.params.inode_objects_per_page)
+            node.creates = int(poisson(sim.rng, fs.creates_per_s * seconds / N))
+            plan.pages += node.creates * (fs.pages_per_file + 1 / sim.params.dentry_objects_per_page
+                                          + 1 / sim.params.inode_objects_per_page)
         if fs.working_set:
             W = max(fs.working_set // N, 1)
             reads = int(poisson(sim.rng, W * fs.reads_per_s * seconds))
             D = int(st.dentries()[n, ROOT, k])
             U = int(st.unpinned_inodes()[n, ROOT, k])
             pd, pu = min(D / W, 1.0), min(U / W, 1.0 - min(D / W, 1.0))
-            node["dentry_hits"], node["inode_hits"], node["misses"] = (
+            dentry_hits, inode_hits, misses = (
                 int(x) for x in sim.rng.multinomial(reads, [pd, pu, max(1.0 - pd - pu, 0.0)]))
             with_pages = min(-(-int(st.pages()[n, ROOT, k]) // fs.pages_per_file), W)
-            node["page_hits"] = int(sim.rng.binomial(reads, with_pages / W))
-            node["page_misses"] = reads - node["page_hits"]
-            plan["pages"] += node["page_misses"] * fs.pages_per_file + node["misses"] * (
+            page_hits = int(sim.rng.binomial(reads, with_pages / W))
+            node.reads = ReadDraw(dentry_hits, inode_hits, misses, page_hits, reads - page_hits)
+            plan.pages += node.reads.page_misses * fs.pages_per_file + misses * (
                 1 / sim.params.dentry_objects_per_page + 1 / sim.params.inode_objects_per_page)
-        plan["nodes"].append(node)
+        plan.nodes.append(node)
     return plan
 
 
-def _apply(sim, plan: dict, granted: float) -> float:
+def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
     """Carry out ``granted`` of a plan; returns seconds of IO the task waited."""
     st, costs, tot = sim.st, sim.costs, sim.totals
-    k = plan["k"]
+    k = plan.k
     fs = sim.params.filesets[k]
     io = 0.0
-    for node in plan["nodes"]:
-        n = node["n"]
+    for node in plan.nodes:
+        n = node.n
         scale = (lambda x: int(thin(sim.rng, x, granted))) if granted < 1.0 else int
-        if "creates" in node:
-            c = scale(node["creates"])
+        if node.creates is not None:
+            c = scale(node.creates)
             pages = c * fs.pages_per_file
             if fs.replaces:
                 io += _unlink(sim, n, k, c)
@@ -270,29 +315,30 @@ def _apply(sim, plan: dict, granted: float) -> float:
             else:
                 st.p_ref[n, ROOT, k] += pages
                 io += disk.charge(sim, read_service_s(costs, pages, c))
-        if "misses" in node:
-            hits = scale(node["dentry_hits"])
+        if node.reads is not None:
+            r = node.reads
+            hits = scale(r.dentry_hits)
             fresh = take(sim.rng, np.array([st.d_unref[n, ROOT, k], st.d_ref[n, ROOT, k]]), hits)[0]
             st.d_unref[n, ROOT, k] -= fresh
             st.d_ref[n, ROOT, k] += fresh
             back = take(sim.rng, np.array([st.i_ref[n, ROOT, k], st.i_unref[n, ROOT, k]]),
-                        scale(node["inode_hits"]))
+                        scale(r.inode_hits))
             st.i_ref[n, ROOT, k] -= back[0]
             st.i_unref[n, ROOT, k] -= back[1]
-            misses = scale(node["misses"])
+            misses = scale(r.misses)
             st.d_ref[n, ROOT, k] += int(back.sum()) + misses
             tot.refaults[n, ROOT, DENTRY] += misses
             tot.refaults[n, ROOT, INODE] += misses
             io += disk.charge(sim, misses * costs.disk_read_ms * 1e-3)
-            access_pages(st, sim.rng, n, ROOT, k, scale(node["page_hits"]) * fs.pages_per_file)
-            refetch = scale(node["page_misses"])
+            access_pages(st, sim.rng, n, ROOT, k, scale(r.page_hits) * fs.pages_per_file)
+            refetch = scale(r.page_misses)
             st.p_ref[n, ROOT, k] += refetch * fs.pages_per_file
             tot.page_refaults[n] += refetch * fs.pages_per_file
             io += disk.charge(sim, read_service_s(costs, refetch * fs.pages_per_file, refetch))
     return io
 
 
-def _unlink(sim, n: int, k: int, files: int) -> float:
+def _unlink(sim: Sim, n: int, k: int, files: int) -> float:
     """Unlink ``files`` old files of set ``k``: page cache, dentry and inode go at once.
 
     Returns the seconds the task waits to read inode cluster buffers the
@@ -326,7 +372,7 @@ def _unlink(sim, n: int, k: int, files: int) -> float:
     return disk.charge(sim, xfs.use_clusters(sim, n, files) * xfs.inode_service_s(sim))
 
 
-def touch_slab_caches(sim) -> None:
+def touch_slab_caches(sim: Sim) -> None:
     """Workloads reference their slab objects and recreate those reclaimed (refaults)."""
     st, dt = sim.st, sim.params.dt_s
     for g, cache in enumerate(sim.params.caches):
@@ -344,10 +390,10 @@ def touch_slab_caches(sim) -> None:
         missing = np.maximum(want - st.generic()[:, users, g], 0)
         back = thin(sim.rng, missing, p)
         st.g_unref[:, users, g] += back
-        sim.totals.refaults[:, users, sim.generic_cache_index + g] += back
+        sim.totals.refaults[:, users, sim.layout.generic_cache_index + g] += back
 
 
-def age_dirty(sim) -> None:
+def age_dirty(sim: Sim) -> None:
     """Writeback: dirty pages at the disk bandwidth left to it, cached dirty inodes after dirty_expire."""
     from .lru import writeback
 

@@ -45,15 +45,37 @@ XFS reclaims them; only then is their slab memory free.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from . import disk
 from .draw import take, thin
 from .state import ROOT
 
+if TYPE_CHECKING:                      # the engine imports this module
+    from .engine import Sim
+
 XFS_LOOKUP_BATCH = 32           # inodes per radix-tree gang lookup in XFS reclaim
 XFS_RECLAIM_WORKER_S = 5.0      # xfs_reclaim_work_queue(): xfs_syncd_centisecs / 6
 XFS_LOG_WORKER_S = 30.0         # xfs_log_work_queue(): xfs_syncd_centisecs (3000) * 10 ms
+
+
+@dataclass
+class XfsState:
+    """XFS's clocks and locks, changed only by this module's functions."""
+
+    ags: int
+    #: Per AG, the (begin, end) times sync reclaim holds its reclaim lock.
+    ag_holds: list[list[tuple[float, float]]] = field(init=False)
+    ail_credit: float = 0.0                 # xfsaild's inode writes carried to the next step
+    worker_due: float = XFS_RECLAIM_WORKER_S   # next xfs_reclaim_worker() run, s
+    log_due: float = XFS_LOG_WORKER_S          # next xfs_log_worker() run, s
+
+    def __post_init__(self) -> None:
+        self.ag_holds = [[] for _ in range(self.ags)]
 
 
 def spread_over_ags(reclaimable: int, ags: int) -> list[int]:
@@ -88,70 +110,70 @@ def ag_walk(nr_to_scan: int, inodes: int) -> tuple[int, int]:
             return walked, nr_to_scan
 
 
-def cluster_miss_share(sim) -> np.ndarray:
+def cluster_miss_share(sim: Sim) -> np.ndarray:
     """Per node: the share of the workload's inode clusters whose buffer is not cached."""
-    if sim.cluster_cache is None:
+    if sim.layout.cluster_cache is None:
         return np.zeros(sim.params.nodes)
-    g = sim.cluster_cache
+    g = sim.layout.cluster_cache
     held = sim.st.g_ref[:, ROOT, g] + sim.st.g_unref[:, ROOT, g]
-    return np.clip(1.0 - held / sim.clusters_per_node, 0.0, 1.0)
+    return np.clip(1.0 - held / sim.layout.clusters_per_node, 0.0, 1.0)
 
 
-def cluster_misses(sim, n: int, lookups: int) -> int:
+def cluster_misses(sim: Sim, n: int, lookups: int) -> int:
     """How many of ``lookups`` inode-cluster buffer lookups on node ``n`` miss the cache.
 
     Mean field: a lookup finds its cluster's buffer with probability
     held / clusters (the share of the workload's clusters the cache holds).
     Nothing is changed; :func:`cache_clusters` applies the lookups.
     """
-    if sim.cluster_cache is None or lookups <= 0:
+    if sim.layout.cluster_cache is None or lookups <= 0:
         return 0
     return int(thin(sim.rng, lookups, cluster_miss_share(sim)[n]))
 
 
-def cache_clusters(sim, n: int, lookups: int, missed: int) -> None:
+def cache_clusters(sim: Sim, n: int, lookups: int, missed: int) -> None:
     """Apply ``lookups`` buffer lookups on node ``n``, ``missed`` of them read from disk.
 
     A buffer found is referenced (xfs_buf_set_ref); one read is cached again,
     referenced, and counts as a refault of the buffer cache.
     """
-    g = sim.cluster_cache
+    g = sim.layout.cluster_cache
     if g is None or lookups <= 0:
         return
     st = sim.st
     unref, ref = st.g_unref[n, ROOT, g], st.g_ref[n, ROOT, g]
     found = int(thin(sim.rng, lookups - missed, unref / max(unref + ref, 1)))
     found = min(found, int(unref))
-    back = min(missed, max(sim.clusters_per_node - int(unref + ref), 0))
+    back = min(missed, max(sim.layout.clusters_per_node - int(unref + ref), 0))
     st.g_unref[n, ROOT, g] -= found
     st.g_ref[n, ROOT, g] += found + back
-    sim.totals.refaults[n, ROOT, sim.generic_cache_index + g] += back
+    sim.totals.refaults[n, ROOT, sim.layout.generic_cache_index + g] += back
 
 
-def use_clusters(sim, n: int, lookups: int) -> int:
+def use_clusters(sim: Sim, n: int, lookups: int) -> int:
     """``lookups`` buffer lookups on node ``n`` (draw the misses, then apply them); returns the misses."""
     missed = cluster_misses(sim, n, lookups)
     cache_clusters(sim, n, lookups, missed)
     return missed
 
 
-def inode_service_s(sim) -> float:
+def inode_service_s(sim: Sim) -> float:
     """Disk time of one inode's cluster IO (a flush's write or a buffer's read), amortised."""
     return sim.costs.inode_flush_ms * 1e-3
 
 
-def pinned_share(sim, n: int) -> float:
+def pinned_share(sim: Sim, n: int) -> float:
     """Share of node ``n``'s dirty reclaimable inodes that are pinned in the log."""
     dirty = sim.st.x_dirty[n]
     return float(sim.st.x_pinned[n] / dirty) if dirty else 0.0
 
 
-def log_force_service_s(sim) -> float:
+def log_force_service_s(sim: Sim) -> float:
     """Disk time of one log force (``Costs.log_force_ms``)."""
     return sim.costs.log_force_ms * 1e-3
 
 
-def log_force(sim) -> None:
+def log_force(sim: Sim) -> None:
     """xfs_log_force(): the log checkpoint goes to disk and unpins every inode; disk time booked.
 
     A synchronous forcer also waits for it; the caller adds that wait.
@@ -160,7 +182,7 @@ def log_force(sim) -> None:
     disk.charge(sim, log_force_service_s(sim))
 
 
-def write_inodes(sim, n: int, inodes: int) -> None:
+def write_inodes(sim: Sim, n: int, inodes: int) -> None:
     """xfsaild writes ``inodes`` dirty inodes of node ``n``: buffer lookups, disk time booked.
 
     Nobody waits for these writes; they take the disk's time from everyone else.
@@ -169,7 +191,7 @@ def write_inodes(sim, n: int, inodes: int) -> None:
     disk.charge(sim, (inodes + reads) * inode_service_s(sim))
 
 
-def inode_write_s(sim) -> float:
+def inode_write_s(sim: Sim) -> float:
     """Seconds one inode's cluster IO takes now, queued behind the disk's other IO."""
     return disk.queued(sim, inode_service_s(sim))
 
@@ -185,7 +207,7 @@ def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> flo
     return None
 
 
-def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
+def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
     """XFS free_cached_objects() on node ``n``: (inodes walked, inodes freed, seconds blocked).
 
     First xfs_ail_push_all(): every inode dirty now is queued for
@@ -205,8 +227,8 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
     would hold the lock overlaps another's hold, it is put back (trylock
     fails) or waits for that hold to end (the blocking pass).
     """
-    st, holds = sim.st, sim.xfs_ag_holds
-    sync = sim.xfs_reclaim == "sync"
+    st, holds = sim.st, sim.xfs.ag_holds
+    sync = sim.rules.xfs_reclaim == "sync"
     st.x_pushed[:] = st.x_dirty      # xfs_ail_push_all(): xfsaild takes what is dirty now
     left = spread_over_ags(int(st.x_clean[n] + st.x_dirty[n]), sim.params.xfs_ags)
     start, nr = sim.clock, k
@@ -254,13 +276,13 @@ def reclaim_inodes_nr(sim, n: int, k: int) -> tuple[int, int, float]:
     return walked, freed, sim.clock - start
 
 
-def xfsaild(sim) -> None:
+def xfsaild(sim: Sim) -> None:
     """One step of xfsaild: write back dirty inodes queued by the last AIL push.
 
     Capacity is ``dt_s / inode_write_s(sim)`` inodes a step, less the
     expected share of cluster buffers that must be read first (each such
     read costs as much as the write), the fraction of an inode carried over
-    in ``sim.ail_credit`` while the queue lasts; which nodes' inodes are
+    in ``sim.xfs.ail_credit`` while the queue lasts; which nodes' inodes are
     written is drawn in proportion to what each has queued.
     """
     st = sim.st
@@ -268,13 +290,13 @@ def xfsaild(sim) -> None:
     queued = np.minimum(st.x_pushed, st.x_dirty - st.x_pinned)
     if not queued.any():
         st.x_pushed[:] = 0
-        sim.ail_credit = 0.0
+        sim.xfs.ail_credit = 0.0
         return
     reads_per_write = float((queued * cluster_miss_share(sim)).sum() / queued.sum())
-    sim.ail_credit += sim.params.dt_s / (inode_write_s(sim) * (1.0 + reads_per_write))
-    budget = min(int(sim.ail_credit), int(queued.sum()))
+    sim.xfs.ail_credit += sim.params.dt_s / (inode_write_s(sim) * (1.0 + reads_per_write))
+    budget = min(int(sim.xfs.ail_credit), int(queued.sum()))
     # Only a fraction of an inode carries over: time the disk idles is not saved up.
-    sim.ail_credit = sim.ail_credit - budget if budget < queued.sum() else 0.0
+    sim.xfs.ail_credit = sim.xfs.ail_credit - budget if budget < queued.sum() else 0.0
     written = take(sim.rng, queued, budget)
     for n in np.flatnonzero(written):
         write_inodes(sim, int(n), int(written[n]))
@@ -283,7 +305,7 @@ def xfsaild(sim) -> None:
     st.x_pushed = queued - written
 
 
-def log_worker(sim) -> None:
+def log_worker(sim: Sim) -> None:
     """xfs_log_worker(): force the log and push the AIL, queueing every dirty inode for xfsaild.
 
     A force with nothing pinned writes nothing (the CIL is empty).
@@ -293,24 +315,24 @@ def log_worker(sim) -> None:
     sim.st.x_pushed[:] = sim.st.x_dirty
 
 
-def background_reclaim(sim) -> None:
+def background_reclaim(sim: Sim) -> None:
     """xfs_reclaim_worker(): free every clean reclaimable inode (SYNC_TRYLOCK, no waiting)."""
     sim.st.x_clean[:] = 0
 
 
-def step(sim) -> None:
+def step(sim: Sim) -> None:
     """XFS's background work at the start of a step (``sim.now``), after data writeback.
 
     Lock holds that ended are dropped (every reclaimer's clock starts at
     now), the log worker pushes the AIL when it is due, xfsaild runs, and
     the background reclaim worker when it is due.
     """
-    for holds in sim.xfs_ag_holds:
+    for holds in sim.xfs.ag_holds:
         holds[:] = [h for h in holds if h[1] > sim.now]
-    if sim.now >= sim.xfs_log_due:
+    if sim.now >= sim.xfs.log_due:
         log_worker(sim)
-        sim.xfs_log_due += XFS_LOG_WORKER_S
+        sim.xfs.log_due += XFS_LOG_WORKER_S
     xfsaild(sim)
-    if sim.now >= sim.xfs_worker_due:
+    if sim.now >= sim.xfs.worker_due:
         background_reclaim(sim)
-        sim.xfs_worker_due += XFS_RECLAIM_WORKER_S
+        sim.xfs.worker_due += XFS_RECLAIM_WORKER_S

@@ -10,8 +10,10 @@ replay(ds, formula) -> xr.Dataset
     Model vs observed for every call, with seeks and batch per shrinker instance.
 whatif(ds, formula) -> xr.Dataset
     The same call sequence under another formula, deferred work carried by the model.
-summary_text, replay_text, whatif_text
-    72-column plain-text reports of the three.
+
+Their plain-text reports are ``rl.text.trace_summary``, ``rl.text.trace_replay``
+and ``rl.text.trace_whatif`` (:mod:`reclaimlab.viz.trace_text`); charts are in
+``rl.plot``.
 TraceFormatError
     The reader's one error for bad input (a ValueError).
 """
@@ -19,8 +21,6 @@ from .errors import TraceFormatError
 from .read import parse, read
 from .replay import replay
 from .synth import synthetic_trace
-from .text import replay_text, summary_text, whatif_text
 from .whatif import whatif
 
-__all__ = ["TraceFormatError", "parse", "read", "replay", "replay_text", "summary_text",
-           "synthetic_trace", "whatif", "whatif_text"]
+__all__ = ["TraceFormatError", "parse", "read", "replay", "synthetic_trace", "whatif"]

@@ -2,27 +2,32 @@
 
 :mod:`reclaimlab.trace._scan` parses a batch of lines into integer columns and
 string spans with hashes; :class:`Collector` keeps the rows of the events that
-matter (copied out of the batch, so memory follows the events kept), decodes
-each distinct string once, deals with the bad lines (strict: raise; lenient:
-count) and at the end pairs starts with ends and builds the Dataset. Strings are
-object arrays that share one Python ``str`` per distinct value.
+matter (copied out of the batch, so memory follows the events kept), interns
+every string it keeps (:class:`~reclaimlab.trace._scan.Interner`: a dense id per
+distinct byte string, the bytes compared, so a crafted string that collides
+with another's hash still gets its own id), decodes each distinct string once,
+deals with the bad lines (strict: raise; lenient: count) and at the end puts
+the events in timestamp order, pairs starts with ends and builds the Dataset.
+Strings are object arrays that share one Python ``str`` per distinct value.
 """
 from __future__ import annotations
 
 import functools
 import re
 from collections import Counter
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .._native import compact
 from .._version import __version__
 from ..model.shrinkers import strip_symbol
 from . import _scan as S
 from .errors import TraceFormatError
 from .pairing import pair_starts_with_ends
-from .schema import (
+from ..model.schema import (
     CALL_VARS,
     EVENT_BASE_FIELDS,
     EVENT_INT_FIELDS,
@@ -55,29 +60,109 @@ _SHRINK_EVENTS = ("mm_shrink_slab_start", "mm_shrink_slab_end")
 _KV_INT = tuple(EVENT_INT_FIELDS)
 _KV_STR = tuple(EVENT_STR_FIELDS)
 _KV_KEYS = _KV_INT + _KV_STR
+_KV_KEY_BYTES = tuple(k.encode() for k in _KV_KEYS)
+# Reclaim events by name, in the order their names are interned (ids 1, 2, ...; id 0 is "").
+_RECLAIM_NAMES = tuple(sorted(RECLAIM_EVENTS))
+_RECLAIM_BYTES = frozenset(name.encode() for name in _RECLAIM_NAMES)
+#: Text kept of a bad line for its error message (TraceFormatError keeps 300 characters).
+_TEXT_BYTES = 1200
+# What Collector.scan copies out per kind of line: status code, integer columns (the flags
+# width last), string slots.
+_PIECES = (
+    ("start", S.START, np.array([*_START_INTS.values(), S.I_FLAGSLEN]), np.array(list(_START_STRS.values()))),
+    ("end", S.END, np.array([*_END_INTS.values(), S.I_FLAGSLEN]), np.array(list(_END_STRS.values()))),
+    ("other", S.OTHER, np.array([S.I_PID, S.I_CPU, S.I_PAYLOAD, S.I_EOL, S.I_FLAGSLEN]),
+     np.array([S.S_EVENT, S.S_TASK])),
+)
+# Status codes -4..4 as bytes (int8 viewed as uint8), in the order of Collector.status_counts.
+_STATUS_BINS = np.arange(-4, 5) % 256
 
 
-def _gather(a: np.ndarray, rows: list[int], sel: np.ndarray) -> np.ndarray:
-    """``a[rows][:, sel]`` as one contiguous array, gathering row by row."""
-    out = np.empty((len(rows), len(sel)), a.dtype)
-    for j, r in enumerate(rows):
-        np.take(a[r], sel, out=out[j])
-    return out
-
-
-def _hash(text: str) -> int:
-    raw = np.frombuffer(text.encode(), np.uint8)
-    return int(S.str_hash(raw, np.zeros(0, np.uint64), -1, 0, len(raw)))
+def _gather(a: np.ndarray, sel: np.ndarray, cols: list[int]) -> np.ndarray:
+    """``a[sel][:, cols]`` transposed, as one contiguous array (column, line)."""
+    return np.ascontiguousarray(a[sel][:, cols].T)
 
 
 @functools.lru_cache(maxsize=1)
-def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hashes of the known payload keys; reclaim-event name hashes (sorted) and the
-    bit mask of the keys each must carry."""
-    key_hashes = np.array([_hash(k) for k in _KV_KEYS], np.uint64)
-    required = {_hash(name): sum(1 << _KV_KEYS.index(k) for k in keys) for name, keys in RECLAIM_EVENTS.items()}
-    names = np.array(sorted(required), np.uint64)
-    return key_hashes, names, np.array([required[int(h)] for h in names], np.int64)
+def _required() -> np.ndarray:
+    """Bit mask of the payload keys each reclaim event must carry, indexed by its id
+    (0: the empty string, then :data:`_RECLAIM_NAMES`)."""
+    return np.array([0] + [sum(1 << _KV_KEYS.index(k) for k in RECLAIM_EVENTS[name]) for name in _RECLAIM_NAMES],
+                    np.int64)
+
+
+def _time_order(starts: dict, ends: dict, rec: dict, sort: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """Timestamp order of the events, for pairing and (``sort``) for the Dataset.
+
+    ftrace prints the per-CPU buffers merged by time, but a trace concatenated
+    per CPU (``per_cpu/cpu*/trace`` one after the other) is not in time order.
+    Starts and ends are paired in (timestamp, line) order whatever the file
+    order; with ``sort``, each of ``starts``, ``ends``, ``rec`` (in file order)
+    is also sorted in place by timestamp, stably (equal timestamps keep file
+    order). A file already in time order is left as it is. Returns the
+    positions of the starts and of the ends in that order, and how many events
+    have an earlier timestamp than the event before them in the file (0: in order).
+    """
+    parts = (starts, ends, rec)
+    line = np.concatenate([p["line"] for p in parts])
+    t = np.concatenate([p["time"] for p in parts])
+    tl = t[np.argsort(line, kind="stable")]  # three sorted runs: a merge
+    descents = int(np.count_nonzero(tl[1:] < tl[:-1]))
+    if not descents:
+        return starts["line"], ends["line"], 0
+    ns, ne = len(starts["line"]), len(ends["line"])
+    rank = np.empty(ns + ne, np.int64)
+    rank[np.lexsort((np.concatenate([starts["line"], ends["line"]]),
+                     np.concatenate([starts["time"], ends["time"]])))] = np.arange(ns + ne)
+    start_pos, end_pos = rank[:ns], rank[ns:]
+    if sort:
+        for p, pos in ((starts, start_pos), (ends, end_pos), (rec, None)):
+            order = np.argsort(p["time"], kind="stable")
+            for k, v in p.items():
+                p[k] = v[..., order]
+            if pos is not None:
+                pos[:] = pos[order]
+    return start_pos, end_pos, descents
+
+
+def _reclaim_payloads(buf, local, other):
+    """The ``key=value`` payloads of the reclaim events among ``other`` (a piece of
+    :meth:`Collector.scan`), their strings interned in ``local``; None when there are none.
+
+    Returns ``(row, time, pid_cpu, eol, ids, kv, ok, present)``: ``ids`` holds
+    the event name, the task and the string keys (local ids), ``kv`` the integer
+    keys; ``ok`` and ``present`` as :func:`~reclaimlab.trace._scan.scan_kv`.
+    """
+    row, time, ints, ids = other
+    reclaim_ids = [k for k, b in enumerate(local.strings()) if b in _RECLAIM_BYTES]
+    if not reclaim_ids:
+        return None
+    reclaim = np.isin(ids[0], reclaim_ids)
+    if not reclaim.any():
+        return None
+    eol = ints[3, reclaim]
+    m = len(eol)
+    kv = np.full((len(_KV_INT), m), MISSING, np.int64)
+    spans = np.zeros((len(_KV_STR), 2, m), np.int64)
+    shash = np.zeros((len(_KV_STR), m), np.uint64)
+    ok, present = S.scan_kv(buf, ints[2, reclaim], eol, _KV_KEY_BYTES, len(_KV_INT), kv, spans, shash)
+    kv_ids = np.empty((len(_KV_STR), m), np.int64)
+    local.intern(buf, np.ascontiguousarray(spans[:, 0]).reshape(-1), np.ascontiguousarray(spans[:, 1]).reshape(-1),
+                 shash.reshape(-1), kv_ids.reshape(-1))
+    return (row[reclaim], time[reclaim], np.ascontiguousarray(ints[:2, reclaim]), eol,
+            np.vstack([ids[:, reclaim], kv_ids]), kv, ok, present)
+
+
+class Pass(NamedTuple):
+    """What :meth:`Collector.scan` found in one pass of the scanner."""
+
+    buf: np.ndarray          #: the text
+    rows: int                #: lines scanned
+    next_start: int          #: offset of the next line not scanned
+    out: tuple               #: the scanner outputs (reused after Collector.add)
+    counts: np.ndarray       #: lines per status code -4..4
+    local: S.Interner        #: the strings of this pass
+    pieces: dict             #: kind -> (row, time, ints, ids) of its lines (ids in ``local``)
 
 
 class Collector:
@@ -89,13 +174,23 @@ class Collector:
         Raise :class:`TraceFormatError` at the first bad line instead of counting it.
     source : str
         Name used in attrs and errors.
+    sort : bool
+        Put the Dataset in timestamp order (stable) when the text is not;
+        otherwise keep text order (pairing is in timestamp order either way).
     """
 
-    def __init__(self, strict: bool, source: str) -> None:
+    def __init__(self, strict: bool, source: str, sort: bool = True) -> None:
         self.strict = strict
         self.source = source
+        self.sort = sort
         self.lines = 0
-        self.strings: dict[int, str] = {0: ""}   # hash 0: a string field that is absent
+        # Interned strings: id 0 is "" (also a string field that is absent), then the reclaim event names.
+        self.interner = S.Interner()
+        for text in ("",) + _RECLAIM_NAMES:
+            self.interner.add(text.encode())
+        self.strings: list[str] = ["", *_RECLAIM_NAMES]
+        self.n_reclaim = len(_RECLAIM_NAMES)
+        self.required_mask = _required()
         self.status_counts = np.zeros(9, np.int64)   # status code + 4
         self.flag_widths = np.zeros(9, np.int64)
         self.events: Counter = Counter()     # event name -> well-formed events
@@ -104,94 +199,106 @@ class Collector:
         self.lost = 0
         self.errors: list[TraceFormatError] = []   # strict mode: raised at the end of the block
         self.parts: dict[str, list[dict]] = {"start": [], "end": [], "reclaim": []}
-        self.key_hashes, self.reclaim_hashes, self.required_mask = _tables()
 
     # -- per batch -------------------------------------------------------
-    def add(self, buf: np.ndarray, rows: int, out) -> None:
-        """Take the first ``rows`` lines of the scanner outputs ``out`` for text ``buf``."""
-        status, ts, line_start = out[0][:rows], out[4][:rows], out[5][:rows]
-        ints, strs, hashes = out[1][:, :rows], out[2][:, :, :rows], out[3][:, :rows]
+    @staticmethod
+    def scan(buf: np.ndarray, start: int, out) -> "Pass":
+        """Scan the lines of ``buf[start:]`` that fit in the outputs ``out`` and copy out
+        the events, with their strings interned in an interner of their own.
+
+        Runs in the reader's worker threads (the C code releases the GIL): it
+        touches no state of the Collector; :meth:`add` takes the result, in order.
+        """
+        rows, nxt = S.scan_lines(buf, start, out)
+        status = out[0][:rows]
+        counts = np.bincount(status.view(np.uint8), minlength=256)
+        local = S.Interner()
+        pieces = {}
+        for kind, code, cols, slots in _PIECES:
+            n = int(counts[code])
+            if n:
+                piece = (np.empty(n, np.int64), np.empty(n), np.empty((len(cols), n), np.int64),
+                         np.empty((len(slots), n), np.int64))
+                compact(local, buf, code, status, out[1], out[2], out[3], out[4], cols, slots, *piece)
+                pieces[kind] = piece
+        if "other" in pieces:
+            pieces["reclaim"] = _reclaim_payloads(buf, local, pieces["other"])
+        return Pass(buf, rows, nxt, out, counts[_STATUS_BINS], local, pieces)
+
+    def add(self, p: "Pass") -> None:
+        """Take the lines of one :meth:`scan` pass (passes in file order)."""
+        buf, rows, out = p.buf, p.rows, p.out
         base = self.lines
         self.lines += rows
-        self.status_counts += np.bincount(status.astype(np.int64) + 4, minlength=9)
-        for r in np.flatnonzero(status < 0).tolist():
-            self._bad(buf, int(status[r]), base + r + 1, int(line_start[r]), int(ints[S.I_EOL, r]))
-        events = status >= S.OTHER
-        if events.any():
-            self.flag_widths += np.bincount(np.clip(ints[S.I_FLAGSLEN, events], 0, 8), minlength=9)
-        for kind, code, icols, scols in (("start", S.START, _START_INTS, _START_STRS),
-                                         ("end", S.END, _END_INTS, _END_STRS)):
-            sel = np.flatnonzero(status == code)
-            if len(sel):
-                slots = list(scols.values())
-                h = _gather(hashes, slots, sel)
-                self._learn(buf, h, _gather(strs[:, 0], slots, sel), _gather(strs[:, 1], slots, sel))
-                self.parts[kind].append({"line": base + sel + 1, "time": ts[sel],
-                                         "ints": _gather(ints, list(icols.values()), sel), "hashes": h})
-                self.events[f"mm_shrink_slab_{kind}"] += len(sel)
-        other = np.flatnonzero(status == S.OTHER)
-        if len(other):
-            self._other(buf, other, base, ints, strs, hashes, ts, line_start)
+        self.status_counts += p.counts
+        if p.counts[:4].any():  # bad lines
+            status = out[0][:rows]
+            for r in np.flatnonzero(status < 0).tolist():
+                self._bad(buf, int(status[r]), base + r + 1, int(out[5][r]), int(out[1][r, S.I_EOL]))
+        if p.pieces:
+            self._pieces(p, base)
         if self.errors:  # strict: the first bad line of the block, in file order
             raise min(self.errors, key=lambda err: err.line)
 
-    def _other(self, buf, other, base, ints, strs, hashes, ts, line_start) -> None:
-        names = hashes[S.S_EVENT, other]
-        self._learn(buf, names[None], strs[S.S_EVENT, 0, other][None], strs[S.S_EVENT, 1, other][None])
+    def _pieces(self, p: "Pass", base: int) -> None:
+        # Local string ids -> ids of this Collector.
+        gmap = np.array([self.interner.add(b) for b in p.local.strings()], np.int64)
+        if len(self.strings) < len(self.interner):
+            self.strings += [b.decode("utf-8", "replace") for b in self.interner.strings(len(self.strings))]
+        for kind in ("start", "end"):
+            if kind in p.pieces:
+                row, time, ints, ids = p.pieces[kind]
+                self.flag_widths += np.bincount(np.clip(ints[-1], 0, 8), minlength=9)
+                self.parts[kind].append({"line": base + row + 1, "time": time, "ints": ints[:-1],
+                                         "ids": gmap[ids]})
+                self.events[f"mm_shrink_slab_{kind}"] += len(row)
+        if "other" in p.pieces:
+            self._other(p, base, gmap)
+
+    def _other(self, p: "Pass", base: int, gmap: np.ndarray) -> None:
+        buf, out = p.buf, p.out
+        row, time, ints, ids = p.pieces["other"]
+        self.flag_widths += np.bincount(np.clip(ints[-1], 0, 8), minlength=9)
+        names = gmap[ids[0]]
         uniq, counts = np.unique(names, return_counts=True)
-        for h, n in zip(uniq.tolist(), counts.tolist()):
-            self.events[self.strings[h]] += n
-        sel = other[np.isin(names, self.reclaim_hashes)]
-        if not len(sel):
+        for i, n in zip(uniq.tolist(), counts.tolist()):
+            self.events[self.strings[i]] += n
+        rec = p.pieces["reclaim"]
+        if rec is None:
             return
-        m = len(sel)
-        kv = np.full((len(_KV_INT), m), MISSING, np.int64)
-        spans = np.zeros((len(_KV_STR), 2, m), np.int64)
-        shash = np.zeros((len(_KV_STR), m), np.uint64)
-        words, woff = S.word_view(buf)
-        ok, present = S.scan_kv(buf, words, woff, ints[S.I_PAYLOAD, sel], ints[S.I_EOL, sel], self.key_hashes,
-                                len(_KV_INT), kv, spans, shash)
-        name_h = hashes[S.S_EVENT, sel]
-        req = self.required_mask[np.searchsorted(self.reclaim_hashes, name_h)]
+        sel, time, pid_cpu, eol, ids, kv, ok, present = rec
+        ids = gmap[ids]
+        name_id = ids[0]
+        req = self.required_mask[name_id]
         ok &= (present & req) == req
         for r in np.flatnonzero(~ok).tolist():
-            row = int(sel[r])
-            name = self.strings[int(name_h[r])]
+            name = self.strings[int(name_id[r])]
             self.events[name] -= 1
-            self._malformed(name, base + row + 1,
-                            self._text(buf, int(line_start[row]), int(ints[S.I_EOL, row])))
-        sel, name_h, kv, spans, shash, present = sel[ok], name_h[ok], kv[:, ok], spans[:, :, ok], shash[:, ok], \
-            present[ok]
+            self._malformed(name, base + int(sel[r]) + 1, self._text(buf, int(out[5][sel[r]]), int(eol[r])))
+        if not ok.all():
+            sel, time, pid_cpu, ids, kv, present = sel[ok], time[ok], pid_cpu[:, ok], ids[:, ok], kv[:, ok], present[ok]
         if not len(sel):
             return
-        h = np.vstack([hashes[S.S_TASK, sel][None], shash])
-        self._learn(buf, h, np.vstack([strs[S.S_TASK, 0, sel][None], spans[:, 0]]),
-                    np.vstack([strs[S.S_TASK, 1, sel][None], spans[:, 1]]))
-        self.parts["reclaim"].append({
-            "line": base + sel + 1, "time": ts[sel], "ints": np.vstack([ints[S.I_PID, sel], ints[S.I_CPU, sel]]),
-            "hashes": np.vstack([name_h[None], h]), "kv": kv, "present": present})
+        self.parts["reclaim"].append({"line": base + sel + 1, "time": time, "ints": pid_cpu, "ids": ids, "kv": kv,
+                                      "present": present})
 
-    def _learn(self, buf: np.ndarray, h: np.ndarray, start: np.ndarray, length: np.ndarray) -> None:
-        """Decode the strings behind hashes ``h`` not seen before (spans ``start``, ``length``)."""
-        flat = h.ravel()
-        new = [u for u in pd.unique(flat).tolist() if u not in self.strings]
-        if not new:
-            return
-        if len(new) > 8:
-            uniq, first = np.unique(flat, return_index=True)
-            where = dict(zip(uniq.tolist(), first.tolist()))
-        else:
-            where = {u: int(np.argmax(flat == np.uint64(u))) for u in new}
-        a, n = start.ravel(), length.ravel()
-        for u in new:
-            k = where[u]
-            self.strings[u] = bytes(buf[a[k]:a[k] + n[k]]).decode("utf-8", "replace")
+    def _intern(self, buf, h: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+        """Ids of the strings at spans ``start``, ``length`` (hashes ``h``); new ones are decoded."""
+        ids = np.empty(h.shape, np.int64)
+        if self.interner.intern(buf, np.ascontiguousarray(start).reshape(-1),
+                                np.ascontiguousarray(length).reshape(-1),
+                                np.ascontiguousarray(h).reshape(-1), ids.reshape(-1)):
+            self.strings += [b.decode("utf-8", "replace") for b in self.interner.strings(len(self.strings))]
+        return ids
 
     @staticmethod
-    def _text(buf: np.ndarray, a: int, e: int) -> str:
+    def _text(buf, a: int, e: int) -> str:
         return bytes(buf[a:max(a, e)]).decode("utf-8", "replace")
 
     def _bad(self, buf, code: int, line: int, a: int, e: int) -> None:
+        if code == S.LONG_LINE:  # only its head, for the message
+            self._malformed("long_line", line, self._text(buf, a, min(e, a + _TEXT_BYTES)))
+            return
         text = self._text(buf, a, e)
         if code == S.BAD_LINE:
             lost = _LOST.match(text)
@@ -217,43 +324,51 @@ class Collector:
         """The Dataset of everything collected (see :func:`reclaimlab.trace.read`)."""
         starts = self._stack("start", len(_START_INTS), len(_START_STRS))
         ends = self._stack("end", len(_END_INTS), len(_END_STRS))
-        data_vars, pairing = self._call_vars(starts, ends)
-        data_vars.update(self._event_vars())
+        rec = self._stack_reclaim()
+        start_pos, end_pos, descents = _time_order(starts, ends, rec, self.sort)
+        data_vars, pairing = self._call_vars(starts, ends, start_pos, end_pos)
+        data_vars.update(self._event_vars(rec))
         ds = xr.Dataset(data_vars)
         ds.attrs.update(self._attrs(compression, starts, pairing))
+        if descents:
+            ds.attrs["out_of_order_events"] = descents
         return ds
 
     def _stack(self, kind: str, n_int: int, n_str: int) -> dict:
         parts = self.parts[kind]
         if not parts:
             return {"line": np.zeros(0, np.int64), "time": np.zeros(0),
-                    "ints": np.zeros((n_int, 0), np.int64), "hashes": np.zeros((n_str, 0), np.uint64)}
+                    "ints": np.zeros((n_int, 0), np.int64), "ids": np.zeros((n_str, 0), np.int64)}
         out = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
         parts.clear()  # the pieces are copied: let them go
         return out
 
-    def _strings(self, h: np.ndarray, fn=None) -> np.ndarray:
-        """Object array of the strings behind hashes ``h`` (``fn`` applied to each distinct one)."""
-        codes, uniq = pd.factorize(h)
-        table = np.empty(len(uniq), dtype=object)
-        table[:] = [fn(self.strings[u]) if fn else self.strings[u] for u in uniq.tolist()]
-        return table[codes] if len(h) else np.empty(0, dtype=object)
+    def _strings(self, ids: np.ndarray, fn=None) -> np.ndarray:
+        """Object array of the strings behind ``ids`` (``fn`` applied to each distinct one)."""
+        if not len(ids):
+            return np.empty(0, dtype=object)
+        table = np.empty(len(self.strings), dtype=object)
+        if fn is None:
+            table[:] = self.strings
+        else:
+            uniq = pd.unique(ids)
+            table[uniq] = [fn(self.strings[u]) for u in uniq.tolist()]
+        return table[ids]
 
-    def _call_vars(self, starts: dict, ends: dict) -> tuple[dict, dict]:
+    def _call_vars(self, starts: dict, ends: dict, start_pos: np.ndarray, end_pos: np.ndarray) -> tuple[dict, dict]:
         si = {name: k for k, name in enumerate(_START_INTS)}
         ei = {name: k for k, name in enumerate(_END_INTS)}
         ss = {name: k for k, name in enumerate(_START_STRS)}
         es = {name: k for k, name in enumerate(_END_STRS)}
-        sh, eh, sv, ev = starts["hashes"], ends["hashes"], starts["ints"], ends["ints"]
-        # Shrinker instance = (symbol, pointer); one code for starts and ends alike.
-        mix = np.uint64(0x9E3779B97F4A7C15)
-        inst = np.concatenate([sh[ss["symbol"]] * mix ^ sh[ss["shrinker_id"]],
-                               eh[es["symbol"]] * mix ^ eh[es["shrinker_id"]]])
+        sh, eh, sv, ev = starts["ids"], ends["ids"], starts["ints"], ends["ints"]
+        # Shrinker instance = (symbol, pointer); one code for starts and ends alike (ids < 2**32).
+        inst = np.concatenate([sh[ss["symbol"]] << 32 | sh[ss["shrinker_id"]],
+                               eh[es["symbol"]] << 32 | eh[es["shrinker_id"]]])
         inst_code, _ = pd.factorize(inst)
         ns = len(starts["line"])
         end_of = pair_starts_with_ends(
-            starts["line"], sv[si["pid"]], inst_code[:ns], sv[si["nr_deferred"]],
-            ends["line"], ev[ei["pid"]], inst_code[ns:], ev[ei["unused_scan"]])
+            start_pos, sv[si["pid"]], inst_code[:ns], sv[si["nr_deferred"]],
+            end_pos, ev[ei["pid"]], inst_code[ns:], ev[ei["unused_scan"]])
         has_end = end_of >= 0
         j = np.where(has_end, end_of, 0)
         cols = {"time": starts["time"], "line": starts["line"], "has_end": has_end,
@@ -272,7 +387,7 @@ class Collector:
                    "orphan_ends": int(len(ends["line"]) - has_end.sum())}
         return {name: variable("call", cols[name], *CALL_VARS[name]) for name in CALL_VARS}, pairing
 
-    def _event_vars(self) -> dict:
+    def _stack_reclaim(self) -> dict:
         parts = self.parts["reclaim"]
         n_str = 2 + len(_KV_STR)
         if parts:
@@ -280,20 +395,22 @@ class Collector:
             parts.clear()
         else:
             rec = {"line": np.zeros(0, np.int64), "time": np.zeros(0), "ints": np.zeros((2, 0), np.int64),
-                   "hashes": np.zeros((n_str, 0), np.uint64), "kv": np.zeros((len(_KV_INT), 0), np.int64),
+                   "ids": np.zeros((n_str, 0), np.int64), "kv": np.zeros((len(_KV_INT), 0), np.int64),
                    "present": np.zeros(0, np.int64)}
+        return rec
+
+    def _event_vars(self, rec: dict) -> dict:
         seen = int(np.bitwise_or.reduce(rec["present"])) if len(rec["present"]) else 0
-        cols = {"event_name": self._strings(rec["hashes"][0]), "event_time": rec["time"],
+        cols = {"event_name": self._strings(rec["ids"][0]), "event_time": rec["time"],
                 "event_line": rec["line"], "event_cpu": rec["ints"][1], "event_pid": rec["ints"][0],
-                "event_task": self._strings(rec["hashes"][1])}
+                "event_task": self._strings(rec["ids"][1])}
         for k, key in enumerate(_KV_KEYS):
             if not (seen >> k) & 1 and key not in EVENT_BASE_FIELDS:
                 continue
             if k < len(_KV_INT):
                 cols[f"event_{key}"] = rec["kv"][k]
             else:
-                h = rec["hashes"][2 + k - len(_KV_INT)]
-                cols[f"event_{key}"] = self._strings(h)
+                cols[f"event_{key}"] = self._strings(rec["ids"][2 + k - len(_KV_INT)])
         return {name: variable("event", v, *event_var_meta(name)) for name, v in cols.items()}
 
     def _attrs(self, compression: str, starts: dict, pairing: dict) -> dict:

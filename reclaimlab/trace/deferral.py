@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernel import formulas
-from reclaimlab.kernel.spec import DEFER_5_13
+from ..kernel.spec import DEFER_5_13
 
 
 def caps_at_2f(formula: str) -> bool:

@@ -4,7 +4,7 @@ A do_shrink_slab() call logs its start, runs the scan loop and logs its end,
 all in one task; the end prints ``unused scan count`` = the start's ``nr``
 (KERNEL.md §4.2). So a start and an end belong together when they come from
 the same task (pid) and the same shrinker instance (symbol and pointer), the
-end comes later, no other event of that (task, shrinker) lies between them
+end comes later (in timestamp order: the reader sorts a trace that is not), no other event of that (task, shrinker) lies between them
 that could claim it, and ``unused == nr``.
 
 Within one (task, shrinker) key this is bracket matching: an end closes the
@@ -37,7 +37,9 @@ def pair_starts_with_ends(
     Parameters
     ----------
     start_line, end_line : numpy.ndarray of int
-        Position in the file (orders the events).
+        Position of each event in time order (orders the events): the line
+        number when the file is in time order, else the rank of the event in
+        the (timestamp, line) order (see :func:`reclaimlab.trace.read`).
     start_pid, end_pid : numpy.ndarray of int
         Task ids.
     start_key, end_key : numpy.ndarray of int

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernel import formulas
-from reclaimlab.kernel.spec import ZERO_SEEK_NONE
-from reclaimlab.model.shrinkers import SHRINK_BATCH, kernel_version, preset_for_symbol
+from ..kernel.spec import ZERO_SEEK_NONE
+from ..kernel.releases import version_tuple
+from ..model.shrinkers import SHRINK_BATCH, preset_for_symbol
 
 #: seeks values tried, most likely first (DEFAULT_SEEKS, zero-seek, then rarer ones).
 SEEKS_CANDIDATES = (2, 0, 1, 4, 3, 8, 16, 32)
@@ -53,7 +54,7 @@ def formula_kernel(formula: str) -> str | None:
     ('v4.19', 'v6.1', None)
     """
     try:
-        kernel_version(formula)
+        version_tuple(formula)
     except ValueError:
         return None
     return formula

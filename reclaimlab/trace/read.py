@@ -1,18 +1,29 @@
 """Read ftrace shrinker traces into an :class:`xarray.Dataset` (KERNEL.md §4).
 
 The text is read in chunks of a few MB (decompressed on the fly for ``.gz``,
-``.xz`` and ``.bz2``, recognised by their magic bytes) and each chunk is parsed
-by one compiled pass (:mod:`reclaimlab.trace._scan`); only the events kept are
-copied out, so memory grows with the events kept, not with the file.
+``.xz`` and ``.bz2``, recognised by their magic bytes; a plain regular file is
+mapped with mmap instead of copied, and the pages of the chunks already
+collected are dropped again, so a file being truncated while it is read is not
+supported) and each chunk is parsed
+by one pass of the C scanner (:mod:`reclaimlab.trace._scan`, in the extension
+module :mod:`reclaimlab._native`) in worker threads, into output arrays of a
+fixed number of lines; only the events kept are copied out, so memory grows
+with the events kept, not with the file. The work is linear in the size of the
+file, whatever its lines: a line longer than :data:`~reclaimlab.trace._scan.MAX_LINE`
+bytes is not parsed nor held in memory (an error in strict mode, counted in
+``malformed_long_line`` otherwise).
 """
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import io
 import itertools
 import lzma
+import mmap
 import os
+import stat
 import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +37,8 @@ from .errors import TraceFormatError
 
 #: Text is read and scanned in blocks of about this many bytes.
 CHUNK_BYTES = 1 << 23
+#: Lines scanned per pass of the scanner (the size of its reusable output arrays).
+SCAN_ROWS = 1 << 16
 #: Threads that run the scanner; the main thread collects meanwhile.
 WORKERS = min(2, os.cpu_count() or 1)
 
@@ -55,6 +68,14 @@ def read(path: str | os.PathLike, strict: bool = False) -> xr.Dataset:
         Raise :class:`TraceFormatError` at the first line that does not parse.
         By default such lines are skipped and counted in ``attrs``.
 
+    A file not in time order (a trace concatenated per CPU) is sorted by
+    timestamp, stably, before pairing, so that it is never paired or replayed
+    in file order: equal timestamps keep file order, a file in time order
+    (what ftrace prints: the per-CPU buffers merged by time) is read as it is,
+    ``line`` keeps each event's place in the file and
+    ``attrs["out_of_order_events"]`` counts the events with an earlier
+    timestamp than the one before them in the file.
+
     Returns
     -------
     xarray.Dataset
@@ -75,15 +96,21 @@ def read(path: str | os.PathLike, strict: bool = False) -> xr.Dataset:
         ``blank_lines``, ``preamble_lines``, ``lost_events``,
         ``unmatched_starts``, ``orphan_ends``, ``start_formats``,
         ``flags_columns``, ``reclaimlab_version`` (and ``compression_error``
-        when a compressed file is damaged).
+        when a compressed file is damaged, ``out_of_order_events`` when the
+        file is not in time order).
 
     Raises
     ------
     TraceFormatError
         With ``strict=True``, for the first bad line (line number and text).
+        In both modes, of kind ``"no_shrink_events"`` when the file has lines
+        other than blanks and ``#`` comments but not one
+        ``mm_shrink_slab_start`` or ``mm_shrink_slab_end`` event (not a
+        shrinker trace: a README, a trace of other events). An empty file, or
+        one of comments only, gives an empty Dataset.
     TypeError
         When ``path`` is not a path.
-    FileNotFoundError, OSError
+    FileNotFoundError, IsADirectoryError, OSError
         When the file cannot be opened. A corrupt or truncated compressed file
         raises :class:`TraceFormatError` of kind ``"compression"`` when
         ``strict``; otherwise the events before the damage are returned and
@@ -104,6 +131,8 @@ def read(path: str | os.PathLike, strict: bool = False) -> xr.Dataset:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path={path!r} must be a str or os.PathLike naming a trace file")
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a trace file", path)
     with open(path, "rb") as raw:
         head = raw.peek(8)[:8]  # not read: pipes (trace_pipe, /dev/stdin) cannot seek back
         compression, opener = "none", None
@@ -112,8 +141,10 @@ def read(path: str | os.PathLike, strict: bool = False) -> xr.Dataset:
                 compression, opener = name, fn
         stream = opener(raw) if opener else raw
         problems: list[str] = []
+        mapped = None if opener else _map(raw)
         try:
-            ds = _parse_stream(_chunks(stream, path, problems), strict, path, compression)
+            blocks = _split(mapped, release=True) if mapped is not None else _chunks(stream, path, problems)
+            ds = _parse_stream(blocks, strict, path, compression, sort=True)
         finally:
             if opener:
                 stream.close()
@@ -121,11 +152,22 @@ def read(path: str | os.PathLike, strict: bool = False) -> xr.Dataset:
         if strict:
             raise TraceFormatError(path, ds.attrs["lines"] + 1, "compression", problems[0])
         ds.attrs["compression_error"] = problems[0]
+    a = ds.attrs
+    shrink = sum(a.get(f"{k}_mm_shrink_slab_{e}", 0) for k in ("count", "malformed") for e in ("start", "end"))
+    if not shrink and a["lines"] > a["blank_lines"] + a["comment_lines"]:
+        raise TraceFormatError(path, a["lines"], "no_shrink_events",
+                               f"{a['lines']} lines, {a['malformed_lines']} not ftrace event lines")
     return ds
 
 
 def parse(text: str | bytes, *, strict: bool = False, source: str = "<text>") -> xr.Dataset:
     """Parse trace text already in memory; see :func:`read` for the Dataset.
+
+    Unlike :func:`read`, the Dataset keeps the order of the text even when it
+    is not in time order (text composed by hand, as in examples and tests);
+    starts and ends are still paired in timestamp order, and
+    ``attrs["out_of_order_events"]`` says that the order is not time order.
+    A text without any shrinker event gives an empty Dataset, not an error.
 
     Parameters
     ----------
@@ -151,7 +193,7 @@ def parse(text: str | bytes, *, strict: bool = False, source: str = "<text>") ->
         raise TypeError(f"text={type(text).__name__} must be str or bytes")
     if not isinstance(source, str):
         raise TypeError(f"source={source!r} must be a str")
-    return _parse_stream(_split(data), strict, source, "none")
+    return _parse_stream(_split(data), strict, source, "none", sort=False)
 
 
 _DECOMPRESS_ERRORS = (EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile, OSError)
@@ -161,10 +203,14 @@ def _chunks(stream: io.BufferedIOBase, path: str, problems: list[str]):
     """Blocks of whole lines (the last may lack its newline), without copying the text.
 
     A line cut by the end of one read is completed with the head of the next
-    and given as a block of its own. A corrupt or truncated compressed file ends
+    and given as a block of its own. Of a line longer than the scanner's
+    ``MAX_LINE``, only the first ``MAX_LINE + 1`` bytes are kept (enough for
+    the scanner to call it too long, and for the error message): the work stays
+    linear and the memory bounded. A corrupt or truncated compressed file ends
     the blocks early, after the whole lines decompressed so far; what went wrong
     is appended to ``problems``.
     """
+    keep = S.MAX_LINE + 1
     rest = b""
     while True:
         data = _read_block(stream, CHUNK_BYTES, problems)
@@ -176,14 +222,15 @@ def _chunks(stream: io.BufferedIOBase, path: str, problems: list[str]):
             return
         head = data.find(b"\n") + 1 if rest else 0
         if rest and head == 0:  # still no end of line
-            rest += data
+            if len(rest) < keep:
+                rest += data[:keep - len(rest)]
             continue
         if rest:
-            yield rest + data[:head]
+            yield rest + data[:head] if len(rest) + head <= keep else rest[:keep] + b"\n"
         cut = data.rfind(b"\n") + 1
         if cut > head:
             yield memoryview(data)[head:cut]
-        rest = data[max(cut, head):]
+        rest = data[max(cut, head):max(cut, head) + keep]
 
 
 def _read_block(stream, size: int, problems: list[str]) -> bytes:
@@ -204,9 +251,28 @@ def _read_block(stream, size: int, problems: list[str]) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _split(data: bytes):
-    """Blocks of whole lines of ``data``, about CHUNK_BYTES each, without copying."""
+def _map(raw) -> mmap.mmap | None:
+    """The file mapped read-only when it is a non-empty regular file (not a pipe), else None."""
+    try:
+        if not stat.S_ISREG(os.fstat(raw.fileno()).st_mode) or os.fstat(raw.fileno()).st_size == 0:
+            return None
+        return mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _split(data, release: bool = False):
+    """Blocks of whole lines of ``data``, about CHUNK_BYTES each, without copying.
+
+    With ``release`` (``data`` is an mmap of the file), the pages of blocks
+    scanned and collected long ago are dropped from the process (they stay in
+    the page cache), so that memory does not grow with the file: a block is
+    done once WORKERS + 1 later blocks have been asked for (and were it not,
+    its pages would simply be mapped again from the file).
+    """
     view, n, pos = memoryview(data), len(data), 0
+    starts: deque = deque()
+    page = mmap.PAGESIZE
     while pos < n:
         end = n
         if pos + CHUNK_BYTES < n:
@@ -214,62 +280,82 @@ def _split(data: bytes):
             if cut < 0:  # a line longer than a block
                 cut = data.find(b"\n", pos + CHUNK_BYTES)
             end = n if cut < 0 else cut + 1
+        if release:
+            starts.append(pos)
+            if len(starts) > WORKERS + 2:
+                a, b = starts.popleft(), starts[0]
+                lo, hi = -(-a // page) * page, b // page * page
+                if hi > lo:
+                    data.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
         yield view[pos:end]
         pos = end
 
 
 class _Scanner:
-    """Runs the compiled scanner on blocks in worker threads (it releases the GIL),
-    so that the next blocks are scanned while the Collector works on this one."""
+    """Runs the C scanner on blocks in worker threads (it releases the GIL), so
+    that the next blocks are scanned while the Collector works on this one.
+
+    Each pass fills one set of output arrays of :data:`SCAN_ROWS` lines; a block
+    of more lines takes several passes, one after the other. The output sets
+    are reused, so memory does not grow with the number of lines.
+    """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.free: list[tuple] = []
 
-    def _scan(self, block, out):
-        buf = np.frombuffer(block, np.uint8)
-        rows, _ = S.scan_lines(buf, *S.word_view(buf), 0, *out, S.LIT_BYTES, S.LIT_OFF, S.PROG)  # room for every line
-        return buf, rows, out
+    @staticmethod
+    def _scan(buf, start: int, out):
+        return Collector.scan(buf, start, out)
 
-    def _outputs(self, block) -> tuple:
-        need = int(S.count_lines(np.frombuffer(block, np.uint8)))
-        while self.free:
-            out = self.free.pop()
-            if len(out[0]) >= need:
-                return out
-        return S.new_outputs(max(need, 1024))
+    def _outputs(self) -> tuple:
+        return self.free.pop() if self.free else S.new_outputs(SCAN_ROWS)
 
     def run(self, blocks):
-        """Yield ``(buf, rows, outputs)`` per block, in order."""
+        """Yield a :class:`~reclaimlab.trace.collect.Pass` per pass of the scanner, in file order."""
         blocks = iter(blocks)
         head = list(itertools.islice(blocks, 2))
         if self.workers < 1 or len(head) < 2:  # a single block: no threads
             for block in itertools.chain(head, blocks):
-                yield self._scan(block, self._outputs(block))
+                buf, nxt = np.frombuffer(block, np.uint8), 0
+                while nxt < len(buf):
+                    p = self._scan(buf, nxt, self._outputs())
+                    nxt = p.next_start
+                    yield p
             return
         pending: deque = deque()
         with ThreadPoolExecutor(self.workers) as pool:
             try:
                 for block in itertools.chain(head, blocks):
-                    pending.append(pool.submit(self._scan, block, self._outputs(block)))
-                    if len(pending) > self.workers:
-                        yield pending.popleft().result()
+                    buf = np.frombuffer(block, np.uint8)
+                    if len(buf):
+                        pending.append(pool.submit(self._scan, buf, 0, self._outputs()))
+                    while len(pending) > self.workers:
+                        yield self._next(pool, pending)
                 while pending:
-                    yield pending.popleft().result()
+                    yield self._next(pool, pending)
             finally:
                 for f in pending:
                     f.cancel()
+
+    def _next(self, pool, pending: deque):
+        """The oldest pass; the rest of its block, if any, is scanned next."""
+        p = pending.popleft().result()
+        if p.next_start < len(p.buf):
+            pending.appendleft(pool.submit(self._scan, p.buf, p.next_start, self._outputs()))
+        return p
 
     def release(self, out) -> None:
         self.free.append(out)
 
 
-def _parse_stream(blocks, strict: bool, source: str, compression: str) -> xr.Dataset:
+def _parse_stream(blocks, strict: bool, source: str, compression: str, sort: bool) -> xr.Dataset:
+    """Scan the blocks, collect what they hold and build the Dataset."""
     if not isinstance(strict, (bool, np.bool_)):
         raise TypeError(f"strict={strict!r} must be True or False")
-    col = Collector(bool(strict), source)
+    col = Collector(bool(strict), source, sort)
     scanner = _Scanner(WORKERS)
-    for buf, rows, out in scanner.run(blocks):
-        col.add(buf, rows, out)
-        scanner.release(out)
+    for p in scanner.run(blocks):
+        col.add(p)
+        scanner.release(p.out)
     return col.dataset(compression)

@@ -22,7 +22,7 @@ from ..kernel import formulas
 
 from . import params
 from .deferral import deferred_after
-from .schema import CALL_VARS, MISSING, variable
+from ..model.schema import CALL_VARS, MISSING, variable
 
 #: Outcomes of the end-event check, in ``new_scan_check``.
 NEW_SCAN_CHECKS = ("ok", "concurrent", "mismatch", "no_end", "not_evaluated")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernel import formulas
-from reclaimlab.kernel.spec import ZERO_SEEK_NONE
-from reclaimlab.model.shrinkers import DEFAULT_SEEKS
+from ..kernel.spec import ZERO_SEEK_NONE
+from ..model.shrinkers import DEFAULT_SEEKS
 
 _TASKS = (("kswapd0", 93), ("kswapd1", 94), ("stress-ng-vm", 2211), ("Web Content", 3120),
           ("<...>", 40117), ("kworker/u8:3", 517), ("cc1", 8812))

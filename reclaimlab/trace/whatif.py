@@ -20,14 +20,15 @@ import pandas as pd
 import xarray as xr
 
 from ..kernel import formulas
-from reclaimlab.kernel.spec import ZERO_SEEK_NONE
-from reclaimlab.model.shrinkers import DEFAULT_SEEKS, preset_for_symbol
+from ..kernel.releases import detectable_formulas
+from ..kernel.spec import ZERO_SEEK_NONE
+from ..model.shrinkers import DEFAULT_SEEKS, preset_for_symbol
 
 from .replay import check_calls, evaluable, instance_labels, model, replay
-from .schema import MISSING, variable
+from ..model.schema import MISSING, variable
 
 #: Formulas tried, in order, to find the traced kernel's arithmetic (and so its seeks).
-KERNEL_CANDIDATES = ("v5.13", "v5.0", "v4.20", "v4.19", "v4.16", "v4.15")
+KERNEL_CANDIDATES = detectable_formulas()
 
 # Composite and single GFP flag names that include __GFP_FS (include/linux/gfp.h).
 _FS_FLAGS = {"GFP_KERNEL", "GFP_KERNEL_ACCOUNT", "GFP_USER", "GFP_HIGHUSER", "GFP_HIGHUSER_MOVABLE",

@@ -256,10 +256,9 @@ def timeline(ds: xr.Dataset, *, formula=None, caches=None, max_points: int = 400
 
     Examples
     --------
-    >>> import sys; sys.path.insert(0, "tests")
-    >>> from simdata import make_sim_dataset
+    >>> from reclaimlab.testing import example_simulation
     >>> import reclaimlab as rl
-    >>> len(rl.plot.timeline(make_sim_dataset()).to_dict()["vconcat"])
+    >>> len(rl.plot.timeline(example_simulation()).to_dict()["vconcat"])
     4
     """
     fd = T.timeline(ds, formula=formula, caches=caches, max_points=max_points)
@@ -319,10 +318,9 @@ def dying_memcgs(ds: xr.Dataset, *, max_points: int = 400, width: int = WIDTH,
 
     Examples
     --------
-    >>> import sys; sys.path.insert(0, "tests")
-    >>> from simdata import make_sim_dataset
+    >>> from reclaimlab.testing import example_simulation
     >>> import reclaimlab as rl
-    >>> rl.plot.dying_memcgs(make_sim_dataset(formulas=["v4.19", "v5.0"])).to_dict()["mark"]["type"]
+    >>> rl.plot.dying_memcgs(example_simulation(formulas=["v4.19", "v5.0"])).to_dict()["mark"]["type"]
     'line'
     """
     fd = T.dying_memcgs(ds, max_points=max_points)
@@ -365,10 +363,9 @@ def scorecard(ds, *, width: int | None = None, cell: int = 22) -> Chart:
 
     Examples
     --------
-    >>> import sys; sys.path.insert(0, "tests")
-    >>> from simdata import make_sim_dataset
+    >>> from reclaimlab.testing import example_simulation
     >>> import reclaimlab as rl
-    >>> spec = rl.plot.scorecard(make_sim_dataset(formulas=["v4.19", "v5.0"])).to_dict()
+    >>> spec = rl.plot.scorecard(example_simulation(formulas=["v4.19", "v5.0"])).to_dict()
     >>> [layer["mark"]["type"] for layer in spec["spec"]["layer"]]
     ['rect', 'rect', 'text']
     """

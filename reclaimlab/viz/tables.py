@@ -23,10 +23,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..model.schema import kind, validate
+
 __all__ = [
     "FigureData", "LogAxis", "MAX_ROWS", "log_axis", "pressure", "priority_grid",
     "small_large_ratio", "timeline", "dying_memcgs", "scores", "scorecard", "trace_replay",
-    "is_sweep", "is_simulation", "is_replay", "SCORE_VARS", "SCORE_SHORT",
+    "SCORE_VARS", "SCORE_SHORT",
 ]
 
 #: Row budget per chart data set (Altair refuses more than 5000 by default).
@@ -115,51 +117,6 @@ def log_axis(values) -> LogAxis:
 
 
 # --------------------------------------------------------------------------- helpers
-
-def is_sweep(ds: xr.Dataset) -> bool:
-    """True for ``rl.sweep`` output (a ``freeable`` dim and a ``pressure`` variable).
-
-    Examples
-    --------
-    >>> import reclaimlab as rl
-    >>> is_sweep(rl.sweep("v5.0", [10, 100], 12))
-    True
-    """
-    return isinstance(ds, xr.Dataset) and "freeable" in ds.dims and "pressure" in ds
-
-
-def is_simulation(ds: xr.Dataset) -> bool:
-    """True for ``rl.simulate``/``rl.compare`` output (dims time, node, cache).
-
-    Examples
-    --------
-    >>> import reclaimlab as rl
-    >>> is_simulation(rl.sweep("v5.0", [10, 100], 12))
-    False
-    """
-    return isinstance(ds, xr.Dataset) and {"time", "node", "cache"} <= set(ds.dims)
-
-
-def is_replay(ds: xr.Dataset) -> bool:
-    """True for ``rl.trace.replay`` output (dim ``call`` with observed and modelled values).
-
-    Examples
-    --------
-    >>> import xarray as xr
-    >>> is_replay(xr.Dataset({"delta": ("call", [1]), "delta_model": ("call", [1])}))
-    True
-    """
-    return (isinstance(ds, xr.Dataset) and "call" in ds.dims
-            and any(f"{q}_model" in ds for q in ("delta", "total_scan")))
-
-
-def _require(ds, ok: bool, what: str, fn: str) -> None:
-    if not isinstance(ds, xr.Dataset):
-        raise TypeError(f"ds is a {type(ds).__name__}; {fn} needs an xarray.Dataset ({what})")
-    if not ok:
-        raise ValueError(f"ds has dims {dict(ds.sizes)} and variables {sorted(ds.data_vars)}; "
-                         f"{fn} needs {what}")
-
 
 def units(da: xr.DataArray, default: str = "") -> str:
     """The ``units`` attribute of ``da`` (``default`` when missing).
@@ -326,9 +283,9 @@ def pressure(ds: xr.Dataset, *, priority=None, batch=None, seeks=None,
     >>> fd.df[["formula", "freeable", "pressure"]].values.tolist()
     [['v4.19', 10, 1.0], ['v4.19', 10000, 0.0128], ['v5.0', 10, 0.0], ['v5.0', 10000, 0.0]]
     """
-    if isinstance(ds, xr.Dataset) and is_simulation(ds):
+    if isinstance(ds, xr.Dataset) and kind(ds) == "simulation":
         return _pressure_sim(ds)
-    _require(ds, is_sweep(ds), "rl.sweep output (a 'freeable' dim and 'pressure')", "pressure_curve")
+    validate(ds, "sweep", figure="pressure_curve")
     ds = _with_formula(ds)
     keep = ["formula", "freeable"]
     facets: list[str] = []
@@ -396,8 +353,7 @@ def _sim_pressure(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
 
 
 def _pressure_sim(ds: xr.Dataset) -> FigureData:
-    for v in ("slab", "scanned"):
-        _require(ds, v in ds, f"a '{v}' variable (simulation schema)", "pressure_curve")
+    validate(ds, "simulation", figure="pressure_curve")
     size, p = _sim_pressure(ds)
     df = pd.DataFrame({
         "formula": np.repeat(size.formula.values.astype(str), size.sizes["instance"]),
@@ -442,8 +398,7 @@ def priority_grid(ds: xr.Dataset, *, batch=None, seeks=None, max_rows: int = MAX
     >>> fd.df[["priority", "freeable", "pressure"]].values.tolist()
     [[12.0, 100.0, 0.0], [12.0, 1000000.0, 0.000384], [0.0, 100.0, 1.28], [0.0, 1000000.0, 2.0]]
     """
-    _require(ds, is_sweep(ds) and "priority" in ds.coords,
-             "rl.sweep output with a 'priority' coordinate", "priority_heatmap")
+    validate(ds, "sweep", needs=("priority",), figure="priority_heatmap")
     ds = _with_formula(ds)
     if "priority" not in ds.dims:
         ds = ds.expand_dims(priority=[int(ds.priority)])
@@ -497,8 +452,10 @@ def small_large_ratio(ds: xr.Dataset, *, small=None, large=None, batch=None, see
     >>> [(f, round(r, 1)) for f, r in fd.df[["formula", "ratio"]].values]
     [('v4.19', 263.2), ('v5.0', 0.0)]
     """
-    _require(ds, is_sweep(ds) and ds.sizes["freeable"] >= 2,
-             "rl.sweep output with at least two cache sizes ('freeable')", "small_large_ratio")
+    validate(ds, "sweep", figure="small_large_ratio")
+    if ds.sizes["freeable"] < 2:
+        raise ValueError(f"ds has {ds.sizes['freeable']} cache size (freeable); small_large_ratio "
+                         "needs at least two")
     ds = _with_formula(ds)
     if "priority" not in ds.dims:
         ds = ds.expand_dims(priority=[int(ds.priority)] if "priority" in ds.coords else [12])
@@ -566,13 +523,12 @@ def timeline(ds: xr.Dataset, *, formula=None, caches: Sequence[str] | None = Non
 
     Examples
     --------
-    >>> import sys; sys.path.insert(0, "tests")
-    >>> from simdata import make_sim_dataset
-    >>> fd = timeline(make_sim_dataset(steps=50))
+    >>> from reclaimlab.testing import example_simulation
+    >>> fd = timeline(example_simulation(steps=50))
     >>> sorted(fd.meta["panels"])
     ['page_cache', 'priority', 'slab', 'stall']
     """
-    _require(ds, is_simulation(ds), "a simulation Dataset (dims time, node, cache)", "timeline")
+    validate(ds, "simulation", figure="timeline")
     ds = _with_formula(ds)
     notes: list[str] = []
     if formula is not None:
@@ -647,14 +603,14 @@ def dying_memcgs(ds: xr.Dataset, *, max_points: int = 400, max_rows: int = MAX_R
 
     Examples
     --------
-    >>> import sys; sys.path.insert(0, "tests")
-    >>> from simdata import make_sim_dataset
-    >>> fd = dying_memcgs(make_sim_dataset(steps=40, formulas=["v4.19", "v5.0"]))
+    >>> from reclaimlab.testing import example_simulation
+    >>> fd = dying_memcgs(example_simulation(steps=40, formulas=["v4.19", "v5.0"]))
     >>> fd.meta["final"]["dying_memcgs"].tolist()
     [3, 19]
     """
-    _require(ds, isinstance(ds, xr.Dataset) and "dying_memcgs" in ds and "time" in ds["dying_memcgs"].dims,
-             "a 'dying_memcgs' variable along 'time'", "dying_memcgs")
+    if not (isinstance(ds, xr.Dataset) and "dying_memcgs" in ds and "time" in ds["dying_memcgs"].dims):
+        # A simulation, or just its dying_memcgs along time (with any other dims, e.g. remedy).
+        validate(ds, "simulation", needs=("dying_memcgs",), figure="dying_memcgs")
     if "formula" not in ds["dying_memcgs"].dims:
         ds = _with_formula(ds)
     da = ds["dying_memcgs"]
@@ -767,9 +723,8 @@ def scores(runs) -> xr.Dataset:
 
     Examples
     --------
-    >>> import sys; sys.path.insert(0, "tests")
-    >>> from simdata import make_sim_dataset
-    >>> sc = scores(make_sim_dataset(formulas=["v4.19", "v5.0"]))
+    >>> from reclaimlab.testing import example_simulation
+    >>> sc = scores(example_simulation(formulas=["v4.19", "v5.0"]))
     >>> dict(sc.sizes)
     {'scenario': 1, 'formula': 2}
     """
@@ -803,9 +758,8 @@ def scorecard(ds) -> FigureData:
 
     Examples
     --------
-    >>> import sys; sys.path.insert(0, "tests")
-    >>> from simdata import make_sim_dataset
-    >>> fd = scorecard(make_sim_dataset(formulas=["v4.19", "v5.0"]))
+    >>> from reclaimlab.testing import example_simulation
+    >>> fd = scorecard(example_simulation(formulas=["v4.19", "v5.0"]))
     >>> sorted(set(fd.df.formula))
     ['v4.19', 'v5.0']
     """
@@ -853,8 +807,7 @@ def trace_replay(ds: xr.Dataset, *, max_rows: int = MAX_ROWS) -> FigureData:
     >>> trace_replay(ds).meta["shrinkers"].values.tolist()
     [['a', 2, 1, 0.5]]
     """
-    _require(ds, is_replay(ds), "a replay Dataset (dim 'call' with delta/delta_model or "
-             "total_scan/total_scan_model)", "trace_replay")
+    validate(ds, "replay", figure="trace_replay")
     quantities = [q for q in ("delta", "total_scan") if q in ds and f"{q}_model" in ds]
     parts = []
     for q in quantities:

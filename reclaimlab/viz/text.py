@@ -13,10 +13,11 @@ import numpy as np
 import xarray as xr
 
 from . import tables as T
-from .textkit import ascii_safe, check_width, fmt, log_bars, sparkline, table, wrap
+from .textkit import ascii_safe, check_width, finish, fmt, heading, log_bars, sparkline, table, wrap
+from .trace_text import trace_replay, trace_summary, trace_whatif
 
 __all__ = ["pressure_curve", "priority_heatmap", "small_large_ratio", "timeline",
-           "dying_memcgs", "scorecard", "trace_replay", "si"]
+           "dying_memcgs", "scorecard", "trace_summary", "trace_replay", "trace_whatif", "si"]
 
 
 def si(x: float) -> str:
@@ -37,24 +38,11 @@ def si(x: float) -> str:
 
 
 def _header(fd: T.FigureData, width: int, unicode: bool) -> list[str]:
-    title = ascii_safe(fd.title, unicode)[:width]
-    out = [title, "=" * len(title)]
+    out = heading(fd.title, width, unicode)
     for line in fd.subtitle:
         out += wrap(line, width, unicode=unicode)
     out.append("")
     return out
-
-
-def _done(lines: list[str], width: int, unicode: bool) -> str:
-    out = []
-    for line in lines:
-        line = ascii_safe(line, unicode).rstrip()
-        if len(line) > width:               # never happens by construction; keep the promise anyway
-            line = line[: width - 1] + "~"
-        out.append(line)
-    while out and not out[-1]:
-        out.pop()
-    return "\n".join(out)
 
 
 def _facet_label(keys: dict) -> str:
@@ -117,7 +105,7 @@ def pressure_curve(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, pr
         lines.append("")
         lines += wrap("values: fraction of the cache scanned per second (1/s); 0 = nothing scanned",
                       width, unicode=unicode)
-        return _done(lines, width, unicode)
+        return finish(lines, width, unicode)
     facets = fd.meta["facets"]
     groups = df.groupby(facets, sort=False) if facets else [((), df)]
     for gi, (key, g) in enumerate(groups):
@@ -133,7 +121,7 @@ def pressure_curve(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, pr
         lines += table(["objects"] + formulas, rows, width=width, align="r" * (1 + len(formulas)),
                        unicode=unicode)
     lines += ["", "0 = nothing scanned"]
-    return _done(lines, width, unicode)
+    return finish(lines, width, unicode)
 
 
 # --------------------------------------------------------------------------- heatmap
@@ -173,7 +161,7 @@ def priority_heatmap(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, 
         lines += wrap(f"{f}: rows = priority, columns = cache size (objects)", width, unicode=unicode)
         lines += table(["prio"] + [si(s) for s in sizes], rows, width=width, unicode=unicode)
     lines += ["", "0 = nothing scanned"]
-    return _done(lines, width, unicode)
+    return finish(lines, width, unicode)
 
 
 # --------------------------------------------------------------------------- ratio
@@ -208,7 +196,7 @@ def small_large_ratio(ds: xr.Dataset, *, width: int = 72, unicode: bool = False,
     lines += log_bars(formulas, [piv.loc[p0, f] for f in formulas], width=width, unicode=unicode)
     if df["ratio"].isna().any():
         lines += ["", "- = the large cache is not scanned"]
-    return _done(lines, width, unicode)
+    return finish(lines, width, unicode)
 
 
 # --------------------------------------------------------------------------- timeline
@@ -259,10 +247,9 @@ def timeline(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, formula=
 
     Examples
     --------
-    >>> import sys; sys.path.insert(0, "tests")
-    >>> from simdata import make_sim_dataset
+    >>> from reclaimlab.testing import example_simulation
     >>> import reclaimlab as rl
-    >>> print(rl.text.timeline(make_sim_dataset(nodes=1, memcgs=0)).splitlines()[0])
+    >>> print(rl.text.timeline(example_simulation(nodes=1, memcgs=0)).splitlines()[0])
     Reclaim over time: compile-and-copy
     """
     width = check_width(width)
@@ -294,7 +281,7 @@ def timeline(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, formula=
                 sp = sparkline(vals, unicode=unicode)
                 lab = ascii_safe(lab, unicode)[:lw]
                 lines.append(f"{lab:<{lw}}  {sp:<{sw}}  {fmt(a):>{vw}}  {fmt(b):>{vw}}")
-    return _done(lines, width, unicode)
+    return finish(lines, width, unicode)
 
 
 # --------------------------------------------------------------------------- dying memcgs
@@ -306,10 +293,9 @@ def dying_memcgs(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> s
 
     Examples
     --------
-    >>> import sys; sys.path.insert(0, "tests")
-    >>> from simdata import make_sim_dataset
+    >>> from reclaimlab.testing import example_simulation
     >>> import reclaimlab as rl
-    >>> print("\\n".join(rl.text.dying_memcgs(make_sim_dataset(formulas=["v4.19", "v5.0"])).splitlines()[4:]))
+    >>> print("\\n".join(rl.text.dying_memcgs(example_simulation(formulas=["v4.19", "v5.0"])).splitlines()[4:]))
     formula  at end    peak  over time (0 to 19)
     -------  ------  ------  -----------------------------------------------
     v4.19         3       3  _______________________........................
@@ -339,7 +325,7 @@ def dying_memcgs(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> s
         sp = sparkline(df.loc[m, "dying_memcgs"].to_numpy(), unicode=unicode, lo=0.0, hi=hi)
         lab = ascii_safe(lab, unicode)[:lw]
         lines.append(f"{lab:<{lw}}  {fmt(fv):>{vw}}  {fmt(pv):>{vw}}  {sp}")
-    return _done(lines, width, unicode)
+    return finish(lines, width, unicode)
 
 
 # --------------------------------------------------------------------------- scorecard
@@ -353,10 +339,9 @@ def scorecard(ds, *, width: int = 72, unicode: bool = False) -> str:
 
     Examples
     --------
-    >>> import sys; sys.path.insert(0, "tests")
-    >>> from simdata import make_sim_dataset
+    >>> from reclaimlab.testing import example_simulation
     >>> import reclaimlab as rl
-    >>> print(rl.text.scorecard(make_sim_dataset(formulas=["v4.19", "v5.0"])).splitlines()[-1])
+    >>> print(rl.text.scorecard(example_simulation(formulas=["v4.19", "v5.0"])).splitlines()[-1])
     v5.0     0.0125  0.00394     15982   2.45     19  120
     """
     width = check_width(width)
@@ -376,47 +361,4 @@ def scorecard(ds, *, width: int = 72, unicode: bool = False) -> str:
         cell = {(f, v): t for f, v, t in g[["formula", "variable", "text"]].itertuples(index=False)}
         rows = [[f] + [cell.get((f, v), "-") for v in sc.data_vars] for f in formulas]
         lines += table(["formula"] + [short[v] for v in sc.data_vars], rows, width=width, unicode=unicode)
-    return _done(lines, width, unicode)
-
-
-# --------------------------------------------------------------------------- trace replay
-
-def trace_replay(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, max_rows: int = 20) -> str:
-    """Replay agreement: per shrinker, calls and matches; per quantity, the worst misses.
-
-    Examples
-    --------
-    >>> import xarray as xr, reclaimlab as rl
-    >>> ds = xr.Dataset({"delta": ("call", [10, 20]), "delta_model": ("call", [10, 21]),
-    ...                  "total_scan": ("call", [10, 20]), "total_scan_model": ("call", [10, 21]),
-    ...                  "match": ("call", [True, False]), "shrinker": ("call", ["a", "a"])})
-    >>> print("\\n".join(rl.text.trace_replay(ds).splitlines()[4:7]))
-    shrinker  calls  matched  match
-    --------  -----  -------  -----
-    a             2        1  50.0%
-    """
-    width = check_width(width)
-    fd = T.trace_replay(ds, max_rows=10**9)
-    lines = _header(fd, width, unicode)
-    per = fd.meta["shrinkers"]
-    shown = per.head(max_rows)
-    rows = [[s, int(c), int(m), f"{100 * fr:.1f}%"] for s, c, m, fr in
-            shown[["shrinker", "calls", "matched", "fraction"]].itertuples(index=False)]
-    lines += table(["shrinker", "calls", "matched", "match"], rows, width=width, unicode=unicode)
-    if len(per) > max_rows:
-        lines.append(f"... and {len(per) - max_rows} more shrinkers")
-    df = fd.df
-    for q in fd.meta["quantities"]:
-        miss = df[(df["quantity"] == q) & ~df["match"]].copy()
-        lines.append("")
-        if miss.empty:
-            lines.append(f"{q}: every call matches")
-            continue
-        n_miss = int(miss["calls"].sum())
-        miss["diff"] = (miss["model"] - miss["observed"]).abs()
-        miss = miss.sort_values(["diff", "calls"], ascending=False).head(5)
-        lines.append(f"{q}: {n_miss} calls differ; largest differences:")
-        pairs = miss[["observed", "model", "calls"]].itertuples(index=False)
-        lines += table(["observed", "model", "calls"], [[fmt(o), fmt(m), int(c)] for o, m, c in pairs],
-                       width=width, align="rrr", unicode=unicode)
-    return _done(lines, width, unicode)
+    return finish(lines, width, unicode)

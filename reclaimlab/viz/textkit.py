@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
-    "MIN_WIDTH", "fmt", "ascii_safe", "check_width", "wrap", "table", "log_bars",
+    "MIN_WIDTH", "fmt", "ascii_safe", "check_width", "wrap", "table", "log_bars", "heading", "finish",
     "sparkline", "SPARK_ASCII", "SPARK_UNICODE",
 ]
 
@@ -65,6 +65,37 @@ def ascii_safe(s: object, unicode: bool = False) -> str:
     for k, v in _TRANSLIT.items():
         s = s.replace(k, v)
     return s.encode("ascii", "replace").decode("ascii")
+
+
+def heading(title: str, width: int, unicode: bool = False) -> list[str]:
+    """A text figure's first two lines: the title, cut to ``width``, and its underline.
+
+    Examples
+    --------
+    >>> heading("Trace replay", 72)
+    ['Trace replay', '============']
+    """
+    title = ascii_safe(title, unicode)[:width]
+    return [title, "=" * len(title)]
+
+
+def finish(lines: list[str], width: int, unicode: bool = False) -> str:
+    """Join a text figure's lines: ASCII unless ``unicode``, no trailing blanks, none wider than ``width``.
+
+    Examples
+    --------
+    >>> finish(["a  ", "b", "", ""], 72).splitlines()
+    ['a', 'b']
+    """
+    out = []
+    for line in lines:
+        line = ascii_safe(line, unicode).rstrip()
+        if len(line) > width:               # never happens by construction; keep the promise anyway
+            line = line[: width - 1] + "~"
+        out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
 
 
 def fmt(x: object, digits: int = 3) -> str:

@@ -19,8 +19,8 @@ import dataclasses
 
 from ..kernel import formulas
 from ..scenarios import get
-from ..simulate import KERNELS, simulate
-from ..sim.params import INODE_RULES, MEMCG_REMEDIES
+from ..kernel.releases import INODE_RULES, MEMCG_REMEDIES, RELEASES
+from ..simulate import simulate
 
 ERA = "(formula's era)"
 #: Shrinker batch sizes the "shrinker batch" slider offers (the caches' own is added).
@@ -64,7 +64,7 @@ class ScenarioExplorer:
         self.seed = seed
         self.formula = W.Dropdown(options=formulas.names(), value=formulas.spec(formula).name,
                                   description="formula")
-        self.kernel = W.Dropdown(options=("none",) + tuple(KERNELS), value="none", description="kernel")
+        self.kernel = W.Dropdown(options=("none",) + tuple(RELEASES), value="none", description="kernel")
         self.inode_rule = W.Dropdown(options=(ERA,) + INODE_RULES, value=ERA, description="inode rule")
         self.memcg_remedy = W.Dropdown(options=(ERA,) + MEMCG_REMEDIES, value=ERA, description="remedy")
         red = self.scenario.reduced
@@ -100,14 +100,22 @@ class ScenarioExplorer:
     def _changed(self, change=None) -> None:
         if self._busy:
             return
-        if change is not None and change["owner"] is self.kernel and self.kernel.value != "none":
+        owner = change["owner"] if change is not None else None
+        if owner is self.kernel and self.kernel.value != "none":
             # A kernel preset names its formula: show it, and rerun once.
-            self._busy = True
-            try:
-                self.formula.value = KERNELS[self.kernel.value][0]
-            finally:
-                self._busy = False
+            self._set(self.formula, RELEASES[self.kernel.value].formula)
+        elif (owner is self.formula and self.kernel.value != "none" and
+              formulas.spec(self.formula.value).name != formulas.spec(RELEASES[self.kernel.value].formula).name):
+            # Another formula is no longer that release: drop the preset rather than refuse to run.
+            self._set(self.kernel, "none")
         self.rerun()
+
+    def _set(self, widget, value) -> None:
+        self._busy = True
+        try:
+            widget.value = value
+        finally:
+            self._busy = False
 
     def _args(self) -> dict:
         pick = lambda w: None if w.value in (ERA, "none") else w.value   # noqa: E731

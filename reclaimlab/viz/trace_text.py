@@ -1,5 +1,7 @@
 """Plain-text reports of a trace, a replay and a what-if (72 columns, 7-bit ASCII by default).
 
+The one text rendering of the Datasets of :mod:`reclaimlab.trace`, reached as
+``rl.text.trace_summary``, ``rl.text.trace_replay`` and ``rl.text.trace_whatif``.
 Meant for a terminal (``reclaimlab trace read|replay|whatif``) and for mail to
 LKML. Built on :mod:`reclaimlab.viz.textkit`, like the other text figures:
 strings from the trace (task and symbol names) are cut to fit and, unless
@@ -11,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..viz.textkit import check_width, table, wrap
+from .textkit import check_width, finish, heading, table, wrap
 
 
 def _pct(x: float) -> str:
@@ -22,7 +24,7 @@ def _para(lines: list[str], text: str, width: int, unicode: bool, indent: str = 
     lines.extend(wrap(text, width, indent=indent, unicode=unicode))
 
 
-def summary_text(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
+def trace_summary(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
     """What a trace holds: counts, shrinkers, reclaim events.
 
     Parameters
@@ -38,14 +40,14 @@ def summary_text(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> s
     --------
     >>> import reclaimlab as rl
     >>> ds = rl.trace.parse(rl.trace.synthetic_trace(400))
-    >>> txt = rl.trace.summary_text(ds)
+    >>> txt = rl.text.trace_summary(ds)
     >>> max(map(len, txt.splitlines())) <= 72 and txt.isascii()
     True
     """
     width = check_width(width)
     a = ds.attrs
     n = ds.sizes.get("call", 0)
-    out: list[str] = []
+    out: list[str] = heading("Trace summary", width, unicode)
     for text in (
         f"Trace {a.get('source', '?')} ({a.get('compression', 'none')}).",
         f"Lines {a.get('lines', 0)}: {a.get('count_mm_shrink_slab_start', 0)} shrink starts, "
@@ -80,10 +82,10 @@ def summary_text(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> s
         counts = pd.Series(ds.event_name.values).value_counts(sort=False)
         out += [""] + table(["reclaim event", "count"], [[k, str(v)] for k, v in counts.items()],
                             width=width, unicode=unicode)
-    return "\n".join(out) + "\n"
+    return finish(out, width, unicode)
 
 
-def replay_text(rep: xr.Dataset, *, width: int = 72, unicode: bool = False, max_mismatches: int = 10,
+def trace_replay(rep: xr.Dataset, *, width: int = 72, unicode: bool = False, max_mismatches: int = 10,
                 max_notes: int = 12) -> str:
     """Match rates per shrinker, seeks found, and the first mismatches.
 
@@ -95,7 +97,7 @@ def replay_text(rep: xr.Dataset, *, width: int = 72, unicode: bool = False, max_
     rep : xarray.Dataset
         From :func:`reclaimlab.trace.replay`.
     width, unicode
-        As for :func:`summary_text`.
+        As for :func:`trace_summary`.
     max_mismatches, max_notes : int
         How many mismatching calls and instance notes to list.
 
@@ -103,13 +105,13 @@ def replay_text(rep: xr.Dataset, *, width: int = 72, unicode: bool = False, max_
     --------
     >>> import reclaimlab as rl
     >>> ds = rl.trace.parse(rl.trace.synthetic_trace(400))
-    >>> print(rl.trace.replay_text(rl.trace.replay(ds, "v5.13")).splitlines()[1])
+    >>> print(rl.text.trace_replay(rl.trace.replay(ds, "v5.13")).splitlines()[3])
     Calls 208, evaluated 208, matched 208 (100.00%).
     """
     width = check_width(width)
     a = rep.attrs
     check = rep.new_scan_check.values
-    out: list[str] = []
+    out: list[str] = heading("Trace replay", width, unicode)
     name = a["formula"] + (f" (= {a['formula_canonical']})" if a["formula"] != a["formula_canonical"] else "")
     for text in (
         f"Replay of {a.get('source', '?')} under {name}.",
@@ -159,10 +161,10 @@ def replay_text(rep: xr.Dataset, *, width: int = 72, unicode: bool = False, max_
             _para(out, f"F {int(r.cache_items)} p {int(r.priority)} nr {int(r.nr_deferred)}: "
                   f"delta {int(r.delta)}/{int(r.delta_model)} "
                   f"total {int(r.total_scan)}/{int(r.total_scan_model)}", width, unicode, "    ")
-    return "\n".join(out) + "\n"
+    return finish(out, width, unicode)
 
 
-def whatif_text(w: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
+def trace_whatif(w: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
     """Per shrinker, what the kernel scanned and what the formula would have.
 
     Parameters
@@ -170,18 +172,18 @@ def whatif_text(w: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str
     w : xarray.Dataset
         From :func:`reclaimlab.trace.whatif`.
     width, unicode
-        As for :func:`summary_text`.
+        As for :func:`trace_summary`.
 
     Examples
     --------
     >>> import reclaimlab as rl
     >>> ds = rl.trace.parse(rl.trace.synthetic_trace(400))
-    >>> print(rl.trace.whatif_text(rl.trace.whatif(ds, "v4.19", kernel="v5.13")).splitlines()[0])
+    >>> print(rl.text.trace_whatif(rl.trace.whatif(ds, "v4.19", kernel="v5.13")).splitlines()[2])
     What-if: <text> under v4.19 (traced kernel's arithmetic: v5.13).
     """
     width = check_width(width)
     a = w.attrs
-    out: list[str] = []
+    out: list[str] = heading("Trace what-if", width, unicode)
     start = "the first observed value per slot" if a["initial"] == "observed" else "zero"
     for text in (
         f"What-if: {a.get('source', '?')} under {a['formula']} (traced kernel's arithmetic: {a['kernel']}).",
@@ -203,4 +205,4 @@ def whatif_text(w: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str
         out.append("")
         _para(out, f"Calls that scan anything: kernel {int(w.symbol_scanning_calls_kernel.sum())}, "
               f"model {int(w.symbol_scanning_calls_model.sum())}.", width, unicode)
-    return "\n".join(out) + "\n"
+    return finish(out, width, unicode)

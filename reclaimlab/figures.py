@@ -5,29 +5,39 @@ figure it draws, and builds its Dataset with no argument: from ``rl.sweep``,
 from the simulator's standard scenarios at reduced presets, or from the traces
 shipped in ``data/``. Every entry renders in well under a minute.
 
-``reclaimlab figure --list`` prints :func:`available`; ``reclaimlab figure
+``reclaimlab figure --list`` prints :func:`names`; ``reclaimlab figure
 --all --out-dir figures`` (``make figures``) writes every available figure.
 
 Examples
 --------
->>> from reclaimlab.viz import catalog
->>> "pressure-172b06c32b94" in catalog.names()
+>>> from reclaimlab import figures
+>>> "pressure-172b06c32b94" in figures.names()
 True
->>> catalog.get("priority-heatmap").figure
+>>> figures.get("priority-heatmap").figure
 'priority_heatmap'
 """
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
-__all__ = ["Entry", "names", "available", "missing", "get", "data", "chart", "text", "write",
-           "write_all", "FORMATS", "PRESSURE_FORMULAS"]
+from . import trace
+from .data import shipped_trace
+from .kernel.releases import MEMCG_REMEDIES
+from .simulate import compare
+from .sweep import sweep
+from .viz import charts as _charts
+from .viz import text as _textfig
+from .viz.save import save
+from .viz.tables import scores
+
+__all__ = ["Entry", "names", "get", "data", "chart", "text", "write", "write_all", "FORMATS",
+           "PRESSURE_FORMULAS"]
 
 #: Output formats of the catalogue (by file suffix).
 FORMATS = ("svg", "png", "pdf", "html", "json", "txt")
@@ -60,8 +70,6 @@ class Entry:
         ``build(progress) -> Dataset``.
     options : dict
         Keyword arguments for the figure functions.
-    needs : tuple of str
-        ``"simulate"`` and/or ``"trace.replay"``.
     """
 
     name: str
@@ -70,80 +78,17 @@ class Entry:
     figure: str
     build: Callable[[Progress | None], object]
     options: dict = field(default_factory=dict)
-    needs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _SLUG.match(self.name):
             raise ValueError(f"name={self.name!r} is not a slug; allowed: [a-z0-9] words joined by '-'")
 
 
-# --------------------------------------------------------------------------- capabilities
+# --------------------------------------------------------------------------- runs
 
-def _compare_with(simulate):
-    """A stand-in for ``rl.compare`` built on ``rl.simulate``, used only while compare is missing.
-
-    Runs ``simulate`` once per formula and stacks the runs along a ``formula``
-    dim holding the names as passed (as DESIGN.md asks of ``rl.compare``).
-    """
-    def compare(scenario, formulas, *, seed=0, **kw):
-        import xarray as xr
-        runs = [simulate(scenario, f, seed=seed, **kw) for f in formulas]
-        out = xr.concat(runs, dim=xr.DataArray(list(formulas), dims="formula", name="formula"),
-                        coords="minimal", compat="override", combine_attrs="drop_conflicts")
-        out.attrs["formula"] = ", ".join(formulas)
-        return out
-    return compare
-
-
-def _simulator():
-    """(simulate, compare) from reclaimlab, or None while the simulator is not installed."""
-    import reclaimlab as rl
-    sim, cmp_ = getattr(rl, "simulate", None), getattr(rl, "compare", None)
-    if not callable(sim):
-        try:
-            mod = importlib.import_module("reclaimlab.simulate")
-        except ImportError:
-            return None
-        sim, cmp_ = getattr(mod, "simulate", None), getattr(mod, "compare", None)
-    if not callable(sim):
-        return None
-    return sim, (cmp_ if callable(cmp_) else _compare_with(sim))
-
-
-def _trace_api():
-    """reclaimlab.trace if it has read and replay, else None."""
-    try:
-        tr = importlib.import_module("reclaimlab.trace")
-    except ImportError:
-        return None
-    return tr if callable(getattr(tr, "read", None)) and callable(getattr(tr, "replay", None)) else None
-
-
-_NEED_CHECKS = {
-    "simulate": (_simulator, "needs rl.simulate (the simulator is not installed yet)"),
-    "trace.replay": (_trace_api, "needs reclaimlab.trace.replay (trace replay is not installed yet)"),
-}
-
-
-def _compare(scenario: str, formulas: Sequence[str], **overrides):
+def _compare(scenario: str, formulas: Sequence[str], **overrides) -> xr.Dataset:
     """``rl.compare`` of a scenario at its reduced (fast) preset, seed 0."""
-    sim = _simulator()
-    if sim is None:
-        raise RuntimeError(_NEED_CHECKS["simulate"][1])
-    simulate, compare = sim
-    if not _takes(compare, "reduced"):       # a compare without the fast preset: run formula by formula
-        compare = _compare_with(simulate)
     return compare(scenario, formulas=list(formulas), seed=0, reduced=True, **overrides)
-
-
-def _takes(fn, name: str) -> bool:
-    """Whether ``fn`` accepts keyword ``name`` (by name or through ``**kwargs``)."""
-    import inspect
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return True
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def _tick(progress: Progress | None, what: str, i: int, n: int) -> None:
@@ -158,27 +103,24 @@ def _log_sizes(lo: float, hi: float, n: int) -> np.ndarray:
 
 
 def _build_pressure(progress=None):
-    import reclaimlab as rl
     _tick(progress, "sweep", 0, 1)
-    ds = rl.sweep(list(PRESSURE_FORMULAS), freeable=_log_sizes(1, 1e7, 29), priority=12,
+    ds = sweep(list(PRESSURE_FORMULAS), freeable=_log_sizes(1, 1e7, 29), priority=12,
                   batch=[128, 1024], calls=100)
     _tick(progress, "sweep", 1, 1)
     return ds
 
 
 def _build_heatmap(progress=None):
-    import reclaimlab as rl
     _tick(progress, "sweep", 0, 1)
-    ds = rl.sweep(list(PRESSURE_FORMULAS), freeable=_log_sizes(1, 1e7, 22), priority=list(range(13)),
+    ds = sweep(list(PRESSURE_FORMULAS), freeable=_log_sizes(1, 1e7, 22), priority=list(range(13)),
                   batch=128, calls=100)
     _tick(progress, "sweep", 1, 1)
     return ds
 
 
 def _build_ratio(progress=None):
-    import reclaimlab as rl
     _tick(progress, "sweep", 0, 1)
-    ds = rl.sweep(list(PRESSURE_FORMULAS), freeable=[1000, 1_000_000], priority=list(range(13)),
+    ds = sweep(list(PRESSURE_FORMULAS), freeable=[1000, 1_000_000], priority=list(range(13)),
                   batch=128, calls=100)
     _tick(progress, "sweep", 1, 1)
     return ds
@@ -191,23 +133,9 @@ def _build_timeline(progress=None):
     return ds
 
 
-def _remedies() -> tuple[str, ...]:
-    try:
-        params = importlib.import_module("reclaimlab.sim.params")
-    except ImportError:
-        return ()
-    return tuple(getattr(params, "MEMCG_REMEDIES", ()))
-
-
 def _build_dying(progress=None):
-    import xarray as xr
-    remedies = _remedies()
+    remedies = MEMCG_REMEDIES
     formulas = ["v4.19", "v5.0", "rik-2019", "v5.13"]    # v4.18 scans like v5.0 at seeks 2
-    if not remedies:
-        _tick(progress, "dying-memcgs", 0, 1)
-        ds = _compare("dying-memcgs", formulas)
-        _tick(progress, "dying-memcgs", 1, 1)
-        return ds
     parts = []
     for i, r in enumerate(remedies):
         _tick(progress, f"dying-memcgs ({r})", i, len(remedies))
@@ -219,7 +147,6 @@ def _build_dying(progress=None):
 
 
 def _build_scorecard(progress=None):
-    from .tables import scores
     runs = {}
     for i, s in enumerate(SCENARIOS):
         _tick(progress, s, i, len(SCENARIOS))
@@ -228,25 +155,11 @@ def _build_scorecard(progress=None):
     return scores(runs)
 
 
-def _trace_file() -> Path | None:
-    root = Path(__file__).resolve().parents[2] / "data" / "traces"
-    files = sorted(root.glob("*6.12*.trace*")) or sorted(root.glob("*.trace*"))
-    return files[0] if files else None
-
-
 def _build_replay(progress=None):
-    tr = _trace_api()
-    if tr is None:
-        raise RuntimeError(_NEED_CHECKS["trace.replay"][1])
-    path = _trace_file()
     _tick(progress, "read trace", 0, 2)
-    if path is not None:
-        ds = tr.read(path)
-    else:
-        from reclaimlab.trace.synth import synthetic_trace
-        ds = tr.parse(synthetic_trace(4000, formula="v5.13", seed=0))
+    ds = trace.read(shipped_trace("6.12"))
     _tick(progress, "replay", 1, 2)
-    out = tr.replay(ds, "v5.13")
+    out = trace.replay(ds, "v5.13")
     _tick(progress, "replay", 2, 2)
     return out
 
@@ -271,22 +184,22 @@ _ENTRIES: tuple[Entry, ...] = (
     Entry("compile-and-copy-timeline",
           "Compile while copying (bug 202441): page cache, slab, priority and stall",
           "rl.compare('compile-and-copy') under v4.18, v4.19 and v5.0 at the reduced preset.",
-          "timeline", _build_timeline, needs=("simulate",)),
+          "timeline", _build_timeline),
     Entry("dying-memcgs",
           "Dying memory cgroups over time by formula and remedy",
           "rl.compare('dying-memcgs') under v4.19, v5.0, rik-2019 and v5.13 (v4.18 scans like "
           "v5.0 here), once per memcg remedy (none, reparent, collector), at the reduced preset.",
-          "dying_memcgs", _build_dying, needs=("simulate",)),
+          "dying_memcgs", _build_dying),
     Entry("scorecard",
           "Formulas side by side on the five standard scenarios",
           "rl.compare of the six formulas on each standard scenario at its reduced preset; "
           "metrics from reclaimlab.viz.tables.scores.",
-          "scorecard", _build_scorecard, needs=("simulate",)),
+          "scorecard", _build_scorecard),
     Entry("trace-replay",
           "A real 6.12 kernel trace replayed through the v5.13 formula",
-          "rl.trace.read of the shipped 6.12 trace (data/traces), replayed under v5.13: "
+          "rl.trace.read of the shipped 6.12 trace (reclaimlab/data/traces), replayed under v5.13: "
           "observed vs modelled delta and total_scan per call.",
-          "trace_replay", _build_replay, needs=("trace.replay",)),
+          "trace_replay", _build_replay),
 )
 _BY_NAME = {e.name: e for e in _ENTRIES}
 
@@ -309,38 +222,12 @@ def get(name: str) -> Entry:
 
     Examples
     --------
-    >>> get("scorecard").needs
-    ('simulate',)
+    >>> get("scorecard").figure
+    'scorecard'
     """
     if name not in _BY_NAME:
         raise ValueError(f"figure {name!r} is not in the catalogue; allowed: {', '.join(_BY_NAME)}")
     return _BY_NAME[name]
-
-
-def missing(name: str) -> str | None:
-    """Why figure ``name`` cannot be drawn here (None when it can).
-
-    Examples
-    --------
-    >>> missing("pressure-172b06c32b94") is None
-    True
-    """
-    for need in get(name).needs:
-        check, reason = _NEED_CHECKS[need]
-        if check() is None:
-            return reason
-    return None
-
-
-def available() -> tuple[str, ...]:
-    """Slugs of the figures that can be drawn with what is installed.
-
-    Examples
-    --------
-    >>> "priority-heatmap" in available()
-    True
-    """
-    return tuple(n for n in _BY_NAME if missing(n) is None)
 
 
 _CACHE: dict[str, object] = {}
@@ -358,9 +245,6 @@ def data(name: str, progress: Progress | None = None, *, cache: bool = True):
     >>> data("small-large-ratio").sizes["priority"]
     13
     """
-    why = missing(name)
-    if why:
-        raise RuntimeError(f"figure {name!r} {why}")
     if not cache or name not in _CACHE:
         _CACHE[name] = get(name).build(progress)
     ds = _CACHE[name]
@@ -375,9 +259,8 @@ def chart(name: str, ds=None):
     >>> type(chart("small-large-ratio")).__name__
     'LayerChart'
     """
-    from . import charts
     e = get(name)
-    return getattr(charts, e.figure)(data(name) if ds is None else ds, **e.options)
+    return getattr(_charts, e.figure)(data(name) if ds is None else ds, **e.options)
 
 
 def text(name: str, ds=None, *, width: int = 72, unicode: bool = False) -> str:
@@ -388,9 +271,8 @@ def text(name: str, ds=None, *, width: int = 72, unicode: bool = False) -> str:
     >>> text("small-large-ratio").splitlines()[0]
     'Small-cache vs large-cache pressure'
     """
-    from . import text as textfig
     e = get(name)
-    return getattr(textfig, e.figure)(data(name) if ds is None else ds, width=width, unicode=unicode,
+    return getattr(_textfig, e.figure)(data(name) if ds is None else ds, width=width, unicode=unicode,
                                       **e.options)
 
 
@@ -404,7 +286,6 @@ def write(name: str, path: str | Path, ds=None, *, scale: float = 2.0, width: in
     >>> write("small-large-ratio", os.path.join(tempfile.mkdtemp(), "r.txt")).name
     'r.txt'
     """
-    from .save import save
     p = Path(path)
     ds = data(name) if ds is None else ds
     if p.suffix.lower() == ".txt":
@@ -415,7 +296,7 @@ def write(name: str, path: str | Path, ds=None, *, scale: float = 2.0, width: in
 def write_all(out_dir: str | Path, formats: Sequence[str] = ("svg", "png", "txt"), *,
               names_: Sequence[str] | None = None, progress: Progress | None = None,
               scale: float = 2.0, unicode: bool = False) -> list[Path]:
-    """Write every available figure (or ``names_``) into ``out_dir`` as ``<name>.<format>``.
+    """Write every figure (or ``names_``) into ``out_dir`` as ``<name>.<format>``.
 
     The directory is created if needed. Returns the paths written.
 
@@ -428,7 +309,7 @@ def write_all(out_dir: str | Path, formats: Sequence[str] = ("svg", "png", "txt"
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise ValueError(f"formats={list(formats)!r} is not allowed; allowed: {', '.join(FORMATS)}")
-    todo = list(available() if names_ is None else names_)
+    todo = list(names() if names_ is None else names_)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []

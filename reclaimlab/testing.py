@@ -1,16 +1,36 @@
-"""Small synthetic simulation Datasets that follow DESIGN.md "Contract: the state model".
+"""Example Datasets and schema assertions for tests, doctests and notebooks.
 
-Used by the viz and CLI tests so that charts and text figures can be checked
-without the simulator. Values are deterministic and easy to verify by hand:
-nothing here pretends to model the kernel.
+Every example is built locally from a seed, in well under a second, so
+downstream code (a figure, a notebook cell, a user's own analysis) can be
+tested without running the simulator or shipping a file:
+
+:func:`example_simulation`
+    Shaped like ``rl.simulate`` / ``rl.compare`` output; values are smooth
+    synthetic curves that are easy to check by hand, not a model of the kernel.
+:func:`example_sweep`
+    A real ``rl.sweep`` over a small grid.
+:func:`example_trace`, :func:`example_replay`
+    A synthetic ftrace capture read by ``rl.trace.parse``, and its replay
+    under a formula (under another formula than the trace's, some calls miss).
+:func:`assert_kind`
+    An ``AssertionError`` naming the missing dims and variables when a
+    Dataset is not of the kind a consumer needs.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import xarray as xr
+
+from ._version import __version__
+from .model.schema import validate
+from .sweep import sweep
+from .trace import parse, replay, synthetic_trace
+
+__all__ = ["CACHES", "example_simulation", "example_sweep", "example_trace", "example_replay",
+           "assert_kind"]
 
 CACHES = ("dentry", "inode", "xfs_inode", "small_a", "small_b")
 SIZES = (400_000, 200_000, 50_000, 300, 40)
@@ -18,7 +38,7 @@ SEEKS = (2, 2, 2, 2, 0)
 BATCH = (1024, 1024, 1024, 128, 128)
 
 
-def make_sim_dataset(
+def example_simulation(
     steps: int = 120,
     *,
     formulas: Sequence[str] | None = None,
@@ -41,6 +61,24 @@ def make_sim_dataset(
         Sizes of ``node`` and ``memcg`` (0 memcgs: no ``memcg`` dim).
     caches : sequence of str
         Cache names, a prefix of :data:`CACHES` or any names (sizes cycle).
+    dt : float
+        Seconds between samples.
+    scenario : str
+        Scenario name recorded in ``attrs["scenario"]``.
+    seed : int
+        Seed of the little noise in ``nr_deferred``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Of kind ``simulation`` (:func:`reclaimlab.model.schema.kind`).
+
+    Examples
+    --------
+    >>> from reclaimlab.testing import example_simulation
+    >>> ds = example_simulation(steps=10, formulas=["v4.19", "v5.0"])
+    >>> dict(ds.sizes)
+    {'formula': 2, 'time': 10, 'node': 2, 'memcg': 3, 'cache': 5}
     """
     rng = np.random.default_rng(seed)
     t = np.arange(steps) * dt
@@ -119,6 +157,67 @@ def make_sim_dataset(
         "formula": flist[0] if formulas is None else ", ".join(flist),
         "scenario": json.dumps({"name": scenario, "steps": steps, "dt": dt}, sort_keys=True),
         "seed": seed,
-        "reclaimlab_version": "0.1.0",
+        "reclaimlab_version": __version__,
+        "source": "reclaimlab.testing.example_simulation (synthetic, not a model run)",
     }
     return ds
+
+
+def example_sweep(formulas: Sequence[str] = ("v4.19", "v5.0"), *, calls: int = 10) -> xr.Dataset:
+    """``rl.sweep`` of ``formulas`` over six cache sizes (10 to 10**7) and priorities 12, 6 and 0.
+
+    Examples
+    --------
+    >>> example_sweep().pressure.dims
+    ('formula', 'freeable', 'priority')
+    """
+    return sweep(list(formulas), freeable=np.logspace(1, 7, 6).astype(np.int64), priority=[12, 6, 0],
+                 calls=calls)
+
+
+def example_trace(lines: int = 400, *, formula: str = "v5.13", seed: int = 0) -> xr.Dataset:
+    """A synthetic ftrace capture of about ``lines`` lines whose calls follow ``formula``, parsed.
+
+    Examples
+    --------
+    >>> example_trace().sizes["call"] > 100
+    True
+    """
+    return parse(synthetic_trace(lines, formula=formula, seed=seed))
+
+
+def example_replay(lines: int = 400, *, formula: str = "v4.19", traced: str = "v5.13",
+                   seed: int = 0) -> xr.Dataset:
+    """:func:`example_trace` (traced under ``traced``) replayed under ``formula``.
+
+    With the default formulas some calls match and some do not, so reports
+    and charts of a replay have both to show.
+
+    Examples
+    --------
+    >>> rep = example_replay()
+    >>> 0 < int(rep.match.sum()) < rep.sizes["call"]
+    True
+    """
+    return replay(example_trace(lines, formula=traced, seed=seed), formula)
+
+
+def assert_kind(ds: xr.Dataset, kind: str, needs: Iterable[str] = ()) -> None:
+    """Assert that ``ds`` is of ``kind`` (``sweep``, ``simulation``, ``trace``, ``replay``) with ``needs``.
+
+    Raises
+    ------
+    AssertionError
+        With the message of :func:`reclaimlab.model.schema.validate`.
+
+    Examples
+    --------
+    >>> assert_kind(example_sweep(), "simulation")
+    Traceback (most recent call last):
+    ...
+    AssertionError: ds is a sweep Dataset; this needs a simulation Dataset (rl.simulate or rl.compare: dims time, node, cache): missing dims time, node, cache and variables slab
+    """
+    try:
+        validate(ds, kind, needs=tuple(needs))
+    except (TypeError, ValueError) as err:
+        raise AssertionError(str(err)) from None

@@ -12,16 +12,11 @@
  * returns SHRINK_STOP (a filesystem shrinker called without __GFP_FS) scans
  * nothing, so the whole target is deferred.
  *
- * Called from Python through ctypes (reclaimlab/kernel/arith.py); the module
- * init below only exists so that setuptools builds and installs the file.
- * Rule codes mirror reclaimlab/kernel/spec.py.
+ * Part of the reclaimlab._native extension: module.c checks the buffers handed
+ * in from Python (reclaimlab/kernel/arith.py) and calls rl_scan() with the GIL
+ * released. Rule codes mirror reclaimlab/kernel/spec.py.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-
-typedef int64_t s64;
-typedef uint64_t u64;
+#include "native.h"
 
 enum { DELTA_LRU = 0, DELTA_SHIFT = 1, DELTA_ILOG2 = 2, DELTA_CUSTOM = 3 };
 enum { ZERO_SEEK_NONE = 0, ZERO_SEEK_HALF = 1, ZERO_SEEK_HALF_UP = 2 };
@@ -219,11 +214,3 @@ s64 rl_scan(s64 delta_rule, s64 zero_seek, s64 deferral, s64 floor_, s64 accumul
     return loop((int)delta_rule, (int)zero_seek, (int)deferral, (int)floor_, (int)accumulator,
                 LOOP_ARGS);
 }
-
-static struct PyModuleDef scan_module = {
-    PyModuleDef_HEAD_INIT, "_scan",
-    "do_shrink_slab() arithmetic in C; called through ctypes by reclaimlab.kernel.arith.",
-    -1, NULL,
-};
-
-PyMODINIT_FUNC PyInit__scan(void) { return PyModule_Create(&scan_module); }

@@ -1,0 +1,498 @@
+/*
+ * The ftrace line scanner of the trace reader: one pass over a block of text.
+ *
+ * Every line is classified and, for mm_shrink_slab_start and mm_shrink_slab_end
+ * events, taken apart into integers and string spans (offset, length and a
+ * 64-bit hash that the caller uses as a bucket hint when it interns the
+ * string; the interner compares the bytes). Nothing here fails: a line that
+ * does not parse gets a negative status and the caller decides (KERNEL.md §4).
+ * The grammar is documented in reclaimlab/trace/_scan.py.
+ *
+ * Work per line is linear in its length: every candidate "[cpu]" bracket is
+ * tried with forward and backward walks that stop at the next blank or
+ * bracket, and a line longer than RL_MAX_LINE bytes is not parsed at all
+ * (status ST_LONG_LINE). Pure C, no Python: module.c calls it with the GIL
+ * released.
+ */
+#include <string.h>
+
+#include "native.h"
+
+#define INLINE static inline __attribute__((always_inline))
+#define INT64_MAX_U ((u64)INT64_MAX)
+#define EXACT ((s64)1 << 53)   /* integers up to here are exact in a double */
+
+static const char L_START[] = "mm_shrink_slab_start";
+static const char L_END[] = "mm_shrink_slab_end";
+static const char L_NID[] = "nid: ";
+static const char L_OBJ[] = " objects to shrink ";
+static const char L_GFP[] = " gfp_flags ";
+static const char L_PGS[] = " pgs_scanned ";
+static const char L_LRU[] = " lru_pgs ";
+static const char L_ITEMS[] = " cache items ";
+static const char L_DELTA[] = " delta ";
+static const char L_TOTAL[] = " total_scan ";
+static const char L_PRIO[] = " priority ";
+static const char L_UNUSED[] = " unused scan count ";
+static const char L_NEW[] = " new scan count ";
+static const char L_RET[] = " last shrinker return val ";
+
+typedef struct { const char *lit; s64 len; int col; } field;
+#define F(l, c) { l, sizeof(l) - 1, c }
+/* Field programs: each a literal then an integer. */
+static const field PROG[] = {
+    F(L_OBJ, I_NR),                                             /* 0: start, before gfp_flags */
+    F(L_PGS, I_PGS), F(L_LRU, I_LRU),                           /* 1: start, pre-4.16 only */
+    F(L_ITEMS, I_F), F(L_DELTA, I_DELTA), F(L_TOTAL, I_TOTAL),  /* 3: start */
+    F(L_PRIO, I_PRIO),                                          /* 6: start, 4.16+ only */
+    F(L_UNUSED, I_NR), F(L_NEW, I_F), F(L_TOTAL, I_DELTA), F(L_RET, I_TOTAL),  /* 7: end */
+};
+enum { P_OBJ = 0, P_PGS = 1, P_ITEMS = 3, P_PRIO = 6, P_END = 7, P_STOP = 11 };
+
+#define HASHED_START ((1 << S_TASK) | (1 << S_SYM) | (1 << S_MOD) | (1 << S_PTR) | (1 << S_GFP))
+#define HASHED_END ((1 << S_SYM) | (1 << S_PTR))
+#define HASHED_OTHER ((1 << S_TASK) | (1 << S_EVENT))
+
+#define HASH_SEED 14695981039346656037ULL
+#define HASH_MUL 0x9E3779B97F4A7C15ULL
+
+/* 64-bit hash of p[0:n]: 8 bytes at a time, multiply-xorshift mixing. */
+static inline u64 hash_bytes(const uint8_t *p, s64 n)
+{
+    u64 h = HASH_SEED ^ (u64)n, w = 0;
+    s64 k = 0;
+    for (; k + 8 <= n; k += 8) {
+        h = (h ^ load8(p + k)) * HASH_MUL;
+        h ^= h >> 29;
+    }
+    for (int j = 0; k < n; k++, j++)
+        w |= (u64)p[k] << (8 * j);
+    h = (h ^ w) * HASH_MUL;
+    h ^= h >> 32;
+    return h;
+}
+
+u64 rl_hash(const uint8_t *p, s64 n) { return hash_bytes(p, n); }
+
+INLINE int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+INLINE int is_blank(uint8_t c) { return c == ' ' || c == '\t'; }
+INLINE int is_name_char(uint8_t c)
+{
+    return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+/* Index after literal lit if buf[i:] starts with it (before e), else -1. */
+INLINE s64 expect(const uint8_t *buf, s64 i, s64 e, const char *lit, s64 n)
+{
+    if (i < 0 || i + n > e)
+        return -1;
+    return eq_bytes(buf + i, (const uint8_t *)lit, n) ? i + n : -1;
+}
+
+/* A signed decimal int64 at buf[i:e] into *out; index after it or -1. */
+INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
+{
+    if (i < 0 || i >= e)
+        return -1;
+    int neg = buf[i] == '-';
+    if (neg)
+        i++;
+    s64 start = i;
+    u64 v = 0;
+    while (i < e && is_digit(buf[i])) {
+        v = v * 10 + (u64)(buf[i] - '0');
+        i++;
+    }
+    /* 19 digits cannot wrap a uint64; more are refused, and so is anything past INT64_MAX. */
+    if (i == start || i - start > 19 || v > INT64_MAX_U)
+        return -1;
+    *out = neg ? -(s64)v : (s64)v;
+    return i;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+/* Bit 7 of each byte of w set where that byte is zero (exact: no false positives below the first). */
+INLINE u64 zero_bytes(u64 w) { return (w - ONES) & ~w & HIGHS; }
+
+/* Index of the first blank at or after i (or e): 8 bytes a step. */
+INLINE s64 read_word(const uint8_t *buf, s64 i, s64 e)
+{
+    while (i + 8 <= e) {
+        u64 w = load8(buf + i);
+        u64 m = zero_bytes(w ^ (ONES * ' ')) | zero_bytes(w ^ (ONES * '\t'));
+        if (m)
+            return i + (__builtin_ctzll(m) >> 3);
+        i += 8;
+    }
+    while (i < e && !is_blank(buf[i]))
+        i++;
+    return i;
+}
+
+/* The line being parsed: its row of each output (row-major: ints[row * N_INT + col] ...). */
+typedef struct {
+    const uint8_t *buf;
+    s64 *ints;      /* N_INT of this row */
+    s64 *strs;      /* N_STR * 2 of this row */
+    double *ts;     /* this row */
+} ctx;
+
+#define INTS(c, col) ((c)->ints[col])
+#define STR(c, slot, k) ((c)->strs[(slot) * 2 + (k)])
+
+INLINE void span(ctx *c, int slot, s64 a, s64 b)
+{
+    STR(c, slot, 0) = a;
+    STR(c, slot, 1) = b - a;
+}
+
+/* Parse digits[.digits]: at i; return the index after ':' (and *t) or -1.
+   Correctly rounded whenever all the digits fit in 53 bits: one integer divided by a power of ten. */
+INLINE s64 parse_timestamp(const uint8_t *buf, s64 i, s64 e, double *t)
+{
+    s64 start = i, ip = 0, frac = 0, scale = 1;
+    while (i < e && is_digit(buf[i])) {
+        if (i - start >= 18)
+            return -1;
+        ip = ip * 10 + (buf[i] - '0');
+        i++;
+    }
+    if (i == start)
+        return -1;
+    if (i < e && buf[i] == '.') {
+        i++;
+        s64 fs = i;
+        while (i < e && is_digit(buf[i])) {
+            if (i - fs < 15) {
+                frac = frac * 10 + (buf[i] - '0');
+                scale *= 10;
+            }
+            i++;
+        }
+        if (i == fs)
+            return -1;
+    }
+    if (i >= e || buf[i] != ':')
+        return -1;
+    if (ip <= (EXACT - frac) / scale)
+        *t = (double)(ip * scale + frac) / (double)scale;
+    else
+        *t = (double)ip + (double)frac / (double)scale;
+    return i + 1;
+}
+
+/* Parse "task-pid [cpu] flags ts: event:"; return the payload offset or -1. */
+INLINE s64 parse_header(ctx *c, s64 s, s64 e)
+{
+    const uint8_t *buf = c->buf;
+    /* Candidate "[cpu]" brackets, leftmost first; the task may itself contain brackets. */
+    for (s64 j = s; j < e; j++) {
+        const uint8_t *hit = memchr(buf + j, '[', (size_t)(e - j));
+        if (!hit)
+            break;
+        j = hit - buf;
+        s64 k = j + 1;
+        while (k < e && is_digit(buf[k]))
+            k++;
+        if (k == j + 1 || k >= e || buf[k] != ']' || k - j - 1 > 9)
+            continue;
+        /* Walk back from the bracket: blanks, optional "(tgid)", blanks, pid digits, '-'. */
+        s64 q = j - 1, nb = 0;
+        while (q >= s && is_blank(buf[q])) {
+            q--;
+            nb++;
+        }
+        if (nb == 0)
+            continue;
+        s64 tgid = -1;
+        if (q >= s && buf[q] == ')') {
+            s64 r = q - 1;
+            while (r >= s && r > q - 16 && buf[r] != '(')
+                r--;
+            if (r < s || buf[r] != '(')
+                continue;
+            s64 tv = 0, td = 0;
+            int bad = 0;
+            for (s64 t = r + 1; t < q; t++) {
+                uint8_t ch = buf[t];
+                if (is_digit(ch)) {
+                    tv = tv * 10 + (ch - '0');
+                    td++;
+                } else if (!(is_blank(ch) || ch == '-')) {
+                    bad = 1;
+                }
+            }
+            if (bad)
+                continue;
+            if (td > 0)
+                tgid = tv;
+            q = r - 1;
+            nb = 0;
+            while (q >= s && is_blank(buf[q])) {
+                q--;
+                nb++;
+            }
+            if (nb == 0)
+                continue;
+        }
+        s64 pe = q + 1;
+        while (q >= s && is_digit(buf[q]))
+            q--;
+        s64 nd = pe - (q + 1);
+        if (nd == 0 || nd > 10 || q < s || buf[q] != '-')
+            continue;
+        /* Timestamp, with or without a flags column in front of it. */
+        s64 i = k + 1;
+        while (i < e && is_blank(buf[i]))
+            i++;
+        double t_val = 0.0;
+        s64 after = parse_timestamp(buf, i, e, &t_val);
+        s64 flen = 0;
+        if (after < 0) {
+            s64 w = read_word(buf, i, e);
+            flen = w - i;
+            if (flen == 0 || flen > 8)
+                continue;
+            i = w;
+            while (i < e && is_blank(buf[i]))
+                i++;
+            after = parse_timestamp(buf, i, e, &t_val);
+            if (after < 0)
+                continue;
+        }
+        /* Event name: [system:]name followed by ':' and a blank or the end of line. */
+        i = after;
+        while (i < e && is_blank(buf[i]))
+            i++;
+        s64 n0 = i, n1;
+        for (;;) {
+            n1 = i;
+            while (i < e && is_name_char(buf[i]))
+                i++;
+            if (i == n1 || i >= e || buf[i] != ':') {
+                n0 = -1;
+                break;
+            }
+            if (i + 1 >= e || is_blank(buf[i + 1]))
+                break;
+            i++;  /* a "system:" prefix; the name follows */
+        }
+        if (n0 < 0 || i - n1 > 64)
+            continue;
+        /* Success: fill the header fields. */
+        s64 pid = 0, cpu = 0;
+        for (s64 t = q + 1; t < pe; t++)
+            pid = pid * 10 + (buf[t] - '0');
+        for (s64 t = j + 1; t < k; t++)
+            cpu = cpu * 10 + (buf[t] - '0');
+        INTS(c, I_PID) = pid;
+        INTS(c, I_CPU) = cpu;
+        INTS(c, I_FLAGSLEN) = flen;
+        INTS(c, I_TGID) = tgid;
+        *c->ts = t_val;
+        span(c, S_TASK, s, q);
+        span(c, S_EVENT, n1, i);
+        s64 p = i + 1;
+        while (p < e && is_blank(buf[p]))  /* trace-cmd pads event names with blanks */
+            p++;
+        INTS(c, I_PAYLOAD) = p;
+        return p;
+    }
+    return -1;
+}
+
+/* Run field program rows a:b: each a literal then an int. */
+INLINE s64 fields(ctx *c, s64 i, s64 e, int a, int b)
+{
+    for (int k = a; k < b; k++)
+        i = read_int(c->buf, expect(c->buf, i, e, PROG[k].lit, PROG[k].len), e, &INTS(c, PROG[k].col));
+    return i;
+}
+
+#define EXPECT(i, lit) expect(buf, (i), e, lit, (s64)sizeof(lit) - 1)
+
+/* Parse an mm_shrink_slab_start (start) or _end payload; 1 when the whole line parsed. */
+INLINE int parse_payload(ctx *c, s64 i, s64 e, int start)
+{
+    const uint8_t *buf = c->buf;
+    s64 a = i;
+    i = read_word(buf, i, e);
+    if (i == a || i >= e)
+        return 0;
+    span(c, S_SYM, a, i);
+    i++;
+    if (i < e && buf[i] == '[') {  /* '[' module ']' */
+        s64 m = i + 1;
+        while (i < e && buf[i] != ']')
+            i++;
+        if (i >= e || i == m)
+            return 0;
+        span(c, S_MOD, m, i);
+        i++;
+        if (i >= e || buf[i] != ' ')
+            return 0;
+        i++;
+    } else {
+        span(c, S_MOD, i, i);
+    }
+    a = i;
+    i = read_word(buf, i, e);
+    if (i - a < 2 || buf[i - 1] != ':')  /* pointer then ':' */
+        return 0;
+    span(c, S_PTR, a, i - 1);
+    i = EXPECT(i < e ? i + 1 : e + 1, L_NID);
+    i = read_int(buf, i, e, &INTS(c, I_NID));
+    if (!start)
+        return fields(c, i, e, P_END, P_STOP) == e;
+    i = EXPECT(fields(c, i, e, P_OBJ, P_PGS), L_GFP);
+    if (i < 0)
+        return 0;
+    a = i;
+    i = read_word(buf, i, e);
+    span(c, S_GFP, a, i);
+    INTS(c, I_PGS) = -1;
+    INTS(c, I_LRU) = -1;
+    INTS(c, I_PRIO) = -1;
+    if (EXPECT(i, L_PGS) >= 0)
+        i = fields(c, i, e, P_PGS, P_ITEMS);
+    i = fields(c, i, e, P_ITEMS, P_PRIO);
+    if (0 <= i && i < e)
+        i = fields(c, i, e, P_PRIO, P_END);
+    return i == e;
+}
+
+INLINE int name_is(const uint8_t *buf, s64 a, s64 n, const char *lit, s64 len)
+{
+    return n == len && eq_bytes(buf + a, (const uint8_t *)lit, n);
+}
+
+/*
+ * Classify and parse the lines of buf[start:n] until the outputs are full.
+ * Returns the number of lines parsed; *next_start is the offset of the first
+ * line not parsed (n when the text is exhausted). The last line need not end
+ * with a newline. Only the fields that a line's status implies are written.
+ */
+s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next_start)
+{
+    int8_t *const status = out->status;
+    s64 *const line_start = out->line_start;
+    u64 *const hashes = out->hashes;
+    const s64 cap = out->cap;
+    s64 s = start, row = 0;
+    for (; s < n && row < cap; row++) {
+        ctx c = { buf, out->ints + row * N_INT, out->strs + row * N_STR * 2, out->ts + row };
+        const uint8_t *nl = memchr(buf + s, '\n', (size_t)(n - s));
+        s64 e = nl ? nl - buf : n;
+        s64 nxt = e + 1;
+        line_start[row] = s;
+        if (e - s > RL_MAX_LINE) {
+            INTS(&c, I_EOL) = e;
+            status[row] = ST_LONG_LINE;
+            s = nxt;
+            continue;
+        }
+        /* Trim trailing blanks and \r; skip leading blanks. */
+        while (e > s && (is_blank(buf[e - 1]) || buf[e - 1] == '\r'))
+            e--;
+        s64 i = s;
+        while (i < e && is_blank(buf[i]))
+            i++;
+        INTS(&c, I_EOL) = e;
+        if (i == e) {
+            status[row] = ST_BLANK;
+        } else if (buf[i] == '#') {
+            status[row] = ST_COMMENT;
+        } else {
+            s64 p = parse_header(&c, i, e);
+            if (p < 0) {
+                status[row] = ST_BAD_LINE;
+            } else {
+                s64 na = STR(&c, S_EVENT, 0), nn = STR(&c, S_EVENT, 1);
+                int is_start = name_is(buf, na, nn, L_START, sizeof(L_START) - 1);
+                int code, mask;
+                if (is_start || name_is(buf, na, nn, L_END, sizeof(L_END) - 1)) {
+                    int ok = parse_payload(&c, p, e, is_start);
+                    code = is_start ? (ok ? ST_START : ST_BAD_START) : (ok ? ST_END : ST_BAD_END);
+                } else {
+                    code = ST_OTHER;
+                }
+                status[row] = (int8_t)code;
+                /* Hash the strings the Collector keeps for this kind of line. */
+                mask = code == ST_START ? HASHED_START : code == ST_END ? HASHED_END
+                     : code == ST_OTHER ? HASHED_OTHER : 0;
+                for (int slot = 0; slot < N_STR; slot++)
+                    if ((mask >> slot) & 1)
+                        hashes[row * N_STR + slot] = hash_bytes(buf + STR(&c, slot, 0), STR(&c, slot, 1));
+            }
+        }
+        s = nxt;
+    }
+    *next_start = s < n ? s : n;
+    return row;
+}
+
+/*
+ * Parse key=value payloads (the reclaim events of KERNEL.md §4.3), row r from
+ * payload[r] to eol[r]. Keys are compared byte for byte with keys[0:nk]; the
+ * first n_int have integer values (ints[k * m + r], left alone when absent),
+ * the rest string values (spans[(k' * 2 + 0/1) * m + r] offset/length and
+ * hashes[k' * m + r], k' = k - n_int). ok[r]: every token is key=value and
+ * integer keys hold integers; present[r]: bit k set when key k was found.
+ */
+void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
+                const uint8_t *const *keys, const s64 *key_len, s64 nk, s64 n_int,
+                s64 *ints, s64 *spans, u64 *hashes, uint8_t *ok, s64 *present)
+{
+    for (s64 r = 0; r < m; r++) {
+        s64 i = payload[r], e = eol[r];
+        ok[r] = 1;
+        present[r] = 0;
+        while (i < e) {
+            while (i < e && is_blank(buf[i]))
+                i++;
+            if (i >= e)
+                break;
+            s64 k0 = i;
+            while (i < e && buf[i] != '=' && !is_blank(buf[i]))
+                i++;
+            if (i >= e || buf[i] != '=' || i == k0) {
+                ok[r] = 0;
+                break;
+            }
+            s64 klen = i - k0;
+            i++;
+            s64 v0 = i;
+            i = read_word(buf, i, e);
+            for (s64 k = 0; k < nk; k++) {
+                if (key_len[k] != klen || !eq_bytes(buf + k0, keys[k], klen))
+                    continue;
+                present[r] |= (s64)1 << k;
+                if (k < n_int) {
+                    if (read_int(buf, v0, i, &ints[k * m + r]) != i)
+                        ok[r] = 0;
+                } else {
+                    s64 ks = k - n_int;
+                    spans[(ks * 2) * m + r] = v0;
+                    spans[(ks * 2 + 1) * m + r] = i - v0;
+                    hashes[ks * m + r] = hash_bytes(buf + v0, i - v0);
+                }
+                break;
+            }
+            if (!ok[r])
+                break;
+        }
+    }
+}
+
+/* Newlines in buf plus one: an upper bound on its lines. */
+s64 rl_count_lines(const uint8_t *buf, s64 n)
+{
+    s64 count = 1;
+    const uint8_t *p = buf, *end = buf + n;
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        count++;
+        p++;
+    }
+    return count;
+}

@@ -1,0 +1,645 @@
+/*
+ * reclaimlab._native: the one compiled module of reclaimlab.
+ *
+ *   scan(rules, calls, inputs, outputs)       do_shrink_slab() arithmetic (scan.c)
+ *   scan_lines(buf, start, status, ints, strs, hashes, ts, line_start)
+ *                                             the ftrace line scanner (lexer.c)
+ *   scan_kv(buf, payload, eol, keys, n_int, ints, spans, hashes, ok, present)
+ *   count_lines(buf), str_hash(buf)
+ *   Interner()                                collision-safe string interning
+ *
+ * Arrays come in through the buffer protocol (numpy arrays, bytes, memoryview):
+ * no numpy headers are needed to build this file. The loops run with the GIL
+ * released.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#include "native.h"
+
+/* ---- buffers -------------------------------------------------------------------------- */
+
+enum { K_ANY = 0, K_INT = 1, K_FLOAT = 2, K_BOOL = 3 };
+
+/* Acquire a C-contiguous buffer of items of `itemsize` bytes and kind `kind`. */
+static int get_buf(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t itemsize, int kind,
+                   const char *what)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s must be a C-contiguous%s buffer of %zd-byte items, not %.100s",
+                     what, writable ? " writable" : "", itemsize, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    const char *f = view->format ? view->format : "B";
+    if (*f == '@' || *f == '=' || *f == '<' || *f == '!' || *f == '>')
+        f++;
+    int ok = view->itemsize == itemsize && f[0] && !f[1];
+    if (ok && kind == K_INT)
+        ok = strchr("bBhHiIlLqQ", f[0]) != NULL;
+    else if (ok && kind == K_FLOAT)
+        ok = f[0] == 'd';
+    else if (ok && kind == K_BOOL)
+        ok = f[0] == '?' || f[0] == 'B' || f[0] == 'b';
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "%s has item format %s (%zd bytes); expected %s of %zd bytes",
+                     what, view->format ? view->format : "B", view->itemsize,
+                     kind == K_INT ? "integers" : kind == K_FLOAT ? "doubles" : kind == K_BOOL ? "bools" : "items",
+                     itemsize);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static inline Py_ssize_t nitems(const Py_buffer *v) { return v->len / v->itemsize; }
+
+static void release_all(Py_buffer *views, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (views[k].obj)
+            PyBuffer_Release(&views[k]);
+}
+
+/* ---- scan: the arithmetic ---------------------------------------------------------------- */
+
+#define N_IN 10
+#define N_OUT 6
+
+PyDoc_STRVAR(scan_doc,
+"scan(rules, calls, inputs, outputs) -> (code, index)\n\n"
+"Evaluate `calls` successive do_shrink_slab() calls at every point.\n"
+"rules: (delta_rule, zero_seek, deferral, floor, accumulator); inputs: 10 int64\n"
+"buffers (freeable, priority, seeks, batch, nr_deferred, small_scan, lru_scanned,\n"
+"lru_eligible, custom, stop), each of length n or 1; outputs: delta (uint64),\n"
+"total, scanned, next (length n), small and sum (length n, or 1 when not wanted).\n"
+"Returns (0, -1), or an error code and the flat index of the first bad point.");
+
+static PyObject *py_scan(PyObject *self, PyObject *args)
+{
+    long long r[5], calls;
+    PyObject *inputs, *outputs;
+    if (!PyArg_ParseTuple(args, "(LLLLL)LOO:scan", &r[0], &r[1], &r[2], &r[3], &r[4], &calls, &inputs, &outputs))
+        return NULL;
+    PyObject *fin = PySequence_Fast(inputs, "inputs must be a sequence of 10 buffers");
+    if (!fin)
+        return NULL;
+    PyObject *fout = PySequence_Fast(outputs, "outputs must be a sequence of 6 buffers");
+    if (!fout) {
+        Py_DECREF(fin);
+        return NULL;
+    }
+    Py_buffer v[N_IN + N_OUT];
+    memset(v, 0, sizeof v);
+    PyObject *result = NULL;
+    if (PySequence_Fast_GET_SIZE(fin) != N_IN || PySequence_Fast_GET_SIZE(fout) != N_OUT) {
+        PyErr_SetString(PyExc_ValueError, "scan takes 10 input and 6 output buffers");
+        goto done;
+    }
+    for (int k = 0; k < N_OUT; k++)
+        if (get_buf(PySequence_Fast_GET_ITEM(fout, k), &v[N_IN + k], 1, 8, K_INT, "an output") < 0)
+            goto done;
+    Py_ssize_t n = nitems(&v[N_IN]);
+    for (int k = 0; k < N_IN; k++) {
+        if (get_buf(PySequence_Fast_GET_ITEM(fin, k), &v[k], 0, 8, K_INT, "an input") < 0)
+            goto done;
+        Py_ssize_t m = nitems(&v[k]);
+        if (n > 0 && m != n && m != 1) {
+            PyErr_Format(PyExc_ValueError, "input %d has %zd items; expected %zd or 1", k, m, n);
+            goto done;
+        }
+    }
+    for (int k = 1; k < N_OUT; k++) {
+        Py_ssize_t m = nitems(&v[N_IN + k]);
+        if (k < 4 ? m != n : (m != n && m < 1)) {
+            PyErr_Format(PyExc_ValueError, "output %d has %zd items; expected %zd", k, m, n);
+            goto done;
+        }
+    }
+    if (calls < 1) {
+        PyErr_SetString(PyExc_ValueError, "calls must be >= 1");
+        goto done;
+    }
+    s64 code = 0, index = -1;
+    if (n > 0) {
+#define IN(k) (const s64 *)v[k].buf, (s64)nitems(&v[k])
+#define OUT(k) (s64 *)v[N_IN + (k)].buf
+        Py_BEGIN_ALLOW_THREADS
+        code = rl_scan(r[0], r[1], r[2], r[3], r[4], calls, n,
+                       IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), IN(6), IN(7), IN(8), IN(9),
+                       (u64 *)v[N_IN].buf, OUT(1), OUT(2), OUT(3),
+                       OUT(4), (s64)nitems(&v[N_IN + 4]), OUT(5), (s64)nitems(&v[N_IN + 5]));
+        Py_END_ALLOW_THREADS
+        if (code)
+            index = ((s64 *)v[N_IN + 5].buf)[0];
+#undef IN
+#undef OUT
+    }
+    result = Py_BuildValue("(LL)", (long long)code, (long long)index);
+done:
+    release_all(v, N_IN + N_OUT);
+    Py_DECREF(fin);
+    Py_DECREF(fout);
+    return result;
+}
+
+/* ---- the ftrace scanner ------------------------------------------------------------------ */
+
+PyDoc_STRVAR(scan_lines_doc,
+"scan_lines(buf, start, status, ints, strs, hashes, ts, line_start) -> (rows, next_start)\n\n"
+"Classify and parse the lines of buf[start:] until the outputs are full; see\n"
+"reclaimlab.trace._scan.scan_lines.");
+
+static PyObject *py_scan_lines(PyObject *self, PyObject *args)
+{
+    PyObject *o[7];
+    Py_ssize_t start;
+    if (!PyArg_ParseTuple(args, "OnOOOOOO:scan_lines", &o[0], &start, &o[1], &o[2], &o[3], &o[4], &o[5], &o[6]))
+        return NULL;
+    Py_buffer v[7];
+    memset(v, 0, sizeof v);
+    PyObject *result = NULL;
+    static const char *names[7] = {"buf", "status", "ints", "strs", "hashes", "ts", "line_start"};
+    static const Py_ssize_t size[7] = {1, 1, 8, 8, 8, 8, 8};
+    static const int kind[7] = {K_ANY, K_INT, K_INT, K_INT, K_INT, K_FLOAT, K_INT};
+    for (int k = 0; k < 7; k++)
+        if (get_buf(o[k], &v[k], k > 0, size[k], kind[k], names[k]) < 0)
+            goto done;
+    Py_ssize_t n = v[0].len, cap = nitems(&v[1]);
+    if (nitems(&v[2]) != N_INT * cap || nitems(&v[3]) != N_STR * 2 * cap || nitems(&v[4]) != N_STR * cap
+        || nitems(&v[5]) != cap || nitems(&v[6]) != cap) {
+        PyErr_SetString(PyExc_ValueError, "scan_lines: output arrays of inconsistent capacity");
+        goto done;
+    }
+    if (start < 0 || start > n) {
+        PyErr_SetString(PyExc_ValueError, "scan_lines: start out of range");
+        goto done;
+    }
+    rl_lines out = {v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, cap};
+    s64 rows, next;
+    Py_BEGIN_ALLOW_THREADS
+    rows = rl_scan_lines(v[0].buf, n, start, &out, &next);
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("(LL)", (long long)rows, (long long)next);
+done:
+    release_all(v, 7);
+    return result;
+}
+
+PyDoc_STRVAR(scan_kv_doc,
+"scan_kv(buf, payload, eol, keys, n_int, ints, spans, hashes, ok, present) -> None\n\n"
+"Parse key=value payloads; keys is a sequence of bytes compared byte for byte;\n"
+"see reclaimlab.trace._scan.scan_kv.");
+
+static PyObject *py_scan_kv(PyObject *self, PyObject *args)
+{
+    PyObject *o[9], *keys;
+    Py_ssize_t n_int;
+    if (!PyArg_ParseTuple(args, "OOOOnOOOOO:scan_kv", &o[0], &o[1], &o[2], &keys, &n_int, &o[3], &o[4], &o[5],
+                          &o[6], &o[7]))
+        return NULL;
+    PyObject *fk = PySequence_Fast(keys, "keys must be a sequence of bytes");
+    if (!fk)
+        return NULL;
+    Py_ssize_t nk = PySequence_Fast_GET_SIZE(fk);
+    Py_buffer v[8];
+    memset(v, 0, sizeof v);
+    PyObject *result = NULL;
+    const uint8_t *kp[63];
+    s64 kl[63];
+    static const char *names[8] = {"buf", "payload", "eol", "ints", "spans", "hashes", "ok", "present"};
+    static const Py_ssize_t size[8] = {1, 8, 8, 8, 8, 8, 1, 8};
+    static const int kind[8] = {K_ANY, K_INT, K_INT, K_INT, K_INT, K_INT, K_BOOL, K_INT};
+    if (nk > 63 || n_int < 0 || n_int > nk) {
+        PyErr_SetString(PyExc_ValueError, "scan_kv: at most 63 keys, 0 <= n_int <= len(keys)");
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < nk; k++) {
+        PyObject *b = PySequence_Fast_GET_ITEM(fk, k);
+        if (!PyBytes_Check(b)) {
+            PyErr_SetString(PyExc_TypeError, "scan_kv: keys must be bytes");
+            goto done;
+        }
+        kp[k] = (const uint8_t *)PyBytes_AS_STRING(b);
+        kl[k] = PyBytes_GET_SIZE(b);
+    }
+    for (int k = 0; k < 8; k++)
+        if (get_buf(o[k], &v[k], k >= 3, size[k], kind[k], names[k]) < 0)
+            goto done;
+    Py_ssize_t m = nitems(&v[1]), ns = nk - n_int;
+    if (nitems(&v[2]) != m || nitems(&v[3]) != n_int * m || nitems(&v[4]) != ns * 2 * m || nitems(&v[5]) != ns * m
+        || nitems(&v[6]) != m || nitems(&v[7]) != m) {
+        PyErr_SetString(PyExc_ValueError, "scan_kv: arrays of inconsistent sizes");
+        goto done;
+    }
+    const s64 *pay = v[1].buf, *eol = v[2].buf;
+    for (Py_ssize_t r = 0; r < m; r++)
+        if (pay[r] < 0 || eol[r] > v[0].len || pay[r] > eol[r] + 1) {
+            PyErr_SetString(PyExc_ValueError, "scan_kv: payload span out of range");
+            goto done;
+        }
+    Py_BEGIN_ALLOW_THREADS
+    rl_scan_kv(v[0].buf, pay, eol, m, kp, kl, nk, n_int, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf);
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    release_all(v, 8);
+    Py_DECREF(fk);
+    return result;
+}
+
+static PyObject *py_count_lines(PyObject *self, PyObject *arg)
+{
+    Py_buffer v;
+    if (get_buf(arg, &v, 0, 1, K_ANY, "buf") < 0)
+        return NULL;
+    s64 n;
+    Py_BEGIN_ALLOW_THREADS
+    n = rl_count_lines(v.buf, v.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&v);
+    return PyLong_FromLongLong(n);
+}
+
+static PyObject *py_str_hash(PyObject *self, PyObject *arg)
+{
+    Py_buffer v;
+    if (get_buf(arg, &v, 0, 1, K_ANY, "buf") < 0)
+        return NULL;
+    u64 h = rl_hash(v.buf, v.len);
+    PyBuffer_Release(&v);
+    return PyLong_FromUnsignedLongLong(h);
+}
+
+/* ---- Interner: distinct strings -> dense ids, comparing bytes ------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    uint8_t *arena;          /* the bytes of every string, back to back */
+    s64 arena_len, arena_cap;
+    s64 *off, *len;          /* per id */
+    u64 *hash;               /* per id */
+    s64 n, cap;              /* ids */
+    s64 *table;              /* open addressing: id + 1, 0 = empty */
+    s64 mask;
+} Interner;
+
+static PyTypeObject InternerType;
+
+static int interner_grow_table(Interner *it)
+{
+    s64 size = (it->mask + 1) * 2;
+    s64 *t = PyMem_RawCalloc((size_t)size, sizeof(s64));
+    if (!t)
+        return -1;
+    for (s64 id = 0; id < it->n; id++) {
+        s64 k = (s64)(it->hash[id] & (u64)(size - 1));
+        while (t[k])
+            k = (k + 1) & (size - 1);
+        t[k] = id + 1;
+    }
+    PyMem_RawFree(it->table);
+    it->table = t;
+    it->mask = size - 1;
+    return 0;
+}
+
+/* The id of p[0:len] (hash h), adding it when new; -1 on memory error. */
+static s64 interner_get(Interner *it, const uint8_t *p, s64 len, u64 h, int *added)
+{
+    s64 k = (s64)(h & (u64)it->mask);
+    for (;;) {
+        s64 slot = it->table[k];
+        if (!slot)
+            break;
+        s64 id = slot - 1;
+        if (it->hash[id] == h && it->len[id] == len && eq_bytes(it->arena + it->off[id], p, len))
+            return id;
+        k = (k + 1) & it->mask;
+    }
+    /* New string. */
+    if (it->n == it->cap) {
+        s64 cap = it->cap * 2;
+        s64 *off = PyMem_RawRealloc(it->off, (size_t)cap * sizeof(s64));
+        if (!off) return -1;
+        it->off = off;
+        s64 *ln = PyMem_RawRealloc(it->len, (size_t)cap * sizeof(s64));
+        if (!ln) return -1;
+        it->len = ln;
+        u64 *hs = PyMem_RawRealloc(it->hash, (size_t)cap * sizeof(u64));
+        if (!hs) return -1;
+        it->hash = hs;
+        it->cap = cap;
+    }
+    if (it->arena_len + len > it->arena_cap) {
+        s64 cap = it->arena_cap * 2;
+        while (cap < it->arena_len + len)
+            cap *= 2;
+        uint8_t *a = PyMem_RawRealloc(it->arena, (size_t)cap);
+        if (!a) return -1;
+        it->arena = a;
+        it->arena_cap = cap;
+    }
+    s64 id = it->n++;
+    memcpy(it->arena + it->arena_len, p, (size_t)len);
+    it->off[id] = it->arena_len;
+    it->len[id] = len;
+    it->hash[id] = h;
+    it->arena_len += len;
+    it->table[k] = id + 1;
+    *added = 1;
+    if (2 * it->n > it->mask + 1 && interner_grow_table(it) < 0)
+        return -1;
+    return id;
+}
+
+static PyObject *Interner_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    if ((kw && PyDict_GET_SIZE(kw)) || !PyArg_ParseTuple(args, ":Interner")) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "Interner() takes no arguments");
+        return NULL;
+    }
+    Interner *it = (Interner *)type->tp_alloc(type, 0);
+    if (!it)
+        return NULL;
+    it->cap = 64;
+    it->arena_cap = 4096;
+    it->mask = 127;
+    it->off = PyMem_RawMalloc(64 * sizeof(s64));
+    it->len = PyMem_RawMalloc(64 * sizeof(s64));
+    it->hash = PyMem_RawMalloc(64 * sizeof(u64));
+    it->arena = PyMem_RawMalloc(4096);
+    it->table = PyMem_RawCalloc(128, sizeof(s64));
+    if (!it->off || !it->len || !it->hash || !it->arena || !it->table) {
+        Py_DECREF(it);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)it;
+}
+
+static void Interner_dealloc(Interner *it)
+{
+    PyMem_RawFree(it->arena);
+    PyMem_RawFree(it->off);
+    PyMem_RawFree(it->len);
+    PyMem_RawFree(it->hash);
+    PyMem_RawFree(it->table);
+    Py_TYPE(it)->tp_free((PyObject *)it);
+}
+
+static PyObject *Interner_add(Interner *it, PyObject *arg)
+{
+    Py_buffer v;
+    if (get_buf(arg, &v, 0, 1, K_ANY, "string") < 0)
+        return NULL;
+    int added = 0;
+    s64 id = interner_get(it, v.buf, v.len, rl_hash(v.buf, v.len), &added);
+    PyBuffer_Release(&v);
+    if (id < 0)
+        return PyErr_NoMemory();
+    return PyLong_FromLongLong(id);
+}
+
+static PyObject *Interner_intern(Interner *it, PyObject *args)
+{
+    PyObject *o[5];
+    if (!PyArg_ParseTuple(args, "OOOOO:intern", &o[0], &o[1], &o[2], &o[3], &o[4]))
+        return NULL;
+    Py_buffer v[5];
+    memset(v, 0, sizeof v);
+    PyObject *result = NULL;
+    static const char *names[5] = {"buf", "offsets", "lengths", "hashes", "ids"};
+    for (int k = 0; k < 5; k++)
+        if (get_buf(o[k], &v[k], k == 4, k ? 8 : 1, k ? K_INT : K_ANY, names[k]) < 0)
+            goto done;
+    Py_ssize_t m = nitems(&v[1]);
+    if (nitems(&v[2]) != m || nitems(&v[3]) != m || nitems(&v[4]) != m) {
+        PyErr_SetString(PyExc_ValueError, "intern: arrays of different lengths");
+        goto done;
+    }
+    const s64 *off = v[1].buf, *len = v[2].buf;
+    const u64 *hs = v[3].buf;
+    s64 *ids = v[4].buf, before = it->n;
+    const uint8_t *buf = v[0].buf;
+    for (Py_ssize_t r = 0; r < m; r++)
+        if (off[r] < 0 || len[r] < 0 || off[r] + len[r] > v[0].len) {
+            PyErr_SetString(PyExc_ValueError, "intern: span out of range");
+            goto done;
+        }
+    int added = 0, failed = 0;
+    const u64 empty = rl_hash(buf, 0);
+    /* The last id found is tried first: runs of one string are common. */
+    s64 last = -1;
+    for (Py_ssize_t r = 0; r < m; r++) {
+        u64 h = len[r] ? hs[r] : empty;   /* an absent string may come with hash 0 */
+        if (last >= 0 && it->hash[last] == h && it->len[last] == len[r]
+            && eq_bytes(it->arena + it->off[last], buf + off[r], len[r])) {
+            ids[r] = last;
+            continue;
+        }
+        s64 id = interner_get(it, buf + off[r], len[r], h, &added);
+        if (id < 0) {
+            failed = 1;
+            break;
+        }
+        ids[r] = last = id;
+    }
+    if (failed)
+        PyErr_NoMemory();
+    else
+        result = PyLong_FromLongLong(it->n - before);
+done:
+    release_all(v, 5);
+    return result;
+}
+
+static PyObject *Interner_strings(Interner *it, PyObject *args)
+{
+    Py_ssize_t start = 0;
+    if (!PyArg_ParseTuple(args, "|n:strings", &start))
+        return NULL;
+    if (start < 0)
+        start = 0;
+    Py_ssize_t n = start < it->n ? it->n - start : 0;
+    PyObject *list = PyList_New(n);
+    if (!list)
+        return NULL;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        s64 id = start + k;
+        PyObject *b = PyBytes_FromStringAndSize((const char *)it->arena + it->off[id], it->len[id]);
+        if (!b) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, k, b);
+    }
+    return list;
+}
+
+static Py_ssize_t Interner_len(Interner *it) { return (Py_ssize_t)it->n; }
+
+PyDoc_STRVAR(compact_doc,
+"compact(interner, buf, code, status, ints, strs, hashes, ts, cols, slots, out_row, out_time, out_ints, out_ids)\n"
+"    -> number of new strings\n\n"
+"Copy out the lines of status `code` from scan_lines outputs (the first len(status)\n"
+"lines): their row, ts, the integer columns `cols` (out_ints[c, k]) and the ids in\n"
+"`interner` of the string slots `slots` (out_ids[s, k]); out_row has one entry per\n"
+"such line. Runs without the GIL: `interner` must not be used by another thread meanwhile.");
+
+static PyObject *py_compact(PyObject *self, PyObject *args)
+{
+    PyObject *o[13];
+    int code;
+    if (!PyArg_ParseTuple(args, "O!OiOOOOOOOOOOO:compact", &InternerType, &o[12], &o[0], &code, &o[1], &o[2], &o[3],
+                          &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10], &o[11]))
+        return NULL;
+    Interner *it = (Interner *)o[12];
+    Py_buffer v[12];
+    memset(v, 0, sizeof v);
+    PyObject *result = NULL;
+    static const char *names[12] = {"buf", "status", "ints", "strs", "hashes", "ts", "cols", "slots",
+                                    "out_row", "out_time", "out_ints", "out_ids"};
+    static const Py_ssize_t size[12] = {1, 1, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8};
+    static const int kind[12] = {K_ANY, K_INT, K_INT, K_INT, K_INT, K_FLOAT, K_INT, K_INT, K_INT, K_FLOAT, K_INT,
+                                 K_INT};
+    for (int k = 0; k < 12; k++)
+        if (get_buf(o[k], &v[k], k >= 8, size[k], kind[k], names[k]) < 0)
+            goto done;
+    Py_ssize_t rows = nitems(&v[1]), nc = nitems(&v[6]), ns = nitems(&v[7]), n = nitems(&v[8]);
+    const s64 *cols = v[6].buf, *slots = v[7].buf;
+    if (nitems(&v[2]) < rows * N_INT || nitems(&v[3]) < rows * N_STR * 2 || nitems(&v[4]) < rows * N_STR
+        || nitems(&v[5]) < rows || nitems(&v[9]) != n || nitems(&v[10]) != nc * n || nitems(&v[11]) != ns * n
+        || ns > N_STR) {
+        PyErr_SetString(PyExc_ValueError, "compact: arrays of inconsistent sizes");
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < nc; k++)
+        if (cols[k] < 0 || cols[k] >= N_INT) {
+            PyErr_SetString(PyExc_ValueError, "compact: column out of range");
+            goto done;
+        }
+    for (Py_ssize_t k = 0; k < ns; k++)
+        if (slots[k] < 0 || slots[k] >= N_STR) {
+            PyErr_SetString(PyExc_ValueError, "compact: slot out of range");
+            goto done;
+        }
+    const int8_t *status = v[1].buf;
+    const s64 *ints = v[2].buf, *strs = v[3].buf;
+    const u64 *hs = v[4].buf;
+    const double *ts = v[5].buf;
+    const uint8_t *buf = v[0].buf;
+    s64 *out_row = v[8].buf, *out_ints = v[10].buf, *out_ids = v[11].buf;
+    double *out_time = v[9].buf;
+    s64 before = it->n, k = 0;
+    int failed = 0, added = 0, bad_span = 0;
+    Py_BEGIN_ALLOW_THREADS
+    const u64 empty = rl_hash(buf, 0);
+    s64 last[N_STR];
+    for (int q = 0; q < N_STR; q++)
+        last[q] = -1;
+    for (Py_ssize_t r = 0; r < rows && !failed; r++) {
+        if (status[r] != code)
+            continue;
+        if (k >= n) {
+            failed = 2;
+            break;
+        }
+        out_row[k] = r;
+        out_time[k] = ts[r];
+        for (Py_ssize_t c = 0; c < nc; c++)
+            out_ints[c * n + k] = ints[r * N_INT + cols[c]];
+        for (Py_ssize_t q = 0; q < ns; q++) {
+            s64 slot = slots[q], off = strs[(r * N_STR + slot) * 2], len = strs[(r * N_STR + slot) * 2 + 1];
+            if (off < 0 || len < 0 || off + len > (s64)v[0].len) {
+                bad_span = 1;
+                failed = 2;
+                break;
+            }
+            u64 h = len ? hs[r * N_STR + slot] : empty;
+            s64 id = last[q];
+            if (!(id >= 0 && it->hash[id] == h && it->len[id] == len
+                  && eq_bytes(it->arena + it->off[id], buf + off, len))) {
+                id = interner_get(it, buf + off, len, h, &added);
+                if (id < 0) {
+                    failed = 1;
+                    break;
+                }
+                last[q] = id;
+            }
+            out_ids[q * n + k] = id;
+        }
+        k++;
+    }
+    Py_END_ALLOW_THREADS
+    if (failed == 1)
+        PyErr_NoMemory();
+    else if (failed == 2 || k != n)
+        PyErr_SetString(PyExc_ValueError, bad_span ? "compact: span out of range"
+                                                   : "compact: out_row does not have one entry per line of the code");
+    else
+        result = PyLong_FromLongLong(it->n - before);
+done:
+    release_all(v, 12);
+    return result;
+}
+
+static PyMethodDef Interner_methods[] = {
+    {"add", (PyCFunction)Interner_add, METH_O, "add(bytes) -> id of the string (added when new)."},
+    {"intern", (PyCFunction)Interner_intern, METH_VARARGS,
+     "intern(buf, offsets, lengths, hashes, ids) -> number of new strings.\n\n"
+     "ids[r] = the id of buf[offsets[r]:offsets[r] + lengths[r]]; hashes[r] must be\n"
+     "str_hash of those bytes (a bucket hint: strings are compared byte for byte)."},
+    {"strings", (PyCFunction)Interner_strings, METH_VARARGS, "strings(start=0) -> list of bytes of ids start..."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods Interner_as_sequence = {.sq_length = (lenfunc)Interner_len};
+
+static PyTypeObject InternerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "reclaimlab._native.Interner",
+    .tp_basicsize = sizeof(Interner),
+    .tp_dealloc = (destructor)Interner_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Distinct byte strings -> dense ids 0, 1, ... (equal ids exactly when the bytes are equal).",
+    .tp_methods = Interner_methods,
+    .tp_as_sequence = &Interner_as_sequence,
+    .tp_new = Interner_new,
+};
+
+/* ---- module -------------------------------------------------------------------------------- */
+
+static PyMethodDef methods[] = {
+    {"scan", py_scan, METH_VARARGS, scan_doc},
+    {"scan_lines", py_scan_lines, METH_VARARGS, scan_lines_doc},
+    {"scan_kv", py_scan_kv, METH_VARARGS, scan_kv_doc},
+    {"count_lines", py_count_lines, METH_O, "count_lines(buf) -> newlines in buf plus one."},
+    {"str_hash", py_str_hash, METH_O, "str_hash(buf) -> the scanner's 64-bit hash of the bytes."},
+    {"compact", py_compact, METH_VARARGS, compact_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_native",
+    "reclaimlab's compiled core: do_shrink_slab() arithmetic and the ftrace scanner.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__native(void)
+{
+    if (PyType_Ready(&InternerType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "Interner", (PyObject *)&InternerType) < 0
+        || PyModule_AddIntConstant(m, "MAX_LINE", RL_MAX_LINE) < 0
+        || PyModule_AddIntConstant(m, "N_INT", N_INT) < 0
+        || PyModule_AddIntConstant(m, "N_STR", N_STR) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,85 @@
+/* Shared declarations of the reclaimlab._native extension (module.c, scan.c, lexer.c). */
+#ifndef RECLAIMLAB_NATIVE_H
+#define RECLAIMLAB_NATIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int64_t s64;
+typedef uint64_t u64;
+
+
+/* ---- small helpers shared by the C files ---- */
+#include <string.h>
+#define RL_INLINE static inline __attribute__((always_inline))
+RL_INLINE u64 load8(const uint8_t *p)
+{
+    u64 w;
+    memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+/* a[0:n] == b[0:n], for short n (literals): 8 bytes at a time, no call into libc. */
+RL_INLINE int eq_bytes(const uint8_t *a, const uint8_t *b, s64 n)
+{
+    s64 k = 0;
+    for (; k + 8 <= n; k += 8)
+        if (load8(a + k) != load8(b + k))
+            return 0;
+    for (; k < n; k++)
+        if (a[k] != b[k])
+            return 0;
+    return 1;
+}
+
+
+/* ---- scan.c: the arithmetic of do_shrink_slab() ---------------------------------------- */
+s64 rl_scan(s64 delta_rule, s64 zero_seek, s64 deferral, s64 floor_, s64 accumulator,
+            s64 calls, s64 n,
+            const s64 *F_, s64 nF, const s64 *p_, s64 np_, const s64 *S_, s64 nS,
+            const s64 *B_, s64 nB, const s64 *nr_, s64 nN, const s64 *small_, s64 nA,
+            const s64 *lru_s_, s64 nLs, const s64 *lru_e_, s64 nLe, const s64 *custom_, s64 nC,
+            const s64 *stop_, s64 nT, u64 *out_delta, s64 *out_total, s64 *out_scanned, s64 *out_next,
+            s64 *out_small, s64 n_small, s64 *out_sum, s64 n_sum);
+
+/* ---- lexer.c: the ftrace line scanner ---------------------------------------------------- */
+/* Line status codes (mirrored in reclaimlab/trace/_scan.py). */
+enum {
+    ST_BLANK = 0, ST_COMMENT = 1, ST_OTHER = 2, ST_START = 3, ST_END = 4,
+    ST_BAD_LINE = -1, ST_LONG_LINE = -2, ST_BAD_START = -3, ST_BAD_END = -4
+};
+/* Integer columns. */
+enum {
+    I_PID, I_CPU, I_NID, I_NR, I_F, I_DELTA, I_TOTAL, I_PRIO, I_PGS, I_LRU, I_PAYLOAD, I_EOL,
+    I_FLAGSLEN, I_TGID, N_INT
+};
+/* String slots. */
+enum { S_TASK, S_EVENT, S_SYM, S_MOD, S_PTR, S_GFP, N_STR };
+
+/* Lines longer than this (bytes, before trimming) are not parsed: status ST_LONG_LINE. */
+#define RL_MAX_LINE 65536
+
+/* Outputs of rl_scan_lines, one entry per line; arrays are row-major with capacity cap:
+   ints[row * N_INT + col], strs[(row * N_STR + slot) * 2 + k] (k 0: offset, 1: length),
+   hashes[row * N_STR + slot]. */
+typedef struct {
+    int8_t *status;
+    s64 *ints;
+    s64 *strs;
+    u64 *hashes;
+    double *ts;
+    s64 *line_start;
+    s64 cap;
+} rl_lines;
+
+u64 rl_hash(const uint8_t *p, s64 n);
+s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next_start);
+void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
+                const uint8_t *const *keys, const s64 *key_len, s64 nk, s64 n_int,
+                s64 *ints, s64 *spans, u64 *hashes, uint8_t *ok, s64 *present);
+s64 rl_count_lines(const uint8_t *buf, s64 n);
+
+#endif
