@@ -60,7 +60,7 @@ def simulate(
     Returns
     -------
     xarray.Dataset
-        The state over time (see DESIGN.md, "Contract: the state model").
+        The state over time (variables, units and dims: :mod:`reclaimlab.model.schema`).
 
     Examples
     --------

@@ -1,8 +1,8 @@
 """Scalar, loop-based reference transcription of the kernel's do_shrink_slab().
 
 This module is the *independent* oracle for ``reclaimlab.formulas``.  It was
-written only from ``KERNEL.md`` (sections 1.0 to 1.9 and 4.4), the "Contract:
-formulas" section of ``DESIGN.md`` and the team conventions; it deliberately does
+written only from ``docs/kernel.md`` (sections 1.0 to 1.9 and 4.4) and the
+project's conventions for formula inputs; it deliberately does
 not look at ``reclaimlab/kernel/`` or ``reclaimlab/formulas.py``.
 
 Everything here uses plain Python ints with the C types emulated explicitly:
@@ -15,7 +15,7 @@ Everything here uses plain Python ints with the C types emulated explicitly:
 * ``do_div(n, base)`` -- asm-generic/div64.h on 64-bit: ``uint32_t __base = base;
   n = (uint64_t)n / __base``.  The divisor is *truncated to 32 bits*.
 
-Types inside do_shrink_slab (KERNEL.md §1.0): ``delta`` is ``unsigned long long``;
+Types inside do_shrink_slab (docs/kernel.md §1.0): ``delta`` is ``unsigned long long``;
 ``total_scan``, ``freeable``, ``nr``, ``batch_size``, ``scanned`` and
 ``next_deferred`` are ``long``.  Comparisons follow C's usual arithmetic
 conversions: ``delta < freeable / 4`` compares as u64, ``total_scan > freeable * 2``
@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# KERNEL.md §1.0 constants
+# docs/kernel.md §1.0 constants
 SHRINK_BATCH = 128
 DEFAULT_SEEKS = 2
 DEF_PRIORITY = 12
@@ -238,7 +238,7 @@ def _tail_v513(freeable: int, nr: int, delta: int, priority: int, batch_size: in
 
 def v4_15(freeable, priority, *, seeks=2, batch=128, nr_deferred=0, small_scan=0,
           lru_scanned=0, lru_eligible=0) -> Ref:
-    """<= 4.15: LRU-proportional target (KERNEL.md §1.1; rest of the function §1.2).
+    """<= 4.15: LRU-proportional target (docs/kernel.md §1.1; rest of the function §1.2).
 
     ``priority`` is not used by this formula (no priority field before 4.16).
     """
@@ -260,7 +260,7 @@ def v4_15(freeable, priority, *, seeks=2, batch=128, nr_deferred=0, small_scan=0
 
 def v4_16(freeable, priority, *, seeks=2, batch=128, nr_deferred=0, small_scan=0,
           lru_scanned=0, lru_eligible=0) -> Ref:
-    """4.16 .. 4.18: priority-based target (KERNEL.md §1.2)."""
+    """4.16 .. 4.18: priority-based target (docs/kernel.md §1.2)."""
     batch_size = _batch_size(batch)
     freeable = s64(freeable)
     if freeable == 0:
@@ -274,7 +274,7 @@ def v4_16(freeable, priority, *, seeks=2, batch=128, nr_deferred=0, small_scan=0
 
 def v4_19(freeable, priority, *, seeks=2, batch=128, nr_deferred=0, small_scan=0,
           lru_scanned=0, lru_eligible=0) -> Ref:
-    """4.19.x: 4.16 plus the min-scan floor of 172b06c32b94 (KERNEL.md §1.3)."""
+    """4.19.x: 4.16 plus the min-scan floor of 172b06c32b94 (docs/kernel.md §1.3)."""
     batch_size = _batch_size(batch)
     freeable = s64(freeable)
     if freeable == 0:                                # (or F == SHRINK_EMPTY; F <= 2**63-1 here)

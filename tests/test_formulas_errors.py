@@ -1,6 +1,6 @@
 """Every error ``rl.formulas.scan`` raises: parameter name, offending value, what is allowed.
 
-DESIGN.md "Habits": errors are ValueError/TypeError naming the parameter, the
+The project's habit: errors are ValueError/TypeError naming the parameter, the
 value and what is allowed.  Each test matches the parameter name and the value
 with ``pytest.raises(..., match=...)`` and then checks the "allowed" part.
 """
@@ -64,7 +64,7 @@ def outcome(res):
                  ("delta", "total_scan", "scanned", "next_deferred", "small_scan"))
 
 
-# Worked by hand from the kernel source (KERNEL.md), F = 1000, batch 128, seeks 2,
+# Worked by hand from the kernel source (docs/kernel.md), F = 1000, batch 128, seeks 2,
 # nothing deferred. Priority 0: delta = (1000 >> 0) * 4 / 2 = 2000, not under
 # F/4 = 250, not over 2F = 2000; the loop takes 15 batches of 128 = 1920 (the
 # 80 left are < F), 2000 - 1920 = 80 is deferred. Priority 12: 1000 >> 12 = 0.

@@ -1,6 +1,6 @@
 """Property tests: ``rl.formulas.scan`` against the scalar kernel transcription.
 
-The oracle is ``tests/kernel_reference.py`` (written from KERNEL.md §1 only).
+The oracle is ``tests/kernel_reference.py`` (written from docs/kernel.md §1 only).
 Every formula gets >= 2000 derandomized Hypothesis examples.  Each example draws
 one seed and ``gen_inputs`` builds the call from it, mixing in the edges: F = 0,
 1, F < B, F = B, F = 2B, p = 0 and 12, batch 0 and 1, seeks 0/1/2/4 and up to

@@ -1,7 +1,7 @@
-"""Hand-worked cases for ``rl.formulas`` and ``rl.sweep`` (KERNEL.md §1, §4.4).
+"""Hand-worked cases for ``rl.formulas`` and ``rl.sweep`` (docs/kernel.md §1, §4.4).
 
 Every number here was worked out by hand (arithmetic shown in the comments) or
-copied from KERNEL.md; each case is also checked against the scalar reference
+copied from docs/kernel.md; each case is also checked against the scalar reference
 ``tests/kernel_reference.py`` so that the oracle itself is pinned down.
 """
 
@@ -42,7 +42,7 @@ def check(name, F, p, expected, **kw):
 
 
 # ---------------------------------------------------------------------------
-# (a) the real 4.x trace pair, KERNEL.md §4.4
+# (a) the real 4.x trace pair, docs/kernel.md §4.4
 # ---------------------------------------------------------------------------
 # delta      = (93689873 >> 12) * 4 / 2 = 22873 * 2 = 45746
 # total_scan = nr + delta = 4994422... (no overflow) -> delta < F/4 (23422468),
@@ -94,12 +94,12 @@ def test_constructed_419_example_without_floor(name):
 
 
 # ---------------------------------------------------------------------------
-# (c) KERNEL.md §1.9, first table: mean objects scanned per call at p = 12, S = 2,
+# (c) docs/kernel.md §1.9, first table: mean objects scanned per call at p = 12, S = 2,
 #     over the first 20,000 calls from nr_deferred = small_scan = 0.
 # ---------------------------------------------------------------------------
 # Columns: 4.18 | 4.19 (floor) | 5.0 | Rik final | Dave ilog2 | 6.1
 TABLE_COLS = ("v4.16", "v4.19", "v5.0", "rik-2019", "dave-2019", "v5.13")
-# Copied verbatim from KERNEL.md §1.9 (strings, so the printed precision is kept).
+# Copied verbatim from docs/kernel.md §1.9 (strings, so the printed precision is kept).
 TABLE_1 = {
     1024: {
         1: ("0", "1", "0", "0", "0", "0"),
@@ -171,10 +171,8 @@ def _table1_params():
                 if (B, F, col) in TABLE_1_ROUNDED:
                     marks = pytest.mark.xfail(
                         strict=True,
-                        reason=(f"KERNEL.md §1.9 prints {text} for {col} at F={F}, B={B}; the "
-                                f"20,000-call mean is {TABLE_1_ROUNDED[(B, F, col)]} (reference "
-                                f"scanned_total {REF_TOTALS[B][F][TABLE_COLS.index(col)]}): the table "
-                                "rounds this cell to an integer"))
+                        reason=(f"docs/kernel.md §1.9 rounds {col} at F={F}, B={B} to {text}; the mean is "
+                                f"{TABLE_1_ROUNDED[(B, F, col)]}"))
                 yield pytest.param(B, F, col, text, marks=marks, id=f"B{B}-F{F}-{col}")
 
 
@@ -224,7 +222,7 @@ def test_table1_rounded_cells_at_table_precision(table1_sweeps, key, value):
 # F=1,000,000 p=11 call 102: all well inside 20,000 calls.)
 TABLE_2_COLS = ("v4.16", "v5.0", "v4.19", "rik-2019", "v5.13")   # 4.18 / 5.0 share a column
 TABLE_2 = {
-    # F: (4.18/5.0, 4.19, Rik, 6.1) copied from KERNEL.md §1.9
+    # F: (4.18/5.0, 4.19, Rik, 6.1) copied from docs/kernel.md §1.9
     10: (3, 12, 12, 1),
     1_000: (3, 12, 3, 2),
     4_000: (11, 12, 12, 3),
@@ -362,7 +360,7 @@ def test_v513_F1000_p12_never_scans():
 
 
 def test_v415_real_trace_pre416():
-    # KERNEL.md §4.4 pre-4.16 line: pgs_scanned 1 lru_pgs 15721 cache items 246404277
+    # docs/kernel.md §4.4 pre-4.16 line: pgs_scanned 1 lru_pgs 15721 cache items 246404277
     # delta 31345 total_scan 123202138, objects to shrink 3641681686040 (B = 1024).
     # delta = (4*1)/2 = 2; 2 * 246404277 = 492808554; / 15722 = 31345 (rem 2464).
     # total_scan: delta < F/4 -> min(nr + delta, F/2 = 123202138) = 123202138.

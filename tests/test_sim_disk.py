@@ -89,8 +89,8 @@ def test_reads_slow_down_the_next_steps_io():
     disk.charge(storm, 0.06)                 # 60% of the step in random reads
     for sim in (quiet, storm):
         step_with_dirty(sim, 0)
-    assert quiet.disk_slowdown == 1.0
-    assert storm.disk_slowdown == pytest.approx(1 / (1 - 0.6))
+    assert quiet.disk.slowdown == 1.0
+    assert storm.disk.slowdown == pytest.approx(1 / (1 - 0.6))
 
 
 def test_xfs_inode_writes_are_booked_on_the_disk():

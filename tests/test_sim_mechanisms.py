@@ -1,4 +1,4 @@
-"""Each mechanism of the simulator against its kernel rule (KERNEL.md §2, §3, §5)."""
+"""Each mechanism of the simulator against its kernel rule (docs/kernel.md §2, §3, §5)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -415,15 +415,15 @@ def test_a_task_asleep_in_direct_reclaim_allocates_nothing(monkeypatch):
     fill_page_cache(sim, cached)
     actor = workload.Actor("writer", (0,), tasks=2)
     todo = workload.plan(sim, actor)
-    assert todo["need"].sum() > 0
+    assert todo.need.sum() > 0
     monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs: (32.0, 0.3))
     before = sim.free(0)
     workload.admit(sim, actor, todo, 0)
-    assert todo["done"][0] == 0 and actor.debt[0] == pytest.approx(0.3 - 0.05)
+    assert todo.done[0] == 0 and actor.debt[0] == pytest.approx(0.3 - 0.05)
     assert sim.reserved == 0 and sim.free(0) == before
     workload.finish(sim, actor, todo)
     assert sim.st.pages()[0, ROOT, 0] == cached       # nothing was created
-    assert todo["asleep"].tolist() == [True, False]
+    assert todo.asleep.tolist() == [True, False]
 
 
 def test_an_awake_task_that_got_no_memory_tries_again(monkeypatch):
@@ -436,7 +436,7 @@ def test_an_awake_task_that_got_no_memory_tries_again(monkeypatch):
     actor = workload.Actor("writer", (0,))
     todo = workload.plan(sim, actor)
     workload.admit(sim, actor, todo, 0)
-    assert todo["done"][0] == 0 and not todo["asleep"][0]
+    assert todo.done[0] == 0 and not todo.asleep[0]
     workload.finish(sim, actor, todo)
     assert actor.debt[0] == pytest.approx(0.05)
 
@@ -451,7 +451,7 @@ def test_job_tasks_block_on_their_own():
     assert job.tasks == 4
     job.debt[2] = 1.0
     todo = workload.plan(sim, job)
-    assert list(np.flatnonzero(todo["work"])) == [0, 1, 3]
+    assert list(np.flatnonzero(todo.work)) == [0, 1, 3]
     for i in (0, 1, 3):
         workload.admit(sim, job, todo, i)
     workload.finish(sim, job, todo)

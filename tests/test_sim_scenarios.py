@@ -38,20 +38,8 @@ def test_small_vs_large_caches_keep_objects(small_vs_large):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "model gap: each make -j4 task reclaims and blocks on its own; every superblock batch "
-    "is an XFS sync reclaim call (AIL push, 32-inode batches in every AG under "
-    "SYNC_TRYLOCK), and a flush or an unlink whose inode cluster buffer the xfs_buf "
-    "shrinker freed reads it back first, and one that meets an inode pinned in the log "
-    "forces the log and waits; all IO shares one disk. The floor turns that small buffer "
-    "cache over under 4.19.3 (a mean of ~390 of 1,562 buffers; 4.18 and 5.0 leave it "
-    "full), and on this 16 GiB machine workload_time is 355 s against 221 s under "
-    "4.18/5.0 (the report's 3m30s), 1.61x (seeds 0-3: 1.47-1.61x), not 3x; 4.19 alone is "
-    "278 s. What bounds it: the dirty inodes sync reclaim waits for are the compile's "
-    "own (about 120 unlinks a second, each written once, 2 ms amortised, plus log forces "
-    "of 8 ms), so reclaim stalls add up to ~610 s in the run (4.18: ~20 s). The ratio "
-    "hangs on that 2 ms, which no kernel source pins: 4 ms gives 2.52x, and 3x takes "
-    "8 ms (one write per inode), where 4.18 itself takes 374 s, not 3m30s (notebook 03; "
-    "test_compile_slowdown_grows_with_the_cost_of_a_dirty_inode)"))
+    "model gap: 4.19.3 compiles 1.61x slower than 4.18, not 3x (reported 17x); "
+    "docs/validation.md#what-is-not-reproduced"))
 def test_compile_and_copy_4193_is_3x_slower():
     t = {k: rl.simulate("compile-and-copy", kernel=k).workload_time.item() for k in ("4.18", "5.0", "4.19.3")}
     assert t["4.19.3"] >= 3 * max(t["4.18"], t["5.0"])
@@ -108,7 +96,7 @@ def test_dying_memcgs_floor_without_the_sawtooth_keeps_the_count_low(dying):
 
 
 def test_recursive_grep_floor_with_v418_rule_strips_the_working_set():
-    """a76cf1a474d7's reason (KERNEL.md §3): with the floor, steady pressure on the
+    """a76cf1a474d7's reason (docs/kernel.md §3): with the floor, steady pressure on the
     inode cache stripped the page cache of unused inodes. The grep's single-use
     inodes lose theirs, and so do the idle desktop files: the desktop reads back
     far more pages than under a76cf1a474d7 or v5.16."""
@@ -120,15 +108,8 @@ def test_recursive_grep_floor_with_v418_rule_strips_the_working_set():
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "model gap: the interactive task's allocations are single pages taking turns among "
-    "the copy's; free memory is at or below min only while the copy reclaims, and its "
-    "GFP_NOFS reclaim never waits on XFS, so that is rare and brief and p99 is 0 under "
-    "every kernel. As 64 KiB allocations (interactive_order=4) that find no free block "
-    "of their size they reclaim near the high watermark, and with a step fine enough "
-    "for free memory's sawtooth (dt_s=0.0125) p99 is 80 ms under 4.19.3 against 0.06 ms "
-    "under 5.0 (tests/test_sim_alloc.py); but the model has no page layout, compaction "
-    "or compaction deferral to say how many such allocations reach reclaim, so that is "
-    "a what-if and the preset keeps the single pages the issue describes"))
+    "model gap: single-page interactive allocations never stall (p99 0 under every kernel); "
+    "docs/validation.md#what-is-not-reproduced"))
 def test_desktop_copy_4_19_interactive_allocations_stall():
     slow = rl.simulate("desktop-copy", kernel="4.19.3").alloc_latency_p99.item()
     fast = rl.simulate("desktop-copy", kernel="5.0").alloc_latency_p99.item()

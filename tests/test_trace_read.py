@@ -1,4 +1,4 @@
-"""rl.trace.read / parse: every format of KERNEL.md §4, strict and lenient modes."""
+"""rl.trace.read / parse: every format of docs/kernel.md §4, strict and lenient modes."""
 from __future__ import annotations
 
 import gzip

@@ -265,3 +265,16 @@ def _comments(path: Path) -> str:
                 break
             out.append(line)
     return "".join(out)
+
+
+def test_whatif_refuses_calls_out_of_time_order():
+    lines = T.synthetic_trace(300).splitlines()
+    head = [ln for ln in lines if ln.startswith("#")]
+    body = [ln for ln in lines if not ln.startswith("#")]
+    backwards = T.parse("\n".join(head + body[::-1]))
+    assert backwards.attrs["out_of_order_events"] > 0
+    with pytest.raises(ValueError, match=r"calls earlier than the call before them.*sortby\('time'\)"):
+        T.whatif(backwards, "v4.19", kernel="v5.13")
+    in_order = T.whatif(backwards.sortby("time"), "v4.19", kernel="v5.13")
+    forwards = T.whatif(T.parse("\n".join(lines)), "v4.19", kernel="v5.13")
+    assert in_order.attrs["scanned_model"] == forwards.attrs["scanned_model"]

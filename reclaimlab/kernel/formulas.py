@@ -3,7 +3,7 @@
 This is the public face of :mod:`reclaimlab.kernel`. Each formula reproduces
 one kernel version (or a patch proposed on LKML) as the kernel computes it:
 64-bit integers, shift before multiply, truncating division, the deferral and
-caps of its era and the batch scan loop (KERNEL.md §1).
+caps of its era and the batch scan loop (docs/kernel.md §1).
 
 ==============  =====================  ==========================================
 name            kernels                essence

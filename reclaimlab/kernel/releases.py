@@ -2,7 +2,7 @@
 
 A release is more than its scan-count formula. Three other rules decide what
 the simulator does, and each changed at its own release (docs/kernel.md §3,
-§4, §5):
+§2.6, §5):
 
 * ``inode_rule``: which inodes the inode shrinker may free. ``v4.18``: any
   unused inode, its page cache dropped with it; ``a76cf1a474d7`` (4.19.3 to

@@ -1,4 +1,4 @@
-"""What each do_shrink_slab() scan-count formula is made of (KERNEL.md §1).
+"""What each do_shrink_slab() scan-count formula is made of (docs/kernel.md §1).
 
 Every formula is a combination of a few orthogonal rules, so one arithmetic
 kernel (:mod:`reclaimlab.kernel.arith`) serves them all:

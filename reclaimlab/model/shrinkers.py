@@ -1,11 +1,11 @@
-"""The one table of known shrinkers: seeks, batch and flags (KERNEL.md §2.6).
+"""The one table of known shrinkers: seeks, batch and flags (docs/kernel.md §2.6).
 
 Used by trace replay (a trace prints the scan function, never seeks or batch)
 and by the simulator. Every entry says where its numbers come from. Values are
 those of ``struct shrinker`` as registered; ``batch`` is the effective batch
 (``shrinker->batch``, or SHRINK_BATCH = 128 where it is 0).
 
-Sources (labels of KERNEL.md §0): T4.19.1, T5.0.1, T6.1 and T6.12 kernel trees,
+Sources (labels of docs/kernel.md §0): T4.19.1, T5.0.1, T6.1 and T6.12 kernel trees,
 and the shrinker registrations quoted in mailing-list patches that convert them
 to ``shrinker_alloc()`` (6.7), which show the old initialisers verbatim.
 
@@ -127,7 +127,7 @@ PRESETS: tuple[ShrinkerPreset, ...] = (
         ),
         source="fs/super.c (T4.19.1, T6.1, T6.12): s_shrink.seeks = DEFAULT_SEEKS, "
                "batch = 1024; fs/proc/root.c and fs/kernfs/mount.c set seeks = 0 "
-               "(4b85afbdacd2, 4.20); KERNEL.md §2.6, §1.4",
+               "(4b85afbdacd2, 4.20); docs/kernel.md §2.6, §1.4",
     ),
     ShrinkerPreset(
         "shadow_nodes", "scan_shadow_nodes", "count_shadow_nodes",
@@ -139,21 +139,21 @@ PRESETS: tuple[ShrinkerPreset, ...] = (
             "expendable, hence zero seeks from 4.20."
         ),
         source="mm/workingset.c (T4.19.1: DEFAULT_SEEKS; T5.0.1, T6.1: seeks 0, batch 0); "
-               "4b85afbdacd2; KERNEL.md §2.6",
+               "4b85afbdacd2; docs/kernel.md §2.6",
     ),
     ShrinkerPreset(
         "xfs_buftarg", "xfs_buftarg_shrink_scan", "xfs_buftarg_shrink_count",
         numa_aware=True, module="xfs",
         description="XFS metadata buffer cache (per buffer target).",
         source="fs/xfs/xfs_buf.c (T4.19.1, T6.1): DEFAULT_SEEKS, SHRINKER_NUMA_AWARE; "
-               "T6.12 shrinker_alloc() defaults seeks to 2; KERNEL.md §2.6",
+               "T6.12 shrinker_alloc() defaults seeks to 2; docs/kernel.md §2.6",
     ),
     ShrinkerPreset(
         "xfs_qm", "xfs_qm_shrink_scan", "xfs_qm_shrink_count",
         numa_aware=True, module="xfs",
         description="XFS quota (dquot) cache.",
         source="fs/xfs/xfs_qm.c: qi_shrinker.seeks = DEFAULT_SEEKS, SHRINKER_NUMA_AWARE; "
-               "KERNEL.md §2.6",
+               "docs/kernel.md §2.6",
     ),
     ShrinkerPreset(
         "xfs_inodegc", "xfs_inodegc_shrinker_scan", "xfs_inodegc_shrinker_count",
@@ -164,19 +164,19 @@ PRESETS: tuple[ShrinkerPreset, ...] = (
             "Added around 5.15 (version unconfirmed)."
         ),
         source="fs/xfs/xfs_icache.c (T6.1, T6.12): seeks 0, "
-               "batch XFS_INODEGC_SHRINKER_BATCH = 4096/2 + 1, SHRINKER_NONSLAB; KERNEL.md §2.6",
+               "batch XFS_INODEGC_SHRINKER_BATCH = 4096/2 + 1, SHRINKER_NONSLAB; docs/kernel.md §2.6",
     ),
     ShrinkerPreset(
         "mbcache", "mb_cache_scan", "mb_cache_count", module="mbcache",
         description="ext2/ext4 extended-attribute block cache (one per filesystem).",
         source="fs/mbcache.c (T4.19.1, T6.1): c_shrink.seeks = DEFAULT_SEEKS, no flags; "
-               "KERNEL.md §2.6",
+               "docs/kernel.md §2.6",
     ),
     ShrinkerPreset(
         "ext4_es", "ext4_es_scan", "ext4_es_count", module="ext4",
         description="ext4 extent-status tree (one per filesystem).",
         source="fs/ext4/extents_status.c (T4.19.1, T6.1): s_es_shrinker.seeks = "
-               "DEFAULT_SEEKS, no flags; KERNEL.md §2.6",
+               "DEFAULT_SEEKS, no flags; docs/kernel.md §2.6",
     ),
     ShrinkerPreset(
         "jbd2", "jbd2_journal_shrink_scan", "jbd2_journal_shrink_count",
@@ -193,13 +193,13 @@ PRESETS: tuple[ShrinkerPreset, ...] = (
         "kfree_rcu", "kfree_rcu_shrink_scan", "kfree_rcu_shrink_count",
         description="Objects queued by kfree_rcu() awaiting a grace period.",
         source="kernel/rcu/tree.c: kfree_rcu_shrinker = {.batch = 0, .seeks = DEFAULT_SEEKS}; "
-               "seen in 6.1 and 6.12 traces (KERNEL-TRACES.md)",
+               "seen in 6.1 and 6.12 traces (docs/kernel.md §8.2)",
     ),
     ShrinkerPreset(
         "zsmalloc", "zs_shrinker_scan", "zs_shrinker_count", module="zsmalloc",
         description="zsmalloc pool compaction (zram, zswap); one per pool.",
         source="mm/zsmalloc.c: shrinker.batch = 0, shrinker.seeks = DEFAULT_SEEKS; "
-               "seen in 6.1 and 6.12 traces (KERNEL-TRACES.md)",
+               "seen in 6.1 and 6.12 traces (docs/kernel.md §8.2)",
     ),
     ShrinkerPreset(
         "deferred_split", "deferred_split_scan", "deferred_split_count",

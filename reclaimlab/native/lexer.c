@@ -5,7 +5,7 @@
  * events, taken apart into integers and string spans (offset, length and a
  * 64-bit hash that the caller uses as a bucket hint when it interns the
  * string; the interner compares the bytes). Nothing here fails: a line that
- * does not parse gets a negative status and the caller decides (KERNEL.md §4).
+ * does not parse gets a negative status and the caller decides (docs/kernel.md §4).
  * The grammar is documented in reclaimlab/trace/_scan.py.
  *
  * Work per line is linear in its length: every candidate "[cpu]" bracket is
@@ -433,7 +433,7 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
 }
 
 /*
- * Parse key=value payloads (the reclaim events of KERNEL.md §4.3), row r from
+ * Parse key=value payloads (the reclaim events of docs/kernel.md §4.3), row r from
  * payload[r] to eol[r]. Keys are compared byte for byte with keys[0:nk]; the
  * first n_int have integer values (ints[k * m + r], left alone when absent),
  * the rest string values (spans[(k' * 2 + 0/1) * m + r] offset/length and

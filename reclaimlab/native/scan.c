@@ -2,7 +2,7 @@
  * The integer arithmetic of do_shrink_slab(), one loop for every formula.
  *
  * Built with -fwrapv so that signed overflow wraps in two's complement, as in
- * a kernel built with -fno-strict-overflow. The C types follow KERNEL.md §1.0:
+ * a kernel built with -fno-strict-overflow. The C types follow docs/kernel.md §1.0:
  * delta is u64, everything else is a signed 64-bit long; comparisons use C's
  * usual conversions exactly as the kernel source writes them. do_div()
  * truncates its divisor to 32 bits (asm-generic/div64.h). Rik van Riel's

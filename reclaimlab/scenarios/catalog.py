@@ -84,7 +84,7 @@ def _compile_and_copy() -> Scenario:
     buffers = SlabCache("xfs_buf", objects=25_000 // 16, objects_per_page=0.5,
                         seeks=buftarg.seeks, batch=buftarg.batch, inode_clusters=True)
     # A 16 GiB workstation, two 8 GiB nodes. Bug 202441 does not give the machine's
-    # size (KERNEL.md §7); 16 GiB is where 4.18's compile runs in the reported 3m30s
+    # size (docs/kernel.md §7); 16 GiB is where 4.18's compile runs in the reported 3m30s
     # with the copy running (221 s). With 2 GiB nodes the page cache cannot keep the
     # tree while the copy streams through it and 4.18's compile takes 296 s.
     params = SimParams(nodes=2, node_pages=8 * GIB_PAGES, anon_pages=GIB_PAGES // 2,

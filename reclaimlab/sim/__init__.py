@@ -1,4 +1,4 @@
-"""The time-stepped reclaim engine (KERNEL.md §2, §3, §5).
+"""The time-stepped reclaim engine (docs/kernel.md §2, §3, §5).
 
 Modules, one job each: :mod:`.params` (physical parameters and validation),
 :mod:`.watermarks`, :mod:`.state` (the arrays), :mod:`.draw` (seeded draws),

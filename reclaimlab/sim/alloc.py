@@ -1,4 +1,4 @@
-"""When an allocation enters direct reclaim: the page allocator's watermark rules (KERNEL.md §2.4).
+"""When an allocation enters direct reclaim: the page allocator's watermark rules (docs/kernel.md §2.4).
 
 The model keeps counts of free pages per node, not a physical page layout,
 so it follows the 4.19 allocator (mm/page_alloc.c, mm/vmscan.c) as far as

@@ -1,4 +1,4 @@
-"""The file LRU of one (node, memcg): page-cache reclaim (KERNEL.md §2.3).
+"""The file LRU of one (node, memcg): page-cache reclaim (docs/kernel.md §2.3).
 
 * Scan target per priority pass: ``inactive >> priority``, taken in chunks of
   SWAP_CLUSTER_MAX (32) pages; reclaim stops once ``nr_to_reclaim`` pages are

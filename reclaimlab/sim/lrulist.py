@@ -1,4 +1,4 @@
-"""A list_lru kept in order, as segments of one owner's objects (KERNEL.md §5.1).
+"""A list_lru kept in order, as segments of one owner's objects (docs/kernel.md §5.1).
 
 The services' parent cgroup holds the objects its dead children left behind,
 and the order of that list decides which dying memcg is released first:

@@ -1,4 +1,4 @@
-"""Memory cgroups: services started, used and deleted; dying memcgs (KERNEL.md §5).
+"""Memory cgroups: services started, used and deleted; dying memcgs (docs/kernel.md §5).
 
 Hierarchy: the root (slot 0), a parent cgroup for the services (slot 1, like
 system.slice) and one cgroup per service instance. When a service is

@@ -24,10 +24,6 @@ def _plain(value):
         return value.item()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
-INODE_RULES = ("v4.18", "a76cf1a474d7", "v5.16")
-XFS_RECLAIM_MODES = ("sync", "async")
-MEMCG_REMEDIES = ("none", "reparent", "collector")
-
 
 @dataclass(frozen=True)
 class Costs:

@@ -1,4 +1,4 @@
-"""Reclaim priority loops: kswapd and direct reclaim (KERNEL.md §2.2, §2.4).
+"""Reclaim priority loops: kswapd and direct reclaim (docs/kernel.md §2.2, §2.4).
 
 * A **pass** at priority p shrinks one node: for each memcg (root first), the
   file LRU scan then shrink_slab() at the same priority (§2.2). Offline

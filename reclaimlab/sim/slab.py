@@ -1,4 +1,4 @@
-"""shrink_slab() for one (node, memcg) at one priority (KERNEL.md §2.1, §2.6, §3).
+"""shrink_slab() for one (node, memcg) at one priority (docs/kernel.md §2.1, §2.6, §3).
 
 The scan count of every shrinker comes from :func:`reclaimlab.formulas.scan`
 (built-in or registered formulas alike); this module only applies what the

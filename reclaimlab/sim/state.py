@@ -1,4 +1,4 @@
-"""The engine's state: plain integer numpy arrays (KERNEL.md §2, §3, §5).
+"""The engine's state: plain integer numpy arrays (docs/kernel.md §2, §3, §5).
 
 Axes: ``n`` node, ``m`` memcg slot (0 = root, 1 = the services' parent
 cgroup, 2.. = service cgroups), ``k`` file set, ``g`` other slab cache.

@@ -9,7 +9,7 @@ blocked task makes no progress.
 The tasks run concurrently, so in each step they get memory one by one in
 a random order. Before a task creates pages or objects it makes sure free
 memory stays above the min watermark, doing direct reclaim itself if not
-(KERNEL.md §2.4). A task whose direct reclaim blocks it past the end of the
+(docs/kernel.md §2.4). A task whose direct reclaim blocks it past the end of the
 step is asleep in reclaim: it allocates nothing that step, and the pages it
 freed go to whoever comes next. A task that cannot get memory after 64
 direct reclaim calls in one step is throttled and tries again next step.

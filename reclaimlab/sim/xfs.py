@@ -1,4 +1,4 @@
-"""XFS inode reclaim: free_cached_objects(), xfsaild and the background worker (KERNEL.md §2.6).
+"""XFS inode reclaim: free_cached_objects(), xfsaild and the background worker (docs/kernel.md §2.6).
 
 Inodes the VFS evicted wait in XFS (``x_clean``/``x_dirty`` per node) until
 XFS reclaims them; only then is their slab memory free.

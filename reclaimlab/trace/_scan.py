@@ -8,7 +8,7 @@ integers and string spans (offset, length and a 64-bit hash). The hash is only
 a bucket hint for :class:`Interner`, which gives every distinct string a dense
 id by comparing the bytes, so two strings never share an id. Nothing here
 raises: a line that does not parse gets a negative status and the caller
-decides what to do with it (KERNEL.md §4).
+decides what to do with it (docs/kernel.md §4).
 
 The grammar accepted (``[...]`` optional, ``|`` alternatives)::
 
@@ -128,7 +128,7 @@ def scan_lines(buf, start: int, out) -> tuple[int, int]:
 
 def scan_kv(buf, payload: np.ndarray, eol: np.ndarray, keys: tuple[bytes, ...], n_int: int,
             ints: np.ndarray, spans: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Parse ``key=value`` payloads (the reclaim events of KERNEL.md §4.3).
+    """Parse ``key=value`` payloads (the reclaim events of docs/kernel.md §4.3).
 
     Parameters
     ----------

@@ -4,7 +4,7 @@
 call may scan less (``super_cache_scan`` without ``__GFP_FS`` returns
 SHRINK_STOP and scans nothing), and the end tracepoint shows how much was left
 (``total_scan``), so checking the end event needs the deferral rule applied to
-the observed ``scanned`` (KERNEL.md §1.2, §1.8):
+the observed ``scanned`` (docs/kernel.md §1.2, §1.8):
 
 * before 5.13: ``max(nr + delta - scanned, 0)`` (deferral taken before the caps);
 * 5.13 and later: ``min(max(nr + delta - scanned, 0), 2F)``.

@@ -2,7 +2,7 @@
 
 A do_shrink_slab() call logs its start, runs the scan loop and logs its end,
 all in one task; the end prints ``unused scan count`` = the start's ``nr``
-(KERNEL.md §4.2). So a start and an end belong together when they come from
+(docs/kernel.md §4.2). So a start and an end belong together when they come from
 the same task (pid) and the same shrinker instance (symbol and pointer), the
 end comes later (in timestamp order: the reader sorts a trace that is not), no other event of that (task, shrinker) lies between them
 that could claim it, and ``unused == nr``.

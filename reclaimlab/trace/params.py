@@ -7,7 +7,7 @@ the one value (among :data:`SEEKS_CANDIDATES`) for which the formula gives the
 observed ``delta`` and ``total_scan`` of every call of the instance. A table
 value is trusted only if it fits every call; the superblock shrinker's is never
 trusted without that check, since procfs and sysfs/kernfs superblocks have
-seeks 0 and the rest 2 (KERNEL-TRACES.md).
+seeks 0 and the rest 2 (docs/kernel.md §8.2).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Read ftrace shrinker traces into an :class:`xarray.Dataset` (KERNEL.md §4).
+"""Read ftrace shrinker traces into an :class:`xarray.Dataset` (docs/kernel.md §4).
 
 The text is read in chunks of a few MB (decompressed on the fly for ``.gz``,
 ``.xz`` and ``.bz2``, recognised by their magic bytes; a plain regular file is
@@ -59,7 +59,7 @@ def read(path: str | os.PathLike, strict: bool = False) -> xr.Dataset:
     ----------
     path : str or os.PathLike
         Raw ftrace text (``trace``, ``trace_pipe``) or ``trace-cmd report``
-        output; plain, gzip, xz or bzip2 compressed. Every format of KERNEL.md
+        output; plain, gzip, xz or bzip2 compressed. Every format of docs/kernel.md
         §4: 4.16-5.1 (``%pF``), 5.2+ (``%pS``), pre-4.16 (``pgs_scanned``,
         ``lru_pgs``, no priority), 4- or 5-character flags columns or none,
         ``<...>`` and blank- or dash-containing task names, ``[module]``

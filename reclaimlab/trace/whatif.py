@@ -5,7 +5,7 @@ and order; the deferred work is the model's own, carried from call to call in
 one slot per (shrinker instance, node), and Rik van Riel's ``small_scan`` in
 one per instance. Each call scans what the formula asks for, every batch in
 full, except that the superblock shrinker scans nothing without ``__GFP_FS``
-(SHRINK_STOP, KERNEL.md §2.6) and defers it all.
+(SHRINK_STOP, docs/kernel.md §2.6) and defers it all.
 
 Known approximations: since 5.13 memcg-aware shrinkers have one deferred slot
 per memcg and node, which a trace does not show, so calls from different
@@ -124,6 +124,12 @@ def whatif(ds: xr.Dataset, formula: str, *, kernel: str | None = None, seeks=Non
         on the calls with an end event). ``attrs``: ``formula``, ``kernel``, ``initial``,
         totals ``scanned_kernel``, ``scanned_model``, ``scanned_model_with_end``.
 
+    Raises
+    ------
+    ValueError
+        When the calls are not in time order (``parse`` keeps the order of
+        its text): the deferred work carried from call to call needs it.
+
     Examples
     --------
     >>> import reclaimlab as rl
@@ -136,6 +142,11 @@ def whatif(ds: xr.Dataset, formula: str, *, kernel: str | None = None, seeks=Non
     True
     """
     check_calls(ds)
+    if ds.sizes.get("call", 0) > 1 and (np.diff(ds.time.values) < 0).any():
+        late = int((np.diff(ds.time.values) < 0).sum())
+        raise ValueError(f"ds has {late} calls earlier than the call before them; whatif carries "
+                         "deferred work from call to call and needs time order: "
+                         "pass ds.sortby('time') or read the file with rl.trace.read, which sorts")
     spec = formulas.spec(formula)
     if initial not in ("observed", "zero"):
         raise ValueError(f"initial={initial!r} is not allowed; allowed: 'observed', 'zero'")

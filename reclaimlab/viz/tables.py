@@ -7,10 +7,8 @@ subtitle lines and axis labels (with units) of the figure. The Altair charts
 (:mod:`reclaimlab.viz.charts`) and the text figures (:mod:`reclaimlab.viz.text`)
 both draw from these tables, so their numbers agree.
 
-Only the Dataset schemas are assumed: ``rl.sweep`` output (dims among
-``formula``, ``freeable``, ``priority``, ``batch``, ``seeks``), the simulation
-schema of DESIGN.md ("Contract: the state model") and the trace-replay schema
-(dim ``call``).
+Only the Dataset schemas are assumed (:mod:`reclaimlab.model.schema`): each
+figure checks the kind it draws with ``validate`` and names what is missing.
 """
 from __future__ import annotations
 
