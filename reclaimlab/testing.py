@@ -158,7 +158,11 @@ def example_simulation(
         "scenario": json.dumps({"name": scenario, "steps": steps, "dt": dt}, sort_keys=True),
         "seed": seed,
         "reclaimlab_version": __version__,
-        "source": "reclaimlab.testing.example_simulation (synthetic, not a model run)",
+        # Synthetic, not a model run: provenance names the call that makes it again.
+        "source": (f"reclaimlab.testing.example_simulation({steps}, formulas={formulas!r}, nodes={nodes}, "
+                   f"memcgs={memcgs}, "
+                   + (f"caches={tuple(caches)!r}, " if tuple(caches) != CACHES else "")
+                   + f"dt={dt}, scenario={scenario!r}, seed={seed})"),
     }
     return ds
 

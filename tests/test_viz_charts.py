@@ -343,3 +343,30 @@ def test_catalogue_names_are_slugs():
             "scorecard"} <= set(catalog.names())
     ds = catalog.data("pressure-172b06c32b94")
     assert list(ds.formula.values) == ["v4.18", "v4.19", "v5.0", "rik-2019", "dave-2019", "v5.13"]
+
+
+def test_a_formula_has_one_colour_in_every_chart(sweep_ds):
+    from reclaimlab.viz.theme import color_of
+    sim = example_simulation(formulas=["v5.0", "v4.19"])           # another order than the sweep's
+    specs = [plot.pressure_curve(sweep_ds).to_dict(), plot.pressure_curve(sim).to_dict(),
+             plot.small_large_ratio(rl.sweep(["v4.19", "v5.0"], [10, 10**6], [12, 6])).to_dict(),
+             plot.dying_memcgs(sim).to_dict()]
+    for spec in specs:
+        scales = [enc["color"]["scale"] for enc in _encodings(spec)
+                  if "color" in enc and enc["color"].get("field") == "formula"]
+        assert scales, spec.get("title")
+        for scale in scales:
+            assert scale["range"] == [color_of(f) for f in scale["domain"]]
+            assert dict(zip(scale["domain"], scale["range"]))["v4.19"] == "#e45756"
+    assert color_of("v6.1") == color_of("v5.13") and color_of("4.19.3") != color_of("4.19")
+
+
+def _encodings(spec):
+    if isinstance(spec, dict):
+        if "encoding" in spec:
+            yield spec["encoding"]
+        for v in spec.values():
+            yield from _encodings(v)
+    elif isinstance(spec, list):
+        for v in spec:
+            yield from _encodings(v)

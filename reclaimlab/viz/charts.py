@@ -21,7 +21,7 @@ import xarray as xr
 import altair as alt
 
 from . import tables as T
-from .theme import HEIGHT, WIDTH, ZERO_COLOR
+from .theme import HEIGHT, WIDTH, ZERO_COLOR, color_range
 
 __all__ = ["pressure_curve", "priority_heatmap", "small_large_ratio", "timeline",
            "dying_memcgs", "scorecard", "trace_replay"]
@@ -30,7 +30,15 @@ Chart = alt.TopLevelMixin
 
 
 def _title(fd: T.FigureData) -> alt.Title:
-    return alt.Title(fd.title, subtitle=fd.subtitle or alt.Undefined, anchor="start")
+    # The provenance line comes last: what the data are, then where they came from.
+    subtitle = [*fd.subtitle, *fd.provenance]
+    return alt.Title(fd.title, subtitle=subtitle or alt.Undefined, anchor="start")
+
+
+def _rule_colors(names) -> alt.Scale:
+    """The fixed colours of formulas and kernels (:data:`reclaimlab.viz.theme.COLORS`)."""
+    names = [str(n) for n in names]
+    return alt.Scale(domain=names, range=color_range(names))
 
 
 def _log_label_expr(floor: float | None) -> str:
@@ -103,7 +111,7 @@ def pressure_curve(ds: xr.Dataset, *, priority=None, batch=None, seeks=None,
     enc = dict(
         x=_size_x("freeable", fd.labels["freeable"], df["freeable"]),
         y=_log_y("pressure_plot", fd.labels["pressure"], ax),
-        color=alt.Color("formula:N", title="formula", sort=formulas),
+        color=alt.Color("formula:N", title="formula", sort=formulas, scale=_rule_colors(formulas)),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
     )
     if "cache" in df:
@@ -213,13 +221,15 @@ def small_large_ratio(ds: xr.Dataset, *, small=None, large=None, batch=None, see
     title = fd
     if undefined:
         title = T.FigureData(df, fd.title, fd.subtitle + [f"{undefined} points not drawn: the large "
-                                                          "cache is not scanned there"])
+                                                          "cache is not scanned there"],
+                             provenance=fd.provenance)
     df = df[df["ratio_plot"].notna()]
     ytitle = fd.labels["ratio"]
     lines = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("priority:O", title="reclaim priority (12 = gentlest)", sort="descending"),
         y=_log_y("ratio_plot", ytitle, ax),
-        color=alt.Color("formula:N", title="formula", sort=_order(fd.df, "formula")),
+        color=alt.Color("formula:N", title="formula", sort=_order(fd.df, "formula"),
+                        scale=_rule_colors(_order(fd.df, "formula"))),
         tooltip=[alt.Tooltip("formula:N"), alt.Tooltip("priority:Q"),
                  alt.Tooltip("ratio:Q", title=ytitle, format=".3~g"),
                  alt.Tooltip("small_pressure:Q", title=f"pressure on {fd.meta['small']:,} objects", format=".3~g"),
@@ -334,6 +344,8 @@ def dying_memcgs(ds: xr.Dataset, *, max_points: int = 400, width: int = WIDTH,
     channels = [("color", alt.Color), ("column", alt.Column), ("row", alt.Row), ("strokeDash", alt.StrokeDash)]
     for (ch, cls), dim in zip(channels, series):
         enc[ch] = cls(f"{dim}:N", title=dim, sort=_order(df, dim))
+        if ch == "color" and dim in ("formula", "kernel"):
+            enc[ch] = cls(f"{dim}:N", title=dim, sort=_order(df, dim), scale=_rule_colors(_order(df, dim)))
         tip.insert(0, alt.Tooltip(f"{dim}:N"))
     if len(series) > len(channels):
         raise ValueError(f"dying_memcgs has {len(series)} dims besides time ({series}); allowed: at most 4")

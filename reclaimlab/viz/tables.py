@@ -12,6 +12,7 @@ figure checks the kind it draws with ``validate`` and names what is missing.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from ..model.schema import kind, validate
+from .provenance import provenance_lines
 
 __all__ = [
     "FigureData", "LogAxis", "MAX_ROWS", "log_axis", "pressure", "priority_grid",
@@ -54,6 +56,9 @@ class FigureData:
         Column name -> axis title with units.
     meta : dict
         Anything else the renderers need (facets, units, extra tables).
+    provenance : list of str
+        Where the data came from: version and the command that remakes it
+        (:func:`reclaimlab.viz.provenance.provenance`), one line per Dataset.
     """
 
     df: pd.DataFrame
@@ -61,6 +66,7 @@ class FigureData:
     subtitle: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    provenance: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -264,6 +270,17 @@ def _tidy(arr: xr.DataArray, value: str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- pressure
 
+def _sourced(build):
+    """Give a table builder's FigureData the provenance of the Dataset(s) it was built from."""
+    @functools.wraps(build)
+    def with_provenance(ds, *args, **kwargs) -> FigureData:
+        fd = build(ds, *args, **kwargs)
+        fd.provenance = provenance_lines(ds)
+        return fd
+    return with_provenance
+
+
+@_sourced
 def pressure(ds: xr.Dataset, *, priority=None, batch=None, seeks=None,
              max_rows: int = MAX_ROWS) -> FigureData:
     """Table of the pressure curve: fraction of a cache scanned vs its size.
@@ -386,6 +403,7 @@ def _edges(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return 10 ** lo, 10 ** hi
 
 
+@_sourced
 def priority_grid(ds: xr.Dataset, *, batch=None, seeks=None, max_rows: int = MAX_ROWS) -> FigureData:
     """Table of the priority heatmap: formula x priority x cache size -> pressure.
 
@@ -435,6 +453,7 @@ def priority_grid(ds: xr.Dataset, *, batch=None, seeks=None, max_rows: int = MAX
 
 # --------------------------------------------------------------------------- ratio
 
+@_sourced
 def small_large_ratio(ds: xr.Dataset, *, small=None, large=None, batch=None, seeks=None) -> FigureData:
     """Table of small-cache pressure relative to large-cache pressure.
 
@@ -508,6 +527,7 @@ _TIMELINE_PANELS = (
 )
 
 
+@_sourced
 def timeline(ds: xr.Dataset, *, formula=None, caches: Sequence[str] | None = None,
              max_points: int = 400, max_rows: int = MAX_ROWS) -> FigureData:
     """Tables of the timeline: page cache, slab per cache, priority and stall over time.
@@ -591,6 +611,7 @@ def timeline(ds: xr.Dataset, *, formula=None, caches: Sequence[str] | None = Non
 
 # --------------------------------------------------------------------------- dying memcgs
 
+@_sourced
 def dying_memcgs(ds: xr.Dataset, *, max_points: int = 400, max_rows: int = MAX_ROWS) -> FigureData:
     """Table of dying memcgs over time, one series per formula (and remedy, ...).
 
@@ -746,6 +767,7 @@ def scores(runs) -> xr.Dataset:
     return out
 
 
+@_sourced
 def scorecard(ds) -> FigureData:
     """Table of the scorecard: one row per scenario, metric and formula.
 
@@ -788,6 +810,7 @@ def scorecard(ds) -> FigureData:
 
 # --------------------------------------------------------------------------- trace replay
 
+@_sourced
 def trace_replay(ds: xr.Dataset, *, max_rows: int = MAX_ROWS) -> FigureData:
     """Tables of a trace replay: observed vs modelled values, and match rate per shrinker.
 

@@ -45,6 +45,17 @@ def _header(fd: T.FigureData, width: int, unicode: bool) -> list[str]:
     return out
 
 
+def _footer(fd: T.FigureData, lines: list[str], width: int, unicode: bool) -> str:
+    """The figure's lines, then its provenance (version and the command that remakes the data)."""
+    while lines and not lines[-1]:
+        lines.pop()
+    if fd.provenance:
+        lines.append("")
+        for line in fd.provenance:
+            lines += wrap(line, width, unicode=unicode)
+    return finish(lines, width, unicode)
+
+
 def _facet_label(keys: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in keys.items())
 
@@ -89,6 +100,9 @@ def pressure_curve(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, pr
     1000000  4.88e-4  4.88e-4
     <BLANKLINE>
     0 = nothing scanned
+    <BLANKLINE>
+    reclaimlab 0.1.0: reclaimlab sweep --formulas v4.19,v5.0 --freeable
+    10,1000,1000000 --priority 12 --batch 128 --seeks 2 --calls 100
     """
     width = check_width(width)
     fd = T.pressure(ds, priority=priority, batch=batch, seeks=seeks)
@@ -105,7 +119,7 @@ def pressure_curve(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, pr
         lines.append("")
         lines += wrap("values: fraction of the cache scanned per second (1/s); 0 = nothing scanned",
                       width, unicode=unicode)
-        return finish(lines, width, unicode)
+        return _footer(fd, lines, width, unicode)
     facets = fd.meta["facets"]
     groups = df.groupby(facets, sort=False) if facets else [((), df)]
     for gi, (key, g) in enumerate(groups):
@@ -121,7 +135,7 @@ def pressure_curve(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, pr
         lines += table(["objects"] + formulas, rows, width=width, align="r" * (1 + len(formulas)),
                        unicode=unicode)
     lines += ["", "0 = nothing scanned"]
-    return finish(lines, width, unicode)
+    return _footer(fd, lines, width, unicode)
 
 
 # --------------------------------------------------------------------------- heatmap
@@ -161,7 +175,7 @@ def priority_heatmap(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, 
         lines += wrap(f"{f}: rows = priority, columns = cache size (objects)", width, unicode=unicode)
         lines += table(["prio"] + [si(s) for s in sizes], rows, width=width, unicode=unicode)
     lines += ["", "0 = nothing scanned"]
-    return finish(lines, width, unicode)
+    return _footer(fd, lines, width, unicode)
 
 
 # --------------------------------------------------------------------------- ratio
@@ -196,7 +210,7 @@ def small_large_ratio(ds: xr.Dataset, *, width: int = 72, unicode: bool = False,
     lines += log_bars(formulas, [piv.loc[p0, f] for f in formulas], width=width, unicode=unicode)
     if df["ratio"].isna().any():
         lines += ["", "- = the large cache is not scanned"]
-    return finish(lines, width, unicode)
+    return _footer(fd, lines, width, unicode)
 
 
 # --------------------------------------------------------------------------- timeline
@@ -281,7 +295,7 @@ def timeline(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, formula=
                 sp = sparkline(vals, unicode=unicode)
                 lab = ascii_safe(lab, unicode)[:lw]
                 lines.append(f"{lab:<{lw}}  {sp:<{sw}}  {fmt(a):>{vw}}  {fmt(b):>{vw}}")
-    return finish(lines, width, unicode)
+    return _footer(fd, lines, width, unicode)
 
 
 # --------------------------------------------------------------------------- dying memcgs
@@ -295,7 +309,7 @@ def dying_memcgs(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> s
     --------
     >>> from reclaimlab.testing import example_simulation
     >>> import reclaimlab as rl
-    >>> print("\\n".join(rl.text.dying_memcgs(example_simulation(formulas=["v4.19", "v5.0"])).splitlines()[4:]))
+    >>> print("\\n".join(rl.text.dying_memcgs(example_simulation(formulas=["v4.19", "v5.0"])).rsplit("\\n\\n", 1)[0].splitlines()[4:]))
     formula  at end    peak  over time (0 to 19)
     -------  ------  ------  -----------------------------------------------
     v4.19         3       3  _______________________........................
@@ -325,7 +339,7 @@ def dying_memcgs(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> s
         sp = sparkline(df.loc[m, "dying_memcgs"].to_numpy(), unicode=unicode, lo=0.0, hi=hi)
         lab = ascii_safe(lab, unicode)[:lw]
         lines.append(f"{lab:<{lw}}  {fmt(fv):>{vw}}  {fmt(pv):>{vw}}  {sp}")
-    return finish(lines, width, unicode)
+    return _footer(fd, lines, width, unicode)
 
 
 # --------------------------------------------------------------------------- scorecard
@@ -341,7 +355,8 @@ def scorecard(ds, *, width: int = 72, unicode: bool = False) -> str:
     --------
     >>> from reclaimlab.testing import example_simulation
     >>> import reclaimlab as rl
-    >>> print(rl.text.scorecard(example_simulation(formulas=["v4.19", "v5.0"])).splitlines()[-1])
+    >>> txt = rl.text.scorecard(example_simulation(formulas=["v4.19", "v5.0"]))
+    >>> print(txt.rsplit("\\n\\n", 1)[0].splitlines()[-1])    # the last line before the provenance
     v5.0     0.0125  0.00394     15982   2.45     19  120
     """
     width = check_width(width)
@@ -361,4 +376,4 @@ def scorecard(ds, *, width: int = 72, unicode: bool = False) -> str:
         cell = {(f, v): t for f, v, t in g[["formula", "variable", "text"]].itertuples(index=False)}
         rows = [[f] + [cell.get((f, v), "-") for v in sc.data_vars] for f in formulas]
         lines += table(["formula"] + [short[v] for v in sc.data_vars], rows, width=width, unicode=unicode)
-    return finish(lines, width, unicode)
+    return _footer(fd, lines, width, unicode)

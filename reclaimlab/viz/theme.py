@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import copy
 
-__all__ = ["FONT", "WIDTH", "HEIGHT", "ZERO_COLOR", "pin_fonts", "vl_version"]
+__all__ = ["FONT", "WIDTH", "HEIGHT", "ZERO_COLOR", "COLORS", "color_of", "color_range", "pin_fonts",
+           "vl_version"]
 
 #: The font every exported figure uses (bundled with vl-convert).
 FONT = "Liberation Sans"
@@ -22,6 +23,50 @@ HEIGHT = 220
 
 #: Fill for cells and points whose value is zero or undefined.
 ZERO_COLOR = "#d9d9d9"
+
+#: One colour per formula and kernel, the same in every chart: the releases
+#: before the floor in blues, the floor in reds (4.19.3, floor plus the inode
+#: rule, darker), the revert in green, the proposals in orange and purple, the
+#: 5.13+ deferral in teal. Aliases and kernels take their formula's colour.
+COLORS = {
+    "v4.15": "#9d755d", "v4.16": "#4c78a8", "v4.19": "#e45756", "v4.20": "#ff9da6",
+    "v5.0": "#54a24b", "v5.13": "#72b7b2", "rik-2019": "#f58518", "dave-2019": "#b279a2",
+    "4.19.3": "#9e0d2b", "4.20": "#9e0d2b", "5.10": "#88d27a",
+}
+
+# For names without a colour of their own (a user's registered formula):
+# picked by a stable hash, so a name keeps its colour from chart to chart.
+_SPARE = ("#bab0ac", "#eeca3b", "#79706e", "#d67195", "#439894", "#83bcb6", "#ffbf79", "#8f6d31")
+
+
+def color_of(name: str) -> str:
+    """The colour of a formula or kernel name in every chart.
+
+    Examples
+    --------
+    >>> color_of("v4.19"), color_of("4.19"), color_of("v4.18") == color_of("v4.16")
+    ('#e45756', '#e45756', True)
+    """
+    name = str(name)
+    if name in COLORS:
+        return COLORS[name]
+    from ..kernel.formulas import spec
+    from ..kernel.releases import RELEASES
+    key = name[1:] if name.startswith("v") else name
+    try:
+        canonical = RELEASES[key].formula if key in RELEASES else spec(name).name
+    except (KeyError, ValueError):
+        canonical = None
+    if canonical is not None and spec(canonical).name in COLORS:
+        return COLORS[spec(canonical).name]
+    digest = sum((i + 1) * ord(c) for i, c in enumerate(name))
+    return _SPARE[digest % len(_SPARE)]
+
+
+def color_range(names) -> list[str]:
+    """Colours for a scale's domain ``names``, in order (``alt.Scale(domain=names, range=...)``)."""
+    return [color_of(n) for n in names]
+
 
 _FONT_KEYS = {
     "font": FONT,
