@@ -13,7 +13,7 @@ True
 from __future__ import annotations
 
 from .viz.text import (dying_memcgs, pressure_curve, priority_heatmap, scorecard, small_large_ratio,
-                       timeline, trace_replay, trace_summary, trace_whatif)
+                       summary, timeline, trace_replay, trace_summary, trace_whatif)
 
 __all__ = ["pressure_curve", "priority_heatmap", "small_large_ratio", "timeline",
-           "dying_memcgs", "scorecard", "trace_summary", "trace_replay", "trace_whatif"]
+           "dying_memcgs", "scorecard", "summary", "trace_summary", "trace_replay", "trace_whatif"]

@@ -1,9 +1,12 @@
 """Shared paths and fixtures of the test suite."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
+
+import reclaimlab as rl
 
 from reclaimlab.data import shipped_trace
 from reclaimlab.testing import example_replay
@@ -21,3 +24,16 @@ SHIPPED = {kernel: shipped_trace(kernel) for kernel in ("6.1", "6.12")}
 def replay_ds():
     """A replay with matching and missing calls (:func:`reclaimlab.testing.example_replay`)."""
     return example_replay(1500)
+
+
+@functools.lru_cache(maxsize=None)
+def _simulated(scenario: str, kwargs: tuple) -> object:
+    return rl.simulate(scenario, **dict(kwargs))
+
+
+def simulated(scenario: str, **kwargs):
+    """``rl.simulate`` run once per test session for the same arguments (full runs take seconds).
+
+    The Dataset is shared between tests: read it, do not change it.
+    """
+    return _simulated(scenario, tuple(sorted(kwargs.items())))

@@ -8,6 +8,7 @@ mechanism is fixed.
 import pytest
 
 import reclaimlab as rl
+from conftest import simulated
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +42,7 @@ def test_small_vs_large_caches_keep_objects(small_vs_large):
     "model gap: 4.19.3 compiles 1.61x slower than 4.18, not 3x (reported 17x); "
     "docs/validation.md#what-is-not-reproduced"))
 def test_compile_and_copy_4193_is_3x_slower():
-    t = {k: rl.simulate("compile-and-copy", kernel=k).workload_time.item() for k in ("4.18", "5.0", "4.19.3")}
+    t = {k: simulated("compile-and-copy", kernel=k, reduced=False).workload_time.item() for k in ("4.18", "5.0", "4.19.3")}
     assert t["4.19.3"] >= 3 * max(t["4.18"], t["5.0"])
 
 
@@ -70,7 +71,7 @@ def test_compile_slowdown_does_not_depend_on_the_step():
 def dying():
     runs = {("v5.0", "none"): None, ("v4.19", "none"): None, ("v5.0", "collector"): None,
             ("v5.0", "reparent"): None}
-    return {key: rl.simulate("dying-memcgs", key[0], memcg_remedy=key[1]).dying_memcgs.values
+    return {key: simulated("dying-memcgs", formula=key[0], memcg_remedy=key[1], reduced=False).dying_memcgs.values
             for key in runs}
 
 
@@ -100,7 +101,7 @@ def test_recursive_grep_floor_with_v418_rule_strips_the_working_set():
     inode cache stripped the page cache of unused inodes. The grep's single-use
     inodes lose theirs, and so do the idle desktop files: the desktop reads back
     far more pages than under a76cf1a474d7 or v5.16."""
-    runs = {rule: rl.simulate("recursive-grep", "v4.19", inode_rule=rule)
+    runs = {rule: simulated("recursive-grep", formula="v4.19", inode_rule=rule, reduced=False)
             for rule in ("v4.18", "a76cf1a474d7", "v5.16")}
     page_refaults = {r: int(ds.page_refaults.sum()) for r, ds in runs.items()}
     for rule in ("a76cf1a474d7", "v5.16"):
@@ -111,6 +112,6 @@ def test_recursive_grep_floor_with_v418_rule_strips_the_working_set():
     "model gap: single-page interactive allocations never stall (p99 0 under every kernel); "
     "docs/validation.md#what-is-not-reproduced"))
 def test_desktop_copy_4_19_interactive_allocations_stall():
-    slow = rl.simulate("desktop-copy", kernel="4.19.3").alloc_latency_p99.item()
-    fast = rl.simulate("desktop-copy", kernel="5.0").alloc_latency_p99.item()
+    slow = simulated("desktop-copy", kernel="4.19.3", reduced=False).alloc_latency_p99.item()
+    fast = simulated("desktop-copy", kernel="5.0", reduced=False).alloc_latency_p99.item()
     assert slow >= 0.01 and slow >= 10 * fast

@@ -248,3 +248,16 @@ def test_log_bars_and_sparkline():
     assert 0 < na < nb and nc == 0
     assert sparkline([1, 1, 1]) == "___"
     assert sparkline([0, float("nan"), 9]) == "_ @"
+
+
+def test_summary_quotes_the_scores_and_the_rules():
+    ds = rl.compare("dying-memcgs", ["v4.19", "v5.0"], reduced=True)
+    s = rtext.summary(ds)
+    assert max(map(len, s.splitlines())) <= 72 and s.isascii()
+    rows = {r[0]: r[1:] for r in (line.rsplit(None, 2) for line in s.splitlines())
+            if r and r[0].startswith("dying memcgs")}
+    final = ds.dying_memcgs.isel(time=-1)
+    assert [int(v) for v in rows["dying memcgs at end (count)"]] == final.values.tolist()
+    assert "v5.0: inode rule v4.18, XFS inode reclaim sync, memcg remedy none" in s
+    with pytest.raises(ValueError, match="summary needs a simulation Dataset"):
+        rtext.summary(rl.sweep("v5.0", [10, 100], 12))

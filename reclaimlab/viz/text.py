@@ -13,11 +13,13 @@ import numpy as np
 import xarray as xr
 
 from . import tables as T
+from ..model.schema import validate
+from .provenance import provenance_lines
 from .textkit import ascii_safe, check_width, finish, fmt, heading, log_bars, sparkline, table, wrap
 from .trace_text import trace_replay, trace_summary, trace_whatif
 
 __all__ = ["pressure_curve", "priority_heatmap", "small_large_ratio", "timeline",
-           "dying_memcgs", "scorecard", "trace_summary", "trace_replay", "trace_whatif", "si"]
+           "dying_memcgs", "scorecard", "summary", "trace_summary", "trace_replay", "trace_whatif", "si"]
 
 
 def si(x: float) -> str:
@@ -376,4 +378,67 @@ def scorecard(ds, *, width: int = 72, unicode: bool = False) -> str:
         cell = {(f, v): t for f, v, t in g[["formula", "variable", "text"]].itertuples(index=False)}
         rows = [[f] + [cell.get((f, v), "-") for v in sc.data_vars] for f in formulas]
         lines += table(["formula"] + [short[v] for v in sc.data_vars], rows, width=width, unicode=unicode)
+    return _footer(fd, lines, width, unicode)
+
+
+# --------------------------------------------------------------------------- run summary
+
+_LATENCY = (("alloc_latency_p50", "p50"), ("alloc_latency_p99", "p99"), ("alloc_latency_p999", "p99.9"))
+
+
+def _rules_line(ds: xr.Dataset, formula: str) -> str:
+    a = ds.attrs
+    pick = (lambda k: str(ds[k].sel(formula=formula).item())) if "formula" in ds.dims and \
+        "inode_rule" in ds.coords else (lambda k: str(a.get(k, "?")))
+    return (f"{formula}: inode rule {pick('inode_rule')}, XFS inode reclaim {pick('xfs_reclaim')}, "
+            f"memcg remedy {pick('memcg_remedy')}")
+
+
+def summary(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
+    """What a simulation run measured, one column per formula: the numbers a mail quotes.
+
+    The scorecard's measures (:func:`reclaimlab.viz.tables.scores`), the
+    interactive allocations' latencies where the scenario has them, the rules
+    each run followed, and the provenance line.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        ``rl.simulate`` or ``rl.compare`` output.
+    width : int
+        Maximum line width (>= 40).
+    unicode : bool
+        Allow non-ASCII characters.
+
+    Examples
+    --------
+    >>> import reclaimlab as rl
+    >>> txt = rl.text.summary(rl.simulate("desktop-copy", kernel="4.19.3", reduced=True))
+    >>> txt.splitlines()[0]
+    'Run summary: desktop-copy'
+    """
+    width = check_width(width)
+    validate(ds, "simulation", figure="summary")
+    sc = T.scores(ds).isel(scenario=0)
+    formulas = [str(f) for f in sc.formula.values]
+    preset = "the fast preset" if '"reduced": true' in str(ds.attrs.get("scenario", "")) else "the full preset"
+    kernel = ds.attrs.get("kernel")
+    head = (f"kernel {kernel}, " if kernel else "") + f"{preset}, seed {ds.attrs.get('seed', '?')}"
+    fd = T.FigureData(sc.to_dataframe(), f"Run summary: {T._scenario_name(ds)}", [head],
+                      provenance=provenance_lines(ds))
+    lines = _header(fd, width, unicode)
+    rows = []
+    for var, (label, units) in T.SCORE_VARS.items():
+        values = sc[var].values
+        if np.isnan(values).all():
+            continue
+        rows.append([f"{label} ({sc[var].attrs.get('units', units)})"] + [fmt(v) for v in values])
+    for var, q in _LATENCY:
+        if var in ds:
+            da = ds[var] if "formula" in ds[var].dims else ds[var].expand_dims(formula=formulas)
+            rows.append([f"allocation latency {q} (ms)"] + [fmt(1e3 * float(v)) for v in da.values])
+    lines += table(["measure"] + formulas, rows, width=width, key_cols=1, unicode=unicode)
+    lines.append("")
+    for f in formulas:
+        lines += wrap(_rules_line(ds, f), width, unicode=unicode)
     return _footer(fd, lines, width, unicode)
