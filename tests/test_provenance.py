@@ -63,3 +63,8 @@ def test_synthetic_data_names_the_call_that_makes_it():
     assert command(ds).startswith("reclaimlab.testing.example_simulation(10, formulas=['v4.19']")
     assert command(xr.Dataset({"x": ("t", [1])})) is None
     assert provenance(xr.Dataset()).endswith("data not made by a reclaimlab command")
+
+
+def test_compare_with_a_shared_rule_says_so():
+    ds = rl.compare("recursive-grep", ["v4.19", "v5.0"], inode_rule="v5.16", reduced=True)
+    assert command(ds).endswith("--formulas v4.19,v5.0 --set inode_rule=v5.16 --reduced --seed 0")

@@ -55,6 +55,22 @@ def _rule_settings(ds: xr.Dataset, formula: str | None, kernel: str | None) -> l
     return [f"--set {k}={ds.attrs[k]}" for k in _RULES if ds.attrs[k] != getattr(implied, k)]
 
 
+def _shared_rule_settings(ds: xr.Dataset, names: list[str]) -> list[str]:
+    """``--set`` for a rule a comparison gave every formula, where some formula's era differs."""
+    out = []
+    for k in _RULES:
+        if k not in ds.coords:
+            continue
+        values = set(map(str, np.atleast_1d(ds[k].values)))
+        try:
+            implied = {getattr(rules(f), k) for f in names}
+        except (KeyError, ValueError):
+            continue
+        if len(values) == 1 and implied != values:
+            out.append(f"--set {k}={values.pop()}")
+    return out
+
+
 def _override_settings(overrides: dict) -> list[str]:
     out = []
     for key, text in overrides.items():
@@ -70,14 +86,15 @@ def _simulation_command(ds: xr.Dataset) -> str:
     sc = json.loads(ds.attrs["scenario"])
     kernel = ds.attrs.get("kernel") or None
     parts = []
-    if "formula" in ds.dims:
-        parts += ["reclaimlab compare", shlex.quote(sc["name"]), "--formulas",
-                  ",".join(map(str, ds.formula.values.tolist()))]
+    if "formula" in ds.dims and "kernel_formula" in ds.coords:     # rl.compare(kernels=[...])
+        parts += ["reclaimlab compare", shlex.quote(sc["name"]), "--kernel",
+                  " ".join(map(str, ds.formula.values.tolist()))]
+    elif "formula" in ds.dims:
+        names = [str(f) for f in ds.formula.values.tolist()]
+        parts += ["reclaimlab compare", shlex.quote(sc["name"]), "--formulas", ",".join(names)]
         if kernel:
             parts += ["--kernel", kernel]
-    elif "kernel" in ds.dims:
-        parts += ["reclaimlab compare", shlex.quote(sc["name"]), "--kernel",
-                  " ".join(map(str, ds.kernel.values.tolist()))]
+        parts += _shared_rule_settings(ds, names)
     else:
         parts += ["reclaimlab simulate", shlex.quote(sc["name"])]
         parts += ["--kernel", kernel] if kernel else ["--formula", str(ds.attrs.get("formula", "v5.0"))]
