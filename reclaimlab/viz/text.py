@@ -388,9 +388,12 @@ _LATENCY = (("alloc_latency_p50", "p50"), ("alloc_latency_p99", "p99"), ("alloc_
 
 def _rules_line(ds: xr.Dataset, formula: str) -> str:
     a = ds.attrs
-    pick = (lambda k: str(ds[k].sel(formula=formula).item())) if "formula" in ds.dims and \
-        "inode_rule" in ds.coords else (lambda k: str(a.get(k, "?")))
-    return (f"{formula}: inode rule {pick('inode_rule')}, XFS inode reclaim {pick('xfs_reclaim')}, "
+    def pick(k: str) -> str:
+        if "formula" in ds.dims and k in ds.coords:
+            return str(ds[k].sel(formula=formula).item())
+        return str(a.get(k, "?"))
+    runs = f"formula {pick('kernel_formula')}, " if "kernel_formula" in ds.coords else ""
+    return (f"{formula}: {runs}inode rule {pick('inode_rule')}, XFS inode reclaim {pick('xfs_reclaim')}, "
             f"memcg remedy {pick('memcg_remedy')}")
 
 
