@@ -37,13 +37,17 @@ RL_INLINE int eq_bytes(const uint8_t *a, const uint8_t *b, s64 n)
 
 
 /* ---- scan.c: the arithmetic of do_shrink_slab() ---------------------------------------- */
-s64 rl_scan(s64 delta_rule, s64 zero_seek, s64 deferral, s64 floor_, s64 accumulator,
-            s64 calls, s64 n,
-            const s64 *F_, s64 nF, const s64 *p_, s64 np_, const s64 *S_, s64 nS,
-            const s64 *B_, s64 nB, const s64 *nr_, s64 nN, const s64 *small_, s64 nA,
-            const s64 *lru_s_, s64 nLs, const s64 *lru_e_, s64 nLe, const s64 *custom_, s64 nC,
-            const s64 *stop_, s64 nT, u64 *out_delta, s64 *out_total, s64 *out_scanned, s64 *out_next,
-            s64 *out_small, s64 n_small, s64 *out_sum, s64 n_sum);
+/* The arrays of one scan (inputs of length n or 1, outputs of length n), shared by
+ * rl_scan() and the loop it specialises. */
+#define RL_SCAN_ARRAYS                                                                          \
+    s64 calls, s64 n,                                                                           \
+    const s64 *F_, s64 nF, const s64 *p_, s64 np_, const s64 *S_, s64 nS,                      \
+    const s64 *B_, s64 nB, const s64 *nr_, s64 nN, const s64 *small_, s64 nA,                  \
+    const s64 *lru_s_, s64 nLs, const s64 *lru_e_, s64 nLe, const s64 *custom_, s64 nC,        \
+    const s64 *stop_, s64 nT, u64 *out_delta, s64 *out_total, s64 *out_scanned, s64 *out_next, \
+    s64 *out_small, s64 n_small, s64 *out_sum, s64 n_sum
+
+s64 rl_scan(s64 delta_rule, s64 zero_seek, s64 deferral, s64 floor_, s64 accumulator, RL_SCAN_ARRAYS);
 
 /* ---- lexer.c: the ftrace line scanner ---------------------------------------------------- */
 /* Line status codes (mirrored in reclaimlab/trace/_scan.py). */

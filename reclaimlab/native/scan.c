@@ -139,13 +139,7 @@ INLINE u64 one_call(int delta_rule, int zero_seek, int deferral, int floor_, int
 }
 
 /* Inputs are flat arrays of length n or 1 (read at i & mask, mask 0 or ~0). */
-INLINE s64 loop(int delta_rule, int zero_seek, int deferral, int floor_, int accumulator,
-                s64 calls, s64 n,
-                const s64 *F_, s64 nF, const s64 *p_, s64 np_, const s64 *S_, s64 nS,
-                const s64 *B_, s64 nB, const s64 *nr_, s64 nN, const s64 *small_, s64 nA,
-                const s64 *lru_s_, s64 nLs, const s64 *lru_e_, s64 nLe, const s64 *custom_, s64 nC,
-                const s64 *stop_, s64 nT, u64 *out_delta, s64 *out_total, s64 *out_scanned, s64 *out_next,
-                s64 *out_small, s64 n_small, s64 *out_sum, s64 n_sum)
+INLINE s64 loop(int delta_rule, int zero_seek, int deferral, int floor_, int accumulator, RL_SCAN_ARRAYS)
 {
     const u64 mF = nF > 1 ? ~0ULL : 0, mp = np_ > 1 ? ~0ULL : 0, mS = nS > 1 ? ~0ULL : 0;
     const u64 mB = nB > 1 ? ~0ULL : 0, mN = nN > 1 ? ~0ULL : 0, mA = nA > 1 ? ~0ULL : 0;
@@ -195,13 +189,7 @@ INLINE s64 loop(int delta_rule, int zero_seek, int deferral, int floor_, int acc
  * The built-in rule combinations call loop() with constants, so the compiler
  * folds the other rules' branches away; anything else runs the generic copy.
  */
-s64 rl_scan(s64 delta_rule, s64 zero_seek, s64 deferral, s64 floor_, s64 accumulator,
-            s64 calls, s64 n,
-            const s64 *F_, s64 nF, const s64 *p_, s64 np_, const s64 *S_, s64 nS,
-            const s64 *B_, s64 nB, const s64 *nr_, s64 nN, const s64 *small_, s64 nA,
-            const s64 *lru_s_, s64 nLs, const s64 *lru_e_, s64 nLe, const s64 *custom_, s64 nC,
-            const s64 *stop_, s64 nT, u64 *out_delta, s64 *out_total, s64 *out_scanned, s64 *out_next,
-            s64 *out_small, s64 n_small, s64 *out_sum, s64 n_sum)
+s64 rl_scan(s64 delta_rule, s64 zero_seek, s64 deferral, s64 floor_, s64 accumulator, RL_SCAN_ARRAYS)
 {
     if (delta_rule == DELTA_SHIFT && !accumulator) {
         if (deferral == DEFER_5_13 && zero_seek == ZERO_SEEK_HALF && !floor_)
