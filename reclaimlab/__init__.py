@@ -7,8 +7,9 @@ formulas
     that matters (:mod:`reclaimlab.formulas`).
 sweep
     Formulas over grids of inputs, as an :class:`xarray.Dataset`.
-simulate, compare, scenarios
-    The reclaim simulator: one run, several formulas or kernels, the standard scenarios.
+simulate, compare, grid, scenarios
+    The reclaim simulator: one run, several formulas or kernels, a cross product
+    of kernels, seeds and parameters, the standard scenarios.
 trace
     Real ftrace captures: read, replay under any formula, what-if.
 plot, text
@@ -25,6 +26,7 @@ from __future__ import annotations
 import importlib
 
 from ._version import __version__
+from .grid import grid
 from .simulate import compare, simulate
 from .sweep import sweep
 
@@ -41,7 +43,7 @@ _LAZY = {
     "save": ("reclaimlab.viz.save", "save"),
 }
 
-__all__ = ["__version__", "compare", "simulate", "sweep", *sorted(_LAZY)]
+__all__ = ["__version__", "compare", "grid", "simulate", "sweep", *sorted(_LAZY)]
 
 
 def __getattr__(name: str):
