@@ -193,7 +193,7 @@ BUILTIN: tuple[FormulaSpec, ...] = (
     # ---- kernel-ab (issue 21): the two patched 6.1 kernels of scripts/kernel-ab/ ----
     FormulaSpec(
         "v5.13+floor", DELTA_SHIFT, ZERO_SEEK_HALF, DEFER_5_13, floor=True,
-        kernels="6.1 + scripts/kernel-ab/patches/floor.patch (experimental kernel, never released)",
+        kernels="6.1 + kernel-ab floor.patch",
         commits="172b06c32b94 (Roman Gushchin) re-applied to 6.1's do_shrink_slab() (5.13+ deferral)",
         description=(
             "v5.13 with the 4.19 min-scan floor put back: after the shift or "
@@ -206,7 +206,7 @@ BUILTIN: tuple[FormulaSpec, ...] = (
     ),
     FormulaSpec(
         "rik-6.1", DELTA_SHIFT, ZERO_SEEK_HALF_UP, DEFER_5_13, accumulator=True,
-        kernels="6.1 + scripts/kernel-ab/patches/rik.patch (experimental kernel, never released)",
+        kernels="6.1 + kernel-ab rik.patch",
         commits="Rik van Riel, 'mm,slab,vmscan: accumulate gradual pressure on small slabs' (final -mm version) adapted to 6.1",
         description=(
             "rik-2019's delta step (zero-seek (freeable + 1) / 2; when delta is "
