@@ -48,6 +48,16 @@ SHORT = {"super_cache_scan": "sb", "ext4_es_scan": "ext4_es", "kfree_rcu_shrink_
          "jbd2_journal_shrink_scan": "jbd2", "scan_shadow_nodes": "shadow", "zs_shrinker_scan": "zs"}
 
 
+
+def order_lines(label: str, caches: list[str], width: int) -> list[str]:
+    """``label`` and the caches joined by " > ", wrapped at a " > " to ``width`` columns."""
+    out, line = [], label + " > ".join(caches)
+    while len(line) > width:
+        cut = line.rfind(" > ", 0, width)
+        out.append(line[:cut + 2])
+        line = "    " + line[cut + 3:]
+    return out + [line]
+
 def find(directory: Path, variant: str, kind: str) -> Path:
     found = sorted(directory.glob(f"kernel-ab-6.1.*-{variant}-*cpu.{kind}.xz"))
     if len(found) != 1:
@@ -208,12 +218,7 @@ def text(ds: xr.Dataset) -> str:
     for a, x in enumerate(v):
         order = [str(ds.cache.values[c]) for c in np.argsort(-ds.pressure.values[a], kind="stable")
                  if ds.pressure.values[a, c] > 0]
-        line = f"order by pressure, {x}: " + " > ".join(order)
-        while len(line) > w:
-            cut = line.rfind(" > ", 0, w)
-            L.append(line[:cut + 2])
-            line = "    " + line[cut + 3:]
-        L.append(line)
+        L += order_lines(f"order by pressure, {x}: ", order, w)
     L.append("")
     L.append(f"kswapd priority distribution (% of kswapd's calls of {ds.cache.values[0]})")
     L.append("-" * w)

@@ -168,12 +168,7 @@ def main(argv=None) -> int:
         r = [c for c in sorted(caches, key=lambda c: -rp[c][a]) if rp[c][a] > 0]
         m = [c for c in sorted(caches, key=lambda c: -model[v][c]) if model[v][c] > 0]
         for who, order in (("real ", r), ("model", m)):
-            line = f"order {v} {who}: " + " > ".join(order)
-            while len(line) > w:
-                cut = line.rfind(" > ", 0, w)
-                lines.append(line[:cut + 2])
-                line = "    " + line[cut + 3:]
-            lines.append(line)
+            lines += analyze.order_lines(f"order {v} {who}: ", order, w)
     print("\n".join(lines))
     cmp = comparison(real, model, model_scanned)
     if args.nc:
