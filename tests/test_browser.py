@@ -1,10 +1,13 @@
 """Real browser: notebooks in JupyterLab and Voila, driven in Debian's chromium.
 
 Starts its own server on 127.0.0.1 (a free port, no token: a throwaway server on
-loopback only), runs the notebooks, moves the batch-size slider and checks the
-chart redrew, drags a brush on the ScenarioExplorer's timeline (notebook 04) and
-checks the kernel recomputed the summary for that window, that the console has no
-errors and that no request left 127.0.0.1. Screenshots go to the test's tmp dir.
+loopback only), runs the notebooks, and checks: in 01's FormulaExplorer, moving the
+batch-size slider redraws the chart, and seeks 0 draws the formulas that have a
+zero-seek branch and names those left out; in 04's ScenarioExplorer, switching the
+formula from v5.0 to v4.19 changes the dying-memcg count shown, and a brush dragged
+on the timeline makes the kernel recompute the summary for that window. Also that
+the console has no errors and that no request left 127.0.0.1. Screenshots go to the
+test's tmp dir.
 Skips with a reason when chromium or playwright is missing (``.ci/run`` installs
 chromium, so CI runs it).
 """
@@ -30,6 +33,10 @@ pytestmark = [
                        "(apt-get install chromium; .ci/run does it)"),
 ]
 from conftest import NOTEBOOKS
+from reclaimlab.scenarios import get as scenario  # noqa: E402
+
+#: Length of the dying-memcgs fast preset the ScenarioExplorer runs (the brush must fall inside it).
+REDUCED_S = scenario("dying-memcgs").reduced.duration_s
 BIN = Path(sys.executable).parent
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -142,6 +149,67 @@ def wait_settled(page, quiet_s: float = 3.0, timeout_s: float = 180.0) -> None:
 
 SUMMARY = "Array.from(document.querySelectorAll('.widget-html')).map(e => e.textContent).join('\\n')"
 WINDOW = r"(\d+\.\d)-(\d+\.\d) s"
+# Text of every rendered chart (titles, subtitles, legends, axis labels).
+CHART_TEXT = ("() => Array.from(document.querySelectorAll('.vega-embed svg.marks'))"
+              ".map(e => e.textContent).join('\\n')")
+
+
+def set_seeks_zero_and_check(page, tmp_path: Path) -> None:
+    """Move the FormulaExplorer's seeks slider to 0: the charts redraw at seeks 0, and the status
+    line names the formulas left out (no zero-seek branch before 4.20) instead of refusing."""
+    slider = page.locator(".widget-slider", has_text="seeks").first
+    slider.wait_for(timeout=120_000)
+    readout = slider.locator(".widget-readout")
+    assert readout.inner_text().strip() != "0"
+    handle = slider.locator(".noUi-handle")
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    for _ in range(8):                    # the slider runs 0-8; the explorer starts at 2
+        if readout.inner_text().strip() == "0":
+            break
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_timeout(200)
+    assert readout.inner_text().strip() == "0"
+    # The chart subtitles say "seeks 0" once the charts were redrawn from a seeks-0 sweep.
+    page.wait_for_function(f"() => ({CHART_TEXT})().includes('seeks 0')", timeout=120_000)
+    page.wait_for_function(f"() => ({SUMMARY}).includes('not drawn')", timeout=120_000)
+    text = page.evaluate(f"() => {SUMMARY}")
+    assert "cannot draw" not in text, text[-600:]
+    assert re.search(r"seeks 0: v4\.16, v4\.19 not drawn", text), text[-600:]
+    slider.screenshot(path=str(tmp_path / "lab-01-seeks0-slider.png"))
+
+
+def shown_dying(text: str, formula: str) -> str:
+    """The ``dying`` column of ``formula``'s row in the scorecard text the ScenarioExplorer shows."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        cols = line.split()
+        if cols[:1] == ["formula"] and "dying" in cols:
+            k = cols.index("dying")
+            for row in lines[i + 1:]:
+                vals = row.split()
+                if vals[:1] == [formula]:
+                    return vals[k]
+    raise AssertionError(f"no scorecard row for {formula} in: {text[-800:]}")
+
+
+def switch_formula_and_check_dying(page, tmp_path: Path) -> tuple[str, str]:
+    """Pick v4.19 instead of v5.0 in the ScenarioExplorer: the run is redone, and the number of
+    dying memcgs at the end that the scorecard shows changes (the floor frees the dead cgroups'
+    leftovers that 5.0 leaves on the parent's short list)."""
+    page.wait_for_function(f"() => /^v5\\.0 /m.test({SUMMARY})", timeout=120_000)
+    before = shown_dying(page.evaluate(f"() => {SUMMARY}"), "v5.0")
+    picker = page.locator(".widget-dropdown").filter(has=page.locator("label", has_text=re.compile(r"^formula$")))
+    assert picker.count() == 1, picker.count()
+    select = picker.locator("select")
+    select.scroll_into_view_if_needed()
+    select.select_option("v4.19")
+    page.wait_for_function(f"() => /^v4\\.19 /m.test({SUMMARY})", timeout=120_000)
+    text = page.evaluate(f"() => {SUMMARY}")
+    after = shown_dying(text, "v4.19")
+    picker.screenshot(path=str(tmp_path / "lab-04-formula.png"))
+    assert after != before, f"dying memcgs shown: v5.0 {before}, v4.19 {after}"
+    return before, after
 
 
 def brush_timeline_and_check(page, tmp_path: Path) -> tuple[float, float]:
@@ -210,6 +278,8 @@ def test_notebooks_in_jupyterlab(workdir, tmp_path):
                     page.screenshot(path=str(tmp_path / "lab-01-before.png"), full_page=True)
                     move_batch_slider_and_check(page)
                     page.screenshot(path=str(tmp_path / "lab-01-after.png"), full_page=True)
+                    set_seeks_zero_and_check(page, tmp_path)
+                    page.screenshot(path=str(tmp_path / "lab-01-seeks0.png"), full_page=True)
                     t["01"] = time.perf_counter()
 
                     lab_run_all(page, f"http://127.0.0.1:{port}/lab/tree/04-dying-memcgs.ipynb?reset")
@@ -217,12 +287,17 @@ def test_notebooks_in_jupyterlab(workdir, tmp_path):
                     wait_settled(page, timeout_s=400)
                     page.screenshot(path=str(tmp_path / "lab-04-before.png"), full_page=True)
                     t["04 run"] = time.perf_counter()
+                    dying = switch_formula_and_check_dying(page, tmp_path)
+                    print("dying memcgs shown (v5.0, v4.19):", dying)
+                    wait_settled(page)
+                    page.screenshot(path=str(tmp_path / "lab-04-v4.19.png"), full_page=True)
+                    t["04 formula"] = time.perf_counter()
                     move_batch_slider_and_check(page)             # the ScenarioExplorer's shrinker batch
                     wait_settled(page)                            # every rerun done, or it resets the window
                     page.screenshot(path=str(tmp_path / "lab-04-batch.png"), full_page=True)
                     t["04 batch"] = time.perf_counter()
                     start, stop = brush_timeline_and_check(page, tmp_path)
-                    assert 0 <= start < stop <= 60, (start, stop)     # the reduced run lasts 60 s
+                    assert 0 <= start < stop <= REDUCED_S, (start, stop)
                     page.screenshot(path=str(tmp_path / "lab-04-brushed.png"), full_page=True)
                     t["04 brush"] = time.perf_counter()
                 except Exception:

@@ -6,6 +6,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 from reclaimlab import formulas  # noqa: E402
 from reclaimlab.widgets import FormulaExplorer, explorer_dataset, floor_formula  # noqa: E402
+from reclaimlab.widgets.formula_explorer import CALLS, split_zero_seek  # noqa: E402
 
 
 def spec(jc):
@@ -45,12 +46,45 @@ def test_describe_text_follows_the_first_formula(ex):
     assert "v5.13" in ex.about.value and "5.13 to 6.12" in ex.about.value
 
 
-def test_bad_setting_is_shown_not_raised(ex):
+def test_seeks_zero_draws_the_formulas_that_have_a_zero_seek_branch(ex):
+    ex.formulas.value = ("v4.16", "v4.19", "v5.0", "rik-2019")
+    ex.seeks.value = 0                     # 4b85afbdacd2 (4.20): delta = F / 2; nothing before it
+    assert list(ex.dataset.formula.values) == ["v5.0", "rik-2019"] and ex.dataset.seeks.item() == 0
+    assert "v4.16, v4.19 not drawn" in ex.status.value and "cannot draw" not in ex.status.value
+    # v5.0 at seeks 0: delta = F / 2 at any priority, so a 1000-object cache is scanned at p = 12.
+    big = ex.dataset.freeable[ex.dataset.freeable >= 1000][0]
+    assert ex.dataset.scanned_total.sel(formula="v5.0", priority=12, freeable=big) > 0
+    ex.priority.value = 3                  # a priority move keeps the note
+    assert "not drawn" in ex.status.value
+    ex.seeks.value = 2
+    assert ex.status.value == "" and "v4.19" in list(ex.dataset.formula.values)
+    ex.priority.value = 12
+
+
+def test_seeks_zero_with_nothing_to_draw_is_shown_not_raised(ex):
     ex.formulas.value = ("v4.19",)
     ex.seeks.value = 0                     # v4.19 has no zero-seek branch
-    assert "seeks=0" in ex.status.value
+    assert "cannot draw" in ex.status.value and "seeks=0" in ex.status.value
+    ex.floor.value = "kernel"              # v5.0 + the floor has one: drawn alone
+    assert list(ex.dataset.formula.values) == ["v5.0+floor"] and "v4.19 not drawn" in ex.status.value
+    ex.floor.value = "off"
     ex.seeks.value = 2
     assert ex.status.value == ""
+
+
+def test_zero_seek_split():
+    assert split_zero_seek(["v4.15", "v4.20", "v5.13", "dave-2019"], 0) == (["v4.20", "v5.13", "dave-2019"],
+                                                                             ["v4.15"])
+    assert split_zero_seek(["v4.15"], 1) == (["v4.15"], [])
+
+
+def test_default_is_the_long_run_rate():
+    """By default enough calls that Rik van Riel's accumulator scans small caches (docs/kernel.md §1.6)."""
+    ds = explorer_dataset(["v5.0", "rik-2019"], batch=128, seeks=2, priority=12)
+    assert ds.attrs["calls"] == CALLS
+    small = ds.sel(freeable=(ds.freeable > 300) & (ds.freeable < 3000), priority=12)
+    assert (small.pressure.sel(formula="v5.0") == 0).all()
+    assert (small.pressure.sel(formula="rik-2019") > 0).all()
 
 
 def test_floor_formula_matches_the_kernel_floor():

@@ -9,6 +9,8 @@ Examples
 'debian-6.12-6.12.117-512M-2cpu.trace.xz'
 >>> len(shipped_traces()) >= 2
 True
+>>> kernel_ab_trace("floor").name
+'kernel-ab-6.1.176-floor-512M-1cpu.trace.xz'
 """
 from __future__ import annotations
 
@@ -37,4 +39,25 @@ def shipped_trace(kernel: str) -> Path:
     if not found:
         names = ", ".join(p.name for p in shipped_traces())
         raise ValueError(f"kernel={kernel!r} has no shipped trace; shipped: {names}")
+    return found[0]
+
+
+#: The variants of the kernel A/B captures (docs/kernel-ab.md) and the formula each replays under.
+KERNEL_AB = {"stock": "v5.13", "floor": "v5.13+floor", "rik": "rik-6.1"}
+
+
+def kernel_ab_trace(variant: str) -> Path:
+    """The shipped kernel A/B capture of one 6.1 variant: ``"stock"``, ``"floor"`` or ``"rik"``.
+
+    Raises
+    ------
+    ValueError
+        For another variant, naming the allowed ones.
+    """
+    if variant not in KERNEL_AB:
+        raise ValueError(f"variant={variant!r} is unknown; allowed: {', '.join(KERNEL_AB)}")
+    folder = Path(str(resources.files(__package__) / "kernel-ab"))
+    found = sorted(folder.glob(f"kernel-ab-*-{variant}-*.trace.xz"))
+    if len(found) != 1:
+        raise FileNotFoundError(f"want one {variant} capture in {folder}, found {len(found)}")
     return found[0]

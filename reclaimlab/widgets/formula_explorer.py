@@ -15,6 +15,13 @@ from ..sweep import sweep
 
 BATCHES = (16, 32, 64, 128, 256, 512, 1024, 2048)
 FLOOR_MODES = ("off", "kernel", "custom")
+#: Calls per point by default. Rik van Riel's accumulator needs hundreds of calls before
+#: a small cache is scanned at all (about 260 for 1,000 objects at batch 128, 700 for
+#: 3,000 at batch 1024), so at 100 calls rik-2019 looks like v5.0; 2,000 shows its
+#: proportional pressure at about 50 ms a sweep. The slider goes to MAX_CALLS, the
+#: 20,000 calls over which docs/kernel.md §1.9 takes its long-run means.
+CALLS = 2_000
+MAX_CALLS = 20_000
 
 
 def floor_rule(floor: int | None):
@@ -55,8 +62,44 @@ def floor_formula(mode: str, value: int) -> str | None:
     return name
 
 
+def has_zero_seek_branch(name: str) -> bool:
+    """Whether ``name`` computes anything for ``seeks == 0``.
+
+    Built-ins before 4.20 have no zero-seek branch: no shrinker had seeks 0
+    then, and the kernel would divide by zero. 4b85afbdacd2 (4.20) added
+    ``delta = F / 2`` for them. A registered rule is asked, with one call.
+
+    Examples
+    --------
+    >>> has_zero_seek_branch("v4.19"), has_zero_seek_branch("v5.0")
+    (False, True)
+    """
+    try:
+        formulas.scan(name, freeable=1, priority=12, seeks=0)
+    except ValueError:
+        return False
+    return True
+
+
+def split_zero_seek(names, seeks: int) -> tuple[list[str], list[str]]:
+    """(formulas that can be drawn at ``seeks``, formulas left out): only seeks 0 leaves any out.
+
+    Examples
+    --------
+    >>> split_zero_seek(["v4.19", "v5.0"], 0)
+    (['v5.0'], ['v4.19'])
+    >>> split_zero_seek(["v4.19", "v5.0"], 2)
+    (['v4.19', 'v5.0'], [])
+    """
+    names = list(names)
+    if int(seeks) != 0:
+        return names, []
+    keep = [n for n in names if has_zero_seek_branch(n)]
+    return keep, [n for n in names if n not in keep]
+
+
 def explorer_dataset(selected, *, batch: int, seeks: int, priority: int, floor: str = "off",
-                     floor_value: int = 32, sizes=(1, 8), calls: int = 100, points: int = 25):
+                     floor_value: int = 32, sizes=(1, 8), calls: int = CALLS, points: int = 25):
     """The sweep behind the explorer's charts (all priorities, log-spaced cache sizes).
 
     Examples
@@ -84,6 +127,9 @@ class FormulaExplorer:
     redraw on every change; the description of the first selected formula is
     shown beside them. Display it as the last expression of a cell.
 
+    At seeks 0 the formulas without a zero-seek branch (before 4.20) are left
+    out of the charts, and the status line says which and why.
+
     Examples
     --------
     >>> ex = FormulaExplorer(formulas=["v4.19", "v5.0"])
@@ -93,7 +139,7 @@ class FormulaExplorer:
     """
 
     def __init__(self, formulas=("v4.16", "v4.19", "v5.0", "rik-2019", "dave-2019", "v5.13"),
-                 *, batch: int = 1024, seeks: int = 2, priority: int = 12, calls: int = 100) -> None:
+                 *, batch: int = 1024, seeks: int = 2, priority: int = 12, calls: int = CALLS) -> None:
         import altair as alt
         import ipywidgets as W
 
@@ -110,11 +156,12 @@ class FormulaExplorer:
         self.floor = W.ToggleButtons(options=FLOOR_MODES, value="off", description="floor")
         self.floor_value = W.BoundedIntText(value=32, min=1, max=1 << 20, description="floor objs")
         self.sizes = W.IntRangeSlider(value=(1, 8), min=0, max=9, description="log10 size")
-        self.calls = W.IntSlider(value=calls, min=1, max=2000, description="calls")
+        self.calls = W.IntSlider(value=calls, min=1, max=max(MAX_CALLS, int(calls)), description="calls")
         self.about = W.HTML()
         self.status = W.HTML()
         self.dataset = None
         self._key = None
+        self._note = ""
         self.curve = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
         self.heatmap = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
         from .export import ExportPanel
@@ -138,20 +185,27 @@ class FormulaExplorer:
         key = (self.formulas.value, self.batch.value, self.seeks.value, self.floor.value,
                self.floor_value.value, self.sizes.value, self.calls.value)
         if key != self._key:
+            drawn, left_out = split_zero_seek(self.formulas.value, self.seeks.value)
+            note = ""
+            if left_out:
+                note = (f"seeks 0: {', '.join(left_out)} not drawn: no zero-seek branch before 4.20 "
+                        f"(4b85afbdacd2 added delta = freeable / 2; before it the kernel would divide by zero)")
             try:
-                ds = explorer_dataset(self.formulas.value, batch=self.batch.value, seeks=self.seeks.value,
+                if left_out and not drawn and self.floor.value == "off":
+                    raise ValueError(f"seeks=0 leaves no formula to draw; {note}")
+                ds = explorer_dataset(drawn, batch=self.batch.value, seeks=self.seeks.value,
                                       priority=self.priority.value, floor=self.floor.value,
                                       floor_value=self.floor_value.value, sizes=self.sizes.value,
                                       calls=self.calls.value)
-            except ValueError as err:   # e.g. seeks 0 with a formula that has no zero-seek branch
+            except ValueError as err:   # e.g. no formula selected
                 self.status.value = f"<b>cannot draw:</b> {err}"
                 return
-            self.dataset, self._key = ds, key
+            self.dataset, self._key, self._note = ds, key, note
             self.heatmap.chart = self._plot.priority_heatmap(ds)
             first = (self.formulas.value or ("v5.0",))[0]
             text = formulas.describe(first).replace("\n", "<br>")
             self.about.value = f"<div style='max-width:28em'>{text}</div>"
-        self.status.value = ""
+        self.status.value = f"<i>{self._note}</i>" if self._note else ""
         self.curve.chart = self._plot.pressure_curve(self.dataset, priority=self.priority.value)
 
     def _figure(self):
