@@ -119,13 +119,16 @@ class ScenarioExplorer:
 
     def _args(self) -> dict:
         pick = lambda w: None if w.value in (ERA, "none") else w.value   # noqa: E731
+        # Only what differs from the preset is an override: the run's provenance line
+        # then names exactly what the user changed.
+        red = self.scenario.reduced
         overrides = {}
         for name, w in self.knobs.items():
-            kind = type(getattr(self.scenario.reduced, name))
-            overrides[name] = kind(w.value)
-        if self.batch is not None:
-            overrides["caches"] = tuple(dataclasses.replace(c, batch=int(self.batch.value))
-                                        for c in self.scenario.reduced.caches)
+            value = type(getattr(red, name))(w.value)
+            if value != getattr(red, name):
+                overrides[name] = value
+        if self.batch is not None and int(self.batch.value) != (red.caches[0].batch or 128):
+            overrides["caches"] = tuple(dataclasses.replace(c, batch=int(self.batch.value)) for c in red.caches)
         return dict(formula=self.formula.value, kernel=pick(self.kernel), inode_rule=pick(self.inode_rule),
                     memcg_remedy=pick(self.memcg_remedy), seed=self.seed, reduced=True, **overrides)
 
