@@ -736,7 +736,9 @@ def scores(runs) -> xr.Dataset:
         Dims ``scenario``, ``formula``; variables ``small_pressure``,
         ``large_pressure`` (mean fraction of a small / large cache scanned per
         second; small = mean size below the geometric midpoint of the smallest
-        and largest cache), ``refaults`` (total), ``stall`` (total seconds),
+        and largest cache, sizes averaged over the formulas compared, so that
+        every formula is judged on the same caches: one run's pressures can
+        differ in a comparison from its own), ``refaults`` (total), ``stall`` (total seconds),
         ``dying_memcgs`` (at the last step), ``workload_time`` (s). NaN where a
         scenario lacks the quantity.
 
