@@ -20,8 +20,10 @@ whole simulated duration (not only the job's):
   ``allocations`` where the scenario has them;
 * totals over the run: ``stall_total``, ``direct_reclaims_total``,
   ``kswapd_busy_total``, ``disk_busy_total`` (and ``disk_utilisation``, the
-  total over the simulated time), ``page_refaults_total``, and per cache
-  ``scanned_total``, ``freed_total``, ``refaults_total``;
+  total over the simulated time), ``page_refaults_total``, per cache
+  ``scanned_total``, ``freed_total``, ``refaults_total``, and per ``cause``
+  ``stall_by_cause_total`` (sums to ``stall_total``) and
+  ``blocked_by_cause_total`` (docs/simulator.md, "Stall by cause");
 * extremes and means: ``page_cache_mean``, ``page_cache_min``,
   ``free_min_node`` (the lowest free memory of any node at the end of an
   interval), ``priority_min`` (-1: no reclaim ever), ``dirty_max``,
@@ -108,7 +110,7 @@ _STRUCTURED = ("filesets", "caches", "services")     # not scalars: change them 
 _KEPT = ("Per-run numbers of reclaimlab.grid.summarize, machine-wide (summed over nodes and memcgs) "
          "over the whole simulated duration: the run's scalars (workload_time, workload_finished, "
          "alloc_latency_*, allocations), totals (stall, direct reclaims, kswapd, disk, refaults, "
-         "scanned and freed per cache), extremes and means (page cache, free, priority, dirty, slab, "
+         "scanned and freed per cache, stall and blocked time per cause), extremes and means (page cache, free, priority, dirty, slab, "
          "nr_deferred, dying memcgs), page_cache_drops (intervals where the page cache fell >= 5%), "
          "simulated_s, watermarks and params (JSON). Time series are not kept: rl.simulate a cell.")
 
@@ -195,12 +197,17 @@ def summarize(run: xr.Dataset) -> xr.Dataset:
     for src, name, reduce, long_name in per_cache:
         put(name, reduce(_machine(run[src])).values, run[src].attrs.get("units", "objects"), long_name,
             dims=("cache",))
+    for src in ("stall_by_cause", "blocked_by_cause"):
+        if src in run:
+            put(f"{src}_total", _machine(run[src]).sum("time").values, "s",
+                run[src].attrs.get("long_name", src) + ", summed over the run", dims=("cause",))
     wm = json.loads(run.attrs["watermarks"])
     for k in ("min", "low", "high"):
         put(f"watermark_{k}", np.int64(wm[k]), "pages", f"{k} watermark of each node")
     out["params"] = ((), np.array(run.attrs["params"], dtype=str),
                      {"long_name": "the run's SimParams as JSON (SimParams.from_json)"})
-    coords = {k: run[k] for k in ("cache", "seeks", "batch", "shrinker") if k in run.coords}
+    coords = {k: run[k] for k in ("cache", "seeks", "batch", "shrinker", "cause", "cause_long_name")
+              if k in run.coords}
     return xr.Dataset(out, coords=coords)
 
 
@@ -520,7 +527,7 @@ def _assemble(results: list[xr.Dataset], dims: list[str], axes: dict, shape: tup
     coords["seed"] = ("seed", np.array(axes["seed"], dtype=np.int64), {"long_name": "seed of the run's draws"})
     for k, vals in rule_coords.items():
         coords[k] = (axis, np.array(vals, dtype=str))
-    for k in ("cache", "seeks", "batch", "shrinker"):
+    for k in ("cache", "seeks", "batch", "shrinker", "cause", "cause_long_name"):
         if k in first.coords:
             coords[k] = first[k].variable
     ds = xr.Dataset(data, coords=coords)

@@ -50,6 +50,18 @@ def test_dims_coords_and_attrs(small):
     assert int(small.workload_finished.min()) in (0, 1)
 
 
+def test_stall_and_blocked_time_per_cause(small):
+    """Totals per cause (docs/simulator.md, "Stall by cause"): stall's split sums to stall_total."""
+    from reclaimlab.model.schema import STALL_CAUSES
+    assert small.stall_by_cause_total.dims == (*small.workload_time.dims, "cause")
+    assert list(small.cause.values) == list(STALL_CAUSES)
+    assert list(small.cause_long_name.values) == list(STALL_CAUSES.values())
+    np.testing.assert_allclose(small.stall_by_cause_total.sum("cause"), small.stall_total, rtol=1e-9, atol=1e-12)
+    assert (small.blocked_by_cause_total >= small.stall_by_cause_total - 1e-12).all()
+    for name in ("stall_by_cause_total", "blocked_by_cause_total"):
+        assert small[name].attrs["units"] == "s" and small[name].attrs["long_name"]
+
+
 def test_machine_memory_and_copy_rate_translate_to_params(small):
     for nodes in (1, 2):
         p = SimParams.from_json(small.params.sel(kernel="4.18", seed=0, nodes=nodes, machine_gib=2,

@@ -79,6 +79,9 @@ SIMULATION_VARS: dict[str, tuple[str, str]] = {
     "refaults": (OBJ, "objects reclaimed and needed again (recreated)"),
     "page_refaults": ("pages", "page-cache pages reclaimed and read again"),
     "stall": ("s", "time tasks spent in direct reclaim"),
+    "stall_by_cause": ("s", "time tasks spent in direct reclaim, by cause (sums to stall over cause)"),
+    "blocked_by_cause": ("s", "time tasks were blocked, by cause: direct reclaim (as stall_by_cause), "
+                              "their own IO waits, dirty throttling and waiting for memory"),
     "direct_reclaims": ("1", "direct reclaim calls"),
     "kswapd_busy": ("s", "time kswapd spent reclaiming"),
     "disk_busy": ("s", "time the disk served IO (writeback, reads, inode and log writes)"),
@@ -88,11 +91,32 @@ SIMULATION_VARS: dict[str, tuple[str, str]] = {
     "job_progress": ("1", "fraction of the job done"),
 }
 
+#: Causes of blocked time (the ``cause`` coordinate of ``stall_by_cause`` and
+#: ``blocked_by_cause``), in coordinate order: name -> long name. Every second
+#: the model charges to a task's blocked time is attributed to exactly one
+#: (docs/simulator.md, "Stall by cause"). The first five occur inside direct
+#: reclaim and split ``stall``; the others occur only outside it (in
+#: ``stall_by_cause`` they are 0: the model's reclaim reads nothing back and
+#: never waits on writeback or throttles).
+STALL_CAUSES: dict[str, str] = {
+    "reclaim_cpu": "CPU of reclaim itself: LRU pages and slab objects scanned, objects freed",
+    "xfs_sync_reclaim": "sync XFS inode reclaim (SYNC_WAIT): flushing dirty inodes and waiting for the writes",
+    "xfs_reclaim_lock": "sync XFS inode reclaim: waiting for another reclaimer's per-AG reclaim lock",
+    "xfs_log_force": "XFS log force before a pinned inode is flushed (xfs_iunpin_wait)",
+    "xfs_cluster_read": "inode-cluster buffer read back before a flush or an unlink (xfs_imap_to_bp)",
+    "refault_read": "reading back reclaimed dentries, inodes and page cache (refaults)",
+    "file_read": "reading new files (first reads, not refaults)",
+    "dirty_throttle": "writer over vm.dirty_ratio asleep until writeback catches up (balance_dirty_pages)",
+    "memory_wait": "no memory above min after direct reclaim: the work is retried next step (throttled)",
+}
+
 #: Coordinates of a simulation: name -> attrs.
 SIMULATION_COORDS: dict[str, dict[str, str]] = {
     "time": {"units": "s", "long_name": "simulated time"},
     "node": {"long_name": "NUMA node"},
     "cache": {"long_name": "slab cache"},
+    "cause": {"long_name": "cause of blocked time"},
+    "cause_long_name": {"long_name": "what each cause of blocked time is"},
 }
 
 #: Scalars of a simulation with a job to finish: name -> (units, long_name).

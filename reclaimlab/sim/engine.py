@@ -22,7 +22,7 @@ from .lrulist import SegmentList
 from .params import Costs, SimParams
 from .reclaim import kswapd
 from .recorder import Recorder, dataset
-from .state import ONLINE, PARENT, ROOT, State, StepTotals
+from .state import CAUSES, ONLINE, PARENT, ROOT, State, StepTotals
 from .watermarks import watermarks
 from .workload import age_dirty, make_actors, plan, run_tasks, touch_slab_caches
 
@@ -59,6 +59,9 @@ class Sim:
         self.reserved = 0.0                # pages tasks got this step and have yet to fill, per node
         self.now = 0.0                     # start of the current step, seconds
         self.clock = 0.0                   # the current reclaimer's time (now + its waits so far)
+        # The current reclaim call's time by cause (state.CAUSES), reset when kswapd or a
+        # direct reclaim call starts; the mechanisms add each second they charge to one cause.
+        self.waits: list[float] = [0.0] * len(CAUSES)
         # The services' parent cgroup keeps its lists in order (lrulist.py).
         self.parent_lists = ([[SegmentList() for _ in params.caches] for _ in range(params.nodes)]
                              if params.services else None)

@@ -11,7 +11,9 @@
 * **Direct reclaim** in an allocating task: ``nr_to_reclaim = 32``, priority
   12 down to 0, every node of the zonelist per priority, stopping as soon as
   32 pages are back; at priority 12 each node's LRU pass is finished (the
-  "scan_adjusted" exception of global direct reclaim). Its time is stall.
+  "scan_adjusted" exception of global direct reclaim). Its time is stall,
+  split by cause (``sim.waits``: the CPU of the scans, and XFS's waits,
+  :mod:`reclaimlab.sim.xfs`) into ``stall_by_cause``.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import numpy as np
 
 from .lru import DEF_PRIORITY, SWAP_CLUSTER_MAX, shrink_lruvec
 from .slab import shrink_slab
-from .state import FREE, ONLINE
+from .state import FREE, ONLINE, RECLAIM_CPU
 
 if TYPE_CHECKING:                      # the engine imports this module
     from .engine import Sim
@@ -41,6 +43,7 @@ def reclaim_pass(sim: Sim, n: int, priority: int, nr_to_reclaim: int, nofs: bool
         scanned += s
         reclaimed += r
         seconds += s * sim.costs.page_scan_us * 1e-6
+        sim.waits[RECLAIM_CPU] += s * sim.costs.page_scan_us * 1e-6
         if st.memcg_state[m] == ONLINE:
             pages, t = shrink_slab(sim, n, int(m), priority, nofs)
             reclaimed += pages
@@ -56,6 +59,7 @@ def kswapd(sim: Sim, n: int, budget: float) -> float:
     st = sim.st
     used = 0.0
     sim.clock = sim.now
+    sim.waits[:] = [0.0] * len(sim.waits)
     while used < budget:
         if sim.free(n) - sim.pending >= sim.high:
             st.kswapd_priority[n] = -1          # balanced: back to sleep
@@ -80,6 +84,7 @@ def direct_reclaim(sim: Sim, home: int, nofs: bool) -> tuple[float, float]:
     order = [home] + [n for n in range(sim.params.nodes) if n != home]
     reclaimed, seconds = 0.0, 0.0
     sim.clock = sim.now
+    sim.waits[:] = [0.0] * len(sim.waits)
     for priority in range(DEF_PRIORITY, -1, -1):
         for n in order:
             _, r, t = reclaim_pass(sim, n, priority, SWAP_CLUSTER_MAX - int(reclaimed), nofs,
@@ -90,4 +95,6 @@ def direct_reclaim(sim: Sim, home: int, nofs: bool) -> tuple[float, float]:
             break
     sim.totals.direct[home] += 1
     sim.totals.stall[home] += seconds
+    sim.totals.stall_by_cause[home] += sim.waits
+    sim.totals.blocked_by_cause[home] += sim.waits
     return reclaimed, seconds

@@ -9,7 +9,8 @@ import numpy as np
 import xarray as xr
 
 from .._version import __version__
-from ..model.schema import ALLOC_LATENCY, SIMULATION_COORDS, SIMULATION_VARS, WORKLOAD_TIME, with_attrs
+from ..model.schema import (ALLOC_LATENCY, SIMULATION_COORDS, SIMULATION_VARS, STALL_CAUSES, WORKLOAD_TIME,
+                             with_attrs)
 from .state import DYING, ROOT
 
 if TYPE_CHECKING:                      # the engine imports this module
@@ -43,7 +44,8 @@ class Recorder:
             priority=prio, scanned=tot.scanned.copy(), freed=tot.freed.copy(),
             delta=tot.delta.copy(), total_scan=tot.total_scan.copy(), nr_deferred=deferred,
             refaults=tot.refaults.copy(), page_refaults=tot.page_refaults.copy(),
-            stall=tot.stall.copy(), direct_reclaims=tot.direct.copy(),
+            stall=tot.stall.copy(), stall_by_cause=tot.stall_by_cause.copy(),
+            blocked_by_cause=tot.blocked_by_cause.copy(), direct_reclaims=tot.direct.copy(),
             kswapd_busy=tot.kswapd_busy.copy(), disk_busy=tot.disk_busy,
             dirty=fsum(st.p_dirty).sum(axis=1),
             dying_memcgs=int((st.memcg_state == DYING).sum()),
@@ -52,6 +54,10 @@ class Recorder:
         for key, value in row.items():
             self.rows.setdefault(key, []).append(value)
         tot.reset()
+
+
+#: Variables with a ``cause`` dim (schema.STALL_CAUSES), recorded per (node, cause).
+BY_CAUSE = ("stall_by_cause", "blocked_by_cause")
 
 
 def dataset(sim: Sim, rec: Recorder, job, total_work, done_at, duration, attrs) -> xr.Dataset:
@@ -63,7 +69,9 @@ def dataset(sim: Sim, rec: Recorder, job, total_work, done_at, duration, attrs) 
     dims_nmc = ("time", "node", "memcg", "cache") if has_memcg else ("time", "node", "cache")
     data = {}
     for key, value in rows.items():
-        if value.ndim == 4:
+        if key in BY_CAUSE:
+            data[key] = (("time", "node", "cause"), value)
+        elif value.ndim == 4:
             data[key] = (dims_nmc, value if has_memcg else value[:, :, ROOT, :])
         elif value.ndim == 2:
             data[key] = (("time", "node"), value)
@@ -76,6 +84,8 @@ def dataset(sim: Sim, rec: Recorder, job, total_work, done_at, duration, attrs) 
                   sim.layout.generic_cache_index + s - 1] for s in sim.layout.cache_shrinker], dtype=str))}
     if has_memcg:
         coords["memcg"] = np.arange(sim.st.memcgs)
+    coords["cause"] = np.array(list(STALL_CAUSES), dtype=str)
+    coords["cause_long_name"] = ("cause", np.array(list(STALL_CAUSES.values()), dtype=str))
     ds = xr.Dataset(data, coords=coords)
     with_attrs(ds, SIMULATION_VARS)
     for key, coord_attrs in SIMULATION_COORDS.items():

@@ -33,7 +33,7 @@ import numpy as np
 from ..kernel import formulas
 from . import xfs
 from .draw import take, thin
-from .state import PARENT, ROOT
+from .state import PARENT, RECLAIM_CPU, ROOT
 
 if TYPE_CHECKING:                      # the engine imports this module
     from .engine import Sim
@@ -121,7 +121,9 @@ def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[fl
         tot.scanned[n, m, c] += k
         tot.freed[n, m, c] += int(freed)
         pages += freed / sim.layout.generic_objects_per_page[g]
-        seconds += k * sim.costs.object_scan_us * 1e-6 + freed * sim.costs.object_free_us * 1e-6
+        cpu = k * sim.costs.object_scan_us * 1e-6 + freed * sim.costs.object_free_us * 1e-6
+        seconds += cpu
+        sim.waits[RECLAIM_CPU] += cpu
     return pages, seconds
 
 
@@ -193,7 +195,9 @@ def _scan_superblock(sim: Sim, n, m, nr, delta, total_scan) -> tuple[float, floa
         tot.freed[n, m, c] += int(f)
     objects = int(want[DENTRY] + want[INODE]) + walked_x
     freed = int(freed_d.sum()) + freed_i + freed_x
-    seconds += objects * costs.object_scan_us * 1e-6 + freed * costs.object_free_us * 1e-6
+    cpu = objects * costs.object_scan_us * 1e-6 + freed * costs.object_free_us * 1e-6
+    seconds += cpu
+    sim.waits[RECLAIM_CPU] += cpu
     return pages, seconds
 
 

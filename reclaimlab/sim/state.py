@@ -35,9 +35,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..model.schema import STALL_CAUSES
+
 # memcg slot states
 FREE, ONLINE, DYING = 0, 1, 2
 ROOT, PARENT = 0, 1
+
+# Causes of blocked time, indices into the ``cause`` coordinate (schema.STALL_CAUSES).
+CAUSES = tuple(STALL_CAUSES)
+(RECLAIM_CPU, XFS_SYNC_RECLAIM, XFS_RECLAIM_LOCK, XFS_LOG_FORCE, XFS_CLUSTER_READ,
+ REFAULT_READ, FILE_READ, DIRTY_THROTTLE, MEMORY_WAIT) = range(len(CAUSES))
+assert CAUSES[MEMORY_WAIT] == "memory_wait" and CAUSES[XFS_SYNC_RECLAIM] == "xfs_sync_reclaim"
 
 
 @dataclass
@@ -113,6 +121,9 @@ class StepTotals:
         self.pages_scanned = np.zeros(n, np.int64)
         self.pages_reclaimed = np.zeros(n, np.int64)
         self.stall = np.zeros(n)
+        # stall split by cause; blocked_by_cause adds the tasks' waits outside direct reclaim.
+        self.stall_by_cause = np.zeros((n, len(CAUSES)))
+        self.blocked_by_cause = np.zeros((n, len(CAUSES)))
         self.kswapd_busy = np.zeros(n)
         self.disk_busy = 0.0           # seconds the one disk served IO (disk.py)
         self.priority = np.full(n, 99, np.int64)

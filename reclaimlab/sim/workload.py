@@ -25,6 +25,12 @@ Working-set reads (mean field over the set's files):
 
 New files (a copy, a compile's output, a grep) get a dentry, an inode and
 their pages; written files have dirty pages and a dirty inode until writeback.
+
+Blocked time by cause (``blocked_by_cause``, :mod:`reclaimlab.sim.state`):
+direct reclaim's causes (:mod:`reclaimlab.sim.reclaim`), then the tasks' own
+IO waits per node of the file (refault reads, reads of new files, unlinks'
+cluster reads), a writer's lost step over the dirty limit, and work an
+awake task got no memory for; the last two are spread evenly over the nodes.
 """
 from __future__ import annotations
 
@@ -40,7 +46,7 @@ from .lru import access_pages
 from .params import PAGE_KIB
 from .reclaim import direct_reclaim
 from .slab import DENTRY, INODE
-from .state import ROOT
+from .state import DIRTY_THROTTLE, FILE_READ, MEMORY_WAIT, REFAULT_READ, ROOT, XFS_CLUSTER_READ
 
 if TYPE_CHECKING:                      # the engine imports this module
     from .engine import Sim
@@ -139,7 +145,9 @@ def plan(sim: Sim, actor: Actor) -> StepPlan | None:
     """Pay the tasks' debts and draw what the awake ones do this step (None: all blocked)."""
     dt = sim.params.dt_s
     if actor.writes and sim.st.p_dirty.sum() >= sim.dirty_limit:
-        return None     # balance_dirty_pages(): the writer sleeps until writeback catches up
+        # balance_dirty_pages(): the writer sleeps until writeback catches up (its debt waits too)
+        sim.totals.blocked_by_cause[:, DIRTY_THROTTLE] += dt * actor.tasks / sim.params.nodes
+        return None
     work = np.maximum(dt - actor.debt, 0.0)
     actor.debt = np.maximum(actor.debt - dt, 0.0)
     if not work.any():
@@ -233,11 +241,14 @@ def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
     if done.any():
         io = sum(_apply(sim, p, done.sum() / work.sum()) for p in todo.plans)
         actor.debt += io * done / done.sum()
+    short = (work > 0) & ~todo.asleep & (done < work)
+    if short.any():
+        lost = (work[short] - done[short]).sum()
+        sim.totals.blocked_by_cause[:, MEMORY_WAIT] += lost / sim.params.nodes
     if actor.job:
         actor.progress += done
     else:
         # What an awake task could not allocate it does again later.
-        short = (work > 0) & ~todo.asleep & (done < work)
         actor.debt[short] += work[short] - done[short]
 
 
@@ -307,14 +318,18 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
             c = scale(node.creates)
             pages = c * fs.pages_per_file
             if fs.replaces:
-                io += _unlink(sim, n, k, c)
+                wait = _unlink(sim, n, k, c)
+                io += wait
+                tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
             st.d_ref[n, ROOT, k] += c
             if fs.writes:
                 st.p_dirty[n, ROOT, k] += pages
                 st.i_dirty[n, ROOT, k] += c
             else:
                 st.p_ref[n, ROOT, k] += pages
-                io += disk.charge(sim, read_service_s(costs, pages, c))
+                wait = disk.charge(sim, read_service_s(costs, pages, c))
+                io += wait
+                tot.blocked_by_cause[n, FILE_READ] += wait
         if node.reads is not None:
             r = node.reads
             hits = scale(r.dentry_hits)
@@ -329,12 +344,16 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
             st.d_ref[n, ROOT, k] += int(back.sum()) + misses
             tot.refaults[n, ROOT, DENTRY] += misses
             tot.refaults[n, ROOT, INODE] += misses
-            io += disk.charge(sim, misses * costs.disk_read_ms * 1e-3)
+            wait = disk.charge(sim, misses * costs.disk_read_ms * 1e-3)
+            io += wait
+            tot.blocked_by_cause[n, REFAULT_READ] += wait
             access_pages(st, sim.rng, n, ROOT, k, scale(r.page_hits) * fs.pages_per_file)
             refetch = scale(r.page_misses)
             st.p_ref[n, ROOT, k] += refetch * fs.pages_per_file
             tot.page_refaults[n] += refetch * fs.pages_per_file
-            io += disk.charge(sim, read_service_s(costs, refetch * fs.pages_per_file, refetch))
+            wait = disk.charge(sim, read_service_s(costs, refetch * fs.pages_per_file, refetch))
+            io += wait
+            tot.blocked_by_cause[n, REFAULT_READ] += wait
     return io
 
 

@@ -53,7 +53,7 @@ import numpy as np
 
 from . import disk
 from .draw import take, thin
-from .state import ROOT
+from .state import ROOT, XFS_CLUSTER_READ, XFS_LOG_FORCE, XFS_RECLAIM_LOCK, XFS_SYNC_RECLAIM
 
 if TYPE_CHECKING:                      # the engine imports this module
     from .engine import Sim
@@ -226,6 +226,13 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
     at a later time: a walk is drawn first, and if the time its flushes
     would hold the lock overlaps another's hold, it is put back (trylock
     fails) or waits for that hold to end (the blocking pass).
+
+    Each second blocked is also added to one cause of ``sim.waits``
+    (:mod:`reclaimlab.sim.state`): the wait for another reclaimer's lock
+    (``xfs_reclaim_lock``), the log force (``xfs_log_force``), the flush
+    (``xfs_sync_reclaim``) and the cluster buffers read before it
+    (``xfs_cluster_read``), the queued IO split between those two in
+    proportion to their service time.
     """
     st, holds = sim.st, sim.xfs.ag_holds
     sync = sim.rules.xfs_reclaim == "sync"
@@ -247,13 +254,15 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
             force_s = disk.queued(sim, log_force_service_s(sim)) if force else 0.0
             # A missing cluster buffer is read before the flush: one more IO of the same size.
             flush_service = (got[1] + reads) * inode_service_s(sim)
-            held = disk.queued(sim, flush_service) + force_s if sync else 0.0
+            io_s = disk.queued(sim, flush_service)
+            held = io_s + force_s if sync else 0.0
             if sync:
                 end = _conflict(holds[ag], sim.clock, sim.clock + held)
                 if end is not None and trylock:
                     skipped = True                   # put back: nothing was touched
                     continue
                 while end is not None:               # mutex_lock(): wait for the holder(s)
+                    sim.waits[XFS_RECLAIM_LOCK] += end - sim.clock
                     sim.clock = end
                     end = _conflict(holds[ag], sim.clock, sim.clock + held)
             gone = got if sync else got * np.array([1, 0])   # async leaves dirty inodes
@@ -271,6 +280,10 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
                 disk.charge(sim, flush_service)
                 holds[ag].append((sim.clock, sim.clock + held))
                 sim.clock += held
+                read_s = io_s * reads / (got[1] + reads) if reads else 0.0
+                sim.waits[XFS_SYNC_RECLAIM] += io_s - read_s
+                sim.waits[XFS_CLUSTER_READ] += read_s
+                sim.waits[XFS_LOG_FORCE] += force_s
         if not (skipped and nr > 0):
             break
     return walked, freed, sim.clock - start
