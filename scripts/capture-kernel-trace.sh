@@ -72,9 +72,8 @@ SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/.." && pwd)
 ORIG_ARGS="$*"
 
-die() { echo "$PROG: error: $*" >&2; exit 1; }
-say() { echo "$PROG: $*" >&2; }
-usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+# shellcheck source=lib/cli.sh
+. "$SCRIPT_DIR/lib/cli.sh"
 
 # ---------------------------------------------------------------- options
 FLAVOUR=6.12 PACKAGE= MEM=512M CPUS=2 OUTPUT= WORK=/tmp/rl-capture
@@ -82,8 +81,6 @@ LRU=1 APPEND= TIMEOUT=1800
 FILES=60000 NEG=200000 BIG_MB=300 HOG_MB=900 ZRAM_MB=256
 MEMCG_MAX_MB=96 MEMCG_READ_MB=128 MEMCG_FILES=20000 MEMCG_HOG_MB=160
 
-need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die "option $1 needs a value (see --help)"; }
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 while [ $# -gt 0 ]; do
     case $1 in
         -k|--kernel)    need_arg "$@"; FLAVOUR=$2; shift 2 ;;

@@ -72,9 +72,8 @@ SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
 ORIG_ARGS="$*"
 
-die() { echo "$PROG: error: $*" >&2; exit 1; }
-say() { echo "$PROG: $*" >&2; }
-usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+# shellcheck source=lib/cli.sh
+. "$SCRIPT_DIR/../lib/cli.sh"
 
 # ---------------------------------------------------------------- options
 USER_PATCH= USER_NAME= VARIANTS=stock,floor,rik OUT=./kernel-ab-out WORK=/work/kbuild
@@ -82,7 +81,6 @@ MEM=512M CPUS=1 JOBS=$(nproc) TIMEOUT=900 SAMPLES=1 BUILD_ONLY=0 NICE=19
 FILES=60000 SMALL=300 TINY=100 NEG=20000 BIG_MB=640 WRITE_MB=64 ROUNDS=2
 MEMCG_MAX_MB=64 MEMCG_ROUNDS=2 MEMCG_READ_MB=256 MEMCG_FILES=3000 MEMCG_SMALL=200
 
-need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die "option $1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
     case $1 in
         --patch)        need_arg "$@"; USER_PATCH=$2; shift 2 ;;
@@ -114,7 +112,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 [[ $MEM =~ ^[0-9]+[MG]$ ]] || die "--mem must look like 512M or 1G, not '$MEM'"
 for v in NICE CPUS JOBS TIMEOUT FILES SMALL TINY NEG BIG_MB WRITE_MB ROUNDS MEMCG_MAX_MB MEMCG_ROUNDS \
          MEMCG_READ_MB MEMCG_FILES MEMCG_SMALL; do
