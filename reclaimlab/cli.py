@@ -13,14 +13,17 @@ Examples
     reclaimlab figure --all --out-dir figures
     reclaimlab trace replay reclaimlab/data/traces/debian-6.12-6.12.117-512M-2cpu.trace.xz --formula v5.13
 
-Text goes to stdout as 7-bit ASCII unless ``--unicode``. Bad arguments exit
-with status 2 and one line on stderr naming the problem; a progress bar is
-drawn on stderr for long runs only when stderr is a terminal.
+Text goes to stdout as 7-bit ASCII unless ``--unicode``, and never with
+control characters (a trace's task names cannot send escape sequences to the
+terminal). Bad arguments, and files that cannot be read or written, exit with
+status 2 and one line on stderr naming the problem; a progress bar is drawn on
+stderr for long runs only when stderr is a terminal.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -30,7 +33,11 @@ from pathlib import Path
 __all__ = ["main", "UsageError"]
 
 PROG = "reclaimlab"
+#: The formulas ``compare`` runs without --formulas or --kernel.
+DEFAULT_COMPARE = ("v4.18", "v4.19", "v5.0")
 CHART_FORMATS = ("svg", "png", "pdf", "html", "json")
+#: Most sizes ``--points`` may ask of a ``lo..hi`` range (each is a column of work).
+MAX_POINTS = 1000
 FIGURE_FORMATS = CHART_FORMATS + ("txt",)
 DATA_FORMATS = ("nc", "zarr")
 
@@ -105,6 +112,8 @@ def _number(text: str) -> int:
         v = float(t) * mult
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     if v != int(v) or v < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative integer")
     return int(v)
@@ -167,13 +176,21 @@ def _check_out_dir(path: str | None) -> None:
         return
     parent = Path(path).resolve().parent
     if not parent.is_dir():
-        raise UsageError(f"--out {path!r}: directory {str(parent)!r} does not exist")
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise UsageError(f"--out {path!r}: directory {str(parent)!r} {what}")
 
 
 def _emit(text: str, unicode: bool) -> None:
     from .viz.textkit import ascii_safe
-    out = text if unicode else ascii_safe(text)
+    out = ascii_safe(text, unicode)         # control characters go in either mode
     sys.stdout.write(out if out.endswith("\n") else out + "\n")
+
+
+def _os_error(e: OSError) -> str:
+    """What the OS said, and about which path: ``'x.txt': Permission denied``."""
+    reason = e.strerror or str(e)
+    names = [repr(str(f)) for f in (e.filename, e.filename2) if f is not None]
+    return f"{' -> '.join(names)}: {reason}" if names else reason
 
 
 # --------------------------------------------------------------------------- commands
@@ -183,9 +200,10 @@ def _cmd_formulas(args) -> int:
     from .viz.textkit import ascii_safe
     if args.name:
         try:
-            _emit(formulas.describe(args.name), args.unicode)
+            text = formulas.describe(args.name)
         except (KeyError, ValueError) as e:
             raise UsageError(f"formula {args.name!r}: {e}") from None
+        _emit(_rewrap(text, args.width, args.unicode), args.unicode)
         return 0
     width = args.width
     aliases: dict[str, list[str]] = {}
@@ -206,6 +224,21 @@ def _cmd_formulas(args) -> int:
     lines += ["", "reclaimlab formulas NAME describes one formula."]
     _emit("\n".join(lines), args.unicode)
     return 0
+
+
+def _rewrap(text: str, width: int, unicode: bool) -> str:
+    """Each line or paragraph of ``text`` wrapped to ``width`` (continuation lines indented)."""
+    from .viz.textkit import wrap
+    out: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            out.append("")
+            continue
+        first = wrap(line, width, unicode=unicode)
+        out.append(first[0])
+        if len(first) > 1:
+            out += wrap(" ".join(first[1:]), width, indent="  " if ": " in line[:12] else "", unicode=unicode)
+    return "\n".join(out)
 
 
 _SWEEP_FIGURES = {"pressure": "pressure_curve", "heatmap": "priority_heatmap", "ratio": "small_large_ratio"}
@@ -234,8 +267,12 @@ def _cmd_sweep(args) -> int:
 
 
 def rl_save(obj, path, **kw):
+    """rl.save, with what the OS refuses (permissions, a directory in the way) as a UsageError."""
     from .viz.save import save
-    return save(obj, path, **kw)
+    try:
+        return save(obj, path, **kw)
+    except OSError as e:
+        raise UsageError(f"--out {str(path)!r} cannot be written: {e.strerror or e}") from None
 
 
 def _check_scenario(name: str) -> None:
@@ -271,13 +308,44 @@ def _run_output(ds, args, figure: str) -> int:
 def _cmd_simulate(args) -> int:
     from .simulate import simulate
     return _run_scenario(args, "simulate", "timeline", lambda kw: simulate(
-        args.scenario, formula=args.formula, **kw))
+        args.scenario, formula=args.formula, kernel=args.kernel, **kw))
 
 
 def _cmd_compare(args) -> int:
     from .simulate import compare
+    if args.kernel and args.formulas:
+        raise UsageError("give --formulas or --kernel, not both (a kernel runs its own formula)")
+    if args.kernel:
+        return _run_scenario(args, "compare", args.figure, lambda kw: compare(
+            args.scenario, kernels=args.kernel, **kw))
     return _run_scenario(args, "compare", args.figure, lambda kw: compare(
-        args.scenario, formulas=args.formulas, **kw))
+        args.scenario, formulas=args.formulas or list(DEFAULT_COMPARE), **kw))
+
+
+def _run_summary(ds, width: int = 72, unicode: bool = False) -> str:
+    """Two short paragraphs on a simulation: what ran (kernel, formula, rules) and the job's time.
+
+    Examples
+    --------
+    >>> import reclaimlab as rl
+    >>> ds = rl.simulate("compile-and-copy", kernel="4.19.3", reduced=True, duration_s=20.0)
+    >>> print(_run_summary(ds).splitlines()[0])
+    compile-and-copy (reduced preset, seed 0) under kernel 4.19.3: formula
+    """
+    from .viz.textkit import wrap
+    a = ds.attrs
+    sc = json.loads(a.get("scenario", "{}"))
+    who = f"kernel {a['kernel']}: formula {a['formula']}" if a.get("kernel") else f"formula {a['formula']}"
+    what = (f"{sc.get('name', '?')} ({'reduced' if sc.get('reduced') else 'full'} preset, seed "
+            f"{a.get('seed', 0)}) under {who}, inode rule {a.get('inode_rule')}, XFS reclaim "
+            f"{a.get('xfs_reclaim')}, memcg remedy {a.get('memcg_remedy')}.")
+    if "workload_time" in ds:
+        done = bool(ds.workload_time.attrs.get("finished", 1))
+        when = (f"Workload completion time: {float(ds.workload_time):.1f} s"
+                + ("." if done else " (not finished within the run: extrapolated from its progress rate)."))
+    else:
+        when = "Workload completion time: - (this scenario has no timed workload)."
+    return "\n".join(wrap(what, width, unicode=unicode) + wrap(when, width, unicode=unicode))
 
 
 def _run_scenario(args, command: str, figure: str, run) -> int:
@@ -287,6 +355,8 @@ def _run_scenario(args, command: str, figure: str, run) -> int:
         _check_out_dir(args.out)
     _check_scenario(args.scenario)
     ds = run(dict(seed=args.seed, **_run_kwargs(args)))
+    if command == "simulate":
+        _emit(_run_summary(ds, args.width, args.unicode) + ("" if args.out else "\n"), args.unicode)
     return _run_output(ds, args, figure)
 
 
@@ -341,7 +411,9 @@ def _cmd_trace(args) -> int:
     from . import trace as tr
     from .kernel import formulas
     from .viz import trace_text
-    if not Path(args.path).is_file():
+    if Path(args.path).is_dir():
+        raise UsageError(f"trace file {args.path!r} is a directory, not a trace file")
+    if not Path(args.path).exists():
         raise UsageError(f"trace file {args.path!r} does not exist")
     if args.action in ("replay", "whatif") and not args.formula:
         raise UsageError(f"trace {args.action} needs --formula F (see reclaimlab formulas)")
@@ -361,27 +433,56 @@ def _cmd_trace(args) -> int:
     progress(f"reading {Path(args.path).name}", 0, 2)
     try:
         ds = tr.read(args.path)
-    except (tr.TraceFormatError, IsADirectoryError) as e:
-        raise UsageError(f"trace file {args.path!r}: {_one_line(e)}") from None
+    except tr.TraceFormatError as e:
+        raise UsageError(f"trace file {_one_line(e)}") from None
+    except OSError as e:
+        raise UsageError(f"trace file {args.path!r} cannot be read: {e.strerror or e}") from None
+    damage = _trace_damage(ds.attrs) if args.action != "read" else None
     if args.action != "read":
         progress(args.action, 1, 2)
         ds = getattr(tr, args.action)(ds, args.formula)
+        if damage:
+            ds.attrs["trace_damage"] = damage
     progress.close()
-    if fmt in DATA_FORMATS:
-        rl_save(ds, args.out)
-        return 0
-    if fmt in CHART_FORMATS:
-        from .viz import charts
-        rl_save(charts.trace_replay(ds), args.out, scale=args.scale)
+    if fmt in DATA_FORMATS or fmt in CHART_FORMATS:
+        if damage:
+            print(f"{PROG} trace: warning: {_one_line(damage)}", file=sys.stderr)
+        if fmt in DATA_FORMATS:
+            rl_save(ds, args.out)
+        else:
+            from .viz import charts
+            rl_save(charts.trace_replay(ds), args.out, scale=args.scale)
         return 0
     report = {"read": trace_text.trace_summary, "replay": trace_text.trace_replay,
               "whatif": trace_text.trace_whatif}[args.action]
     txt = report(ds, width=args.width, unicode=args.unicode)
+    if damage:
+        txt = _with_warning(txt, damage, args.width, args.unicode)
     if fmt == "txt":
         rl_save(txt if args.unicode else _ascii(txt), args.out)
     else:
         _emit(txt, args.unicode)
     return 0
+
+
+def _trace_damage(attrs: dict) -> str | None:
+    """One sentence on what the reader could not use (a damaged file, bad lines), or None."""
+    parts = []
+    if attrs.get("compression_error"):
+        parts.append(f"the compressed file is damaged ({attrs['compression_error']}); only the events "
+                     "before the damage were read")
+    if attrs.get("malformed_lines"):
+        parts.append(f"{attrs['malformed_lines']} malformed lines were skipped")
+    if attrs.get("lost_events"):
+        parts.append(f"the kernel's trace buffer lost {attrs['lost_events']} events")
+    return ("Warning: " + "; ".join(parts) + ".") if parts else None
+
+
+def _with_warning(report: str, warning: str, width: int, unicode: bool) -> str:
+    """The report with ``warning`` as a paragraph right under its title."""
+    from .viz.textkit import wrap
+    lines = report.splitlines()
+    return "\n".join(lines[:2] + wrap(warning, width, unicode=unicode) + lines[2:])
 
 
 def _ascii(text: str) -> str:
@@ -399,6 +500,16 @@ def _width(text: str) -> int:
     if w < 40:
         raise argparse.ArgumentTypeError(f"{w} is too narrow; allowed: 40 or more")
     return w
+
+
+def _points(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 2 <= n <= MAX_POINTS:
+        raise argparse.ArgumentTypeError(f"{n} is out of range; allowed: 2 to {MAX_POINTS}")
+    return n
 
 
 def _scale(text: str) -> float:
@@ -444,7 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="F,F", help="comma-separated formula names (default: the six of 172b06c32b94)")
     s.add_argument("--freeable", default="1..1e7", metavar="RANGE",
                    help="cache sizes: lo..hi (log-spaced, see --points) or a,b,c (default 1..1e7)")
-    s.add_argument("--points", type=int, default=22, metavar="N", help="sizes in a lo..hi range (default 22)")
+    s.add_argument("--points", type=_points, default=22, metavar="N",
+                   help=f"sizes in a lo..hi range, 2 to {MAX_POINTS} (default 22)")
     s.add_argument("--priority", default="12", metavar="P",
                    help="priorities: p, a,b,c or lo..hi (default 12)")
     s.add_argument("--batch", default="128", metavar="B", help="batch sizes: b or a,b (default 128)")
@@ -464,16 +576,21 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("scenario", help="scenario name (small-vs-large, compile-and-copy, desktop-copy, "
                        "dying-memcgs, recursive-grep)")
         if name == "simulate":
-            c.add_argument("--formula", default="v5.0", help="formula name (default v5.0)")
+            c.add_argument("--formula", default=None, help="formula name (default v5.0, or the kernel's)")
+            c.add_argument("--kernel", metavar="K", help="a kernel release, e.g. 4.19.3: its formula and "
+                           "rules (see reclaimlab.kernel.releases.RELEASES)")
         else:
-            c.add_argument("--formulas", type=_names, default=["v4.18", "v4.19", "v5.0"], metavar="F,F",
-                           help="comma-separated formula names (default v4.18,v4.19,v5.0)")
+            c.add_argument("--formulas", type=_names, default=None, metavar="F,F",
+                           help=f"comma-separated formula names (default {','.join(DEFAULT_COMPARE)})")
+            c.add_argument("--kernel", nargs="+", metavar="K", help="kernel releases instead of formulas, "
+                           "e.g. --kernel 4.18 4.19 4.19.3 5.0: each with its formula and rules")
             c.add_argument("--figure", choices=["scorecard", "timeline", "dying_memcgs", "pressure_curve"],
                            default="scorecard", help="figure to print or save (default scorecard)")
         c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         c.add_argument("--reduced", action="store_true", help="use the scenario's fast preset")
         c.add_argument("--set", type=_setting, action="append", metavar="KEY=VALUE",
-                       help="override a scenario parameter (repeatable; VALUE is JSON or a string)")
+                       help="override a scenario parameter (repeatable; VALUE is JSON or a string; "
+                       "node_pages, anon_pages and min_free_kbytes also take sizes such as 8GiB)")
         c.add_argument("--out", metavar="PATH", help="write .nc/.zarr (Dataset), a chart or .txt")
         c.add_argument("--scale", type=_scale, default=2.0, help="PNG scale factor (default 2)")
         _common_text(c)
@@ -522,8 +639,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     if args.command == "sweep":
-        if args.points < 2:
-            parser.exit(2, f"{PROG} sweep: error: --points {args.points}: allowed: 2 or more (see --help)\n")
         for opt in ("freeable", "priority", "batch", "seeks"):
             try:
                 setattr(args, opt, _int_list(getattr(args, opt), log_points=args.points if opt == "freeable" else None))
@@ -546,6 +661,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as e:
+        # a file the OS refuses (permissions, a directory in the way, a full disk)
+        print(f"{PROG} {args.command}: error: {_one_line(_os_error(e))}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

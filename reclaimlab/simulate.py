@@ -67,13 +67,16 @@ def simulate(
     >>> import reclaimlab as rl
     >>> ds = rl.simulate("small-vs-large", "v4.19", reduced=True)
     >>> sorted(ds.sizes)
-    ['cache', 'node', 'time']
+    ['cache', 'cause', 'node', 'time']
     """
     sc = get(scenario)
     run_rules = rules(formula, kernel, inode_rule=inode_rule, xfs_reclaim=xfs_reclaim,
                       memcg_remedy=memcg_remedy)
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, (bool, np.bool_)):
         raise TypeError(f"seed={seed!r} must be an integer")
+    if not isinstance(reduced, (bool, np.bool_)):
+        # "no" or 0.0 would be taken for True or False by a truth test: refuse, do not guess.
+        raise TypeError(f"reduced={reduced!r} is not allowed; allowed: True or False")
     params = (sc.reduced if reduced else sc.params)
     if overrides:
         params = params.replace(**overrides)
@@ -85,28 +88,43 @@ def simulate(
 
 def compare(
     scenario: str | Scenario,
-    formulas: Sequence[str],
+    formulas: Sequence[str] | None = None,
     *,
+    kernels: Sequence[str] | None = None,
     seed: int = 0,
     client=None,
     **kwargs,
 ) -> xr.Dataset:
-    """Simulate one scenario under several formulas; stack them along ``formula``.
+    """Simulate one scenario under several formulas or kernels; stack them along ``formula``.
 
     Parameters
     ----------
     scenario : str or Scenario
         As for :func:`simulate`.
-    formulas : sequence of str
+    formulas : sequence of str, optional
         Formula names, kept exactly as passed in the ``formula`` coordinate
         (aliases are not resolved there).
+    kernels : sequence of str, optional
+        Instead of ``formulas``: releases of
+        :data:`reclaimlab.kernel.releases.RELEASES` (``["4.18", "4.19",
+        "4.19.3", "5.0"]``), each run with its formula and rules
+        (``simulate(..., kernel=k)``). Along ``formula`` the labels are the
+        kernels as passed; the coordinates ``kernel`` (the same labels) and
+        ``kernel_formula`` (the formula each runs) say what ran.
     seed : int
-        The same seed for every run, so runs differ only by formula.
+        The same seed for every run, so runs differ only by formula or kernel.
     client : dask.distributed.Client, optional
         Run the grid on a dask cluster; the result is the same Dataset as a
         local run.
     **kwargs
-        Passed to :func:`simulate` (``kernel``, rules, ``reduced``, overrides).
+        Passed to :func:`simulate` (``kernel`` with ``formulas``, rules,
+        ``reduced``, overrides).
+
+    Raises
+    ------
+    ValueError
+        When both or neither of ``formulas`` and ``kernels`` are given, or a
+        list is empty; a ``formula`` or ``kernel`` keyword that clashes with the list.
 
     Examples
     --------
@@ -114,22 +132,51 @@ def compare(
     >>> ds = rl.compare("small-vs-large", ["v4.18", "v4.19"], reduced=True)
     >>> ds.formula.values.tolist()
     ['v4.18', 'v4.19']
+    >>> ds = rl.compare("small-vs-large", kernels=["4.19", "4.19.3"], reduced=True)
+    >>> ds.kernel_formula.values.tolist(), ds.inode_rule.values.tolist()
+    (['v4.19', 'v4.19'], ['v4.18', 'a76cf1a474d7'])
     """
-    names = list(formulas) if not isinstance(formulas, str) else [formulas]
-    if not names:
-        raise ValueError("formulas=[] is empty; allowed: a non-empty list of formula names")
-    if client is not None:
-        futures = [client.submit(simulate, scenario, f, seed=seed, pure=False, **kwargs) for f in names]
-        runs = client.gather(futures)
+    by_kernel = kernels is not None
+    names = _run_names(formulas, kernels, kwargs)
+    if by_kernel:
+        runs = _runs(client, [dict(kernel=k) for k in names], scenario, seed, kwargs)
     else:
-        runs = [simulate(scenario, f, seed=seed, **kwargs) for f in names]
-    per_run = ("formula", "inode_rule", "xfs_reclaim", "memcg_remedy")
-    rules = {k: [r.attrs.get(k, "") for r in runs] for k in per_run}
+        runs = _runs(client, [dict(formula=f) for f in names], scenario, seed, kwargs)
+    per_run = ("formula", "inode_rule", "xfs_reclaim", "memcg_remedy") + (("kernel",) if by_kernel else ())
+    rules_of = {k: [r.attrs.get(k, "") for r in runs] for k in per_run}
     for r in runs:
         r.attrs = {k: v for k, v in r.attrs.items() if k not in per_run}
     ds = xr.concat(runs, dim="formula", combine_attrs="override")
     ds = ds.assign_coords(formula=("formula", np.array(names, dtype=str)))
     for k in per_run[1:]:
-        ds = ds.assign_coords({k: ("formula", np.array(rules[k], dtype=str))})
-    ds.formula.attrs = {"long_name": "scan-count formula (as passed)"}
+        ds = ds.assign_coords({k: ("formula", np.array(rules_of[k], dtype=str))})
+    ds.formula.attrs = {"long_name": "kernel release (as passed)" if by_kernel else "scan-count formula (as passed)"}
+    if by_kernel:
+        ds = ds.assign_coords(kernel_formula=("formula", np.array(rules_of["formula"], dtype=str)))
+        ds.kernel_formula.attrs = {"long_name": "scan-count formula the kernel runs"}
     return ds
+
+
+def _run_names(formulas, kernels, kwargs) -> list[str]:
+    """The labels of a compare: formulas or kernels, exactly one of them, not empty."""
+    if (formulas is None) == (kernels is None):
+        raise ValueError("compare needs formulas=[...] or kernels=[...], not "
+                         + ("both" if formulas is not None else "neither"))
+    given, what = (formulas, "formulas") if kernels is None else (kernels, "kernels")
+    clash = "formula" if kernels is not None else None
+    if clash and kwargs.get(clash) is not None:
+        raise ValueError(f"{clash}={kwargs[clash]!r} clashes with kernels=; each kernel runs its own formula")
+    if kernels is not None and kwargs.get("kernel") is not None:
+        raise ValueError(f"kernel={kwargs['kernel']!r} clashes with kernels=; give the list only")
+    names = [given] if isinstance(given, str) else list(given)
+    if not names:
+        raise ValueError(f"{what}=[] is empty; allowed: a non-empty list of {what[:-1]} names")
+    return [str(n) for n in names]
+
+
+def _runs(client, each: list[dict], scenario, seed, kwargs) -> list[xr.Dataset]:
+    """simulate() once per entry of ``each`` (extra keywords), locally or on a dask client."""
+    if client is not None:
+        futures = [client.submit(simulate, scenario, seed=seed, pure=False, **kwargs, **e) for e in each]
+        return client.gather(futures)
+    return [simulate(scenario, seed=seed, **kwargs, **e) for e in each]

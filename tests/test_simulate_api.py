@@ -13,7 +13,8 @@ def run():
 
 
 def test_schema(run):
-    assert set(run.dims) == {"time", "node", "cache"}
+    assert set(run.dims) == {"time", "node", "cache", "cause"}
+    assert run.stall_by_cause.dims[-1] == "cause" and run.blocked_by_cause.dims[-1] == "cause"
     assert run.page_cache.dims == ("time", "node")
     assert run.slab.dims == ("time", "node", "cache")
     assert run.priority.dims == ("time", "node")
@@ -136,3 +137,102 @@ def test_simulation_round_trips_through_netcdf_and_zarr(tmp_path, ext):
             assert back[name].dtype == ds[name].dtype, name
     # The run carries its parameters: enough to run it again.
     assert SimParams.from_json(back.attrs["params"]) == rl.scenarios.get("compile-and-copy").reduced
+
+
+# --------------------------------------------------------------------------- issue 20: every parameter checked
+
+@pytest.mark.parametrize("reduced", ["no", "yes", 0, 1, None, 0.0])
+def test_reduced_must_be_a_bool(reduced):
+    # "no" was taken as True by a truth test
+    with pytest.raises(TypeError, match=rf"reduced={reduced!r} is not allowed; allowed: True or False"):
+        rl.simulate("desktop-copy", reduced=reduced)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(disk_read_ms=float("inf")), r"disk_read_ms=inf is not allowed; allowed: a finite real number"),
+    (dict(disk_read_ms=float("nan")), r"disk_read_ms=nan is not allowed"),
+    (dict(disk_mb_per_s=0.0), r"disk_mb_per_s=0.0 is not allowed; allowed: > 0"),
+    (dict(duration_s=1e9), r"duration_s=1000000000.0 at dt_s=0.1 is 1e\+10 steps; allowed: at most 1000000 "
+                           r"\(MAX_STEPS"),
+    (dict(dt_s=1e-9, record_s=1.0), r"duration_s=15.0 at dt_s=1e-09 is 1.5e\+10 steps; allowed: at most"),
+    (dict(duration_s=2e6, dt_s=1.0, record_s=1.0), r"duration_s=2000000.0 at dt_s=1.0 is 2e\+06 steps; allowed"),
+    (dict(kswapd="no"), r"kswapd='no' is not allowed; allowed: True or False"),
+    (dict(nodes=True), r"nodes=True is not allowed; allowed: an integer"),
+    (dict(nodes=2.0), r"nodes=2.0 is not allowed; allowed: an integer"),
+    (dict(nodes=2000), r"nodes=2000 is not allowed; allowed: >= 1 and <= 1024"),
+    (dict(job_tasks="4"), r"job_tasks='4' is not allowed; allowed: an integer \(sizes with a unit"),
+    (dict(watermark_scale_factor=0), r"watermark_scale_factor=0 is not allowed; allowed: >= 1 and <= 3000"),
+    (dict(node_pages=2**60), r"node_pages=1152921504606846976 is not allowed; allowed: >= 1 and <= 2814"),
+    (dict(filesets=[]), r"filesets=\[\] is not allowed; allowed: a tuple of FileSet"),
+    (dict(services="x"), r"services='x' is not allowed; allowed: None or a Services"),
+    (dict(node_pages="1.5 GB"), r"node_pages='1.5 GB' is not allowed; allowed: a size in 4 KiB pages, "
+                                r"or a number with a unit B, KiB"),
+    (dict(min_free_kbytes="1000B"), r"min_free_kbytes='1000B' is not allowed; allowed: a whole number of KiB"),
+])
+def test_every_simulation_parameter_is_type_and_range_checked(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        rl.simulate("desktop-copy", reduced=True, **kwargs)
+
+
+def test_nested_parameters_are_checked_with_their_path():
+    from reclaimlab.sim.params import FileSet, Services, SimParams, SlabCache
+    with pytest.raises(ValueError, match=r"filesets\[f\]\.reads_per_s=inf is not allowed"):
+        SimParams(filesets=(FileSet("f", 4, reads_per_s=float("inf")),)).validate()
+    with pytest.raises(ValueError, match=r"filesets\[f\]\.writes='yes' is not allowed; allowed: True or False"):
+        SimParams(filesets=(FileSet("f", 4, writes="yes"),)).validate()
+    with pytest.raises(ValueError, match=r"caches\[c\]\.seeks=2.5 is not allowed; allowed: an integer"):
+        SimParams(caches=(SlabCache("c", 10, seeks=2.5),)).validate()
+    with pytest.raises(ValueError, match=r"caches\[c\]\.memcg='other' is not allowed; allowed: 'root', 'service'"):
+        SimParams(caches=(SlabCache("c", 10, memcg="other"),)).validate()
+    with pytest.raises(ValueError, match=r"services\.max_memcgs=100000 is not allowed; allowed: >= 3 and <= 65535"):
+        SimParams(services=Services(max_memcgs=100_000)).validate()
+
+
+def test_every_preset_passes_the_checks_and_numpy_numbers_are_accepted():
+    import numpy as np
+    from reclaimlab.sim.params import LIMITS, SimParams
+    for name in rl.scenarios.names():
+        sc = rl.scenarios.get(name)
+        sc.params.validate()
+        sc.reduced.validate()
+    p = SimParams().replace(nodes=np.int64(2), duration_s=np.float32(5.0), kswapd=np.bool_(True))
+    assert p.nodes == 2
+    # every field of every parameter class has its limits
+    from reclaimlab.sim.params import Costs, FileSet, Services, SlabCache
+    import dataclasses
+    fields = {f.name for cls in (SimParams, Costs, FileSet, Services, SlabCache) for f in dataclasses.fields(cls)}
+    assert fields - set(LIMITS) == {"filesets", "caches", "services", "costs"}
+
+
+def test_sizes_with_units_in_the_api():
+    from reclaimlab.sim.params import SimParams, parse_size
+    p = SimParams().replace(node_pages="8GiB", anon_pages="1 GiB", min_free_kbytes="65536KiB")
+    assert (p.node_pages, p.anon_pages, p.min_free_kbytes) == (2 * 2**20, 2**18, 65536)
+    assert parse_size("node_pages", "4096B") == 1 and parse_size("node_pages", "1.5GiB") == 393216
+    assert parse_size("node_pages", "1000") == 1000                  # a plain number: the field's unit
+
+
+# --------------------------------------------------------------------------- issue 18: compare by kernel
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: rl.compare("desktop-copy"), r"compare needs formulas=\[...\] or kernels=\[...\], not neither"),
+    (lambda: rl.compare("desktop-copy", ["v5.0"], kernels=["5.0"]), r"not both"),
+    (lambda: rl.compare("desktop-copy", kernels=[]), r"kernels=\[\] is empty"),
+    (lambda: rl.compare("desktop-copy", kernels=["4.19"], formula="v5.0"), r"formula='v5.0' clashes with kernels="),
+    (lambda: rl.compare("desktop-copy", kernels=["4.19"], kernel="5.0"), r"kernel='5.0' clashes with kernels="),
+    (lambda: rl.compare("desktop-copy", kernels=["9.9"], reduced=True), r"kernel='9.9' is unknown"),
+])
+def test_compare_by_kernel_argument_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_compare_by_kernel_runs_each_kernel_as_simulate_does():
+    ds = rl.compare("desktop-copy", kernels=["4.19.3", "5.10"], reduced=True, duration_s=2.0)
+    one = rl.simulate("desktop-copy", kernel="5.10", reduced=True, duration_s=2.0)
+    assert ds.formula.values.tolist() == ["4.19.3", "5.10"] and ds.kernel.values.tolist() == ["4.19.3", "5.10"]
+    assert ds.kernel_formula.values.tolist() == ["v4.19", "v5.0"]
+    assert ds.xfs_reclaim.values.tolist() == ["sync", "async"]
+    assert ds.memcg_remedy.values.tolist() == ["none", "reparent"]
+    np.testing.assert_array_equal(ds.sel(formula="5.10").free.values, one.free.values)
+    assert "kernel" not in ds.attrs

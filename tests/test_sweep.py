@@ -1,4 +1,6 @@
-"""rl.sweep: dims, carried state, attrs, dask-backed inputs."""
+"""rl.sweep: dims, carried state, attrs, dask-backed inputs, bounded and interruptible work."""
+import importlib
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -105,3 +107,44 @@ def test_shrink_stop_scans_nothing_and_defers_the_target(name):
         np.testing.assert_array_equal(stop.next_deferred, want)
     with pytest.raises(TypeError, match="shrink_stop=2"):
         rl.formulas.scan(name, 10, 12, shrink_stop=2)
+
+
+# --------------------------------------------------------------------------- bounded, interruptible work
+
+def test_too_many_call_points_are_refused_before_any_work(monkeypatch):
+    sweep_mod = importlib.import_module("reclaimlab.sweep")   # the module; rl.sweep is the function
+
+    def never(*a, **k):
+        raise AssertionError("evaluated")
+    monkeypatch.setattr(sweep_mod, "evaluate", never)
+    with pytest.raises(ValueError, match=r"calls=10000000000000 over 1 points is 10000000000000 call-points; "
+                                         r"allowed: calls x points <= 10000000000 \(MAX_CALL_POINTS\)"):
+        rl.sweep("v4.19", 1000, 12, calls=10**13)
+    with pytest.raises(ValueError, match=r"over 6 points"):       # 2 formulas x 3 sizes
+        rl.sweep(["v4.19", "v5.0"], [1, 2, 3], 12, calls=sweep_mod.MAX_CALL_POINTS // 6 + 1)
+
+
+@pytest.mark.parametrize("name", ["v4.15", "v4.19", "v5.0", "v5.13", "rik-2019", "dave-2019"])
+def test_chunked_calls_give_the_same_dataset(monkeypatch, name):
+    sweep_mod = importlib.import_module("reclaimlab.sweep")   # the module; rl.sweep is the function
+    whole = rl.sweep(name, [10, 1000, 10**6], [0, 12], calls=997, batch=[128, 1024])
+    monkeypatch.setattr(sweep_mod, "CHUNK_CALL_POINTS", 12 * 50)   # 12 points: 50 calls a chunk
+    chunked = rl.sweep(name, [10, 1000, 10**6], [0, 12], calls=997, batch=[128, 1024])
+    xr.testing.assert_identical(chunked, whole)
+
+
+def test_a_long_sweep_stops_on_ctrl_c_between_chunks(monkeypatch):
+    sweep_mod = importlib.import_module("reclaimlab.sweep")   # the module; rl.sweep is the function
+    seen = []
+    real = sweep_mod.evaluate
+
+    def evaluate(spec, values, calls):
+        seen.append(calls)
+        if len(seen) == 3:
+            raise KeyboardInterrupt        # what Python raises at the next bytecode after SIGINT
+        return real(spec, values, calls=calls)
+    monkeypatch.setattr(sweep_mod, "evaluate", evaluate)
+    with pytest.raises(KeyboardInterrupt):
+        rl.sweep("v4.19", [10, 1000], 12, calls=10**9)
+    step = sweep_mod.CHUNK_CALL_POINTS // 2
+    assert seen == [step, step, step]      # the C loop never runs more than a chunk at a time

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,9 +32,24 @@ def check_reader(text):
     except T.TraceFormatError as err:
         assert err.line >= 1 and err.kind
         assert lenient.attrs["malformed_lines"] >= 1
+        check_blame(text, err)
         return
     assert lenient.attrs["malformed_lines"] == 0
     assert strict.identical(lenient)
+
+
+def check_blame(text, err):
+    """Strict mode blames the first bad line: the lines before it parse, that line alone does not."""
+    data = text.encode("utf-8", "replace") if isinstance(text, str) else text
+    lines = data.split(b"\n")
+    assert 1 <= err.line <= len(lines)
+    before = b"\n".join(lines[:err.line - 1])
+    ok = T.parse(before + b"\n" if before else b"", strict=True)
+    assert ok.attrs["malformed_lines"] == 0
+    with pytest.raises(T.TraceFormatError) as alone:
+        T.parse(lines[err.line - 1] + b"\n", strict=True)
+    assert (alone.value.line, alone.value.kind) == (1, err.kind)
+    assert alone.value.text == err.text
 
 
 @FUZZ

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import numbers
+import re
 from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
 
 from .alloc import MAX_ORDER
 
@@ -293,7 +298,12 @@ class SimParams:
         return out
 
     def replace(self, **changes) -> "SimParams":
-        """A copy with fields replaced, validated (unknown names raise ``ValueError``)."""
+        """A copy with fields replaced, validated (unknown names raise ``ValueError``).
+
+        Sizes in pages (``node_pages``, ``anon_pages``) and in KiB
+        (``min_free_kbytes``) may also be given as strings with a binary unit,
+        ``"8GiB"``, ``"512 MiB"``, ``"4096B"`` (see :func:`parse_size`).
+        """
         valid = {f.name for f in dataclasses.fields(self)}
         cost_fields = {f.name for f in dataclasses.fields(Costs)}
         unknown = sorted(set(changes) - valid - cost_fields)
@@ -302,6 +312,8 @@ class SimParams:
                 f"unknown parameter(s) {', '.join(unknown)}; allowed: "
                 f"{', '.join(sorted(valid | cost_fields))}"
             )
+        changes = {k: parse_size(k, v) if k in SIZE_FIELDS and isinstance(v, str) else v
+                   for k, v in changes.items()}
         cost_changes = {k: changes.pop(k) for k in list(changes) if k in cost_fields}
         out = dataclasses.replace(self, **changes)
         if cost_changes:
@@ -310,39 +322,34 @@ class SimParams:
         return out
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the first impossible setting."""
-        def positive(name, value, allow_zero=False):
-            if not (value >= 0 if allow_zero else value > 0):
-                raise ValueError(f"{name}={value!r} is not allowed; {name} must be "
-                                 f"{'>= 0' if allow_zero else '> 0'}")
+        """Raise ``ValueError`` naming the first impossible setting, its value and what is allowed.
 
-        positive("nodes", self.nodes)
-        positive("node_pages", self.node_pages)
-        positive("anon_pages", self.anon_pages, allow_zero=True)
-        positive("duration_s", self.duration_s)
-        positive("dt_s", self.dt_s)
-        positive("record_s", self.record_s)
-        positive("vfs_cache_pressure", self.vfs_cache_pressure, allow_zero=True)
-        positive("job_seconds", self.job_seconds, allow_zero=True)
-        positive("job_tasks", self.job_tasks)
-        positive("xfs_ags", self.xfs_ags)
-        positive("interactive_allocs_per_s", self.interactive_allocs_per_s, allow_zero=True)
-        order = self.interactive_order
-        if not (isinstance(order, numbers.Integral) and not isinstance(order, bool)
-                and 0 <= order < MAX_ORDER):
-            raise ValueError(f"interactive_order={self.interactive_order!r} is not allowed; it must be "
-                             f"an int from 0 to {MAX_ORDER - 1} (MAX_ORDER - 1)")
+        Every field is checked for its type (an int where the kernel counts,
+        a finite real number where a time or rate is meant, a bool for a
+        switch) and its range (:data:`LIMITS`); then the settings are checked
+        against each other. A run of more than :data:`MAX_STEPS` steps or
+        :data:`MAX_RECORDS` recorded samples is refused, naming the limit.
+        """
+        _check_fields(self, "")
+        _check_fields(self.costs, "")
+        for fs in self.filesets:
+            _check_fields(fs, f"filesets[{fs.name}].")
+        for c in self.caches:
+            _check_fields(c, f"caches[{c.name}].")
+        if self.services is not None:
+            _check_fields(self.services, "services.")
+        self._check_relations()
+
+    def _check_relations(self) -> None:
+        """The checks between fields, after each field passed its own."""
         if self.record_s < self.dt_s:
             raise ValueError(f"record_s={self.record_s} is not allowed; it must be >= dt_s={self.dt_s}")
+        _check_run_length(self.duration_s, self.dt_s, self.record_s)
         if self.anon_pages >= self.node_pages:
             raise ValueError(
                 f"anon_pages={self.anon_pages} is not allowed: more memory in use than "
                 f"exists (node_pages={self.node_pages}); it must be < node_pages"
             )
-        if self.min_free_kbytes is not None:
-            positive("min_free_kbytes", self.min_free_kbytes)
-        for f in dataclasses.fields(self.costs):
-            positive(f.name, getattr(self.costs, f.name), allow_zero=True)
         if self.costs.disk_max_queueing < 1:
             raise ValueError(f"disk_max_queueing={self.costs.disk_max_queueing!r} is not allowed; "
                              f"it must be >= 1 (an IO waits at least its own service time)")
@@ -353,23 +360,9 @@ class SimParams:
         if len(set(names)) != len(names):
             raise ValueError(f"filesets/caches names {names} are not unique")
         for fs in self.filesets:
-            positive(f"filesets[{fs.name}].pages_per_file", fs.pages_per_file)
-            positive(f"filesets[{fs.name}].working_set", fs.working_set, allow_zero=True)
-            positive(f"filesets[{fs.name}].reads_per_s", fs.reads_per_s, allow_zero=True)
-            positive(f"filesets[{fs.name}].creates_per_s", fs.creates_per_s, allow_zero=True)
-            if fs.memcg not in ("root", "service"):
-                raise ValueError(f"filesets[{fs.name}].memcg={fs.memcg!r} is not allowed; "
-                                 f"allowed: 'root', 'service'")
             if fs.memcg == "service" and self.services is None:
                 raise ValueError(f"filesets[{fs.name}].memcg='service' needs services=Services(...)")
         for c in self.caches:
-            positive(f"caches[{c.name}].objects", c.objects, allow_zero=True)
-            positive(f"caches[{c.name}].objects_per_page", c.objects_per_page)
-            positive(f"caches[{c.name}].seeks", c.seeks, allow_zero=True)
-            positive(f"caches[{c.name}].batch", c.batch, allow_zero=True)
-            if c.memcg not in ("root", "service"):
-                raise ValueError(f"caches[{c.name}].memcg={c.memcg!r} is not allowed; "
-                                 f"allowed: 'root', 'service'")
             if c.inode_clusters and c.memcg != "root":
                 raise ValueError(f"caches[{c.name}].memcg={c.memcg!r} is not allowed with "
                                  f"inode_clusters=True; allowed: 'root' (XFS buffers are not "
@@ -378,9 +371,198 @@ class SimParams:
         if len(clusters) > 1:
             raise ValueError(f"caches {clusters} all have inode_clusters=True; allowed: at most one "
                              f"(the filesystem's one buffer cache)")
-        if self.services is not None:
-            positive("services.count", self.services.count)
-            positive("services.lifetime_s", self.services.lifetime_s)
-            if self.services.max_memcgs < self.services.count + 2:
-                raise ValueError(f"services.max_memcgs={self.services.max_memcgs} is not allowed; "
-                                 f"it must be >= services.count + 2")
+        if self.services is not None and self.services.max_memcgs < self.services.count + 2:
+            raise ValueError(f"services.max_memcgs={self.services.max_memcgs} is not allowed; "
+                             f"it must be >= services.count + 2")
+
+
+# --------------------------------------------------------------------------- field checks
+
+#: Most simulation steps (``duration_s / dt_s``) one run may take: about a
+#: quarter of an hour of CPU at the engine's pace of ~1 ms a step. The full
+#: presets take 10,000 at most; a finer step or a longer run than this is
+#: refused before anything runs, naming the limit.
+MAX_STEPS = 1_000_000
+
+#: Most recorded samples (``duration_s / record_s``) of one run: the Dataset's
+#: ``time`` dim, kept in memory.
+MAX_RECORDS = 1_000_000
+
+#: Largest count of pages or objects: 2**48 (1 EiB of 4 KiB pages). Counts
+#: go through float64 arithmetic in the engine, exact below 2**53.
+MAX_COUNT = 2**48
+
+_C_INT_MAX = 2**31 - 1
+_KINDS = {"int": "an integer", "real": "a finite real number", "bool": "True or False",
+          "str": "a non-empty string"}
+
+#: ``field: (kind, low, high)`` for every scalar field of the parameter
+#: classes; ``low`` and ``high`` are inclusive (None: unbounded), and a
+#: ``(value, "strict")`` low bound excludes the value.
+LIMITS: dict[str, tuple] = {
+    # SimParams
+    "nodes": ("int", 1, 1024),                       # MAX_NUMNODES (CONFIG_NODES_SHIFT=10)
+    "node_pages": ("int", 1, MAX_COUNT),
+    "anon_pages": ("int", 0, MAX_COUNT),
+    "min_free_kbytes": ("int", 1, _C_INT_MAX),        # a C int sysctl; None = kernel default
+    "watermark_scale_factor": ("int", 1, 3000),      # the sysctl's range (mm/page_alloc.c)
+    "duration_s": ("real", (0, "strict"), None),
+    "dt_s": ("real", (0, "strict"), None),
+    "record_s": ("real", (0, "strict"), None),
+    "vfs_cache_pressure": ("int", 0, _C_INT_MAX),
+    "dentry_objects_per_page": ("int", 1, 4096),
+    "inode_objects_per_page": ("int", 1, 4096),
+    "job_seconds": ("real", 0, None),
+    "job_tasks": ("int", 1, 1_000_000),
+    "xfs_ags": ("int", 1, 1_000_000),
+    "interactive_allocs_per_s": ("real", 0, None),
+    "interactive_order": ("int", 0, None),           # the upper bound is MAX_ORDER, checked later
+    "kswapd": ("bool", None, None),
+    # Costs
+    "page_scan_us": ("real", 0, None), "object_scan_us": ("real", 0, None),
+    "object_free_us": ("real", 0, None), "disk_read_ms": ("real", 0, None),
+    "disk_mb_per_s": ("real", (0, "strict"), None),  # a bandwidth of 0 would divide by zero
+    "inode_flush_ms": ("real", 0, None), "dirty_expire_s": ("real", 0, None),
+    "log_force_ms": ("real", 0, None), "disk_max_queueing": ("real", 0, None),
+    "writeback_min_share": ("real", 0, None),
+    # FileSet
+    "name": ("str", None, None),
+    "pages_per_file": ("int", 1, MAX_COUNT), "working_set": ("int", 0, MAX_COUNT),
+    "reads_per_s": ("real", 0, None), "creates_per_s": ("real", 0, None),
+    "writes": ("bool", None, None), "nofs": ("bool", None, None), "job": ("bool", None, None),
+    "replaces": ("bool", None, None), "memcg": ("str", None, None),
+    # SlabCache
+    "objects": ("int", 0, MAX_COUNT), "objects_per_page": ("real", (0, "strict"), None),
+    "seeks": ("int", 0, _C_INT_MAX), "batch": ("int", 0, _C_INT_MAX),
+    "inode_clusters": ("bool", None, None),
+    # Services
+    "count": ("int", 1, 10_000), "lifetime_s": ("real", (0, "strict"), None),
+    "max_memcgs": ("int", 3, 65_535),                # MEM_CGROUP_ID_MAX
+}
+
+_NESTED = {"filesets", "caches", "services", "costs"}
+_MEMCGS = ("root", "service")
+
+
+def _bad(name: str, value, allowed: str) -> ValueError:
+    return ValueError(f"{name}={value!r} is not allowed; allowed: {allowed}")
+
+
+def _type_ok(kind: str, value) -> bool:
+    if kind == "bool":
+        return isinstance(value, (bool, np.bool_))
+    if kind == "str":
+        return isinstance(value, str) and value != ""
+    if isinstance(value, (bool, np.bool_)):
+        return False                                 # True is an int to Python, never a count here
+    if kind == "int":
+        return isinstance(value, numbers.Integral)
+    return isinstance(value, numbers.Real) and math.isfinite(value)
+
+
+def _check_range(name: str, value, low, high) -> None:
+    strict = isinstance(low, tuple)
+    lo = low[0] if strict else low
+    too_low = lo is not None and (value <= lo if strict else value < lo)
+    if too_low or (high is not None and value > high):
+        lo_text = None if lo is None else (f"> {lo}" if strict else f">= {lo}")
+        parts = [p for p in (lo_text, None if high is None else f"<= {high}") if p]
+        raise _bad(name, value, " and ".join(parts))
+
+
+def _check_fields(obj, prefix: str) -> None:
+    """Type and range of every scalar field of one parameter object."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        name = prefix + f.name
+        if f.name in _NESTED:
+            _check_nested(name, value)
+            continue
+        if f.name == "min_free_kbytes" and value is None:
+            continue
+        kind, low, high = LIMITS[f.name]
+        if f.name == "interactive_order":
+            _check_order(value)
+        if not _type_ok(kind, value):
+            hint = ""
+            if isinstance(value, str) and kind in ("int", "real"):
+                hint = f" (sizes with a unit, such as '8GiB', are taken by {', '.join(SIZE_FIELDS)})"
+            raise _bad(name, value, _KINDS[kind] + hint)
+        if kind in ("int", "real"):
+            _check_range(name, value, low, high)
+        if f.name == "memcg" and value not in _MEMCGS:
+            raise _bad(name, value, "'root', 'service'")
+
+
+def _check_order(order) -> None:
+    if not (isinstance(order, numbers.Integral) and not isinstance(order, (bool, np.bool_))
+            and 0 <= order < MAX_ORDER):
+        raise ValueError(f"interactive_order={order!r} is not allowed; it must be "
+                         f"an int from 0 to {MAX_ORDER - 1} (MAX_ORDER - 1)")
+
+
+def _check_nested(name: str, value) -> None:
+    if name == "costs":
+        if not isinstance(value, Costs):
+            raise ValueError(f"costs={value!r:.80} is not allowed; allowed: a Costs")
+    elif name == "services":
+        if value is not None and not isinstance(value, Services):
+            raise ValueError(f"services={value!r:.80} is not allowed; allowed: None or a Services")
+    else:
+        want = FileSet if name == "filesets" else SlabCache
+        if not isinstance(value, tuple) or not all(isinstance(v, want) for v in value):
+            raise ValueError(f"{name}={value!r:.80} is not allowed; allowed: a tuple of {want.__name__}")
+
+
+def _check_run_length(duration_s: float, dt_s: float, record_s: float) -> None:
+    steps = duration_s / dt_s
+    if steps > MAX_STEPS:
+        raise ValueError(
+            f"duration_s={duration_s!r} at dt_s={dt_s!r} is {steps:.3g} steps; allowed: at most "
+            f"{MAX_STEPS} (MAX_STEPS, about 15 minutes of CPU): shorten the run or lengthen the step")
+    if duration_s / record_s > MAX_RECORDS:
+        raise ValueError(
+            f"duration_s={duration_s!r} at record_s={record_s!r} is {duration_s / record_s:.3g} "
+            f"recorded samples; allowed: at most {MAX_RECORDS} (MAX_RECORDS)")
+
+
+# --------------------------------------------------------------------------- sizes with units
+
+#: Fields that take a size: in 4 KiB pages, or in KiB.
+PAGE_FIELDS = ("node_pages", "anon_pages")
+KIB_FIELDS = ("min_free_kbytes",)
+SIZE_FIELDS = PAGE_FIELDS + KIB_FIELDS
+
+_UNITS = {"b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]+)\s*")
+
+
+def parse_size(name: str, text: str) -> int:
+    """A size with a binary unit (``"8GiB"``) in the unit of field ``name``: pages or KiB.
+
+    Units are B, KiB, MiB, GiB and TiB (case-insensitive); a plain number
+    string is in the field's own unit. The size must be a whole number of
+    the field's unit (4 KiB pages, or KiB).
+
+    Examples
+    --------
+    >>> parse_size("node_pages", "8GiB")
+    2097152
+    >>> parse_size("min_free_kbytes", "64 MiB")
+    65536
+    """
+    unit_bytes = PAGE_KIB * 1024 if name in PAGE_FIELDS else 1024
+    what = "4 KiB pages" if name in PAGE_FIELDS else "KiB"
+    if name not in SIZE_FIELDS:
+        raise _bad(name, text, f"a number; unit strings are taken only by {', '.join(SIZE_FIELDS)}")
+    t = text.strip().replace("_", "")
+    if t.isdigit():
+        return int(t)
+    m = _SIZE.fullmatch(t)
+    if not m or m.group(2).lower() not in _UNITS:
+        raise _bad(name, text, f"a size in {what}, or a number with a unit B, KiB, MiB, GiB, TiB "
+                               "(e.g. '8GiB')")
+    num = Fraction(m.group(1)) * _UNITS[m.group(2).lower()]
+    if num % unit_bytes:
+        raise _bad(name, text, f"a whole number of {what} ({unit_bytes} bytes each)")
+    return int(num // unit_bytes)

@@ -9,13 +9,14 @@ mode so that the result is always 7-bit clean.
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from collections.abc import Sequence
 
 import numpy as np
 
 __all__ = [
-    "MIN_WIDTH", "fmt", "ascii_safe", "check_width", "wrap", "table", "log_bars", "heading", "finish",
+    "MIN_WIDTH", "fmt", "ascii_safe", "strip_controls", "check_width", "wrap", "table", "log_bars", "heading", "finish",
     "sparkline", "SPARK_ASCII", "SPARK_UNICODE",
 ]
 
@@ -51,15 +52,37 @@ def check_width(width: int) -> int:
     return int(width)
 
 
+# C0 controls but newline (tab is handled apart), DEL, C1 controls (U+009B is a
+# one-byte CSI to some terminals), and the format characters that reorder or
+# hide text (bidirectional overrides and isolates, zero-width marks).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def strip_controls(s: str) -> str:
+    """Replace control characters by ``?`` (tabs by a space), keeping newlines.
+
+    Text from a trace (task and symbol names) could otherwise carry terminal
+    escape sequences (``ESC ]``, ``ESC [``, CSI) to whoever prints a figure.
+
+    Examples
+    --------
+    >>> strip_controls("evil\\x1b[2J\\tname")
+    'evil?[2J name'
+    """
+    return _CONTROLS.sub("?", s.replace("\t", " "))
+
+
 def ascii_safe(s: object, unicode: bool = False) -> str:
-    """``str(s)``, transliterated to 7-bit ASCII unless ``unicode`` is true.
+    """``str(s)`` without control characters, transliterated to 7-bit ASCII unless ``unicode``.
+
+    Control characters are replaced in both modes (see :func:`strip_controls`).
 
     Examples
     --------
     >>> ascii_safe("page cache \u2192 slab")
     'page cache -> slab'
     """
-    s = str(s)
+    s = strip_controls(str(s))
     if unicode:
         return s
     for k, v in _TRANSLIT.items():
