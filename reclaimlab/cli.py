@@ -375,6 +375,8 @@ def _cmd_figure(args) -> int:
                 raise UsageError(f"--all draws every figure; drop the name {args.name!r} or --all")
             if args.out:
                 raise UsageError("--all writes several files; use --out-dir DIR instead of --out")
+            if args.kernel:
+                raise UsageError("--kernel rebuilds one figure; name it instead of --all")
             formats = args.format or ["svg", "png", "txt"]
             written = catalog.write_all(args.out_dir or "figures", formats, progress=progress,
                                         scale=args.scale, unicode=args.unicode)
@@ -394,7 +396,10 @@ def _cmd_figure(args) -> int:
             Path(args.out_dir).mkdir(parents=True, exist_ok=True)
         fmt = fmt or "txt"
         _check_out_dir(args.out)
-        ds = catalog.data(args.name, progress)
+        try:
+            ds = catalog.data(args.name, progress, kernels=args.kernel)
+        except ValueError as e:
+            raise UsageError(f"--kernel: {_one_line(e)}") from None
         progress.close()
         if fmt == "txt" and not args.out:
             _emit(catalog.text(args.name, ds, width=args.width, unicode=args.unicode), args.unicode)
@@ -607,6 +612,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", metavar="PATH", help="output file")
     g.add_argument("--out-dir", metavar="DIR", help="output directory (default figures/ with --all)")
     g.add_argument("--scale", type=_scale, default=2.0, help="PNG scale factor (default 2)")
+    g.add_argument("--kernel", nargs="+", metavar="K", help="rebuild a simulation figure (compile-and-copy-"
+                   "timeline, dying-memcgs, scorecard) under these kernel releases, e.g. --kernel 4.18 "
+                   "4.19.3 5.0")
     _common_text(g)
     g.set_defaults(func=_cmd_figure)
 

@@ -71,7 +71,7 @@ class Entry:
     figure : str
         The ``rl.plot`` / ``rl.text`` function that draws it.
     build : callable
-        ``build(progress) -> Dataset``.
+        ``build(progress) -> Dataset``; simulation figures also take ``kernels=``.
     options : dict
         Keyword arguments for the figure functions.
     """
@@ -90,8 +90,11 @@ class Entry:
 
 # --------------------------------------------------------------------------- runs
 
-def _compare(scenario: str, formulas: Sequence[str], **overrides) -> xr.Dataset:
-    """``rl.compare`` of a scenario at its reduced (fast) preset, seed 0."""
+def _compare(scenario: str, formulas: Sequence[str], kernels: Sequence[str] | None = None,
+             **overrides) -> xr.Dataset:
+    """``rl.compare`` of a scenario at its reduced (fast) preset, seed 0: ``kernels`` instead of formulas if given."""
+    if kernels:
+        return compare(scenario, kernels=list(kernels), seed=0, reduced=True, **overrides)
     return compare(scenario, formulas=list(formulas), seed=0, reduced=True, **overrides)
 
 
@@ -130,31 +133,31 @@ def _build_ratio(progress=None):
     return ds
 
 
-def _build_timeline(progress=None):
+def _build_timeline(progress=None, kernels=None):
     _tick(progress, "compile-and-copy", 0, 1)
-    ds = _compare("compile-and-copy", ["v4.18", "v4.19", "v5.0"])
+    ds = _compare("compile-and-copy", ["v4.18", "v4.19", "v5.0"], kernels)
     _tick(progress, "compile-and-copy", 1, 1)
     return ds
 
 
-def _build_dying(progress=None):
+def _build_dying(progress=None, kernels=None):
     remedies = MEMCG_REMEDIES
     formulas = ["v4.19", "v5.0", "rik-2019", "v5.13"]    # v4.18 scans like v5.0 at seeks 2
     parts = []
     for i, r in enumerate(remedies):
         _tick(progress, f"dying-memcgs ({r})", i, len(remedies))
-        parts.append(_compare("dying-memcgs", formulas, memcg_remedy=r)[["dying_memcgs"]])
+        parts.append(_compare("dying-memcgs", formulas, kernels, memcg_remedy=r)[["dying_memcgs"]])
     _tick(progress, "dying-memcgs", len(remedies), len(remedies))
     out = xr.concat(parts, dim=xr.DataArray(list(remedies), dims="remedy", name="remedy"),
                     combine_attrs="override")
     return out
 
 
-def _build_scorecard(progress=None):
+def _build_scorecard(progress=None, kernels=None):
     runs = {}
     for i, s in enumerate(SCENARIOS):
         _tick(progress, s, i, len(SCENARIOS))
-        runs[s] = _compare(s, list(PRESSURE_FORMULAS))
+        runs[s] = _compare(s, list(PRESSURE_FORMULAS), kernels)
     _tick(progress, "scorecard", len(SCENARIOS), len(SCENARIOS))
     return scores(runs)
 
@@ -237,20 +240,34 @@ def get(name: str) -> Entry:
 _CACHE: dict[str, object] = {}
 
 
-def data(name: str, progress: Progress | None = None, *, cache: bool = True):
+#: Figures built from simulations: ``kernels=`` runs them under those releases instead.
+KERNEL_FIGURES = ("compile-and-copy-timeline", "dying-memcgs", "scorecard")
+
+
+def data(name: str, progress: Progress | None = None, *, kernels: Sequence[str] | None = None,
+         cache: bool = True):
     """Build the Dataset of figure ``name`` from its defaults.
 
     The result is kept for the life of the process (the inputs are fixed
     defaults and the builds are deterministic); ``cache=False`` rebuilds.
     A shallow copy is returned, so callers may change attrs freely.
+    ``kernels`` (releases, e.g. ``["4.18", "4.19.3", "5.0"]``) rebuilds a
+    simulation figure (:data:`KERNEL_FIGURES`) under those kernels instead of
+    its formulas; that result is not kept.
 
     Examples
     --------
     >>> data("small-large-ratio").sizes["priority"]
     13
     """
+    entry = get(name)
+    if kernels:
+        if name not in KERNEL_FIGURES:
+            raise ValueError(f"figure {name!r} is a formula sweep or a trace, not a simulation; "
+                             f"kernels= applies to {', '.join(KERNEL_FIGURES)}")
+        return entry.build(progress, kernels=list(kernels))
     if not cache or name not in _CACHE:
-        _CACHE[name] = get(name).build(progress)
+        _CACHE[name] = entry.build(progress)
     ds = _CACHE[name]
     return ds.copy(deep=False) if hasattr(ds, "copy") else ds
 

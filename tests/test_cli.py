@@ -451,3 +451,13 @@ def test_formulas_name_keeps_to_the_width(width):
         check_text(out, width)
         words = " ".join(rl.formulas.describe(name).split())
         assert " ".join(out.split()) == words                   # rewrapped, nothing lost
+
+
+def test_figure_kernel_rebuilds_a_simulation_figure_under_those_kernels(capsys):
+    assert cli.main(["figure", "compile-and-copy-timeline", "--kernel", "4.18", "4.19.3"]) == 0
+    out = capsys.readouterr().out
+    check_text(out)
+    assert "formula 4.19.3" in out and "reclaimlab compare compile-and-copy --kernel 4.18" in " ".join(out.split())
+    one_line_error(run("figure", "priority-heatmap", "--kernel", "4.18"), "priority-heatmap", "formula sweep")
+    one_line_error(run("figure", "scorecard", "--kernel", "9.9"), "kernel='9.9' is unknown")
+    one_line_error(run("figure", "--all", "--kernel", "4.18"), "--kernel rebuilds one figure")

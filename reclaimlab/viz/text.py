@@ -371,13 +371,16 @@ def scorecard(ds, *, width: int = 72, unicode: bool = False) -> str:
                     for k in sc.data_vars)
     lines = _header(T.FigureData(df, fd.title, [key + "; - = not measured"]), width, unicode)
     formulas = list(dict.fromkeys(df["formula"]))
+    # rl.compare(kernels=[...]) labels its runs by kernel along the formula dim.
+    runs = [ds] if isinstance(ds, xr.Dataset) else list(ds.values()) if isinstance(ds, dict) else list(ds)
+    label = "kernel" if runs and all("kernel_formula" in getattr(r, "coords", {}) for r in runs) else "formula"
     for si_, (s, g) in enumerate(df.groupby("scenario", sort=False)):
         if si_:
             lines.append("")
         lines.append(f"{s}:")
         cell = {(f, v): t for f, v, t in g[["formula", "variable", "text"]].itertuples(index=False)}
         rows = [[f] + [cell.get((f, v), "-") for v in sc.data_vars] for f in formulas]
-        lines += table(["formula"] + [short[v] for v in sc.data_vars], rows, width=width, unicode=unicode)
+        lines += table([label] + [short[v] for v in sc.data_vars], rows, width=width, unicode=unicode)
     return _footer(fd, lines, width, unicode)
 
 
