@@ -1,7 +1,7 @@
 """FormulaExplorer latency: control change -> new chart spec, in process.
 
 Moves every control through a few values (default ranges: six formulas, 25
-cache sizes, priorities 0-12, 100 calls) and prints the median and 95th
+cache sizes, priorities 0-12, the default 2,000 calls) and prints the median and 95th
 percentile time from setting a control's value to both charts being replaced,
 against a baseline of the bare rl.sweep of the same grid in the same run.
 Goal: p95 < 150 ms on this 2-core machine.
@@ -20,7 +20,7 @@ from reclaimlab.widgets import FormulaExplorer, explorer_dataset
 def main() -> None:
     ex = FormulaExplorer()
     moves = [(ex.batch, [128, 256, 512, 1024]), (ex.priority, [3, 6, 9, 12]), (ex.seeks, [1, 4, 2]),
-             (ex.calls, [50, 200, 100]), (ex.sizes, [(0, 7), (1, 8)]),
+             (ex.calls, [1000, 4000, ex.calls.value]), (ex.sizes, [(0, 7), (1, 8)]),
              (ex.floor, ["kernel", "custom", "off"])]
     times = []
     for _ in range(3):
@@ -32,7 +32,7 @@ def main() -> None:
     base = []
     for _ in range(len(times)):
         t0 = time.perf_counter()
-        explorer_dataset(ex.formulas.value, batch=1024, seeks=2, priority=12, calls=100)
+        explorer_dataset(ex.formulas.value, batch=1024, seeks=2, priority=12, calls=ex.calls.value)
         base.append(time.perf_counter() - t0)
     ms = np.array(times) * 1e3
     b = np.median(base) * 1e3
