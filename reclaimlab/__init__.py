@@ -17,21 +17,24 @@ plot, text
 save, load
     Atomic writes of Datasets (.nc, .zarr), charts (.svg, .png, ...) and text.
 
-The facade imports the arithmetic and the simulator at once; the trace
-reader, the figures and the file formats load on first use, so ``import
-reclaimlab`` stays quick.
+Everything loads on first use (PEP 562), so ``import reclaimlab`` costs no
+more than its version string; ``rl.sweep`` then brings in numpy and xarray,
+``rl.plot`` Altair.
 """
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 from ._version import __version__
-from .grid import grid
-from .simulate import compare, simulate
-from .sweep import sweep
 
-# Loaded on first attribute access (PEP 562): name -> (module, attribute or None for the module).
+# Loaded on first attribute access: name -> (module, attribute or None for the module).
 _LAZY = {
+    "sweep": ("reclaimlab.sweep", "sweep"),
+    "simulate": ("reclaimlab.simulate", "simulate"),
+    "compare": ("reclaimlab.simulate", "compare"),
+    "grid": ("reclaimlab.grid", "grid"),
     "formulas": ("reclaimlab.formulas", None),
     "scenarios": ("reclaimlab.scenarios", None),
     "trace": ("reclaimlab.trace", None),
@@ -43,7 +46,7 @@ _LAZY = {
     "save": ("reclaimlab.viz.save", "save"),
 }
 
-__all__ = ["__version__", "compare", "grid", "simulate", "sweep", *sorted(_LAZY)]
+__all__ = ["__version__", *sorted(_LAZY)]
 
 
 def __getattr__(name: str):
@@ -59,3 +62,17 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
+
+
+class _Facade(types.ModuleType):
+    """The package module. Three functions share their name with the submodule that
+    defines them (``rl.sweep`` in ``reclaimlab/sweep.py``); loading such a submodule
+    must not replace the function by the module on the package."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name, (None, None))[1] is not None:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Facade

@@ -223,6 +223,7 @@ def register(name: str, delta_fn: Callable, *, base: str = "v5.0", description: 
     'floor-32'
     >>> int(rl.formulas.scan("floor-32", 1000, 12).delta)
     32
+    >>> rl.formulas.unregister("floor-32")
     """
     return REGISTRY.register(name, delta_fn, base=base, description=description).name
 
