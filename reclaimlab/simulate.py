@@ -138,10 +138,8 @@ def compare(
     """
     by_kernel = kernels is not None
     names = _run_names(formulas, kernels, kwargs)
-    if by_kernel:
-        runs = _runs(client, [dict(kernel=k) for k in names], scenario, seed, kwargs)
-    else:
-        runs = _runs(client, [dict(formula=f) for f in names], scenario, seed, kwargs)
+    key = "kernel" if by_kernel else "formula"
+    runs = _runs(client, [{key: n} for n in names], scenario, seed, kwargs)
     per_run = ("formula", "inode_rule", "xfs_reclaim", "memcg_remedy") + (("kernel",) if by_kernel else ())
     rules_of = {k: [r.attrs.get(k, "") for r in runs] for k in per_run}
     for r in runs:
@@ -163,9 +161,8 @@ def _run_names(formulas, kernels, kwargs) -> list[str]:
         raise ValueError("compare needs formulas=[...] or kernels=[...], not "
                          + ("both" if formulas is not None else "neither"))
     given, what = (formulas, "formulas") if kernels is None else (kernels, "kernels")
-    clash = "formula" if kernels is not None else None
-    if clash and kwargs.get(clash) is not None:
-        raise ValueError(f"{clash}={kwargs[clash]!r} clashes with kernels=; each kernel runs its own formula")
+    if kernels is not None and kwargs.get("formula") is not None:
+        raise ValueError(f"formula={kwargs['formula']!r} clashes with kernels=; each kernel runs its own formula")
     if kernels is not None and kwargs.get("kernel") is not None:
         raise ValueError(f"kernel={kwargs['kernel']!r} clashes with kernels=; give the list only")
     names = [given] if isinstance(given, str) else list(given)

@@ -47,17 +47,6 @@ def _header(fd: T.FigureData, width: int, unicode: bool) -> list[str]:
     return out
 
 
-def _footer(fd: T.FigureData, lines: list[str], width: int, unicode: bool) -> str:
-    """The figure's lines, then its provenance (version and the command that remakes the data)."""
-    while lines and not lines[-1]:
-        lines.pop()
-    if fd.provenance:
-        lines.append("")
-        for line in fd.provenance:
-            lines += wrap(line, width, unicode=unicode)
-    return finish(lines, width, unicode)
-
-
 def _facet_label(keys: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in keys.items())
 
@@ -121,7 +110,7 @@ def pressure_curve(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, pr
         lines.append("")
         lines += wrap("values: fraction of the cache scanned per second (1/s); 0 = nothing scanned",
                       width, unicode=unicode)
-        return _footer(fd, lines, width, unicode)
+        return finish(lines, width, unicode, footer=fd.provenance)
     facets = fd.meta["facets"]
     groups = df.groupby(facets, sort=False) if facets else [((), df)]
     for gi, (key, g) in enumerate(groups):
@@ -137,7 +126,7 @@ def pressure_curve(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, pr
         lines += table(["objects"] + formulas, rows, width=width, align="r" * (1 + len(formulas)),
                        unicode=unicode)
     lines += ["", "0 = nothing scanned"]
-    return _footer(fd, lines, width, unicode)
+    return finish(lines, width, unicode, footer=fd.provenance)
 
 
 # --------------------------------------------------------------------------- heatmap
@@ -177,7 +166,7 @@ def priority_heatmap(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, 
         lines += wrap(f"{f}: rows = priority, columns = cache size (objects)", width, unicode=unicode)
         lines += table(["prio"] + [si(s) for s in sizes], rows, width=width, unicode=unicode)
     lines += ["", "0 = nothing scanned"]
-    return _footer(fd, lines, width, unicode)
+    return finish(lines, width, unicode, footer=fd.provenance)
 
 
 # --------------------------------------------------------------------------- ratio
@@ -212,7 +201,7 @@ def small_large_ratio(ds: xr.Dataset, *, width: int = 72, unicode: bool = False,
     lines += log_bars(formulas, [piv.loc[p0, f] for f in formulas], width=width, unicode=unicode)
     if df["ratio"].isna().any():
         lines += ["", "- = the large cache is not scanned"]
-    return _footer(fd, lines, width, unicode)
+    return finish(lines, width, unicode, footer=fd.provenance)
 
 
 # --------------------------------------------------------------------------- timeline
@@ -297,7 +286,7 @@ def timeline(ds: xr.Dataset, *, width: int = 72, unicode: bool = False, formula=
                 sp = sparkline(vals, unicode=unicode)
                 lab = ascii_safe(lab, unicode)[:lw]
                 lines.append(f"{lab:<{lw}}  {sp:<{sw}}  {fmt(a):>{vw}}  {fmt(b):>{vw}}")
-    return _footer(fd, lines, width, unicode)
+    return finish(lines, width, unicode, footer=fd.provenance)
 
 
 # --------------------------------------------------------------------------- dying memcgs
@@ -341,7 +330,7 @@ def dying_memcgs(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> s
         sp = sparkline(df.loc[m, "dying_memcgs"].to_numpy(), unicode=unicode, lo=0.0, hi=hi)
         lab = ascii_safe(lab, unicode)[:lw]
         lines.append(f"{lab:<{lw}}  {fmt(fv):>{vw}}  {fmt(pv):>{vw}}  {sp}")
-    return _footer(fd, lines, width, unicode)
+    return finish(lines, width, unicode, footer=fd.provenance)
 
 
 # --------------------------------------------------------------------------- scorecard
@@ -381,7 +370,7 @@ def scorecard(ds, *, width: int = 72, unicode: bool = False) -> str:
         cell = {(f, v): t for f, v, t in g[["formula", "variable", "text"]].itertuples(index=False)}
         rows = [[f] + [cell.get((f, v), "-") for v in sc.data_vars] for f in formulas]
         lines += table([label] + [short[v] for v in sc.data_vars], rows, width=width, unicode=unicode)
-    return _footer(fd, lines, width, unicode)
+    return finish(lines, width, unicode, footer=fd.provenance)
 
 
 # --------------------------------------------------------------------------- run summary
@@ -447,4 +436,4 @@ def summary(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
     lines.append("")
     for f in formulas:
         lines += wrap(_rules_line(ds, f), width, unicode=unicode)
-    return _footer(fd, lines, width, unicode)
+    return finish(lines, width, unicode, footer=fd.provenance)

@@ -102,14 +102,26 @@ def heading(title: str, width: int, unicode: bool = False) -> list[str]:
     return [title, "=" * len(title)]
 
 
-def finish(lines: list[str], width: int, unicode: bool = False) -> str:
+def finish(lines: list[str], width: int, unicode: bool = False, footer: Sequence[str] = ()) -> str:
     """Join a text figure's lines: ASCII unless ``unicode``, no trailing blanks, none wider than ``width``.
+
+    ``footer`` paragraphs (a figure's provenance) follow after one blank line,
+    each wrapped to ``width``.
 
     Examples
     --------
     >>> finish(["a  ", "b", "", ""], 72).splitlines()
     ['a', 'b']
+    >>> finish(["a", ""], 72, footer=["made by x"]).splitlines()
+    ['a', '', 'made by x']
     """
+    lines = list(lines)
+    while lines and not lines[-1]:
+        lines.pop()
+    if footer:
+        lines.append("")
+        for paragraph in footer:
+            lines += wrap(paragraph, width, unicode=unicode)
     out = []
     for line in lines:
         line = ascii_safe(line, unicode).rstrip()

@@ -21,12 +21,6 @@ def _pct(x: float) -> str:
     return "-" if not np.isfinite(x) else f"{100 * x:.2f}%"
 
 
-def _sourced(out: list[str], ds: xr.Dataset, width: int, unicode: bool) -> str:
-    """The report's lines, then the version and the command that remakes ``ds``."""
-    out += [""] + wrap(provenance(ds), width, unicode=unicode)
-    return finish(out, width, unicode)
-
-
 def _para(lines: list[str], text: str, width: int, unicode: bool, indent: str = "") -> None:
     lines.extend(wrap(text, width, indent=indent, unicode=unicode))
 
@@ -89,7 +83,7 @@ def trace_summary(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> 
         counts = pd.Series(ds.event_name.values).value_counts(sort=False)
         out += [""] + table(["reclaim event", "count"], [[k, str(v)] for k, v in counts.items()],
                             width=width, unicode=unicode)
-    return _sourced(out, ds, width, unicode)
+    return finish(out, width, unicode, footer=[provenance(ds)])
 
 
 def trace_replay(rep: xr.Dataset, *, width: int = 72, unicode: bool = False, max_mismatches: int = 10,
@@ -168,7 +162,7 @@ def trace_replay(rep: xr.Dataset, *, width: int = 72, unicode: bool = False, max
             _para(out, f"F {int(r.cache_items)} p {int(r.priority)} nr {int(r.nr_deferred)}: "
                   f"delta {int(r.delta)}/{int(r.delta_model)} "
                   f"total {int(r.total_scan)}/{int(r.total_scan_model)}", width, unicode, "    ")
-    return _sourced(out, rep, width, unicode)
+    return finish(out, width, unicode, footer=[provenance(rep)])
 
 
 def trace_whatif(w: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
@@ -212,4 +206,4 @@ def trace_whatif(w: xr.Dataset, *, width: int = 72, unicode: bool = False) -> st
         out.append("")
         _para(out, f"Calls that scan anything: kernel {int(w.symbol_scanning_calls_kernel.sum())}, "
               f"model {int(w.symbol_scanning_calls_model.sum())}.", width, unicode)
-    return _sourced(out, w, width, unicode)
+    return finish(out, width, unicode, footer=[provenance(w)])
