@@ -1,0 +1,24 @@
+"""Real Linux 6.1 kernels against the model on one workload (issue 21; docs/kernel-ab.md).
+
+Three 6.1 kernels (stock, + the 172b06c32b94 floor, + Rik van Riel's
+accumulator) ran the same workload under qemu; their captures ship in
+``reclaimlab/data/kernel-ab``. This package reads them (:mod:`.real`),
+describes the workload as a scenario measured from a capture
+(:mod:`.scenario`), simulates it under the formula each kernel runs and puts
+both sides in one Dataset (:func:`comparison`), drawn by :func:`text` and
+:func:`chart` (:mod:`.figure`).
+
+Examples
+--------
+>>> from reclaimlab.kernel_ab import comparison, text
+>>> cmp = comparison(reduced=True)
+>>> sorted(cmp.sizes)
+['cache', 'priority', 'source', 'time', 'variant']
+"""
+from .compare import comparison
+from .figure import chart, order, text
+from .real import Capture, load
+from .scenario import DESCRIPTIONS, Measured, measure, scenario
+
+__all__ = ["comparison", "text", "chart", "order", "load", "Capture", "measure", "Measured", "scenario",
+           "DESCRIPTIONS"]
