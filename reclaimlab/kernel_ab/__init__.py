@@ -15,10 +15,10 @@ Examples
 >>> sorted(cmp.sizes)
 ['cache', 'priority', 'source', 'time', 'variant']
 """
-from .compare import comparison
+from .compare import comparison, sensitivity
 from .figure import chart, order, text
 from .real import Capture, load
 from .scenario import DESCRIPTIONS, Measured, measure, scenario
 
-__all__ = ["comparison", "text", "chart", "order", "load", "Capture", "measure", "Measured", "scenario",
+__all__ = ["comparison", "sensitivity", "text", "chart", "order", "load", "Capture", "measure", "Measured", "scenario",
            "DESCRIPTIONS"]

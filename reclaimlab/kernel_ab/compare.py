@@ -19,7 +19,7 @@ from ..simulate import simulate
 from .real import Capture, cache_roles, global_window, load, window_stats
 from .scenario import DESCRIPTIONS, measure, scenario
 
-__all__ = ["comparison", "real_side", "model_side", "VFS"]
+__all__ = ["comparison", "sensitivity", "real_side", "model_side", "VFS"]
 
 #: The model's caches that stand for the big ext4 superblock's shrinker (``sb#1``).
 VFS = ("dentry", "inode")
@@ -57,8 +57,12 @@ def real_side(caps: dict[str, Capture]) -> dict:
     return {"stats": stats, "priority": prio, "series": series, "window": window}
 
 
-def model_side(runs: dict[str, xr.Dataset], caches: list[str], params) -> dict:
-    """Per variant, from simulated Datasets: per-cache numbers, priorities, slab and page cache."""
+def model_side(runs: dict[str, xr.Dataset], caches: list[str], params, offset_s: float = 0.0) -> dict:
+    """Per variant, from simulated Datasets: per-cache numbers, priorities, slab and page cache.
+
+    ``offset_s`` is added to the model's time: it starts where the guest first
+    reclaimed (:attr:`reclaimlab.kernel_ab.scenario.Measured.reclaim_start_s`).
+    """
     per_page = {"dentry": params.dentry_objects_per_page, "inode": params.inode_objects_per_page}
     per_page.update({c.name: c.objects_per_page for c in params.caches})
     stats, prio, series = {}, {}, {}
@@ -75,7 +79,7 @@ def model_side(runs: dict[str, xr.Dataset], caches: list[str], params) -> dict:
         p = ds.priority.values.ravel()
         prio[v] = np.bincount(p[p >= 0].astype(int), minlength=13)[:13].astype(float)
         slab_pages = sum(ds.slab.sel(cache=c).sum("node").values / per_page.get(c, 32.0) for c in names)
-        series[v] = (ds.time.values, slab_pages * _MIB, ds.page_cache.sum("node").values * _MIB)
+        series[v] = (ds.time.values + offset_s, slab_pages * _MIB, ds.page_cache.sum("node").values * _MIB)
     return {"stats": stats, "priority": prio, "series": series}
 
 
@@ -141,7 +145,7 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
     runs = {v: simulate(sc, KERNEL_AB[v], seed=seed, reduced=reduced) for v in variants}
     real = real_side({v: caps[v] for v in variants})
     caches = _caches(real["stats"])
-    model = model_side(runs, caches, sc.reduced if reduced else sc.params)
+    model = model_side(runs, caches, sc.reduced if reduced else sc.params, m.reclaim_start_s)
 
     def grid(side, key):
         return np.array([[side["stats"][v].get(c, {}).get(key, 0.0) for c in caches] for v in variants])
@@ -166,7 +170,7 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
         for a, v in enumerate(variants):
             t, sl, pc = side["series"][v]
             end = (real["window"][v][1] - real["window"][v][0]) if s == 0 else t.max()
-            ok = time <= end
+            ok = (time <= end) & (time >= t.min())
             slab[s, a, ok] = np.interp(time[ok], t, sl)
             page[s, a, ok] = np.interp(time[ok], t, pc)
     C, V, S = ("source", "variant", "cache")
@@ -214,4 +218,45 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
                        f"description={description!r}, seed={seed}, reduced={reduced})",
         },
     )
+    return out
+
+
+def sensitivity(directory: str | Path | None = None, *, seed: int = 0, reduced: bool = False,
+                measured_from=tuple(KERNEL_AB), descriptions=DESCRIPTIONS,
+                captures: dict[str, Capture] | None = None) -> xr.Dataset:
+    """The model's side of :func:`comparison` under every workload description.
+
+    The scenario is measured from each capture in ``measured_from`` and the big
+    tree described each way in ``descriptions``; the real side does not change.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``pressure`` and ``ratio`` (dims ``measured_from``, ``description``,
+        ``variant``, ``cache``) of the model, and ``real_pressure``, ``real_ratio``
+        (dims ``variant``, ``cache``).
+
+    Examples
+    --------
+    >>> s = sensitivity(reduced=True, measured_from=["stock"], descriptions=["used-once"])
+    >>> s.pressure.dims
+    ('measured_from', 'description', 'variant', 'cache')
+    """
+    caps = captures if captures is not None else load(directory)
+    parts, real = [], None
+    for m in measured_from:
+        row = []
+        for d in descriptions:
+            c = comparison(measured_from=m, description=d, seed=seed, reduced=reduced, captures=caps)
+            real = c
+            row.append(c[["pressure", "ratio"]].sel(source="model", drop=True))
+        parts.append(xr.concat(row, dim=xr.DataArray(list(descriptions), dims="description", name="description"),
+                               combine_attrs="drop"))
+    out = xr.concat(parts, dim=xr.DataArray(list(measured_from), dims="measured_from", name="measured_from"),
+                    combine_attrs="drop")
+    out["real_pressure"] = real.pressure.sel(source="real", drop=True)
+    out["real_ratio"] = real.ratio.sel(source="real", drop=True)
+    out.attrs = {"title": "Kernel A/B: the model under other workload descriptions",
+                 "captures": real.attrs["captures"], "seed": seed, "reduced": int(reduced),
+                 "reclaimlab_version": __version__}
     return out

@@ -82,12 +82,12 @@ def text(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
     L += ["", "Slab (reclaimable) and page cache over time, MiB", "-" * min(width, 62)]
     t = ds.time.values
     idx = np.unique(np.linspace(0, len(t) - 1, min(7, len(t))).astype(int))
-    L.append(f"{'t (s)':16}" + "".join(f"{t[i]:>7.0f}" for i in idx))
+    L.append(f"{'t (s)':17}" + "".join(f"{t[i]:>7.0f}" for i in idx))
     for v in variants:
         for s in ("real", "model"):
             for var, tag in (("slab", "slab"), ("page_cache", "file")):
                 x = ds[var].sel(source=s, variant=v).values
-                L.append(f"{v[:5] + ' ' + s[:4] + ' ' + tag:16}"
+                L.append(f"{v[:5]:5} {s:5} {tag:5}"
                          + "".join(f"{x[i]:>7.0f}" if np.isfinite(x[i]) else f"{'':>7}" for i in idx))
     footer = [f"Made by {ds.attrs.get('made_by', 'reclaimlab.kernel_ab.comparison')}, reclaimlab "
               f"{ds.attrs.get('reclaimlab_version', '')}; captures: {ds.attrs.get('captures', '')}."]
@@ -111,22 +111,27 @@ def chart(ds: xr.Dataset):
     df = pd.DataFrame(rows)
     df = df[df.pressure > 0]
     kernels = [f"{v} ({ds.formula.sel(variant=v).item()})" for v in ds.variant.values]
-    source_color = alt.Color("source:N", title=None, scale=alt.Scale(domain=["real", "model"],
-                                                                     range=["#4c78a8", "#f58518"]))
+    sources = alt.Scale(domain=["real", "model"], range=["#4c78a8", "#f58518"])
+    source_color = alt.Color("source:N", title=None, scale=sources)
+    variants = [str(v) for v in ds.variant.values]
     pressure = alt.Chart(df).mark_point(filled=True, size=70).encode(
         x=alt.X("cache:N", title=None, sort=[str(c) for c in ds.cache.values]),
-        y=alt.Y("pressure:Q", scale=alt.Scale(type="log"), title="objects scanned per object held"),
-        color=source_color, shape=alt.Shape("source:N", title=None),
+        y=alt.Y("pressure:Q", scale=alt.Scale(type="log"), title="scanned / held"),
+        color=source_color,
+        shape=alt.Shape("source:N", title=None, scale=alt.Scale(domain=["real", "model"],
+                                                                range=["square", "circle"])),
         row=alt.Row("kernel:N", title=None, sort=kernels),
-    ).properties(width=300, height=110, title="Pressure per cache (a cache not scanned has no point)")
+    ).properties(width=300, height=110,
+                 title="Pressure per cache: objects scanned per object held (not scanned: no point)")
     pr = ds.kswapd_priority.to_dataframe().reset_index()
     pr = pr[pr.priority >= 4]
     prio = alt.Chart(pr).mark_bar().encode(
         x=alt.X("priority:O", sort="descending", title="reclaim priority"),
         xOffset=alt.XOffset("source:N"),
         y=alt.Y("kswapd_priority:Q", title="fraction", axis=alt.Axis(format="%")),
-        color=source_color, column=alt.Column("variant:N", title=None),
-    ).properties(width=150, height=110, title="Reclaim priority")
+        color=source_color, column=alt.Column("variant:N", title=None, sort=variants),
+    ).properties(width=150, height=110,
+                 title="Reclaim priority (real: kswapd's calls of sb#1; model: recorded intervals)")
     ts = ds[["slab", "page_cache"]].to_dataframe().reset_index().melt(
         id_vars=["source", "variant", "time"], value_vars=["slab", "page_cache"], var_name="memory",
         value_name="MiB").dropna()
@@ -134,8 +139,8 @@ def chart(ds: xr.Dataset):
         x=alt.X("time:Q", title="s since the first global round"),
         y=alt.Y("MiB:Q", title="MiB"),
         color=source_color, strokeDash=alt.StrokeDash("memory:N", title=None),
-        column=alt.Column("variant:N", title=None),
-    ).properties(width=150, height=110, title="Reclaimable slab and page cache")
+        column=alt.Column("variant:N", title=None, sort=variants),
+    ).properties(width=150, height=110, title="Reclaimable slab and page cache (MiB)")
     return alt.vconcat(pressure, prio, series).properties(
         title=alt.Title("Kernel A/B: Linux 6.1 stock / floor / rik against the model",
                         subtitle=[f"global rounds; model measured from the {ds.attrs.get('measured_from')} "

@@ -12,8 +12,9 @@ parameter                  measured as
 ``anon_pages``             median over the window of MemTotal - free - (file - shmem) -
                            slab_reclaimable: memory reclaim cannot free (no swap; shmem
                            included)
-``duration_s``             length of the window (first ``global round`` mark to the
-                           first ``memcg round`` mark)
+``duration_s``             the part of the window under reclaim: from kswapd's first wake
+                           to the first ``memcg round`` mark (the model starts with
+                           memory full; the guest spends the first seconds filling it)
 stream ``creates_per_s``   page-cache inflow (d nr_file_pages - d nr_shmem + d pgsteal_kswapd
                            + d pgsteal_direct) / dt over the window, in 1 MiB files
 tree ``working_set``       distinct inodes the tree brought in: the largest
@@ -79,6 +80,8 @@ class Measured:
         The capture measured.
     window_s : float
         Length of the global rounds, s.
+    reclaim_start_s : float
+        Seconds from the first global round to kswapd's first wake in it.
     mem_total_pages, unreclaimable_pages : int
         Pages of memory, and pages reclaim cannot free.
     page_inflow_per_s : float
@@ -95,6 +98,7 @@ class Measured:
 
     variant: str
     window_s: float
+    reclaim_start_s: float
     mem_total_pages: int
     unreclaimable_pages: int
     page_inflow_per_s: float
@@ -151,12 +155,17 @@ def measure(cap: Capture) -> Measured:
     c = before[-1] if len(before) > 1 else b
     lookups = (s["ext4_inode_cache"][c] - base) / (up[c] - up[max(a - 1, 0)])
     dens = _slab_density(cap.files[1])
+    ev = cap.calls
+    wakes = ev.event_time.values[(ev.event_name.values.astype(str) == "mm_vmscan_kswapd_wake")
+                                 & (ev.event_time.values >= t0) & (ev.event_time.values < t1)]
+    if not len(wakes):
+        raise ValueError(f"{cap.files[0].name}: kswapd never woke in the global rounds; nothing to compare")
     times = cap.calls.time.values
     stats = window_stats(cap, float(times.min()), float(times.max()) + 1.0)
     small = tuple((role, int(r["max_count"]), max(int(r["seeks"]), 0), max(int(r["batch"]), 0))
                   for role, r in sorted(stats.items(), key=lambda x: (-x[1]["max_count"], x[0]))
                   if role != "sb#1" and r["max_count"] > 0)
-    return Measured(cap.variant, float(t1 - t0), int(mem), int(np.median(unreclaimable[inside])),
+    return Measured(cap.variant, float(t1 - t0), float(wakes.min() - t0), int(mem), int(np.median(unreclaimable[inside])),
                     float(inflow), tree, float(lookups), float(dens.get("dentry", 21.0)),
                     float(dens.get("ext4_inode_cache", 4.0)), small)
 
@@ -193,7 +202,7 @@ def scenario(m: Measured, description: str = "working-set", *, dt_s: float = 0.0
     caches = tuple(SlabCache(role, objects, seeks=seeks, batch=batch) for role, objects, seeks, batch
                    in m.small_caches)
     params = SimParams(nodes=1, node_pages=m.mem_total_pages, anon_pages=m.unreclaimable_pages,
-                       duration_s=round(m.window_s, 1), dt_s=dt_s, record_s=record_s,
+                       duration_s=round(m.window_s - m.reclaim_start_s, 1), dt_s=dt_s, record_s=record_s,
                        filesets=(stream, tree), caches=caches,
                        dentry_objects_per_page=max(int(round(m.dentry_objects_per_page)), 1),
                        inode_objects_per_page=max(int(round(m.inode_objects_per_page)), 1))
