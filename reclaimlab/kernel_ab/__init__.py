@@ -18,7 +18,8 @@ Examples
 from .compare import comparison, sensitivity
 from .figure import chart, order, text
 from .real import Capture, load
+from .report import summary, summary_text
 from .scenario import DESCRIPTIONS, Measured, measure, scenario
 
-__all__ = ["comparison", "sensitivity", "text", "chart", "order", "load", "Capture", "measure", "Measured", "scenario",
-           "DESCRIPTIONS"]
+__all__ = ["comparison", "sensitivity", "text", "chart", "order", "load", "Capture", "summary",
+           "summary_text", "measure", "Measured", "scenario", "DESCRIPTIONS"]
