@@ -12,6 +12,9 @@ simulate, compare, grid, scenarios
     of kernels, seeds and parameters, the standard scenarios.
 trace
     Real ftrace captures: read, replay under any formula, what-if.
+kernel_ab
+    Real Linux 6.1 kernels (stock, floor, Rik's accumulator) against the model
+    on one workload (docs/kernel-ab.md).
 plot, text
     Altair charts and 72-column text figures of any of these Datasets.
 save, load
@@ -42,6 +45,7 @@ _LAZY = {
     "text": ("reclaimlab.text", None),
     "testing": ("reclaimlab.testing", None),
     "figures": ("reclaimlab.figures", None),
+    "kernel_ab": ("reclaimlab.kernel_ab", None),
     "load": ("reclaimlab.viz.save", "load"),
     "save": ("reclaimlab.viz.save", "save"),
 }

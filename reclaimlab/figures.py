@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import trace
+from . import kernel_ab, trace
 from .data import shipped_trace
 from .kernel.releases import MEMCG_REMEDIES
 from .simulate import compare
@@ -74,6 +74,9 @@ class Entry:
         ``build(progress) -> Dataset``; simulation figures also take ``kernels=``.
     options : dict
         Keyword arguments for the figure functions.
+    chart_fn, text_fn : callable, optional
+        The chart and text functions when they are not ``rl.plot`` / ``rl.text``
+        figures (a subpackage's own, e.g. :mod:`reclaimlab.kernel_ab`).
     """
 
     name: str
@@ -82,6 +85,8 @@ class Entry:
     figure: str
     build: Callable[[Progress | None], object]
     options: dict = field(default_factory=dict)
+    chart_fn: Callable | None = None
+    text_fn: Callable | None = None
 
     def __post_init__(self) -> None:
         if not _SLUG.match(self.name):
@@ -171,6 +176,13 @@ def _build_replay(progress=None):
     return out
 
 
+def _build_kernel_ab(progress=None):
+    _tick(progress, "kernel A/B captures and model", 0, 1)
+    ds = kernel_ab.comparison()
+    _tick(progress, "kernel A/B captures and model", 1, 1)
+    return ds
+
+
 _ENTRIES: tuple[Entry, ...] = (
     Entry("pressure-172b06c32b94",
           "Fraction of a cache scanned per call vs cache size, 4.18 to 6.x",
@@ -207,6 +219,13 @@ _ENTRIES: tuple[Entry, ...] = (
           "rl.trace.read of the shipped 6.12 trace (reclaimlab/data/traces), replayed under v5.13: "
           "observed vs modelled delta and total_scan per call.",
           "trace_replay", _build_replay),
+    Entry("kernel-ab",
+          "Linux 6.1 stock / floor / rik against the model on one workload",
+          "The shipped kernel A/B captures (reclaimlab/data/kernel-ab) over the workload's global "
+          "rounds beside the simulator under v5.13, v5.13+floor and rik-6.1, its scenario measured "
+          "from the stock capture: pressure per cache, kswapd priorities, slab and page cache "
+          "(reclaimlab.kernel_ab.comparison).",
+          "kernel_ab", _build_kernel_ab, chart_fn=kernel_ab.chart, text_fn=kernel_ab.text),
 )
 _BY_NAME = {e.name: e for e in _ENTRIES}
 
@@ -281,7 +300,8 @@ def chart(name: str, ds=None):
     'LayerChart'
     """
     e = get(name)
-    return getattr(_charts, e.figure)(data(name) if ds is None else ds, **e.options)
+    fn = e.chart_fn or getattr(_charts, e.figure)
+    return fn(data(name) if ds is None else ds, **e.options)
 
 
 def text(name: str, ds=None, *, width: int = 72, unicode: bool = False) -> str:
@@ -293,8 +313,8 @@ def text(name: str, ds=None, *, width: int = 72, unicode: bool = False) -> str:
     'Small-cache vs large-cache pressure'
     """
     e = get(name)
-    return getattr(_textfig, e.figure)(data(name) if ds is None else ds, width=width, unicode=unicode,
-                                      **e.options)
+    fn = e.text_fn or getattr(_textfig, e.figure)
+    return fn(data(name) if ds is None else ds, width=width, unicode=unicode, **e.options)
 
 
 def write(name: str, path: str | Path, ds=None, *, scale: float = 2.0, width: int = 72,

@@ -165,8 +165,8 @@ def measure(cap: Capture) -> Measured:
     small = tuple((role, int(r["max_count"]), max(int(r["seeks"]), 0), max(int(r["batch"]), 0))
                   for role, r in sorted(stats.items(), key=lambda x: (-x[1]["max_count"], x[0]))
                   if role != "sb#1" and r["max_count"] > 0)
-    return Measured(cap.variant, float(t1 - t0), float(wakes.min() - t0), int(mem), int(np.median(unreclaimable[inside])),
-                    float(inflow), tree, float(lookups), float(dens.get("dentry", 21.0)),
+    return Measured(cap.variant, float(t1 - t0), float(wakes.min() - t0), int(mem),
+                    int(np.median(unreclaimable[inside])), float(inflow), tree, float(lookups), float(dens.get("dentry", 21.0)),
                     float(dens.get("ext4_inode_cache", 4.0)), small)
 
 
