@@ -125,7 +125,7 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
     Examples
     --------
     >>> cmp = comparison(reduced=True)
-    >>> list(cmp.source.values), list(cmp.variant.values)
+    >>> cmp.source.values.tolist(), cmp.variant.values.tolist()
     (['real', 'model'], ['stock', 'floor', 'rik'])
     >>> cmp.pressure.attrs["units"]
     'objects scanned per object held'
