@@ -201,7 +201,9 @@ def window_stats(cap: Capture, t0: float, t1: float) -> dict[str, dict[str, floa
       ``count_objects`` returned), as a step function from call to call, over the
       part of the window after the first call (the count is not known before);
     * ``held_at_calls``: the mean count at the calls;
-    * ``seeks``: from ``reclaimlab.trace.replay`` (-1 where it cannot tell).
+    * ``seeks``, ``batch``: from ``reclaimlab.trace.replay`` (-1 where it cannot tell);
+    * ``max_count``: the largest count at any call of the capture, ``max_count_window``
+      at a call in the window (0 without one).
     """
     ds = cap.calls
     roles = cache_roles(ds)
@@ -221,7 +223,7 @@ def window_stats(cap: Capture, t0: float, t1: float) -> dict[str, dict[str, floa
         row = {"calls": int(win.sum()), "scanned": float(scanned[k][win].sum()),
                "held_at_calls": float(Fk[win].mean()) if win.any() else 0.0,
                "seeks": int(seeks.get(inst, -1)), "batch": int(batch.get(inst, -1)),
-               "max_count": int(Fk.max())}
+               "max_count": int(Fk.max()), "max_count_window": int(Fk[win].max()) if win.any() else 0}
         # time average of the step function F(t), over [first call, t1) within the window
         before = tk < t0
         edges = np.concatenate([[t0] if before.any() else [], tk[win], [t1]])

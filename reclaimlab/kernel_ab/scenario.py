@@ -26,9 +26,9 @@ tree ``reads_per_s``       lookups per second per file: the growth rate of ``ext
 ``inode_objects_per_page`` ``ext4_inode_cache``'s objects per slab / pages per slab (29 / 8),
 ``dentry_objects_per_page`` rounded; ``dentry``'s likewise (21 / 1)
 small caches               one :class:`~reclaimlab.sim.params.SlabCache` per shrinker instance
-                           other than ``sb#1``: ``objects`` = the largest count at its calls
-                           in the capture, ``seeks`` and ``batch`` as ``reclaimlab.trace.replay``
-                           infers them
+                           other than ``sb#1`` called in the window: ``objects`` = the largest
+                           count at its calls there, ``seeks`` and ``batch`` as
+                           ``reclaimlab.trace.replay`` infers them
 =========================  ==================================================================
 
 Not measured (the captures do not show them) and so left at the simulator's
@@ -160,11 +160,12 @@ def measure(cap: Capture) -> Measured:
                                  & (ev.event_time.values >= t0) & (ev.event_time.values < t1)]
     if not len(wakes):
         raise ValueError(f"{cap.files[0].name}: kswapd never woke in the global rounds; nothing to compare")
-    times = cap.calls.time.values
-    stats = window_stats(cap, float(times.min()), float(times.max()) + 1.0)
-    small = tuple((role, int(r["max_count"]), max(int(r["seeks"]), 0), max(int(r["batch"]), 0))
-                  for role, r in sorted(stats.items(), key=lambda x: (-x[1]["max_count"], x[0]))
-                  if role != "sb#1" and r["max_count"] > 0)
+    stats = window_stats(cap, t0, t1)
+    # the caches reclaim met in the window (a shrinker whose count is 0 is skipped, so
+    # a cache with no call there held nothing when reclaim ran)
+    small = tuple((role, int(r["max_count_window"]), max(int(r["seeks"]), 0), max(int(r["batch"]), 0))
+                  for role, r in sorted(stats.items(), key=lambda x: (-x[1]["max_count_window"], x[0]))
+                  if role != "sb#1" and r["max_count_window"] > 0)
     return Measured(cap.variant, float(t1 - t0), float(wakes.min() - t0), int(mem),
                     int(np.median(unreclaimable[inside])), float(inflow), tree, float(lookups), float(dens.get("dentry", 21.0)),
                     float(dens.get("ext4_inode_cache", 4.0)), small)
