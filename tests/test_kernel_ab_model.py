@@ -221,7 +221,7 @@ def test_chart_smoke(cmp):
 
 def test_sensitivity_structure(caps):
     s = kab.sensitivity(captures=caps, reduced=True, measured_from=["stock"], descriptions=["used-once"])
-    assert s.pressure.dims == ("measured_from", "description", "variant", "cache")
+    assert s.pressure.dims == ("measured_from", "description", "stream_file_pages", "variant", "cache")
     assert s.real_ratio.dims == ("variant", "cache")
     assert float(s.real_ratio.sel(variant="floor", cache="sb#1")) > 50
 

@@ -17,7 +17,7 @@ from .._version import __version__
 from ..data import KERNEL_AB
 from ..simulate import simulate
 from .real import Capture, cache_roles, global_window, load, window_stats
-from .scenario import DESCRIPTIONS, measure, scenario
+from .scenario import DESCRIPTIONS, STREAM_FILE_PAGES, measure, scenario
 
 __all__ = ["comparison", "sensitivity", "real_side", "model_side", "VFS"]
 
@@ -89,7 +89,8 @@ def _ratio(p: np.ndarray, stock: np.ndarray) -> np.ndarray:
 
 
 def comparison(directory: str | Path | None = None, *, measured_from: str = "stock",
-               description: str = "working-set", seed: int = 0, reduced: bool = False,
+               description: str = "working-set", stream_file_pages: int = STREAM_FILE_PAGES,
+               seed: int = 0, reduced: bool = False,
                captures: dict[str, Capture] | None = None) -> xr.Dataset:
     """Real kernels against the model on the kernel A/B workload, as one Dataset.
 
@@ -102,6 +103,8 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
         The capture the scenario is measured from (``stock``, ``floor`` or ``rik``).
     description : str
         How the big tree is described (:data:`reclaimlab.kernel_ab.scenario.DESCRIPTIONS`).
+    stream_file_pages : int
+        Pages per file of the modelled stream (:data:`reclaimlab.kernel_ab.scenario.STREAM_FILE_PAGES`).
     seed : int
         The simulations' seed.
     reduced : bool
@@ -141,7 +144,7 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
                          f"{', '.join(KERNEL_AB)}")
     variants = list(KERNEL_AB)
     m = measure(caps[measured_from])
-    sc = scenario(m, description)
+    sc = scenario(m, description, stream_file_pages=stream_file_pages)
     runs = {v: simulate(sc, KERNEL_AB[v], seed=seed, reduced=reduced) for v in variants}
     real = real_side({v: caps[v] for v in variants})
     caches = _caches(real["stats"])
@@ -209,13 +212,15 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
             "formulas": ", ".join(f"{v}={KERNEL_AB[v]}" for v in variants),
             "measured_from": measured_from,
             "description": description,
+            "stream_file_pages": stream_file_pages,
             "measured": m.to_json(),
             "params": (sc.reduced if reduced else sc.params).to_json(),
             "seed": seed,
             "reduced": int(reduced),
             "reclaimlab_version": __version__,
             "made_by": f"reclaimlab.kernel_ab.comparison(measured_from={measured_from!r}, "
-                       f"description={description!r}, seed={seed}, reduced={reduced})",
+                       f"description={description!r}, stream_file_pages={stream_file_pages}, seed={seed}, "
+                       f"reduced={reduced})",
         },
     )
     return out
@@ -223,40 +228,48 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
 
 def sensitivity(directory: str | Path | None = None, *, seed: int = 0, reduced: bool = False,
                 measured_from=tuple(KERNEL_AB), descriptions=DESCRIPTIONS,
+                stream_file_pages=(STREAM_FILE_PAGES,),
                 captures: dict[str, Capture] | None = None) -> xr.Dataset:
-    """The model's side of :func:`comparison` under every workload description.
+    """The model's side of :func:`comparison` under other descriptions of the workload.
 
-    The scenario is measured from each capture in ``measured_from`` and the big
-    tree described each way in ``descriptions``; the real side does not change.
+    The scenario is measured from each capture in ``measured_from``, the big tree
+    described each way in ``descriptions`` and the stream made of files of each
+    size in ``stream_file_pages``; the real side does not change.
 
     Returns
     -------
     xarray.Dataset
         ``pressure`` and ``ratio`` (dims ``measured_from``, ``description``,
-        ``variant``, ``cache``) of the model, and ``real_pressure``, ``real_ratio``
-        (dims ``variant``, ``cache``).
+        ``stream_file_pages``, ``variant``, ``cache``) of the model, and
+        ``real_pressure``, ``real_ratio`` (dims ``variant``, ``cache``).
 
     Examples
     --------
     >>> s = sensitivity(reduced=True, measured_from=["stock"], descriptions=["used-once"])
     >>> s.pressure.dims
-    ('measured_from', 'description', 'variant', 'cache')
+    ('measured_from', 'description', 'stream_file_pages', 'variant', 'cache')
     """
     caps = captures if captures is not None else load(directory)
-    parts, real = [], None
+    real, cube = None, []
     for m in measured_from:
-        row = []
+        plane = []
         for d in descriptions:
-            c = comparison(measured_from=m, description=d, seed=seed, reduced=reduced, captures=caps)
-            real = c
-            row.append(c[["pressure", "ratio"]].sel(source="model", drop=True))
-        parts.append(xr.concat(row, dim=xr.DataArray(list(descriptions), dims="description", name="description"),
-                               combine_attrs="drop"))
-    out = xr.concat(parts, dim=xr.DataArray(list(measured_from), dims="measured_from", name="measured_from"),
+            row = []
+            for pages in stream_file_pages:
+                c = comparison(measured_from=m, description=d, stream_file_pages=int(pages), seed=seed,
+                               reduced=reduced, captures=caps)
+                real = c
+                row.append(c[["pressure", "ratio"]].sel(source="model", drop=True))
+            plane.append(xr.concat(row, dim=xr.DataArray([int(p) for p in stream_file_pages],
+                                                          dims="stream_file_pages", name="stream_file_pages"),
+                                   combine_attrs="drop"))
+        cube.append(xr.concat(plane, dim=xr.DataArray(list(descriptions), dims="description", name="description"),
+                              combine_attrs="drop"))
+    out = xr.concat(cube, dim=xr.DataArray(list(measured_from), dims="measured_from", name="measured_from"),
                     combine_attrs="drop")
     out["real_pressure"] = real.pressure.sel(source="real", drop=True)
     out["real_ratio"] = real.ratio.sel(source="real", drop=True)
-    out.attrs = {"title": "Kernel A/B: the model under other workload descriptions",
+    out.attrs = {"title": "Kernel A/B: the model under other descriptions of the workload",
                  "captures": real.attrs["captures"], "seed": seed, "reduced": int(reduced),
                  "reclaimlab_version": __version__}
     return out

@@ -57,10 +57,14 @@ from .real import Capture, global_window, window_stats
 
 __all__ = ["Measured", "measure", "scenario", "DESCRIPTIONS", "STREAM_FILE_PAGES"]
 
-#: Pages per file of the modelled stream (1 MiB). The guest streams two big files a
-#: round; the model's page cache only needs the page rate, and a file's size sets how
-#: many dentries and inodes come with the stream: at 1 MiB, about 35 a second against
-#: the tree's thousands, so it is not a fitted quantity.
+#: Pages per file of the modelled stream (1 MiB), a modelling choice the captures cannot
+#: settle. The guest streams two big files a round: a steady page inflow that brings
+#: almost no dentries or inodes. The model's stream is files arriving at random (Poisson)
+#: in whole: a small file brings a dentry and an inode per few pages, a big one arrives
+#: as one lump of page cache. At 1 MiB the stream arrives about two files per 50-ms step
+#: (no lump bigger than a few MiB) and brings about 35 inodes a second against the tree's
+#: 3 600 lookups. The result is sensitive to it (docs/validation.md, "Real kernels
+#: against the model"): ``comparison(stream_file_pages=...)`` changes it.
 STREAM_FILE_PAGES = 256
 
 #: How the big tree is described: ``"working-set"`` (the measured files, re-looked-up at
@@ -171,8 +175,8 @@ def measure(cap: Capture) -> Measured:
                     float(dens.get("ext4_inode_cache", 4.0)), small)
 
 
-def scenario(m: Measured, description: str = "working-set", *, dt_s: float = 0.05,
-             record_s: float = 0.25) -> Scenario:
+def scenario(m: Measured, description: str = "working-set", *, stream_file_pages: int = STREAM_FILE_PAGES,
+             dt_s: float = 0.05, record_s: float = 0.25) -> Scenario:
     """The measured guest and workload as a :class:`~reclaimlab.scenarios.Scenario`.
 
     Parameters
@@ -181,6 +185,8 @@ def scenario(m: Measured, description: str = "working-set", *, dt_s: float = 0.0
         From :func:`measure`.
     description : str
         How the big tree is described: one of :data:`DESCRIPTIONS`.
+    stream_file_pages : int
+        Pages per file of the stream (:data:`STREAM_FILE_PAGES`).
     dt_s, record_s : float
         Simulation step and recording interval (s); the reduced preset uses 4x the step.
 
@@ -193,8 +199,10 @@ def scenario(m: Measured, description: str = "working-set", *, dt_s: float = 0.0
     """
     if description not in DESCRIPTIONS:
         raise ValueError(f"description={description!r} is unknown; allowed: {', '.join(DESCRIPTIONS)}")
-    stream = FileSet("stream", pages_per_file=STREAM_FILE_PAGES,
-                     creates_per_s=m.page_inflow_per_s / STREAM_FILE_PAGES)
+    if not isinstance(stream_file_pages, int) or stream_file_pages < 1:
+        raise ValueError(f"stream_file_pages={stream_file_pages!r} is not allowed; allowed: an integer >= 1")
+    stream = FileSet("stream", pages_per_file=stream_file_pages,
+                     creates_per_s=m.page_inflow_per_s / stream_file_pages)
     if description == "working-set":
         tree = FileSet("tree", pages_per_file=1, working_set=m.tree_files,
                        reads_per_s=m.lookups_per_s / m.tree_files)

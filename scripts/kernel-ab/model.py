@@ -14,7 +14,8 @@ Usage:
                                       [--nc OUT.nc] [--chart OUT.svg|.png|.html] [--sensitivity]
 
 ``--sensitivity`` also prints the big cache's floor/stock ratio for the
-scenario measured from each capture and each description of the big tree.
+scenario measured from each capture and each description of the big tree,
+and for streams of smaller and bigger files (about a minute).
 """
 from __future__ import annotations
 
@@ -42,14 +43,25 @@ def main(argv=None) -> int:
     print(text(cmp))
     if args.sensitivity:
         s = sensitivity(seed=args.seed, captures=caps)
-        print("\nfloor / stock pressure on sb#1 under other workload descriptions")
+        real = float(s.real_ratio.sel(variant="floor", cache="sb#1"))
+        print("\nfloor / stock pressure on sb#1 under other descriptions of the workload")
         print("-" * 62)
         print(f"{'measured from':16}" + "".join(f"{d:>14}" for d in s.description.values) + f"{'real':>10}")
-        real = float(s.real_ratio.sel(variant="floor", cache="sb#1"))
+        floor = s.ratio.sel(variant="floor", cache="sb#1").isel(stream_file_pages=0)
         for m in s.measured_from.values:
-            floor = s.ratio.sel(measured_from=m, variant="floor", cache="sb#1")
-            cells = "".join(f"{float(floor.sel(description=d)):>13.3g}x" for d in s.description.values)
+            cells = "".join(f"{float(floor.sel(measured_from=m, description=d)):>13.3g}x"
+                            for d in s.description.values)
             print(f"{str(m):16}{cells}{real:>9.3g}x")
+        sizes = (16, 256, 4096, 16384)
+        f = sensitivity(seed=args.seed, captures=caps, measured_from=[args.measured_from],
+                        descriptions=[args.description], stream_file_pages=sizes)
+        print(f"\nstream file size (pages), {args.measured_from} / {args.description}: "
+              "sb#1 pressure and floor/stock")
+        for pages in sizes:
+            x = f.sel(measured_from=args.measured_from, description=args.description, stream_file_pages=pages,
+                      cache="sb#1")
+            print(f"{pages:>8}  stock {float(x.pressure.sel(variant='stock')):8.3g}  floor "
+                  f"{float(x.pressure.sel(variant='floor')):8.3g}  ratio {float(x.ratio.sel(variant='floor')):6.3g}x")
     if args.nc:
         cmp.to_netcdf(args.nc)
     if args.chart:
