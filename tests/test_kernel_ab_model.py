@@ -47,7 +47,7 @@ def test_comparison_dims_coords_and_variables(cmp):
     assert caches[:2] == ["sb#1", "sb#2"] and {"ext4_es#1", "sb#3"} <= set(caches)
     for name in ("scanned", "held", "pressure", "ratio", "pressure_rank"):
         assert cmp[name].dims == ("source", "variant", "cache"), name
-    assert cmp.kswapd_priority.dims == ("source", "variant", "priority")
+    assert cmp.kswapd_priority.dims == cmp.lowest_priority.dims == ("source", "variant", "priority")
     assert cmp.slab.dims == cmp.page_cache.dims == ("source", "variant", "time")
     assert cmp.calls.dims == cmp.held_at_calls.dims == ("variant", "cache")
     for name in cmp.data_vars:
@@ -175,6 +175,13 @@ def test_real_side_of_the_comparison_by_hand(caps, cmp):
     want = np.bincount(ds.priority.values[kk], minlength=13) / kk.sum()
     assert np.allclose(r.kswapd_priority.sel(variant="stock"), want)
     assert math.isclose(float(r.kswapd_priority.sel(variant="stock").sum()), 1.0)
+    # lowest priority per recorded interval (record_s of the model), any task's calls
+    rec = json.loads(cmp.attrs["params"])["record_s"]
+    kw = (ds.time.values >= t0) & (ds.time.values < t1)
+    bins = np.floor((ds.time.values[kw] - t0) / rec).astype(int)
+    low = {b: min(p for bb, p in zip(bins, ds.priority.values[kw]) if bb == b) for b in set(bins)}
+    want = np.bincount(list(low.values()), minlength=13) / len(low)
+    assert np.allclose(r.lowest_priority.sel(variant="stock"), want)
 
 
 def test_real_slab_and_page_cache_follow_the_samples(caps, cmp):

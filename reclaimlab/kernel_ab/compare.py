@@ -34,12 +34,16 @@ def _caches(stats: dict[str, dict[str, dict]]) -> list[str]:
     return sorted(roles, key=lambda r: (-max(s[r]["max_count"] if r in s else 0 for s in stats.values()), r))
 
 
-def real_side(caps: dict[str, Capture]) -> dict:
+def real_side(caps: dict[str, Capture], interval_s: float = 0.25) -> dict:
     """Per variant, over its global rounds: per-cache numbers, kswapd priorities, slab and page cache.
 
-    Returns a dict ``{"stats", "priority", "series", "window"}`` (see :func:`comparison`).
+    ``interval_s`` is the model's recording interval: ``lowest`` counts, per interval
+    of the window in which any shrinker was called, the lowest priority of those
+    calls, which is how the simulator records its ``priority``.
+
+    Returns a dict ``{"stats", "priority", "lowest", "series", "window"}`` (see :func:`comparison`).
     """
-    stats, prio, series, window = {}, {}, {}, {}
+    stats, prio, lowest, series, window = {}, {}, {}, {}, {}
     for v, cap in caps.items():
         t0, t1 = global_window(cap)
         window[v] = (t0, t1)
@@ -52,9 +56,14 @@ def real_side(caps: dict[str, Capture]) -> dict:
         # kswapd's calls of the big cache's shrinker: one per shrink_node() pass at each priority
         k = (ds.task.values.astype(str) == "kswapd0") & np.isin(label, big) & (t >= t0) & (t < t1)
         prio[v] = np.bincount(ds.priority.values[k], minlength=13)[:13].astype(float)
+        inw = (t >= t0) & (t < t1) & (ds.priority.values >= 0)
+        bins = np.floor((t[inw] - t0) / interval_s).astype(np.int64)
+        low = np.full(int(bins.max()) + 1 if len(bins) else 0, 99)
+        np.minimum.at(low, bins, ds.priority.values[inw])
+        lowest[v] = np.bincount(low[low <= 12], minlength=13)[:13].astype(float)
         s = cap.samples
         series[v] = (s["uptime"] - t0, s["nr_slab_reclaimable"] * _MIB, s["nr_file_pages"] * _MIB)
-    return {"stats": stats, "priority": prio, "series": series, "window": window}
+    return {"stats": stats, "priority": prio, "lowest": lowest, "series": series, "window": window}
 
 
 def model_side(runs: dict[str, xr.Dataset], caches: list[str], params, offset_s: float = 0.0) -> dict:
@@ -77,10 +86,11 @@ def model_side(runs: dict[str, xr.Dataset], caches: list[str], params, offset_s:
                       "held": float(held.sel(cache=members).sum()) if members else 0.0}
         stats[v] = row
         p = ds.priority.values.ravel()
+        # the simulator records the lowest priority reached in each interval (-1: no reclaim)
         prio[v] = np.bincount(p[p >= 0].astype(int), minlength=13)[:13].astype(float)
         slab_pages = sum(ds.slab.sel(cache=c).sum("node").values / per_page.get(c, 32.0) for c in names)
         series[v] = (ds.time.values + offset_s, slab_pages * _MIB, ds.page_cache.sum("node").values * _MIB)
-    return {"stats": stats, "priority": prio, "series": series}
+    return {"stats": stats, "priority": prio, "lowest": prio, "series": series}
 
 
 def _ratio(p: np.ndarray, stock: np.ndarray) -> np.ndarray:
@@ -120,7 +130,8 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
         (0 to 12) and ``time`` (s since the first global round, 1 s apart). Variables:
         ``scanned``, ``held``, ``pressure`` (scanned / held), ``ratio`` (pressure /
         stock's), ``pressure_rank`` (1 = most pressed; 0 = not scanned), ``kswapd_priority``
-        (fraction of reclaim at each priority), ``slab`` and ``page_cache`` (MiB);
+        (fraction of reclaim at each priority), ``lowest_priority`` (the same, measured
+        alike on both sides: the lowest priority of each interval with reclaim), ``slab`` and ``page_cache`` (MiB);
         real only: ``calls``, ``held_at_calls``. Each variable's ``units`` and
         ``long_name`` are in its attrs; the Dataset's attrs carry the provenance (files,
         formulas, window, measurements, scenario parameters, seed).
@@ -146,9 +157,10 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
     m = measure(caps[measured_from])
     sc = scenario(m, description, stream_file_pages=stream_file_pages)
     runs = {v: simulate(sc, KERNEL_AB[v], seed=seed, reduced=reduced) for v in variants}
-    real = real_side({v: caps[v] for v in variants})
+    params = sc.reduced if reduced else sc.params
+    real = real_side({v: caps[v] for v in variants}, interval_s=params.record_s)
     caches = _caches(real["stats"])
-    model = model_side(runs, caches, sc.reduced if reduced else sc.params, m.reclaim_start_s)
+    model = model_side(runs, caches, params, m.reclaim_start_s)
 
     def grid(side, key):
         return np.array([[side["stats"][v].get(c, {}).get(key, 0.0) for c in caches] for v in variants])
@@ -165,6 +177,8 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
             rank[s, a, order] = np.arange(1, len(order) + 1)
     prio = np.stack([[side["priority"][v] / max(side["priority"][v].sum(), 1) for v in variants]
                      for side in (real, model)])
+    lowest = np.stack([[side["lowest"][v] / max(side["lowest"][v].sum(), 1) for v in variants]
+                       for side in (real, model)])
     span = max(real["window"][v][1] - real["window"][v][0] for v in variants)
     time = np.arange(0.0, np.floor(span) + 1.0)
     slab = np.full((2, len(variants), len(time)), np.nan)
@@ -196,6 +210,9 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
             "kswapd_priority": ((C, V, "priority"), prio, {"units": "1", "long_name":
                                 "fraction of reclaim at each priority (real: kswapd's calls of sb#1's "
                                 "shrinker; model: recorded intervals by the lowest priority reached)"}),
+            "lowest_priority": ((C, V, "priority"), lowest, {"units": "1", "long_name":
+                                "fraction of the intervals with reclaim (record_s long) whose lowest priority "
+                                "was this (real: of the shrinker calls; model: the priority variable)"}),
             "slab": ((C, V, "time"), slab, {"units": "MiB", "long_name":
                      "reclaimable slab (real: nr_slab_reclaimable; model: slab objects / objects per page)"}),
             "page_cache": ((C, V, "time"), page, {"units": "MiB", "long_name":

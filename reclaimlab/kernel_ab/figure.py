@@ -72,13 +72,15 @@ def text(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
     for v in variants:
         for s in ("real", "model"):
             L += _order_lines(f"order {v} {s:5}: ", order(ds, s, v), width)
-    L += ["", "Reclaim priority (% of kswapd's sb#1 calls; model: % of intervals)", "-" * min(width, 62)]
     pr = list(range(12, 3, -1))
-    L.append(f"{'priority':14}" + "".join(f"{p:>5}" for p in pr) + f"{'<4':>5}")
-    for v in variants:
-        for s in ("real", "model"):
-            h = ds.kswapd_priority.sel(source=s, variant=v).values * 100
-            L.append(f"{v + ' ' + s:14}" + "".join(f"{h[p]:>5.0f}" for p in pr) + f"{h[:4].sum():>5.0f}")
+    for var, title in (("kswapd_priority", "Reclaim priority (% of kswapd's sb#1 calls; model: % of intervals)"),
+                       ("lowest_priority", "Lowest priority of each interval with reclaim (%), both sides")):
+        L += ["", title, "-" * min(width, 62)]
+        L.append(f"{'priority':14}" + "".join(f"{p:>5}" for p in pr) + f"{'<4':>5}")
+        for v in variants:
+            for s in ("real", "model"):
+                h = ds[var].sel(source=s, variant=v).values * 100
+                L.append(f"{v + ' ' + s:14}" + "".join(f"{h[p]:>5.0f}" for p in pr) + f"{h[:4].sum():>5.0f}")
     L += ["", "Slab (reclaimable) and page cache over time, MiB", "-" * min(width, 62)]
     t = ds.time.values
     idx = np.unique(np.linspace(0, len(t) - 1, min(7, len(t))).astype(int))
@@ -123,15 +125,15 @@ def chart(ds: xr.Dataset):
         row=alt.Row("kernel:N", title=None, sort=kernels),
     ).properties(width=300, height=110,
                  title="Pressure per cache: objects scanned per object held (not scanned: no point)")
-    pr = ds.kswapd_priority.to_dataframe().reset_index()
+    pr = ds.lowest_priority.to_dataframe().reset_index()
     pr = pr[pr.priority >= 4]
     prio = alt.Chart(pr).mark_bar().encode(
         x=alt.X("priority:O", sort="descending", title="reclaim priority"),
         xOffset=alt.XOffset("source:N"),
-        y=alt.Y("kswapd_priority:Q", title="fraction", axis=alt.Axis(format="%")),
+        y=alt.Y("lowest_priority:Q", title="fraction of intervals", axis=alt.Axis(format="%")),
         color=source_color, column=alt.Column("variant:N", title=None, sort=variants),
     ).properties(width=150, height=110,
-                 title="Reclaim priority (real: kswapd's calls of sb#1; model: recorded intervals)")
+                 title="Lowest reclaim priority of each interval with reclaim")
     ts = ds[["slab", "page_cache"]].to_dataframe().reset_index().melt(
         id_vars=["source", "variant", "time"], value_vars=["slab", "page_cache"], var_name="memory",
         value_name="MiB").dropna()
