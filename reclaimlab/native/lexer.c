@@ -395,6 +395,35 @@ INLINE int parse_payload(ctx *c, s64 i, s64 e, int start)
     return i == e;
 }
 
+/*
+ * Canonical copies of the strings hashed in one call. A string equal to one seen
+ * earlier in the same call gets that earlier copy's offset as its span: compared
+ * here, while both copies are in cache, it spares the interner (module.c, compact)
+ * a read of text scanned megabytes ago, and lets it recognise a repeat by its
+ * offset alone. A small open-addressing table; when it is full, or after a few
+ * probes, a string simply keeps its own offset.
+ */
+#define CANON_SIZE 512
+#define CANON_PROBES 8
+typedef struct { u64 h; s64 off, len; } canon_entry;
+
+INLINE s64 canonical(canon_entry *t, const uint8_t *buf, s64 a, s64 n, u64 h)
+{
+    u64 k = h & (CANON_SIZE - 1);
+    for (int probe = 0; probe < CANON_PROBES; probe++, k = (k + 1) & (CANON_SIZE - 1)) {
+        canon_entry *c = &t[k];
+        if (c->len < 0) {
+            c->h = h;
+            c->off = a;
+            c->len = n;
+            return a;
+        }
+        if (c->h == h && c->len == n && eq_bytes(buf + c->off, buf + a, n))
+            return c->off;
+    }
+    return a;
+}
+
 INLINE int name_is(const uint8_t *buf, s64 a, s64 n, const char *lit, s64 len)
 {
     return n == len && eq_bytes(buf + a, (const uint8_t *)lit, n);
@@ -405,6 +434,7 @@ INLINE int name_is(const uint8_t *buf, s64 a, s64 n, const char *lit, s64 len)
  * Returns the number of lines parsed; *next_start is the offset of the first
  * line not parsed (n when the text is exhausted). The last line need not end
  * with a newline. Only the fields that a line's status implies are written.
+ * The span of a hashed string is that of its first copy in this call (see canonical()).
  */
 s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next_start)
 {
@@ -413,6 +443,9 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
     u64 *const hashes = out->hashes;
     const s64 cap = out->cap;
     s64 s = start, row = 0;
+    canon_entry canon[CANON_SIZE];
+    for (int k = 0; k < CANON_SIZE; k++)
+        canon[k].len = -1;
     for (; s < n && row < cap; row++) {
         ctx c = { buf, out->ints + row * N_INT, out->strs + row * N_STR * 2, out->ts + row };
         const uint8_t *nl = memchr(buf + s, '\n', (size_t)(n - s));
@@ -455,8 +488,13 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
                 mask = code == ST_START ? HASHED_START : code == ST_END ? HASHED_END
                      : code == ST_OTHER ? HASHED_OTHER : 0;
                 for (int slot = 0; slot < N_STR; slot++)
-                    if ((mask >> slot) & 1)
-                        hashes[row * N_STR + slot] = hash_bytes(buf + STR(&c, slot, 0), STR(&c, slot, 1));
+                    if ((mask >> slot) & 1) {
+                        s64 a = STR(&c, slot, 0), len = STR(&c, slot, 1);
+                        u64 h = hash_bytes(buf + a, len);
+                        hashes[row * N_STR + slot] = h;
+                        if (len > 0)
+                            STR(&c, slot, 0) = canonical(canon, buf, a, len, h);
+                    }
             }
         }
         s = nxt;
