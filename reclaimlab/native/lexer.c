@@ -445,7 +445,7 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
     s64 s = start, row = 0;
     canon_entry canon[CANON_SIZE];
     for (int k = 0; k < CANON_SIZE; k++)
-        canon[k].len = -1;
+        canon[k].off = canon[k].len = -1;
     for (; s < n && row < cap; row++) {
         ctx c = { buf, out->ints + row * N_INT, out->strs + row * N_STR * 2, out->ts + row };
         const uint8_t *nl = memchr(buf + s, '\n', (size_t)(n - s));

@@ -546,7 +546,7 @@ static PyObject *py_compact(PyObject *self, PyObject *args)
     enum { SPAN_CACHE = 1024 };
     struct { s64 off, len, id; } seen[SPAN_CACHE];
     for (int q = 0; q < SPAN_CACHE; q++)
-        seen[q].len = -1;
+        seen[q].off = seen[q].len = -1;
     for (Py_ssize_t r = 0; r < rows && !failed; r++) {
         if (status[r] != code)
             continue;
