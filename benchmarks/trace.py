@@ -5,8 +5,14 @@ dozen shrinker instances, reclaim events, unrelated events to skip; about 220 by
 a line, like a real capture) is written to a temporary directory. In the same run:
 
 * rl.trace.read on it: median of --repeat runs, lines per second (goal: >= 5 M/s);
+* where its time goes, each stage alone on the same text in one thread: the C
+  lexer (``_scan.scan_lines``), the lexer plus the copy-out of the events kept
+  (``Collector.scan``), and the Dataset build after the last line
+  (``Collector.dataset``: ordering, pairing, string columns);
 * the machine's limit on the same file: ``grep -c mm_shrink_slab_start`` and
-  ``wc -l`` (medians), and the ratio of rl.trace.read to them;
+  ``wc -l`` (medians), and the ratio of rl.trace.read to them. Every rate is
+  given by wall clock and by CPU time (of all threads; of the child for grep and
+  wc): on a machine shared with other work the CPU-time ratio is the steadier one;
 * the first rl.trace.read of each shipped trace (reclaimlab/data/traces) in a fresh process:
   import and read, nothing compiled (goal: < 1 s);
 * peak memory (ru_maxrss of a fresh process): reading the synthetic file, reading
@@ -24,10 +30,12 @@ Run: .venv/bin/python benchmarks/trace.py [--lines N] [--repeat R] [--skipped N]
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import lzma
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -38,8 +46,11 @@ from pathlib import Path
 import numpy as np
 
 import reclaimlab.trace as T
+from reclaimlab.trace import _scan
+from reclaimlab.trace.collect import Collector
 
 ROOT = Path(__file__).resolve().parents[1]
+_read = importlib.import_module("reclaimlab.trace.read")  # the module (T.read is the function)
 SHIPPED = sorted((ROOT / "reclaimlab" / "data" / "traces").glob("*.trace.xz"))
 
 HEAD = re.compile(r"\s*(.*)-(\d+)\s+(?:\([\s\d-]*\)\s+)?\[(\d+)\]\s+(?:\S+\s+)?(\d+(?:\.\d+)?)$")
@@ -128,15 +139,62 @@ def fresh(path: Path | None) -> tuple[float, float, float, int]:
     return float(mb), float(imp), float(rd), int(calls)
 
 
-def timed(cmd: list[str], repeat: int) -> float:
-    """Median wall time of a command."""
-    ts = []
+def timed(cmd: list[str], repeat: int) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system) of a command."""
+    ts, cpu = [], []
     for _ in range(repeat):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         # Into a pipe: GNU grep stops at the first match when its output is /dev/null.
         subprocess.run(cmd, check=False, stdout=subprocess.PIPE)
         ts.append(time.perf_counter() - t0)
-    return float(np.median(ts))
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+    return float(np.median(ts)), float(np.median(cpu))
+
+
+def stages(path: Path, repeat: int) -> dict[str, tuple[float, float]]:
+    """(wall s, CPU s) medians of each stage of rl.trace.read alone, in this thread."""
+    data = path.read_bytes()
+    buf = np.frombuffer(data, np.uint8)
+    rows = _read.SCAN_ROWS
+
+    def lexer():
+        out, nxt = _scan.new_outputs(rows), 0
+        while nxt < len(buf):
+            nxt = _scan.scan_lines(buf, nxt, out)[1]
+
+    def lexer_copy():
+        out, nxt = _scan.new_outputs(rows), 0
+        while nxt < len(buf):
+            nxt = Collector.scan(buf, nxt, out).next_start
+
+    build: list[tuple[float, float]] = []
+    real = Collector.dataset
+
+    def timed_dataset(self, *args):
+        t0, c0 = time.perf_counter(), time.thread_time()
+        ds = real(self, *args)
+        build.append((time.perf_counter() - t0, time.thread_time() - c0))
+        return ds
+
+    out = {}
+    for name, fn in (("lexer", lexer), ("lexer + copy-out", lexer_copy)):
+        w, c = [], []
+        for _ in range(repeat):
+            t0, c0 = time.perf_counter(), time.thread_time()
+            fn()
+            w.append(time.perf_counter() - t0)
+            c.append(time.thread_time() - c0)
+        out[name] = (float(np.median(w)), float(np.median(c)))
+    Collector.dataset = timed_dataset
+    try:
+        for _ in range(repeat):
+            T.read(path)
+    finally:
+        Collector.dataset = real
+    out["Dataset build"] = (float(np.median([b[0] for b in build])), float(np.median([b[1] for b in build])))
+    return out
 
 
 # -- peers ---------------------------------------------------------------------------------
@@ -262,12 +320,20 @@ def main() -> None:
         print(f"rl.trace.read:        {best:7.3f} s  {fast / 1e6:6.2f} M lines/s  (median of {args.repeat}; "
               f"CPU {np.median(cpu):.2f} s in all threads; {ds.sizes['call']} calls, {ds.sizes['event']} "
               f"reclaim events) - {'meets' if fast >= 5e6 else 'misses'} the 5 M lines/s goal")
-        t_grep = timed(["grep", "-c", "mm_shrink_slab_start", str(path)], args.repeat)
-        t_wc = timed(["wc", "-l", str(path)], args.repeat)
+        cpu_read = float(np.median(cpu))
+        (t_grep, c_grep), (t_wc, c_wc) = (timed(["grep", "-c", "mm_shrink_slab_start", str(path)], args.repeat),
+                                          timed(["wc", "-l", str(path)], args.repeat))
+        print(f"  by CPU time:        {cpu_read:7.3f} s  {n_lines / cpu_read / 1e6:6.2f} M lines per CPU second")
         print(f"grep -c (the limit):  {t_grep:7.3f} s  {n_lines / t_grep / 1e6:6.2f} M lines/s  -> rl.trace.read "
-              f"runs at {t_grep / best:.2f}x its rate ({best / t_grep:.1f}x its time)")
+              f"runs at {t_grep / best:.2f}x its rate ({best / t_grep:.1f}x its time); by CPU time "
+              f"{c_grep:.3f} s -> {c_grep / cpu_read:.2f}x its rate")
         print(f"wc -l:                {t_wc:7.3f} s  {n_lines / t_wc / 1e6:6.2f} M lines/s  -> rl.trace.read "
-              f"runs at {t_wc / best:.2f}x its rate")
+              f"runs at {t_wc / best:.2f}x its rate; by CPU time {c_wc:.3f} s -> {c_wc / cpu_read:.2f}x its rate")
+        print(f"where the time goes (each stage alone, one thread, median of {args.repeat}; wall / CPU):")
+        for name, (w, c) in stages(path, args.repeat).items():
+            rate = "" if name == "Dataset build" else (f"  {n_lines / w / 1e6:6.2f} / {n_lines / c / 1e6:6.2f} "
+                                                       f"M lines/s; grep's CPU rate {c_grep / c:.2f}x")
+            print(f"  {name:<18} {w:7.3f} / {c:7.3f} s{rate}")
 
         # Memory: fresh processes.
         nbytes = ds.nbytes

@@ -76,10 +76,18 @@ u64 rl_hash(const uint8_t *p, s64 n) { return hash_bytes(p, n); }
 
 INLINE int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 INLINE int is_blank(uint8_t c) { return c == ' ' || c == '\t'; }
-INLINE int is_name_char(uint8_t c)
-{
-    return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
+/* [0-9A-Za-z_], one table lookup. */
+static const uint8_t NAME_CHAR[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['_'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+    ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+INLINE int is_name_char(uint8_t c) { return NAME_CHAR[c]; }
 
 /* Index after literal lit if buf[i:] starts with it (before e), else -1. */
 INLINE s64 expect(const uint8_t *buf, s64 i, s64 e, const char *lit, s64 n)
@@ -88,6 +96,9 @@ INLINE s64 expect(const uint8_t *buf, s64 i, s64 e, const char *lit, s64 n)
         return -1;
     return eq_bytes(buf + i, (const uint8_t *)lit, n) ? i + n : -1;
 }
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
 
 /* A signed decimal int64 at buf[i:e] into *out; index after it or -1. */
 INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
@@ -99,6 +110,28 @@ INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
         i++;
     s64 start = i;
     u64 v = 0;
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* Up to 7 digits followed by a non-digit within 8 readable bytes (the usual case):
+       8 bytes at once. t holds c - '0' per byte; a byte is flagged when it is not a digit
+       (c - '0' borrows, or c + 0x46 passes 0x7F); borrows and carries only start at
+       non-digits, so the lowest flagged byte is exactly the first non-digit. */
+    if (i + 8 <= e) {
+        u64 w = load8(buf + i);
+        u64 t = w - ONES * '0';
+        u64 flag = (t | (w + ONES * (0x7F - '9'))) & HIGHS;
+        if (flag) {
+            int nd = __builtin_ctzll(flag) >> 3;
+            if (nd == 0)
+                return -1;
+            u64 x = t << (8 * (8 - nd));   /* the digits in the top bytes, leading zeros below */
+            x = (x & 0x0F0F0F0F0F0F0F0FULL) * 2561 >> 8;
+            x = (x & 0x00FF00FF00FF00FFULL) * 6553601 >> 16;
+            x = (x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL >> 32;
+            *out = neg ? -(s64)x : (s64)x;
+            return i + nd;
+        }
+    }
+#endif
     while (i < e && is_digit(buf[i])) {
         v = v * 10 + (u64)(buf[i] - '0');
         i++;
@@ -110,8 +143,6 @@ INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
     return i;
 }
 
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
 /* Bit 7 of each byte of w set where that byte is zero (exact: no false positives below the first). */
 INLINE u64 zero_bytes(u64 w) { return (w - ONES) & ~w & HIGHS; }
 
@@ -175,8 +206,10 @@ INLINE s64 parse_timestamp(const uint8_t *buf, s64 i, s64 e, double *t)
     }
     if (i >= e || buf[i] != ':')
         return -1;
-    if (ip <= (EXACT - frac) / scale)
-        *t = (double)(ip * scale + frac) / (double)scale;
+    /* ip * scale + frac <= EXACT, without a division (ip <= (EXACT - frac) / scale). */
+    s64 scaled;
+    if (!__builtin_mul_overflow(ip, scale, &scaled) && scaled <= EXACT - frac)
+        *t = (double)(scaled + frac) / (double)scale;
     else
         *t = (double)ip + (double)frac / (double)scale;
     return i + 1;
@@ -362,6 +395,35 @@ INLINE int parse_payload(ctx *c, s64 i, s64 e, int start)
     return i == e;
 }
 
+/*
+ * Canonical copies of the strings hashed in one call. A string equal to one seen
+ * earlier in the same call gets that earlier copy's offset as its span: compared
+ * here, while both copies are in cache, it spares the interner (module.c, compact)
+ * a read of text scanned megabytes ago, and lets it recognise a repeat by its
+ * offset alone. A small open-addressing table; when it is full, or after a few
+ * probes, a string simply keeps its own offset.
+ */
+#define CANON_SIZE 512
+#define CANON_PROBES 8
+typedef struct { u64 h; s64 off, len; } canon_entry;
+
+INLINE s64 canonical(canon_entry *t, const uint8_t *buf, s64 a, s64 n, u64 h)
+{
+    u64 k = h & (CANON_SIZE - 1);
+    for (int probe = 0; probe < CANON_PROBES; probe++, k = (k + 1) & (CANON_SIZE - 1)) {
+        canon_entry *c = &t[k];
+        if (c->len < 0) {
+            c->h = h;
+            c->off = a;
+            c->len = n;
+            return a;
+        }
+        if (c->h == h && c->len == n && eq_bytes(buf + c->off, buf + a, n))
+            return c->off;
+    }
+    return a;
+}
+
 INLINE int name_is(const uint8_t *buf, s64 a, s64 n, const char *lit, s64 len)
 {
     return n == len && eq_bytes(buf + a, (const uint8_t *)lit, n);
@@ -372,6 +434,7 @@ INLINE int name_is(const uint8_t *buf, s64 a, s64 n, const char *lit, s64 len)
  * Returns the number of lines parsed; *next_start is the offset of the first
  * line not parsed (n when the text is exhausted). The last line need not end
  * with a newline. Only the fields that a line's status implies are written.
+ * The span of a hashed string is that of its first copy in this call (see canonical()).
  */
 s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next_start)
 {
@@ -380,6 +443,9 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
     u64 *const hashes = out->hashes;
     const s64 cap = out->cap;
     s64 s = start, row = 0;
+    canon_entry canon[CANON_SIZE];
+    for (int k = 0; k < CANON_SIZE; k++)
+        canon[k].off = canon[k].len = -1;
     for (; s < n && row < cap; row++) {
         ctx c = { buf, out->ints + row * N_INT, out->strs + row * N_STR * 2, out->ts + row };
         const uint8_t *nl = memchr(buf + s, '\n', (size_t)(n - s));
@@ -422,8 +488,13 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
                 mask = code == ST_START ? HASHED_START : code == ST_END ? HASHED_END
                      : code == ST_OTHER ? HASHED_OTHER : 0;
                 for (int slot = 0; slot < N_STR; slot++)
-                    if ((mask >> slot) & 1)
-                        hashes[row * N_STR + slot] = hash_bytes(buf + STR(&c, slot, 0), STR(&c, slot, 1));
+                    if ((mask >> slot) & 1) {
+                        s64 a = STR(&c, slot, 0), len = STR(&c, slot, 1);
+                        u64 h = hash_bytes(buf + a, len);
+                        hashes[row * N_STR + slot] = h;
+                        if (len > 0)
+                            STR(&c, slot, 0) = canonical(canon, buf, a, len, h);
+                    }
             }
         }
         s = nxt;

@@ -540,6 +540,13 @@ static PyObject *py_compact(PyObject *self, PyObject *args)
     s64 last[N_STR];
     for (int q = 0; q < N_STR; q++)
         last[q] = -1;
+    /* Ids by span: the scanner gives a string repeated within its pass the span of
+       its first copy, so an equal span is the same bytes and needs no comparison
+       (nor a read of text long out of cache). Direct-mapped on the offset. */
+    enum { SPAN_CACHE = 1024 };
+    struct { s64 off, len, id; } seen[SPAN_CACHE];
+    for (int q = 0; q < SPAN_CACHE; q++)
+        seen[q].off = seen[q].len = -1;
     for (Py_ssize_t r = 0; r < rows && !failed; r++) {
         if (status[r] != code)
             continue;
@@ -558,16 +565,27 @@ static PyObject *py_compact(PyObject *self, PyObject *args)
                 failed = 2;
                 break;
             }
-            u64 h = len ? hs[r * N_STR + slot] : empty;
-            s64 id = last[q];
-            if (!(id >= 0 && it->hash[id] == h && it->len[id] == len
-                  && eq_bytes(it->arena + it->off[id], buf + off, len))) {
-                id = interner_get(it, buf + off, len, h, &added);
-                if (id < 0) {
-                    failed = 1;
-                    break;
+            int e = (int)(((u64)off * 0x9E3779B97F4A7C15ULL) >> 54) & (SPAN_CACHE - 1);
+            s64 id;
+            if (len > 0 && seen[e].off == off && seen[e].len == len) {
+                id = seen[e].id;
+            } else {
+                u64 h = len ? hs[r * N_STR + slot] : empty;
+                id = last[q];
+                if (!(id >= 0 && it->hash[id] == h && it->len[id] == len
+                      && eq_bytes(it->arena + it->off[id], buf + off, len))) {
+                    id = interner_get(it, buf + off, len, h, &added);
+                    if (id < 0) {
+                        failed = 1;
+                        break;
+                    }
+                    last[q] = id;
                 }
-                last[q] = id;
+                if (len > 0) {
+                    seen[e].off = off;
+                    seen[e].len = len;
+                    seen[e].id = id;
+                }
             }
             out_ids[q * n + k] = id;
         }

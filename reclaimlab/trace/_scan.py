@@ -91,6 +91,9 @@ def new_outputs(capacity: int):
     ``(status, ints, strs, hashes, ts, line_start)``: ``status[line]``,
     ``ints[line, I_*]``, ``strs[line, S_*, 0 or 1]`` (offset, length),
     ``hashes[line, S_*]``, ``ts[line]`` (seconds), ``line_start[line]`` (offset).
+    The span of a hashed string is that of its first copy within the same
+    :func:`scan_lines` call (the same bytes, possibly on an earlier line), so
+    that the interner reads text still in cache and knows a repeat by its span.
     """
     return (np.zeros(capacity, np.int8), np.full((capacity, N_INT), -1, np.int64),
             np.zeros((capacity, N_STR, 2), np.int64), np.zeros((capacity, N_STR), np.uint64),
