@@ -322,32 +322,6 @@ def _cmd_compare(args) -> int:
         args.scenario, formulas=args.formulas or list(DEFAULT_COMPARE), **kw))
 
 
-def _run_summary(ds, width: int = 72, unicode: bool = False) -> str:
-    """Two short paragraphs on a simulation: what ran (kernel, formula, rules) and the job's time.
-
-    Examples
-    --------
-    >>> import reclaimlab as rl
-    >>> ds = rl.simulate("compile-and-copy", kernel="4.19.3", reduced=True, duration_s=20.0)
-    >>> print(_run_summary(ds).splitlines()[0])
-    compile-and-copy (reduced preset, seed 0) under kernel 4.19.3: formula
-    """
-    from .viz.textkit import wrap
-    a = ds.attrs
-    sc = json.loads(a.get("scenario", "{}"))
-    who = f"kernel {a['kernel']}: formula {a['formula']}" if a.get("kernel") else f"formula {a['formula']}"
-    what = (f"{sc.get('name', '?')} ({'reduced' if sc.get('reduced') else 'full'} preset, seed "
-            f"{a.get('seed', 0)}) under {who}, inode rule {a.get('inode_rule')}, XFS reclaim "
-            f"{a.get('xfs_reclaim')}, memcg remedy {a.get('memcg_remedy')}.")
-    if "workload_time" in ds:
-        done = bool(ds.workload_time.attrs.get("finished", 1))
-        when = (f"Workload completion time: {float(ds.workload_time):.1f} s"
-                + ("." if done else " (not finished within the run: extrapolated from its progress rate)."))
-    else:
-        when = "Workload completion time: - (this scenario has no timed workload)."
-    return "\n".join(wrap(what, width, unicode=unicode) + wrap(when, width, unicode=unicode))
-
-
 def _run_scenario(args, command: str, figure: str, run) -> int:
     """Check the output path and scenario, run, then write or print the result."""
     if args.out:
@@ -356,7 +330,8 @@ def _run_scenario(args, command: str, figure: str, run) -> int:
     _check_scenario(args.scenario)
     ds = run(dict(seed=args.seed, **_run_kwargs(args)))
     if command == "simulate":
-        _emit(_run_summary(ds, args.width, args.unicode) + ("" if args.out else "\n"), args.unicode)
+        from .viz.text import summary
+        _emit(summary(ds, width=args.width, unicode=args.unicode) + ("" if args.out else "\n"), args.unicode)
     return _run_output(ds, args, figure)
 
 

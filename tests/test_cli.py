@@ -398,14 +398,21 @@ def test_unit_strings_set_sizes_in_pages(tmp_path):
 # --------------------------------------------------------------------------- issue 18 item 3: kernels
 
 def test_simulate_under_a_kernel_prints_the_kernel_and_the_completion_time():
+    """simulate prints rl.text.summary: the kernel, its formula and rules, the job's time."""
+    from reclaimlab.viz.textkit import fmt
+
     code, err, out = main_exit(["simulate", "compile-and-copy", "--kernel", "4.19.3", "--reduced",
                                 "--set", "duration_s=20"])
     assert code == 0, err
     lines = check_text(out)
     head = " ".join(" ".join(lines[:4]).split())
-    assert "kernel 4.19.3" in head and "formula v4.19" in head and "a76cf1a474d7" in head
+    assert "kernel 4.19.3" in head and "formula v4.19" in head
+    text = " ".join(out.split())
+    assert "v4.19: inode rule a76cf1a474d7" in text
     ds = rl.simulate("compile-and-copy", kernel="4.19.3", reduced=True, duration_s=20.0)
-    assert f"Workload completion time: {float(ds.workload_time):.1f} s" in " ".join(out.split())
+    assert f"workload time (s) {fmt(float(ds.workload_time))}" in text
+    assert ("not finished within the run, extrapolated" in text) == (not ds.workload_time.attrs["finished"])
+    assert out.startswith(rl.text.summary(ds).split("reclaimlab ")[0])
 
 
 def test_simulate_without_a_timed_workload_says_so(tmp_path):

@@ -103,3 +103,67 @@ def test_export_for_lkml_writes_svg_png_and_shows_text(ex, tmp_path):
     assert "<svg" in (tmp_path / "lkml" / files[1]).read_text()[:500]
     lines = ex.export.text.value.splitlines()
     assert lines and max(map(len, lines)) <= 72 and ex.export.text.value.isascii()
+
+
+# --------------------------------------------------------------------------- redraw speed-ups
+
+def test_kept_sweeps_are_the_sweep_itself():
+    """Per-formula sweeps kept and mixed give explorer_dataset's Dataset, attributes included."""
+    import xarray as xr
+    from reclaimlab.widgets.series import KERNEL_FLOOR_BUILTIN, SweepCache
+
+    cache = SweepCache()
+    kernel = floor_formula("kernel", 0)
+    for names, seeks in [(["v4.19", "v5.0"], 2), (["rik-2019", "v5.0", "v4.19"], 2), (["v5.0"], 2),
+                         (["v5.13", "v5.0"], 0), (["dave-2019", "v4.19", "v5.13"], 1)]:
+        for floor in ("off", "kernel"):
+            ref = explorer_dataset(names, batch=64, seeks=seeks, priority=12, floor=floor,
+                                   sizes=(0, 6), calls=40, points=9)
+            got = cache.dataset(names + ([kernel] if floor == "kernel" else []), batch=64, seeks=seeks,
+                                sizes=(0, 6), calls=40, points=9, same_as={kernel: KERNEL_FLOOR_BUILTIN})
+            xr.testing.assert_identical(got, ref)
+            assert got.attrs == ref.attrs
+    # Each formula once per setting: seeks 2: v4.19, v5.0, floor, rik-2019; seeks 0: v5.13, v5.0,
+    # floor; seeks 1: dave-2019, v4.19, v5.13, floor.
+    assert cache.computed == 11
+
+
+def test_the_kernel_floor_on_v5_0_is_v4_20_everywhere():
+    """172b06c32b94's floor on v5.0 = 4.20 (5.0 only reverted the floor): every output, seeks 0 included."""
+    import xarray as xr
+
+    name = floor_formula("kernel", 0)
+    for seeks in (0, 1, 2, 8):
+        ds = explorer_dataset(["v4.20"], batch=16, seeks=seeks, priority=12, floor="kernel",
+                              sizes=(0, 5), calls=300, points=11)
+        a = ds.sel(formula="v4.20", drop=True)
+        b = ds.sel(formula=name, drop=True)
+        xr.testing.assert_identical(a, b)
+
+
+def test_a_setting_seen_before_is_redrawn_from_memory():
+    ex = FormulaExplorer(formulas=("v4.19", "v5.0"), calls=20)
+    first = spec(ex.curve), spec(ex.heatmap), ex.dataset
+    computed = ex._sweeps.computed
+    ex.batch.value = 128
+    ex.batch.value = 1024
+    assert ex._sweeps.computed == computed + 2
+    assert (spec(ex.curve), spec(ex.heatmap)) == first[:2]
+    assert ex.curve.spec == ex.curve.chart.to_dict() and ex.heatmap.spec == ex.heatmap.chart.to_dict()
+    ex.floor.value = "kernel"           # one formula more: only it is computed
+    assert ex._sweeps.computed == computed + 3
+
+
+def test_chart_view_validates_each_kind_of_chart_once():
+    import altair as alt
+    import pandas as pd
+    from reclaimlab.widgets.chartview import ChartView
+
+    df = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
+    view = ChartView(alt.Chart(df).mark_line().encode(x="a:Q", y="b:Q"))
+    assert view._checked == {("Chart", "line", ("x", "y"), ())}
+    other = alt.Chart(df.assign(b=[5, 6])).mark_line().encode(x="a:Q", y="b:Q")
+    view.chart = other                  # same kind: sent unvalidated, the same spec
+    assert view.spec == other.to_dict()
+    with pytest.raises(Exception, match="interpolate|valid"):
+        view.chart = alt.Chart(df).mark_line(interpolate="sometimes").encode(x="a:Q", y="b:Q", color="a:Q")

@@ -18,13 +18,19 @@ from importlib import resources
 from pathlib import Path
 
 
-def _traces_dir() -> Path:
-    return Path(str(resources.files(__package__) / "traces"))
+def _folder(name: str) -> Path:
+    """A data folder shipped inside the package (``traces``, ``kernel-ab``)."""
+    return Path(str(resources.files(__package__) / name))
+
+
+def _shipped(folder: str, pattern: str) -> tuple[Path, ...]:
+    """The files of a shipped data folder that match a glob ``pattern``, sorted by name."""
+    return tuple(sorted(_folder(folder).glob(pattern)))
 
 
 def shipped_traces() -> tuple[Path, ...]:
     """The real kernel traces shipped with reclaimlab (``*.trace.xz``), sorted by name."""
-    return tuple(sorted(_traces_dir().glob("*.trace*")))
+    return _shipped("traces", "*.trace*")
 
 
 def shipped_trace(kernel: str) -> Path:
@@ -56,8 +62,7 @@ def kernel_ab_trace(variant: str) -> Path:
     """
     if variant not in KERNEL_AB:
         raise ValueError(f"variant={variant!r} is unknown; allowed: {', '.join(KERNEL_AB)}")
-    folder = Path(str(resources.files(__package__) / "kernel-ab"))
-    found = sorted(folder.glob(f"kernel-ab-*-{variant}-*.trace.xz"))
+    found = _shipped("kernel-ab", f"kernel-ab-*-{variant}-*.trace.xz")
     if len(found) != 1:
-        raise FileNotFoundError(f"want one {variant} capture in {folder}, found {len(found)}")
+        raise FileNotFoundError(f"want one {variant} capture in {_folder('kernel-ab')}, found {len(found)}")
     return found[0]

@@ -418,7 +418,10 @@ def summary(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
     formulas = [str(f) for f in sc.formula.values]
     preset = "the fast preset" if '"reduced": true' in str(ds.attrs.get("scenario", "")) else "the full preset"
     kernel = ds.attrs.get("kernel")
-    head = (f"kernel {kernel}, " if kernel else "") + f"{preset}, seed {ds.attrs.get('seed', '?')}"
+    # One run under a kernel: name the formula that kernel runs (a comparison of
+    # kernels names it per column in the rules lines below).
+    ran = f" (formula {ds.attrs['formula']})" if kernel and ds.attrs.get("formula") else ""
+    head = (f"kernel {kernel}{ran}, " if kernel else "") + f"{preset}, seed {ds.attrs.get('seed', '?')}"
     fd = T.FigureData(sc.to_dataframe(), f"Run summary: {T._scenario_name(ds)}", [head],
                       provenance=provenance_lines(ds))
     lines = _header(fd, width, unicode)
@@ -433,7 +436,21 @@ def summary(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
             da = ds[var] if "formula" in ds[var].dims else ds[var].expand_dims(formula=formulas)
             rows.append([f"allocation latency {q} (ms)"] + [fmt(1e3 * float(v)) for v in da.values])
     lines += table(["measure"] + formulas, rows, width=width, key_cols=1, unicode=unicode)
+    note = _workload_note(ds)
+    if note:
+        lines += wrap(note, width, unicode=unicode)
     lines.append("")
     for f in formulas:
         lines += wrap(_rules_line(ds, f), width, unicode=unicode)
     return finish(lines, width, unicode, footer=fd.provenance)
+
+
+def _workload_note(ds: xr.Dataset) -> str | None:
+    """What the workload time row cannot say: no timed workload, or a time extrapolated."""
+    if "workload_time" not in ds:
+        return "workload time: - (this scenario has no timed workload)"
+    # ``finished`` is recorded per run; a comparison keeps the first run's only, so
+    # the note is given for a single run.
+    if "formula" not in ds.workload_time.dims and not ds.workload_time.attrs.get("finished", 1):
+        return "workload time: not finished within the run, extrapolated from its progress rate"
+    return None

@@ -12,6 +12,8 @@ import numpy as np
 
 from ..kernel import formulas
 from ..sweep import sweep
+from .recent import Recent
+from .series import KERNEL_FLOOR_BUILTIN, SweepCache, freeable_grid
 
 BATCHES = (16, 32, 64, 128, 256, 512, 1024, 2048)
 FLOOR_MODES = ("off", "kernel", "custom")
@@ -22,6 +24,8 @@ FLOOR_MODES = ("off", "kernel", "custom")
 #: 20,000 calls over which docs/kernel.md §1.9 takes its long-run means.
 CALLS = 2_000
 MAX_CALLS = 20_000
+#: Settings whose dataset and charts are kept (about 60 KB of chart data each).
+KEEP_DRAWN = 32
 
 
 def floor_rule(floor: int | None):
@@ -114,9 +118,7 @@ def explorer_dataset(selected, *, batch: int, seeks: int, priority: int, floor: 
         names.append(extra)
     if not names:
         raise ValueError("formulas=() is empty; select at least one formula")
-    lo, hi = sizes
-    freeable = np.unique(np.logspace(lo, hi, points).astype(np.int64))
-    return sweep(names, freeable=freeable, priority=list(range(13)), batch=int(batch),
+    return sweep(names, freeable=freeable_grid(sizes, points), priority=list(range(13)), batch=int(batch),
                  seeks=int(seeks), calls=int(calls))
 
 
@@ -162,8 +164,14 @@ class FormulaExplorer:
         self.dataset = None
         self._key = None
         self._note = ""
-        self.curve = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
-        self.heatmap = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
+        from .chartview import ChartView
+        self.curve = ChartView(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
+        self.heatmap = ChartView(alt.Chart().mark_point(), embed_options={"renderer": "svg"})
+        # What was computed and drawn per setting, so moving a control back redraws
+        # from memory: the sweeps per formula, the heatmap per setting, the curve
+        # per setting and priority (the charts are pure functions of these keys).
+        self._sweeps = SweepCache()
+        self._drawn, self._curves = Recent(KEEP_DRAWN), Recent(KEEP_DRAWN)
         from .export import ExportPanel
         self.export = ExportPanel(self._figure)
         self.controls = (self.formulas, self.batch, self.seeks, self.priority, self.floor,
@@ -179,8 +187,9 @@ class FormulaExplorer:
         """Recompute what changed and replace the charts.
 
         The sweep covers every priority, so moving the priority slider only
-        redraws the pressure curve; anything else recomputes the sweep and
-        both charts.
+        redraws the pressure curve; anything else recomputes the sweep (only
+        the formulas not computed at this setting before) and both charts. A
+        setting seen before is redrawn from the charts kept for it.
         """
         key = (self.formulas.value, self.batch.value, self.seeks.value, self.floor.value,
                self.floor_value.value, self.sizes.value, self.calls.value)
@@ -193,20 +202,41 @@ class FormulaExplorer:
             try:
                 if left_out and not drawn and self.floor.value == "off":
                     raise ValueError(f"seeks=0 leaves no formula to draw; {note}")
-                ds = explorer_dataset(drawn, batch=self.batch.value, seeks=self.seeks.value,
-                                      priority=self.priority.value, floor=self.floor.value,
-                                      floor_value=self.floor_value.value, sizes=self.sizes.value,
-                                      calls=self.calls.value)
+                ds, heatmap = self._drawn.get(key) or self._draw(key, drawn)
             except ValueError as err:   # e.g. no formula selected
                 self.status.value = f"<b>cannot draw:</b> {err}"
                 return
             self.dataset, self._key, self._note = ds, key, note
-            self.heatmap.chart = self._plot.priority_heatmap(ds)
+            self.heatmap.chart = heatmap
             first = (self.formulas.value or ("v5.0",))[0]
             text = formulas.describe(first).replace("\n", "<br>")
             self.about.value = f"<div style='max-width:28em'>{text}</div>"
         self.status.value = f"<i>{self._note}</i>" if self._note else ""
-        self.curve.chart = self._plot.pressure_curve(self.dataset, priority=self.priority.value)
+        at = (self._key, self.priority.value)
+        curve = self._curves.get(at)
+        if curve is None:
+            curve = self._plot.pressure_curve(self.dataset, priority=self.priority.value)
+            self._curves.put(at, curve)
+        self.curve.chart = curve
+
+    def _draw(self, key, drawn):
+        """(dataset, heatmap) of a setting not drawn before (kept for when it comes back)."""
+        ds = self._dataset(drawn)
+        drawn = (ds, self._plot.priority_heatmap(ds))
+        self._drawn.put(key, drawn)
+        return drawn
+
+    def _dataset(self, drawn):
+        """:func:`explorer_dataset` of the controls, from the sweeps computed before where it can."""
+        names = list(drawn)
+        extra = floor_formula(self.floor.value, self.floor_value.value)
+        if extra and extra not in names:
+            names.append(extra)
+        # The kernel floor on v5.0 is 4.20's arithmetic: run it as that built-in in
+        # the C loop (same numbers, tests/test_widgets.py), not call by call in numpy.
+        same_as = {extra: KERNEL_FLOOR_BUILTIN} if self.floor.value == "kernel" else {}
+        return self._sweeps.dataset(names, batch=self.batch.value, seeks=self.seeks.value,
+                                    sizes=self.sizes.value, calls=self.calls.value, same_as=same_as)
 
     def _figure(self):
         """(name, chart, 72-column text) of the pressure curve on screen."""
