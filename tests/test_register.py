@@ -106,3 +106,29 @@ def test_reregistering_replaces(registered):
     registered("again", lambda F, p, S, B: F * 0 + 2)
     assert int(rl.formulas.scan("again", 10, 12).delta) == 2
     assert rl.formulas.names().count("again") == 1
+
+
+def test_stateless_rule_over_many_calls_equals_one_call_at_a_time(registered):
+    """A rule without state is evaluated once and the C loop runs the calls: same as chaining."""
+    from reclaimlab.kernel.evaluate import evaluate
+    from reclaimlab.kernel.formulas import REGISTRY
+
+    seen = []
+
+    def v50_counted(F, p, S, B):
+        seen.append(1)
+        return v50_delta(F, p, S, B)
+
+    spec = REGISTRY.resolve(registered("counted", v50_counted, base="v5.0"))
+    F, nr = np.array([0, 7, 300, 5000, 10**6]), np.array([0, 5, 900, 0, 12345])
+    values = dict(freeable=F, priority=12, seeks=2, batch=128, nr_deferred=nr, small_scan=0,
+                  lru_scanned=0, lru_eligible=0)
+    many, many_total = evaluate(spec, values, calls=40)
+    assert len(seen) == 1
+    total = np.zeros_like(F)
+    for _ in range(40):
+        one, scanned = evaluate(spec, values, calls=1)
+        values["nr_deferred"], total = one.next_deferred, total + scanned
+    np.testing.assert_array_equal(many.next_deferred, one.next_deferred)
+    np.testing.assert_array_equal(many_total, total)
+    assert len(seen) == 41

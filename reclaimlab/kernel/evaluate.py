@@ -51,8 +51,14 @@ def evaluate(spec: FormulaSpec, values: dict, calls: int = 1) -> tuple[ScanResul
     shape, flat = inputs.flatten_broadcast(arrays)
     if spec.delta_rule != DELTA_CUSTOM:
         return _run(spec, shape, flat, int(calls), np.zeros(1, np.int64))
-    # A user's delta rule is numpy code: run it once per call, carrying state.
     arrays, flat = dict(arrays), dict(flat)
+    if not delta_fn_takes_state(spec.delta_fn):
+        # Without state the rule sees the same inputs on every call, so it gives the
+        # same delta each time: evaluate it once and let the C loop run the calls.
+        custom, state = _user_delta(spec, shape, arrays)
+        flat["small_scan"] = state.reshape(-1)
+        return _run(spec, shape, flat, int(calls), custom.reshape(-1))
+    # A stateful rule is numpy code: run it once per call, carrying its state.
     total = np.zeros(shape, np.int64)
     for _ in range(int(calls)):
         custom, state = _user_delta(spec, shape, arrays)
