@@ -331,7 +331,10 @@ def _run_scenario(args, command: str, figure: str, run) -> int:
     ds = run(dict(seed=args.seed, **_run_kwargs(args)))
     if command == "simulate":
         from .viz.text import summary
-        _emit(summary(ds, width=args.width, unicode=args.unicode) + ("" if args.out else "\n"), args.unicode)
+        # Printed alone (--out) it ends with the provenance line; printed above the
+        # timeline figure, the figure's own footer carries it.
+        text = summary(ds, width=args.width, unicode=args.unicode, provenance=bool(args.out))
+        _emit(text + ("" if args.out else "\n"), args.unicode)
     return _run_output(ds, args, figure)
 
 

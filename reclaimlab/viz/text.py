@@ -389,7 +389,8 @@ def _rules_line(ds: xr.Dataset, formula: str) -> str:
             f"memcg remedy {pick('memcg_remedy')}")
 
 
-def summary(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
+def summary(ds: xr.Dataset, *, width: int = 72, unicode: bool = False,
+            provenance: bool = True) -> str:
     """What a simulation run measured, one column per formula: the numbers a mail quotes.
 
     The scorecard's measures (:func:`reclaimlab.viz.tables.scores`), the
@@ -404,6 +405,9 @@ def summary(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
         Maximum line width (>= 40).
     unicode : bool
         Allow non-ASCII characters.
+    provenance : bool
+        End with the provenance line (False when a figure that carries the
+        same line follows, as in ``reclaimlab simulate``).
 
     Examples
     --------
@@ -442,7 +446,7 @@ def summary(ds: xr.Dataset, *, width: int = 72, unicode: bool = False) -> str:
     lines.append("")
     for f in formulas:
         lines += wrap(_rules_line(ds, f), width, unicode=unicode)
-    return finish(lines, width, unicode, footer=fd.provenance)
+    return finish(lines, width, unicode, footer=fd.provenance if provenance else ())
 
 
 def _workload_note(ds: xr.Dataset) -> str | None:
