@@ -124,7 +124,7 @@ def test_the_exposed_gfp_kernel_allocation_inherits_the_deferred_work(monkeypatc
     monkeypatch.setattr(workload, "direct_reclaim", slow)
     actor = workload.Actor("writer", (0,))
     todo = workload.plan(sim, actor)
-    assert todo.fs_share[0] == 0.0             # an XFS file's pages: GFP_NOFS
+    assert todo.fs_share(0) == 0.0             # an XFS file's pages: GFP_NOFS
     workload.admit(sim, actor, todo, 0)
     assert sim.totals.scanned[0, ROOT, DENTRY] == 0
     wound = int(sim.st.nr_deferred[0, 0, 0])

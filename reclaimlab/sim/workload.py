@@ -27,7 +27,7 @@ for its exposed share of the step's allocations, until it has reclaimed
 those pages or spent its exposed share of the step in reclaim (64 calls at
 most). Exposed reclaim frees memory above min, so it does not expose others.
 
-**Allocation context** (:func:`gfp_fs_share`): a direct reclaim call is made
+**Allocation context** (:func:`gfp_fs`): a direct reclaim call is made
 for one allocation, the one that found free memory at min, so it has that
 allocation's GFP flags. Page-cache allocations of XFS files are GFP_NOFS
 (``xfs_setup_inode()`` clears ``__GFP_FS`` from every mapping:
@@ -149,9 +149,14 @@ class StepPlan:
     demand: np.ndarray        # pages each task must see above min (job tasks: at least one)
     done: np.ndarray          # seconds of work each task got memory for
     asleep: np.ndarray        # tasks asleep in direct reclaim past the step's end
-    fs_share: np.ndarray      # share of each task's allocations made with __GFP_FS
+    fs: np.ndarray            # of ``demand``, pages each task allocates with __GFP_FS
     gross: np.ndarray         # pages each task allocates this step, counting those an exit frees
     reclaiming: np.ndarray    # seconds of the step each task spends in direct reclaim
+
+    def fs_share(self, i: int) -> float:
+        """Share of task ``i``'s allocations this step that have ``__GFP_FS`` (0 to 1)."""
+        d = float(self.demand[i])
+        return min(float(self.fs[i]) / d, 1.0) if d > 0 else 0.0
 
 
 def read_service_s(costs, pages: int, files: int) -> float:
@@ -212,13 +217,14 @@ def anon_need(params, age: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np
     it all, so that is the step's peak (what must fit above min).
     """
     life = process_life_s(params)
-    if not params.job_process_pages or life == float("inf"):
+    P = params.job_process_pages
+    if not P or life == float("inf"):
         return np.zeros_like(work), np.zeros_like(work)
-    held = process_pages(params, age)
-    after = process_pages(params, age + work)
-    exits = np.floor((age + work) / life) > np.floor(age / life)
-    peak = np.where(exits, params.job_process_pages - held, after - held)
-    return np.where(work > 0, peak, 0.0), params.job_process_pages * work / life
+    lives0, lives1 = age / life, (age + work) / life
+    whole0, whole1 = np.floor(lives0), np.floor(lives1)
+    held = P * (lives0 - whole0)
+    peak = np.where(whole1 > whole0, P - held, P * (lives1 - whole1) - held)
+    return np.where(work > 0, peak, 0.0), P * (lives1 - lives0)
 
 
 def job_anon_pages(sim: Sim, actors: list[Actor]) -> float:
@@ -229,39 +235,43 @@ def job_anon_pages(sim: Sim, actors: list[Actor]) -> float:
 def plan(sim: Sim, actor: Actor) -> StepPlan | None:
     """Pay the tasks' debts and draw what the awake ones do this step (None: all blocked)."""
     dt = sim.params.dt_s
+    tasks = actor.tasks
     # A task asleep in direct reclaim past the last step's end is still in it (exposure).
-    reclaiming = np.minimum(actor.in_reclaim, dt)
-    actor.in_reclaim = actor.in_reclaim - reclaiming
+    if actor.in_reclaim.any():
+        reclaiming = np.minimum(actor.in_reclaim, dt)
+        actor.in_reclaim -= reclaiming
+    else:
+        reclaiming = np.zeros(tasks)
     if actor.writes and sim.st.p_dirty.sum() >= sim.dirty_limit:
         # balance_dirty_pages(): the writer sleeps until writeback catches up (its debt waits too)
-        sim.totals.blocked_by_cause[:, DIRTY_THROTTLE] += dt * actor.tasks / sim.params.nodes
+        sim.totals.blocked_by_cause[:, DIRTY_THROTTLE] += dt * tasks / sim.params.nodes
         return None
     work = np.maximum(dt - actor.debt, 0.0)
     actor.debt = np.maximum(actor.debt - dt, 0.0)
-    if not work.any():
+    total = work.sum()
+    if not total:
         if reclaiming.any():
-            z = np.zeros(actor.tasks)
-            return StepPlan(work, [], z, z.copy(), z.copy(), np.zeros(actor.tasks, bool), z.copy(),
-                            z.copy(), reclaiming)
+            z = np.zeros(tasks)
+            return StepPlan(work, [], z, z, z.copy(), np.zeros(tasks, bool), z, z, reclaiming)
         return None
     # Rates are the actor's total: the awake tasks do work.sum() / tasks of it.
-    plans = [_plan(sim, k, work.sum() / actor.tasks) for k in actor.filesets]
-    share = work / work.sum()
+    plans = [_plan(sim, k, total / tasks) for k in actor.filesets]
+    share = work / total
     need = sum(p.pages for p in plans) * share
     fs = sum(p.fs_pages for p in plans) * share
-    gross = need.copy()
+    gross = need
     if actor.job:
-        peak, faulted = anon_need(sim.params, actor.age, work)
-        need, fs, gross = need + peak, fs + peak, gross + faulted
-    if actor.job and not sim.params.job_processes_per_s:
-        # No anonymous memory modelled: job tasks still meet the watermark (a page each).
-        demand = np.where(work > 0, np.maximum(need, 1.0), 0.0)
-        fs = fs + (demand - need)        # that page stands for anonymous memory: __GFP_FS
-    else:
-        demand = need
-    fs_share = np.divide(fs, demand, out=np.zeros(actor.tasks), where=demand > 0)
-    return StepPlan(work, plans, need, demand, np.zeros(actor.tasks), np.zeros(actor.tasks, bool),
-                    np.clip(fs_share, 0.0, 1.0), gross, reclaiming)
+        if sim.params.job_processes_per_s:
+            peak, faulted = anon_need(sim.params, actor.age, work)
+            need, fs, gross = need + peak, fs + peak, need + faulted
+        else:
+            # No anonymous memory modelled: job tasks still meet the watermark (a page each),
+            # a page that stands for anonymous memory: __GFP_FS.
+            demand = np.where(work > 0, np.maximum(need, 1.0), 0.0)
+            return StepPlan(work, plans, need, demand, np.zeros(tasks), np.zeros(tasks, bool),
+                            fs + (demand - need), gross, reclaiming)
+    return StepPlan(work, plans, need, need, np.zeros(tasks), np.zeros(tasks, bool), fs, gross,
+                    reclaiming)
 
 
 def gfp_fs(sim: Sim, fs_share: float) -> bool:
@@ -390,7 +400,7 @@ def _reclaim_exposed(sim: Sim, actor: Actor, todo: StepPlan, i: int, share: floa
     calls = 0
     while got < want and spent < window and calls < MAX_DIRECT_PER_STEP:
         n = calls % sim.params.nodes
-        pages, seconds = direct_reclaim(sim, n, not gfp_fs(sim, todo.fs_share[i]))
+        pages, seconds = direct_reclaim(sim, n, not gfp_fs(sim, todo.fs_share(i)))
         calls += 1
         got += pages
         spent += seconds
@@ -425,7 +435,7 @@ def admit(sim: Sim, actor: Actor, todo: StepPlan, i: int) -> None:
     they meet the watermark even when their page-cache need is nil.
     """
     work = todo.work[i]
-    granted, spent = _get_memory(sim, todo.demand[i], work, todo.fs_share[i])
+    granted, spent = _get_memory(sim, todo.demand[i], work, todo.fs_share(i))
     todo.reclaiming[i] = min(todo.reclaiming[i] + spent, sim.params.dt_s)
     if spent >= work:
         actor.debt[i] += spent - work
