@@ -93,10 +93,19 @@ def _compile_and_copy() -> Scenario:
     # size (docs/kernel.md §7); 16 GiB is where 4.18's compile runs in the reported 3m30s
     # with the copy running (221 s). With 2 GiB nodes the page cache cannot keep the
     # tree while the copy streams through it and 4.18's compile takes 296 s.
+    # The compilers' anonymous memory, the job's __GFP_FS allocations (its page cache
+    # is GFP_NOFS, XFS): a cc1 compiling a kernel file that includes a few hundred
+    # headers grows to ~100 MB (its GC heap and the parsed headers), faulted in over
+    # its life and freed at exit. Per object make forks sh, the gcc driver, cc1 and as;
+    # cc1 is the large one. 30 a second over the 4 tasks (one every 133 ms of a task's
+    # work, "tens a second" for make -j4) faults 750 MB/s per task, ~190,000 pages/s,
+    # about a tenth of a core at ~0.5 us a fault. Not the objects' 120 a second: 120
+    # compilers of 100 MB would take most of the tasks' CPU just to fault in.
     params = SimParams(nodes=2, node_pages=8 * GIB_PAGES, anon_pages=GIB_PAGES // 2,
                        duration_s=500.0, dt_s=0.05, record_s=1.0,
                        filesets=(headers, sources, objects, copy), caches=(buffers,),
-                       job_seconds=210.0, job_tasks=4)
+                       job_seconds=210.0, job_tasks=4,
+                       job_processes_per_s=30.0, job_process_pages=100 * MB_PAGES)
     return Scenario(
         "compile-and-copy", "bug 202441: a kernel compile on XFS while a big copy streams in",
         "On a 16 GiB machine, a make -j4 kernel compile (3.5 minutes when nothing blocks it) reads 25,000 headers "

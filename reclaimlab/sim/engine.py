@@ -2,8 +2,9 @@
 
 Each step of ``dt_s`` seconds: writeback and dirty aging, xfsaild and XFS
 background reclaim, memcg restarts, the workload's tasks (each doing direct reclaim when
-it must), the interactive task's allocations, then each node's kswapd with one
-step of CPU time. The hot loop works on plain numpy arrays
+it must, and when another's reclaim holds free memory at min), the interactive
+task's allocations, then each node's kswapd with one step of CPU time. The job's
+processes hold anonymous memory that they free when they exit. The hot loop works on plain numpy arrays
 (:mod:`reclaimlab.sim.state`); the Dataset is built once at the end.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .reclaim import kswapd
 from .recorder import Recorder, dataset
 from .state import CAUSES, ONLINE, PARENT, ROOT, State, StepTotals
 from .watermarks import watermarks
-from .workload import age_dirty, make_actors, plan, run_tasks, touch_slab_caches
+from .workload import age_dirty, job_anon_pages, make_actors, plan, run_tasks, touch_slab_caches
 
 MAX_INTERACTIVE_PER_STEP = 64
 
@@ -57,6 +58,7 @@ class Sim:
         self.latencies: list[float] = []   # interactive allocations, seconds each
         self.pending = 0.0                 # pages the tasks will allocate this step, per node
         self.reserved = 0.0                # pages tasks got this step and have yet to fill, per node
+        self.job_anon = 0.0                # anonymous pages the job's processes hold, all nodes
         self.now = 0.0                     # start of the current step, seconds
         self.clock = 0.0                   # the current reclaimer's time (now + its waits so far)
         # The current reclaim call's time by cause (state.CAUSES), reset when kswapd or a
@@ -82,7 +84,9 @@ class Sim:
         """Free pages on node ``n`` (less what tasks got this step and have yet to fill)."""
         st = self.st
         cache = st.p_inact[n].sum() + st.p_ref[n].sum() + st.p_act[n].sum() + st.p_dirty[n].sum()
-        used = self.params.anon_pages + cache + self.slab_pages(n) + self.reserved
+        # The job's processes run on every node: their memory is spread evenly.
+        used = (self.params.anon_pages + self.job_anon / self.params.nodes + cache + self.slab_pages(n)
+                + self.reserved)
         return float(self.params.node_pages - used)
 
     def cache_users(self, g: int) -> np.ndarray:
@@ -130,12 +134,13 @@ def _populate(sim: Sim) -> None:
 def run(params: SimParams, rules: Rules, *, seed: int, attrs: dict) -> xr.Dataset:
     """Simulate ``params`` under ``rules``; return the state over time as a Dataset."""
     sim = Sim(params, rules, seed)
+    actors = make_actors(params)
+    sim.job_anon = job_anon_pages(sim, actors)     # the compilers running at the start
     _populate(sim)
     dt = params.dt_s
     steps = int(round(params.duration_s / dt))
     every = max(int(round(params.record_s / dt)), 1)
     memcgs.start(sim, 0.0)
-    actors = make_actors(params)
     job = next((a for a in actors if a.job), None)
     total_work = params.job_seconds * params.job_tasks
     kswapd_debt = np.zeros(params.nodes)
@@ -162,6 +167,7 @@ def run(params: SimParams, rules: Rules, *, seed: int, attrs: dict) -> xr.Datase
                 kswapd_debt[n] = max(kswapd(sim, n, budget) - budget, 0.0)
         sim.pending = 0.0
         run_tasks(sim, actors, todo, interactive_allocations(sim))
+        sim.job_anon = job_anon_pages(sim, actors)
         progress = job.progress.sum() if job else 0.0
         fraction = min(progress / total_work, 1.0) if job and total_work else 0.0
         if done_at is None and job and total_work and progress >= total_work:

@@ -249,6 +249,29 @@ class SimParams:
         Whether kswapd runs (for tests of direct reclaim alone).
     costs : Costs
         Time costs.
+
+    Allocation context and volume (:mod:`reclaimlab.sim.workload`):
+
+    mapping_nofs : bool
+        Every page-cache allocation of the filesystem's files is GFP_NOFS
+        (True: XFS, whose ``xfs_setup_inode()`` clears ``__GFP_FS`` from every
+        inode's mapping with ``mapping_set_gfp_mask()``, so reads, readahead
+        and writes all allocate without it). Direct reclaim such an
+        allocation enters gets SHRINK_STOP from the superblock shrinker
+        (``super_cache_scan()``) and defers its share. False: a filesystem
+        that keeps ``__GFP_FS`` on its mappings, where only ``FileSet.nofs``
+        sets allocate GFP_NOFS.
+    job_processes_per_s : float
+        Processes the job starts a second (fork and exec of compilers), over
+        all its tasks; 0 = the job allocates no anonymous memory of its own.
+        Each process faults in ``job_process_pages`` of anonymous memory
+        (GFP_HIGHUSER_MOVABLE, with ``__GFP_FS``) over its life and frees it
+        when it exits; a task runs one process at a time, so a process lives
+        ``job_tasks / job_processes_per_s`` seconds of its task's work.
+    job_process_pages : int
+        Anonymous memory one job process faults in before it exits, in pages
+        (page tables and the other kernel allocations of fork and exec,
+        GFP_KERNEL, counted with it).
     """
 
     nodes: int = 1
@@ -272,6 +295,10 @@ class SimParams:
     interactive_order: int = 0
     kswapd: bool = True
     costs: Costs = field(default_factory=Costs)
+    # --- allocation context and volume (sim/workload.py; issue 17 items 3 and 4) ---
+    mapping_nofs: bool = True
+    job_processes_per_s: float = 0.0
+    job_process_pages: int = 0
 
     def to_json(self) -> str:
         """The parameters as JSON (what a simulated Dataset keeps in ``attrs["params"]``)."""
@@ -418,6 +445,10 @@ LIMITS: dict[str, tuple] = {
     "interactive_allocs_per_s": ("real", 0, None),
     "interactive_order": ("int", 0, None),           # the upper bound is MAX_ORDER, checked later
     "kswapd": ("bool", None, None),
+    # allocation context and volume (sim/workload.py)
+    "mapping_nofs": ("bool", None, None),
+    "job_processes_per_s": ("real", 0, None),
+    "job_process_pages": ("int", 0, MAX_COUNT),
     # Costs
     "page_scan_us": ("real", 0, None), "object_scan_us": ("real", 0, None),
     "object_free_us": ("real", 0, None), "disk_read_ms": ("real", 0, None),

@@ -14,6 +14,34 @@ step is asleep in reclaim: it allocates nothing that step, and the pages it
 freed go to whoever comes next. A task that cannot get memory after 64
 direct reclaim calls in one step is throttled and tries again next step.
 
+**Exposure** (get_page_from_freelist() failing ALLOC_WMARK_MIN in
+__alloc_pages_slowpath()): while a task is in direct reclaim because memory
+ran short, free memory sits at the min watermark, so the other tasks'
+allocations that arrive meanwhile fail the watermark too and enter direct
+reclaim themselves. In a step where memory is short, an allocation arrives
+during someone else's reclaim with probability ``1 - prod(1 - r_j)`` over
+the other reclaimers, ``r_j`` the share of the step task ``j`` spent in
+direct reclaim (a task asleep in reclaim from an earlier step counts too).
+An exposed interactive allocation makes one pass; an exposed task reclaims
+for its exposed share of the step's allocations, until it has reclaimed
+those pages or spent its exposed share of the step in reclaim (64 calls at
+most). Exposed reclaim frees memory above min, so it does not expose others.
+
+**Allocation context** (:func:`gfp_fs`): a direct reclaim call is made
+for one allocation, the one that found free memory at min, so it has that
+allocation's GFP flags. Page-cache allocations of XFS files are GFP_NOFS
+(``xfs_setup_inode()`` clears ``__GFP_FS`` from every mapping:
+``SimParams.mapping_nofs``), and so are the slab objects of files created in
+a transaction (xfs_create, PF_MEMALLOC_NOFS); lookups' dentries and inodes
+(d_alloc, xfs_iget) and the job's anonymous memory are GFP_KERNEL /
+GFP_HIGHUSER_MOVABLE with ``__GFP_FS``. Each call is ``__GFP_FS`` with the
+share of the task's step allocations that are, a seeded draw.
+
+**The job's anonymous memory** (``job_processes_per_s``,
+``job_process_pages``): each task runs one compiler process at a time, which
+faults in its memory at an even rate over its life and frees it all when it
+exits; the tasks' processes start staggered over one lifetime.
+
 Working-set reads (mean field over the set's files):
 
 * a read finds the file's dentry (sets DCACHE_REFERENCED), or its inode on
@@ -65,15 +93,20 @@ class Actor:
     name: str
     filesets: tuple[int, ...]
     tasks: int = 1
-    nofs: bool = False
     job: bool = False
     writes: bool = False
     debt: np.ndarray = field(init=False)
     progress: np.ndarray = field(init=False)
+    #: seconds of work each task's current process has run (the job's anonymous memory)
+    age: np.ndarray = field(init=False)
+    #: seconds each task's direct reclaim runs on past the end of the last step
+    in_reclaim: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.debt = np.zeros(self.tasks)
         self.progress = np.zeros(self.tasks)
+        self.age = np.zeros(self.tasks)
+        self.in_reclaim = np.zeros(self.tasks)
 
 
 @dataclass
@@ -102,6 +135,7 @@ class FilesetPlan:
 
     k: int
     pages: float = 0.0
+    fs_pages: float = 0.0     # of ``pages``, those allocated with __GFP_FS
     nodes: list[NodeDraw] = field(default_factory=list)
 
 
@@ -115,6 +149,14 @@ class StepPlan:
     demand: np.ndarray        # pages each task must see above min (job tasks: at least one)
     done: np.ndarray          # seconds of work each task got memory for
     asleep: np.ndarray        # tasks asleep in direct reclaim past the step's end
+    fs: np.ndarray            # of ``demand``, pages each task allocates with __GFP_FS
+    gross: np.ndarray         # pages each task allocates this step, counting those an exit frees
+    reclaiming: np.ndarray    # seconds of the step each task spends in direct reclaim
+
+    def fs_share(self, i: int) -> float:
+        """Share of task ``i``'s allocations this step that have ``__GFP_FS`` (0 to 1)."""
+        d = float(self.demand[i])
+        return min(float(self.fs[i]) / d, 1.0) if d > 0 else 0.0
 
 
 def read_service_s(costs, pages: int, files: int) -> float:
@@ -131,33 +173,119 @@ def make_actors(params) -> list[Actor]:
     actors = []
     job = tuple(k for k, f in enumerate(params.filesets) if f.job)
     if job or params.job_seconds:
-        actors.append(Actor("job", job, params.job_tasks, job=True))
+        actor = Actor("job", job, params.job_tasks, job=True)
+        # The processes of make -jN start staggered over one lifetime.
+        if params.job_processes_per_s:
+            actor.age = process_life_s(params) * np.arange(actor.tasks) / actor.tasks
+        actors.append(actor)
     for k, f in enumerate(params.filesets):
         if not f.job and f.creates_per_s:
-            actors.append(Actor(f"stream:{f.name}", (k,), nofs=f.nofs, writes=f.writes))
+            actors.append(Actor(f"stream:{f.name}", (k,), writes=f.writes))
     rest = tuple(k for k, f in enumerate(params.filesets) if not f.job and not f.creates_per_s)
     if rest:
         actors.append(Actor("background", rest))
     return actors
 
 
+def process_life_s(params) -> float:
+    """Seconds of its task's work one job process lives (inf: the job starts none).
+
+    Examples
+    --------
+    >>> from reclaimlab.sim.params import SimParams
+    >>> process_life_s(SimParams(job_tasks=4, job_processes_per_s=20.0))
+    0.2
+    """
+    if not params.job_processes_per_s:
+        return float("inf")
+    return params.job_tasks / params.job_processes_per_s
+
+
+def process_pages(params, age: np.ndarray) -> np.ndarray:
+    """Anonymous pages the current processes hold after ``age`` seconds of work."""
+    life = process_life_s(params)
+    if not params.job_process_pages or life == float("inf"):
+        return np.zeros_like(age)
+    return params.job_process_pages * np.mod(age, life) / life
+
+
+def anon_need(params, age: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pages above what it holds a task's process needs at its peak this step, pages faulted).
+
+    A process faults in its memory at an even rate; one that exits during
+    the step has faulted everything it still lacked just before it frees
+    it all, so that is the step's peak (what must fit above min).
+    """
+    life = process_life_s(params)
+    P = params.job_process_pages
+    if not P or life == float("inf"):
+        return np.zeros_like(work), np.zeros_like(work)
+    lives0, lives1 = age / life, (age + work) / life
+    whole0, whole1 = np.floor(lives0), np.floor(lives1)
+    held = P * (lives0 - whole0)
+    peak = np.where(whole1 > whole0, P - held, P * (lives1 - whole1) - held)
+    return np.where(work > 0, peak, 0.0), P * (lives1 - lives0)
+
+
+def job_anon_pages(sim: Sim, actors: list[Actor]) -> float:
+    """Anonymous pages the job's processes hold now, over all nodes."""
+    return float(sum(process_pages(sim.params, a.age).sum() for a in actors if a.job))
+
+
 def plan(sim: Sim, actor: Actor) -> StepPlan | None:
     """Pay the tasks' debts and draw what the awake ones do this step (None: all blocked)."""
     dt = sim.params.dt_s
+    tasks = actor.tasks
+    # A task asleep in direct reclaim past the last step's end is still in it (exposure).
+    if actor.in_reclaim.any():
+        reclaiming = np.minimum(actor.in_reclaim, dt)
+        actor.in_reclaim -= reclaiming
+    else:
+        reclaiming = np.zeros(tasks)
     if actor.writes and sim.st.p_dirty.sum() >= sim.dirty_limit:
         # balance_dirty_pages(): the writer sleeps until writeback catches up (its debt waits too)
-        sim.totals.blocked_by_cause[:, DIRTY_THROTTLE] += dt * actor.tasks / sim.params.nodes
+        sim.totals.blocked_by_cause[:, DIRTY_THROTTLE] += dt * tasks / sim.params.nodes
         return None
     work = np.maximum(dt - actor.debt, 0.0)
     actor.debt = np.maximum(actor.debt - dt, 0.0)
-    if not work.any():
+    total = work.sum()
+    if not total:
+        if reclaiming.any():
+            z = np.zeros(tasks)
+            return StepPlan(work, [], z, z, z.copy(), np.zeros(tasks, bool), z, z, reclaiming)
         return None
     # Rates are the actor's total: the awake tasks do work.sum() / tasks of it.
-    plans = [_plan(sim, k, work.sum() / actor.tasks) for k in actor.filesets]
-    need = sum(p.pages for p in plans) * work / work.sum()
-    # Job tasks meet the watermark even with no page cache to allocate (see admit()).
-    demand = np.where(work > 0, np.maximum(need, 1.0), 0.0) if actor.job else need
-    return StepPlan(work, plans, need, demand, np.zeros(actor.tasks), np.zeros(actor.tasks, bool))
+    plans = [_plan(sim, k, total / tasks) for k in actor.filesets]
+    share = work / total
+    need = sum(p.pages for p in plans) * share
+    fs = sum(p.fs_pages for p in plans) * share
+    gross = need
+    if actor.job:
+        if sim.params.job_processes_per_s:
+            peak, faulted = anon_need(sim.params, actor.age, work)
+            need, fs, gross = need + peak, fs + peak, need + faulted
+        else:
+            # No anonymous memory modelled: job tasks still meet the watermark (a page each),
+            # a page that stands for anonymous memory: __GFP_FS.
+            demand = np.where(work > 0, np.maximum(need, 1.0), 0.0)
+            return StepPlan(work, plans, need, demand, np.zeros(tasks), np.zeros(tasks, bool),
+                            fs + (demand - need), gross, reclaiming)
+    return StepPlan(work, plans, need, need, np.zeros(tasks), np.zeros(tasks, bool), fs, gross,
+                    reclaiming)
+
+
+def gfp_fs(sim: Sim, fs_share: float) -> bool:
+    """Whether the allocation a direct reclaim call is made for has ``__GFP_FS`` (a seeded draw).
+
+    The call is made for the one allocation that found free memory at min;
+    it is ``__GFP_FS`` with the share of the task's allocations that are
+    (no draw when all or none are).
+    """
+    if fs_share >= 1.0:
+        return True
+    if fs_share <= 0.0:
+        return False
+    return bool(sim.rng.random() < fs_share)
 
 
 def run_tasks(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], interactive=()) -> None:
@@ -170,7 +298,9 @@ def run_tasks(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], intera
     find free memory below min and reclaim itself. When memory is plenty for
     all, every order gives the same for the tasks: no draw; an interactive
     allocation of a higher order is then judged at a random moment of the
-    step (:mod:`reclaimlab.sim.alloc`).
+    step (:mod:`reclaimlab.sim.alloc`). When memory is short, the
+    allocations that arrive while another task is in direct reclaim find
+    free memory at min and reclaim too (:func:`expose`).
     """
     nodes = sim.params.nodes
     tasks_asked = sum(t.demand.sum() for t in todo if t) / nodes
@@ -184,32 +314,114 @@ def run_tasks(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], intera
             # moment of the step, when the tasks have taken a random share of their memory.
             for n in interactive:
                 sim.reserved = sim.rng.random() * tasks_asked
-                interactive_allocation(sim, n)
+                if not interactive_allocation(sim, n):
+                    sim.latencies.append(0.0)
             sim.reserved = 0.0
         else:
             sim.latencies.extend([0.0] * len(interactive))    # plenty: none is at min
     else:
         turns = [(a, i) for a, t in enumerate(todo) if t for i in np.flatnonzero(t.work)]
         turns += [(None, n) for n in interactive]
+        waiting = []          # interactive allocations that found free memory above min
         for j in sim.rng.permutation(len(turns)):
             a, i = turns[j]
             if a is None:
-                interactive_allocation(sim, i)
+                if not interactive_allocation(sim, i):
+                    waiting.append(i)
             else:
                 admit(sim, actors[a], todo[a], i)
+        expose(sim, actors, todo, waiting)
         sim.reserved = 0.0
     for actor, t in zip(actors, todo):
         finish(sim, actor, t)
 
 
-def interactive_allocation(sim: Sim, n: int) -> None:
+def exposure(r: np.ndarray) -> float:
+    """Chance that a moment of the step falls in someone's direct reclaim.
+
+    ``r`` is each reclaimer's share of the step in direct reclaim (0 to 1);
+    the reclaimers' times are independent of one another.
+
+    Examples
+    --------
+    >>> exposure(np.array([0.5, 0.5]))
+    0.75
+    >>> exposure(np.array([]))
+    0.0
+    """
+    return float(1.0 - np.prod(1.0 - np.clip(r, 0.0, 1.0)))
+
+
+def expose(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], waiting: list[int]) -> None:
+    """Allocations that arrive while another task is in direct reclaim reclaim themselves.
+
+    While a task reclaims because memory ran short, free memory sits at the
+    min watermark: another allocation fails ALLOC_WMARK_MIN in
+    get_page_from_freelist() and __alloc_pages_slowpath() sends it to
+    __alloc_pages_direct_reclaim() too. ``waiting`` are the interactive
+    allocations (a node each) that found free memory above min in their
+    turn; each is exposed with the chance that its moment falls in a
+    reclaimer's time (:func:`exposure`) and then makes one GFP_KERNEL pass.
+    A task is exposed for that share of its step's allocations, less its
+    own reclaim time (:func:`_reclaim_exposed`).
+    """
+    dt = sim.params.dt_s
+    shares = [(a, i, t.reclaiming[i] / dt) for a, t in enumerate(todo) if t
+              for i in np.flatnonzero(t.reclaiming)]
+    if not shares:
+        sim.latencies.extend([0.0] * len(waiting))
+        return
+    r = np.array([x for _, _, x in shares])
+    everyone = exposure(r)
+    for n in waiting:
+        hit = sim.rng.random() < everyone
+        sim.latencies.append(direct_reclaim(sim, n, nofs=False)[1] if hit else 0.0)
+    for a, t in enumerate(todo):
+        if not t:
+            continue
+        for i in np.flatnonzero(t.done):
+            others = exposure(np.array([x for b, j, x in shares if (b, j) != (a, i)]))
+            if others > 0:
+                _reclaim_exposed(sim, actors[a], t, int(i), others)
+
+
+def _reclaim_exposed(sim: Sim, actor: Actor, todo: StepPlan, i: int, share: float) -> None:
+    """Task ``i`` reclaims for the ``share`` of its step's allocations that found free at min.
+
+    Each exposed allocation fails the watermark and makes a direct reclaim
+    pass, which frees about 32 pages for the ones after it: the task calls
+    until it has reclaimed its exposed pages, or has spent the exposed share
+    of its step in reclaim (the others' reclaim is then over), or after 64
+    calls. The time is owed by the task like any reclaim.
+    """
+    want = share * todo.gross[i]
+    window = share * todo.work[i]
+    got = spent = 0.0
+    calls = 0
+    while got < want and spent < window and calls < MAX_DIRECT_PER_STEP:
+        n = calls % sim.params.nodes
+        pages, seconds = direct_reclaim(sim, n, not gfp_fs(sim, todo.fs_share(i)))
+        calls += 1
+        got += pages
+        spent += seconds
+        if pages <= 0 and seconds <= 0:
+            break
+    actor.debt[i] += spent
+
+
+def interactive_allocation(sim: Sim, n: int) -> bool:
     """One GFP_KERNEL allocation on node ``n``; a direct reclaim pass when the allocator needs one.
 
     Which allocation reclaims (order 0: free at or below min; higher orders:
     no free block of the order) is :func:`reclaimlab.sim.alloc.enters_direct_reclaim`.
+    One that reclaims has its latency recorded; one that does not is
+    recorded by the caller (it may still find a reclaimer holding free
+    memory at min, :func:`expose`). Returns whether it reclaimed.
     """
-    reclaims = alloc.enters_direct_reclaim(sim, n, sim.params.interactive_order)
-    sim.latencies.append(direct_reclaim(sim, n, nofs=False)[1] if reclaims else 0.0)
+    if alloc.enters_direct_reclaim(sim, n, sim.params.interactive_order):
+        sim.latencies.append(direct_reclaim(sim, n, nofs=False)[1])
+        return True
+    return False
 
 
 def admit(sim: Sim, actor: Actor, todo: StepPlan, i: int) -> None:
@@ -223,9 +435,11 @@ def admit(sim: Sim, actor: Actor, todo: StepPlan, i: int) -> None:
     they meet the watermark even when their page-cache need is nil.
     """
     work = todo.work[i]
-    granted, spent = _get_memory(sim, actor, todo.demand[i], work)
+    granted, spent = _get_memory(sim, todo.demand[i], work, todo.fs_share(i))
+    todo.reclaiming[i] = min(todo.reclaiming[i] + spent, sim.params.dt_s)
     if spent >= work:
         actor.debt[i] += spent - work
+        actor.in_reclaim[i] += spent - work
         todo.asleep[i] = True
         return
     actor.debt[i] += spent
@@ -247,14 +461,17 @@ def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
         sim.totals.blocked_by_cause[:, MEMORY_WAIT] += lost / sim.params.nodes
     if actor.job:
         actor.progress += done
+        if sim.params.job_processes_per_s:
+            actor.age += done            # processes exit and free their memory (process_pages)
     else:
         # What an awake task could not allocate it does again later.
         actor.debt[short] += work[short] - done[short]
 
 
-def _get_memory(sim: Sim, actor: Actor, need: float, awake: float) -> tuple[float, float]:
+def _get_memory(sim: Sim, need: float, awake: float, fs_share: float) -> tuple[float, float]:
     """Direct reclaim until ``need`` pages fit above min, or the task has slept ``awake`` seconds.
 
+    Each call has ``__GFP_FS`` with chance ``fs_share`` (:func:`gfp_fs`).
     Returns (share of ``need`` granted, seconds spent in direct reclaim).
     """
     if need <= 0:
@@ -267,7 +484,7 @@ def _get_memory(sim: Sim, actor: Actor, need: float, awake: float) -> tuple[floa
         short = [n for n in range(nodes) if free[n] - need / nodes < sim.wmin]
         if not short or spent >= awake or calls >= MAX_DIRECT_PER_STEP:
             break
-        pages, seconds = direct_reclaim(sim, short[0], actor.nofs)
+        pages, seconds = direct_reclaim(sim, short[0], not gfp_fs(sim, fs_share))
         calls += 1
         spent += seconds
         if pages <= 0 and seconds <= 0:
@@ -282,12 +499,18 @@ def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
     N = sim.params.nodes
     st = sim.st
     plan = FilesetPlan(k)
+    # Page-cache allocations use the mapping's gfp mask (page_cache_alloc(), readahead_gfp_mask()).
+    nofs = sim.params.mapping_nofs or fs.nofs
     for n in range(N):
         node = NodeDraw(n)
         if fs.creates_per_s:
             node.creates = int(poisson(sim.rng, fs.creates_per_s * seconds / N))
-            plan.pages += node.creates * (fs.pages_per_file + 1 / sim.params.dentry_objects_per_page
-                                          + 1 / sim.params.inode_objects_per_page)
+            pages = node.creates * (fs.pages_per_file + 1 / sim.params.dentry_objects_per_page
+                                    + 1 / sim.params.inode_objects_per_page)
+            plan.pages += pages
+            # Read (or written) through the mapping; a created file's slab objects in
+            # xfs_create's transaction (PF_MEMALLOC_NOFS): no __GFP_FS on XFS.
+            plan.fs_pages += 0.0 if nofs else pages
         if fs.working_set:
             W = max(fs.working_set // N, 1)
             reads = int(poisson(sim.rng, W * fs.reads_per_s * seconds))
@@ -299,8 +522,11 @@ def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
             with_pages = min(-(-int(st.pages()[n, ROOT, k]) // fs.pages_per_file), W)
             page_hits = int(sim.rng.binomial(reads, with_pages / W))
             node.reads = ReadDraw(dentry_hits, inode_hits, misses, page_hits, reads - page_hits)
-            plan.pages += node.reads.page_misses * fs.pages_per_file + misses * (
-                1 / sim.params.dentry_objects_per_page + 1 / sim.params.inode_objects_per_page)
+            cache = node.reads.page_misses * fs.pages_per_file
+            # A lookup's dentry and inode (d_alloc, xfs_iget outside a transaction) are GFP_KERNEL.
+            slab = misses * (1 / sim.params.dentry_objects_per_page + 1 / sim.params.inode_objects_per_page)
+            plan.pages += cache + slab
+            plan.fs_pages += slab + (0.0 if nofs else cache)
         plan.nodes.append(node)
     return plan
 
