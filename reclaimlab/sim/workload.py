@@ -209,6 +209,7 @@ def interactive_allocation(sim: Sim, n: int) -> None:
     no free block of the order) is :func:`reclaimlab.sim.alloc.enters_direct_reclaim`.
     """
     reclaims = alloc.enters_direct_reclaim(sim, n, sim.params.interactive_order)
+    disk.issue_as(sim, "interactive")
     sim.latencies.append(direct_reclaim(sim, n, nofs=False)[1] if reclaims else 0.0)
 
 
@@ -223,6 +224,7 @@ def admit(sim: Sim, actor: Actor, todo: StepPlan, i: int) -> None:
     they meet the watermark even when their page-cache need is nil.
     """
     work = todo.work[i]
+    disk.issue_as(sim, actor.name, i)
     granted, spent = _get_memory(sim, actor, todo.demand[i], work)
     if spent >= work:
         actor.debt[i] += spent - work
@@ -239,6 +241,7 @@ def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
         return
     work, done = todo.work, todo.done
     if done.any():
+        disk.issue_as(sim, actor.name, "io")
         io = sum(_apply(sim, p, done.sum() / work.sum()) for p in todo.plans)
         actor.debt += io * done / done.sum()
     short = (work > 0) & ~todo.asleep & (done < work)
