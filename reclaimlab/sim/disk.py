@@ -41,7 +41,7 @@ time plus the work *ahead of it* when it reaches the disk:
   other down. Issuers are named by :func:`issue_as` (tasks, kswapd, the
   interactive task); the last step's account is this step's estimate.
 * **Disk time booked beyond the steps so far** (``backlog_s``) is ahead of
-  every request.
+  each issuer's first request of the step.
 
 A synchronous IO of ``s`` seconds of service is ``s / disk_read_ms``
 requests issued one after the other (the model books a task's reads or a
@@ -100,6 +100,7 @@ class DiskState:
     sync_s: dict = field(default_factory=dict)       # this step's synchronous IO by issuer, s
     sync_last: dict = field(default_factory=dict)    # the last step's, as busy shares (0 to 1)
     sync_last_total: float = 0.0  # sum of sync_last
+    met_backlog: set = field(default_factory=set)    # issuers that waited for the backlog this step
 
 
 def issue_as(sim: Sim, *issuer: Hashable) -> None:
@@ -150,20 +151,39 @@ def ahead_s(sim: Sim) -> float:
     return d.ahead_async_s + max(others, 0.0) * random_io_s(sim.costs)
 
 
+def stretch(sim: Sim) -> float:
+    """How many times its service time a stream of the current issuer's requests takes.
+
+    Each request of one random IO (``disk_read_ms``) waits for the work
+    ahead of it (:func:`ahead_s`): ``1 + ahead / disk_read_ms``.
+    """
+    io = random_io_s(sim.costs)
+    return 1.0 + ahead_s(sim) / io if io > 0 else 1.0
+
+
 def queued(sim: Sim, service_s: float) -> float:
-    """Seconds a synchronous IO of ``service_s`` disk time keeps its issuer waiting now."""
+    """Seconds a synchronous IO of ``service_s`` disk time keeps its issuer waiting now.
+
+    ``service_s / disk_read_ms`` requests one after the other, each behind
+    the work ahead of it (:func:`stretch`); the disk time booked beyond the
+    steps so far is ahead of the issuer's first IO of the step only.
+    """
     if service_s <= 0:
         return 0.0
-    requests = service_s / random_io_s(sim.costs) if sim.costs.disk_read_ms else 1.0
-    return service_s + requests * ahead_s(sim) + sim.disk.backlog_s
+    d = sim.disk
+    backlog = d.backlog_s if d.issuer not in d.met_backlog else 0.0
+    return service_s * stretch(sim) + backlog
 
 
 def charge(sim: Sim, service_s: float) -> float:
     """Book ``service_s`` seconds of synchronous IO of the current issuer; return its wait."""
     d = sim.disk
+    wait = queued(sim, service_s)
     d.io_s += service_s
     d.sync_s[d.issuer] = d.sync_s.get(d.issuer, 0.0) + service_s
-    return queued(sim, service_s)
+    if service_s > 0:
+        d.met_backlog.add(d.issuer)
+    return wait
 
 
 def book_async(sim: Sim, service_s: float, request_s: float) -> None:
@@ -189,6 +209,7 @@ def next_step(sim: Sim) -> None:
     d.sync_last = {k: min(v / dt, 1.0) for k, v in d.sync_s.items()}
     d.sync_last_total = sum(d.sync_last.values())
     d.sync_s = {}
+    d.met_backlog = set()
 
 
 def settle(sim: Sim, writeback_s: float) -> None:

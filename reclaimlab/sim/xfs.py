@@ -201,8 +201,14 @@ def write_inodes(sim: Sim, n: int, inodes: int) -> None:
 
 
 def inode_write_s(sim: Sim) -> float:
-    """Seconds one inode's cluster IO takes now, queued behind the disk's other IO."""
-    return disk.queued(sim, inode_service_s(sim))
+    """Seconds of xfsaild's time one inode's cluster IO takes now, behind the work ahead of it.
+
+    xfsaild submits its buffers in batches (xfs_buf_delwri_submit_nowait), so
+    they queue behind the asynchronous writes in flight, its own included,
+    and the other issuers' requests (:func:`reclaimlab.sim.disk.stretch`).
+    """
+    disk.issue_as(sim, "xfsaild")
+    return inode_service_s(sim) * disk.stretch(sim)
 
 
 def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> float | None:
@@ -284,10 +290,13 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
             # force unpins every inode, so a walk forces the log at most once.
             force = sync and any(thin(sim.rng, int(got[1, m]), pinned_share(sim, m)) > 0
                                  for m in range(nodes) if got[1, m])
-            force_s = disk.queued(sim, log_force_service_s(sim)) if force else 0.0
+            force_service = log_force_service_s(sim) if force else 0.0
             # A missing cluster buffer is read before the flush: one more IO of the same size.
             flush_service = (dirty + reads) * inode_service_s(sim)
-            io_s = disk.queued(sim, flush_service)
+            # The force, then the flushes, one after the other: one stream of this reclaimer.
+            waited = disk.queued(sim, force_service + flush_service)
+            force_s = waited * force_service / (force_service + flush_service) if force_service else 0.0
+            io_s = waited - force_s
             held = io_s + force_s if sync else 0.0
             if sync:
                 end = _conflict(holds[ag], sim.clock, sim.clock + held)
@@ -326,7 +335,8 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
 def xfsaild(sim: Sim) -> None:
     """One step of xfsaild: write back dirty inodes queued by the last AIL push.
 
-    Capacity is ``dt_s / inode_write_s(sim)`` inodes a step, less the
+    Capacity is ``dt_s / inode_write_s(sim)`` inodes a step (less the disk
+    time booked beyond the steps so far), less the
     expected share of cluster buffers that must be read first (each such
     read costs as much as the write), the fraction of an inode carried over
     in ``sim.xfs.ail_credit`` while the queue lasts; which nodes' inodes are
@@ -340,7 +350,9 @@ def xfsaild(sim: Sim) -> None:
         sim.xfs.ail_credit = 0.0
         return
     reads_per_write = float((queued * cluster_miss_share(sim)).sum() / queued.sum())
-    sim.xfs.ail_credit += sim.params.dt_s / (inode_write_s(sim) * (1.0 + reads_per_write))
+    # Disk time booked beyond the steps so far is served before this step's writes.
+    free_s = max(sim.params.dt_s - sim.disk.backlog_s, 0.0)
+    sim.xfs.ail_credit += free_s / (inode_write_s(sim) * (1.0 + reads_per_write))
     budget = min(int(sim.xfs.ail_credit), int(queued.sum()))
     # Only a fraction of an inode carries over: time the disk idles is not saved up.
     sim.xfs.ail_credit = sim.xfs.ail_credit - budget if budget < queued.sum() else 0.0
