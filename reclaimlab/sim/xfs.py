@@ -171,6 +171,12 @@ def pinned_share(sim: Sim, n: int) -> float:
     return float(sim.st.x_pinned[n] / dirty) if dirty else 0.0
 
 
+def pinned_shares(sim: Sim) -> np.ndarray:
+    """Per node, the share of the dirty reclaimable inodes that are pinned in the log."""
+    dirty = sim.st.x_dirty
+    return np.divide(sim.st.x_pinned, dirty, out=np.zeros(len(dirty)), where=dirty > 0)
+
+
 def log_force_service_s(sim: Sim) -> float:
     """Disk time of one log force (``Costs.log_force_ms``)."""
     return sim.costs.log_force_ms * 1e-3
@@ -283,13 +289,14 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
             # Rows: clean, dirty; columns: nodes.
             got = take(sim.rng, np.stack([st.x_clean, st.x_dirty]), count)
             dirty = int(got[1].sum())
-            reads_by_node = ([cluster_misses(sim, m, int(got[1, m])) for m in range(nodes)]
-                             if sync else [0] * nodes)
-            reads = sum(reads_by_node)
+            # Per node, the flushes whose cluster buffer is not cached (cluster_misses).
+            reads_by_node = (thin(sim.rng, got[1], cluster_miss_share(sim))
+                             if sync and dirty and sim.layout.cluster_cache is not None
+                             else np.zeros(nodes, np.int64))
+            reads = int(reads_by_node.sum())
             # A pinned inode waits for a log force first (xfs_iunpin_wait); one
             # force unpins every inode, so a walk forces the log at most once.
-            force = sync and any(thin(sim.rng, int(got[1, m]), pinned_share(sim, m)) > 0
-                                 for m in range(nodes) if got[1, m])
+            force = bool(sync and dirty and thin(sim.rng, got[1], pinned_shares(sim)).any())
             force_service = log_force_service_s(sim) if force else 0.0
             # A missing cluster buffer is read before the flush: one more IO of the same size.
             flush_service = (dirty + reads) * inode_service_s(sim)
@@ -308,9 +315,9 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
                     sim.clock = end
                     end = _conflict(holds[ag], sim.clock, sim.clock + held)
             gone = got if sync else got * np.array([[1], [0]])   # async leaves dirty inodes
-            if sync:
-                for m in range(nodes):
-                    cache_clusters(sim, m, int(got[1, m]), reads_by_node[m])
+            if sync and dirty:
+                for m in np.flatnonzero(got[1]):
+                    cache_clusters(sim, int(m), int(got[1, m]), int(reads_by_node[m]))
             st.x_clean -= gone[0]
             st.x_dirty -= gone[1]
             st.x_pushed -= gone[1]              # flushed here, no longer queued for xfsaild
