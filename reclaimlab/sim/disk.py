@@ -66,7 +66,8 @@ Each step, in order:
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Hashable
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
 
 from dataclasses import dataclass, field
 
