@@ -278,7 +278,8 @@ def test_xfs_reclaim_pushes_the_ail_and_xfsaild_writes_only_what_was_pushed():
         xfsaild(sim)
         sim.st.x_pushed[0] = 3
     sim.st.x_dirty[0] = 500
-    sim.disk.slowdown = 4.0                                  # data writeback busies the disk
+    # Data writeback in flight: three random IOs ahead of each write, four times its service.
+    sim.disk.ahead_async_s = 3 * sim.costs.disk_read_ms * 1e-3
     reclaim_inodes_nr(sim, 0, 0)
     left = int(sim.st.x_dirty[0])
     xfsaild(sim)

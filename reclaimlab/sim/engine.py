@@ -164,6 +164,7 @@ def run(params: SimParams, rules: Rules, *, seed: int, attrs: dict) -> xr.Datase
                     kswapd_debt[n] -= dt
                     continue
                 budget = dt - kswapd_debt[n]
+                disk.issue_as(sim, "kswapd", n)
                 kswapd_debt[n] = max(kswapd(sim, n, budget) - budget, 0.0)
         sim.pending = 0.0
         run_tasks(sim, actors, todo, interactive_allocations(sim))

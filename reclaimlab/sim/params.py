@@ -45,11 +45,17 @@ class Costs:
     object_free_us : float
         CPU time to tear down a freed dentry or inode (dput/evict), ~1 µs.
     disk_read_ms : float
-        One random read on the disk: 8 ms for a 7200 rpm SATA disk (4.2 ms
-        half rotation + ~4 ms seek). A refaulted inode or dentry costs one.
+        One random IO on the disk: 8 ms for a 7200 rpm SATA disk (4.2 ms
+        half rotation at 7200 rpm + ~4 ms average seek, the figure disk
+        makers give for such drives). A refaulted inode or dentry costs one;
+        it is also the service time of one request ahead of another
+        synchronous request (:mod:`reclaimlab.sim.disk`).
     disk_mb_per_s : float
-        Sequential bandwidth of the disk: 120 MB/s for a SATA disk. Refaulted
-        page-cache pages and writeback of dirty pages are charged at this rate.
+        Sequential bandwidth of the disk: 120 MB/s, the middle of the
+        100-150 MB/s a 7200 rpm SATA disk sustains (outer to inner tracks).
+        Refaulted page-cache pages and writeback of dirty pages are charged
+        at this rate; a data writeback request (1280 KiB, BLK_DEF_MAX_SECTORS)
+        takes 10.4 ms of it.
     inode_flush_ms : float
         Time XFS reclaim blocks on one dirty inode when it must wait for its
         writeback (SYNC_WAIT, 4.19/5.0): one random write (8 ms) per cluster
@@ -57,8 +63,11 @@ class Costs:
         Reading back a cluster buffer the buffer cache freed (before a flush
         or an unlink) is the same random IO, shared the same way.
 
-        All these are service times on one disk that every IO shares: an IO
-        also waits for the others queued with it (:mod:`reclaimlab.sim.disk`).
+        All these are service times on one disk that every IO shares: a
+        synchronous IO also waits for the work ahead of it, the
+        asynchronous writes wbt lets in flight and the requests of other
+        synchronous issuers, never its own issuer's earlier IO
+        (:mod:`reclaimlab.sim.disk`).
     dirty_expire_s : float
         How long written file data and inodes stay dirty before writeback
         cleans them (vm.dirty_expire_centisecs = 3000).
@@ -67,12 +76,6 @@ class Costs:
         the last one is written to the log, a seek and a short write: 8 ms,
         the disk's random IO. Sync inode reclaim waits for one before it can
         flush an inode whose last transaction is not on disk yet (pinned).
-    disk_max_queueing : float
-        At most how many times its service time an IO waits on a busy disk
-        (>= 1): 10. The wait is 1/(1 - utilisation), an M/M/1 queue, capped
-        because writeback throttling (wbt, 75 ms target read latency on a
-        rotational disk) keeps a request from waiting behind an unbounded
-        queue of writes (:mod:`reclaimlab.sim.disk`).
     writeback_min_share : float
         The least share of the disk's time data writeback keeps however
         much synchronous IO there is (0 to 1): 1/3, because mq-deadline
@@ -88,7 +91,6 @@ class Costs:
     inode_flush_ms: float = 2.0
     dirty_expire_s: float = 30.0
     log_force_ms: float = 8.0
-    disk_max_queueing: float = 10.0
     writeback_min_share: float = 1 / 3
 
 
@@ -377,9 +379,6 @@ class SimParams:
                 f"anon_pages={self.anon_pages} is not allowed: more memory in use than "
                 f"exists (node_pages={self.node_pages}); it must be < node_pages"
             )
-        if self.costs.disk_max_queueing < 1:
-            raise ValueError(f"disk_max_queueing={self.costs.disk_max_queueing!r} is not allowed; "
-                             f"it must be >= 1 (an IO waits at least its own service time)")
         if not 0 <= self.costs.writeback_min_share <= 1:
             raise ValueError(f"writeback_min_share={self.costs.writeback_min_share!r} is not allowed; "
                              f"it must be between 0 and 1")
@@ -454,7 +453,7 @@ LIMITS: dict[str, tuple] = {
     "object_free_us": ("real", 0, None), "disk_read_ms": ("real", 0, None),
     "disk_mb_per_s": ("real", (0, "strict"), None),  # a bandwidth of 0 would divide by zero
     "inode_flush_ms": ("real", 0, None), "dirty_expire_s": ("real", 0, None),
-    "log_force_ms": ("real", 0, None), "disk_max_queueing": ("real", 0, None),
+    "log_force_ms": ("real", 0, None),
     "writeback_min_share": ("real", 0, None),
     # FileSet
     "name": ("str", None, None),

@@ -66,11 +66,19 @@ def lru_inodes(sim: Sim, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def superblock_parts(sim: Sim, n: int, m: int) -> tuple[int, int, int]:
-    """(dentries, inodes, fs objects) the superblock shrinker counts on (n, m)."""
+    """(dentries, inodes, fs objects) the superblock shrinker counts on (n, m).
+
+    The fs objects are xfs_fs_nr_cached_objects(), the whole file system's
+    count, on every node (:func:`reclaimlab.sim.xfs.nr_cached_objects`). A
+    memcg other than the root is asked only while its shrinker bit is set
+    (shrink_slab_memcg(): set by list_lru_add() on its lists); the model
+    takes that as while it has dentries or inodes on this node's lists.
+    """
     st = sim.st
     ref, unref = lru_inodes(sim, n, m)
-    fs = int(st.x_clean[n] + st.x_dirty[n]) if m == ROOT else 0
-    return int(st.dentries()[n, m].sum()), int(ref.sum() + unref.sum()), fs
+    dentries, inodes = int(st.dentries()[n, m].sum()), int(ref.sum() + unref.sum())
+    fs = xfs.nr_cached_objects(sim) if m == ROOT or dentries + inodes else 0
+    return dentries, inodes, fs
 
 
 def count_objects(sim: Sim, n: int, m: int) -> np.ndarray:

@@ -375,6 +375,8 @@ def expose(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], waiting: 
     everyone = exposure(r)
     for n in waiting:
         hit = sim.rng.random() < everyone
+        if hit:
+            disk.issue_as(sim, "interactive")
         sim.latencies.append(direct_reclaim(sim, n, nofs=False)[1] if hit else 0.0)
     for a, t in enumerate(todo):
         if not t:
@@ -394,6 +396,7 @@ def _reclaim_exposed(sim: Sim, actor: Actor, todo: StepPlan, i: int, share: floa
     of its step in reclaim (the others' reclaim is then over), or after 64
     calls. The time is owed by the task like any reclaim.
     """
+    disk.issue_as(sim, actor.name, i)
     want = share * todo.gross[i]
     window = share * todo.work[i]
     got = spent = 0.0
@@ -419,6 +422,7 @@ def interactive_allocation(sim: Sim, n: int) -> bool:
     memory at min, :func:`expose`). Returns whether it reclaimed.
     """
     if alloc.enters_direct_reclaim(sim, n, sim.params.interactive_order):
+        disk.issue_as(sim, "interactive")
         sim.latencies.append(direct_reclaim(sim, n, nofs=False)[1])
         return True
     return False
@@ -435,6 +439,7 @@ def admit(sim: Sim, actor: Actor, todo: StepPlan, i: int) -> None:
     they meet the watermark even when their page-cache need is nil.
     """
     work = todo.work[i]
+    disk.issue_as(sim, actor.name, i)
     granted, spent = _get_memory(sim, todo.demand[i], work, todo.fs_share(i))
     todo.reclaiming[i] = min(todo.reclaiming[i] + spent, sim.params.dt_s)
     if spent >= work:
@@ -453,6 +458,7 @@ def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
         return
     work, done = todo.work, todo.done
     if done.any():
+        disk.issue_as(sim, actor.name, "io")
         io = sum(_apply(sim, p, done.sum() / work.sum()) for p in todo.plans)
         actor.debt += io * done / done.sum()
     short = (work > 0) & ~todo.asleep & (done < work)

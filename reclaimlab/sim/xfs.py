@@ -3,8 +3,11 @@
 Inodes the VFS evicted wait in XFS (``x_clean``/``x_dirty`` per node) until
 XFS reclaims them; only then is their slab memory free.
 
+* :func:`nr_cached_objects` is xfs_fs_nr_cached_objects(): the whole file
+  system's reclaimable inodes (every node, every AG), for every (node, memcg)
+  count of the superblock shrinker.
 * :func:`reclaim_inodes_nr` is xfs_reclaim_inodes_nr(), the superblock's
-  free_cached_objects(): it kicks the background worker, pushes the AIL
+  free_cached_objects(): whatever node or memcg it is called for, it kicks the background worker, pushes the AIL
   (xfs_ail_push_all: every inode dirty now is queued for xfsaild) and walks
   the allocation groups (xfs_reclaim_inodes_ag, fs/xfs/xfs_icache.c): clean
   inodes are freed, dirty ones are flushed and waited for in
@@ -168,32 +171,50 @@ def pinned_share(sim: Sim, n: int) -> float:
     return float(sim.st.x_pinned[n] / dirty) if dirty else 0.0
 
 
+def pinned_shares(sim: Sim) -> np.ndarray:
+    """Per node, the share of the dirty reclaimable inodes that are pinned in the log."""
+    dirty = sim.st.x_dirty
+    return np.divide(sim.st.x_pinned, dirty, out=np.zeros(len(dirty)), where=dirty > 0)
+
+
 def log_force_service_s(sim: Sim) -> float:
     """Disk time of one log force (``Costs.log_force_ms``)."""
     return sim.costs.log_force_ms * 1e-3
 
 
-def log_force(sim: Sim) -> None:
+def log_force(sim: Sim, sync: bool = False) -> None:
     """xfs_log_force(): the log checkpoint goes to disk and unpins every inode; disk time booked.
 
-    A synchronous forcer also waits for it; the caller adds that wait.
+    A synchronous forcer (``sync``: sync inode reclaim) also waits for it, and
+    the caller adds that wait; the log worker's force is asynchronous.
     """
     sim.st.x_pinned[:] = 0
-    disk.charge(sim, log_force_service_s(sim))
+    if sync:
+        disk.charge(sim, log_force_service_s(sim))
+    else:
+        disk.book_async(sim, log_force_service_s(sim), log_force_service_s(sim))
 
 
 def write_inodes(sim: Sim, n: int, inodes: int) -> None:
     """xfsaild writes ``inodes`` dirty inodes of node ``n``: buffer lookups, disk time booked.
 
-    Nobody waits for these writes; they take the disk's time from everyone else.
+    Nobody waits for these writes (asynchronous, :func:`reclaimlab.sim.disk.book_async`);
+    they take the disk's time from everyone else. Each request is one cluster
+    IO, a random IO of ``disk_read_ms`` shared by the inodes flushed with it.
     """
     reads = use_clusters(sim, n, inodes)
-    disk.charge(sim, (inodes + reads) * inode_service_s(sim))
+    disk.book_async(sim, (inodes + reads) * inode_service_s(sim), disk.random_io_s(sim.costs))
 
 
 def inode_write_s(sim: Sim) -> float:
-    """Seconds one inode's cluster IO takes now, queued behind the disk's other IO."""
-    return disk.queued(sim, inode_service_s(sim))
+    """Seconds of xfsaild's time one inode's cluster IO takes now, behind the work ahead of it.
+
+    xfsaild submits its buffers in batches (xfs_buf_delwri_submit_nowait), so
+    they queue behind the asynchronous writes in flight, its own included,
+    and the other issuers' requests (:func:`reclaimlab.sim.disk.stretch`).
+    """
+    disk.issue_as(sim, "xfsaild")
+    return inode_service_s(sim) * disk.stretch(sim)
 
 
 def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> float | None:
@@ -207,8 +228,26 @@ def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> flo
     return None
 
 
+def nr_cached_objects(sim: Sim) -> int:
+    """xfs_fs_nr_cached_objects(): the whole file system's reclaimable inodes.
+
+    It returns xfs_reclaim_inodes_count(mp), the sum of every AG's
+    ``pag_ici_reclaimable`` (fs/xfs/xfs_icache.c): one count for the whole
+    file system, whatever node and memcg super_cache_count() asks for
+    (fs/super.c), so every node's and every memcg's call sees all of it.
+    """
+    return int(sim.st.x_clean.sum() + sim.st.x_dirty.sum())
+
+
 def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
-    """XFS free_cached_objects() on node ``n``: (inodes walked, inodes freed, seconds blocked).
+    """XFS free_cached_objects() called for node ``n``: (inodes walked, inodes freed, seconds blocked).
+
+    xfs_reclaim_inodes_nr() (fs/xfs/xfs_icache.c) ignores the node and memcg
+    it is called for: it walks the file system's allocation groups, whose
+    reclaimable inodes live on every node, so the walk takes inodes of all
+    nodes (in proportion to what each holds) and frees each on its own node.
+    The caller credits all of them (the kernel adds every slab page freed
+    during reclaim, ``reclaim_state->reclaimed_slab``, whatever its node).
 
     First xfs_ail_push_all(): every inode dirty now is queued for
     :func:`xfsaild`. Then xfs_reclaim_inodes_ag(SYNC_TRYLOCK | SYNC_WAIT) in
@@ -235,9 +274,10 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
     proportion to their service time.
     """
     st, holds = sim.st, sim.xfs.ag_holds
+    nodes = sim.params.nodes
     sync = sim.rules.xfs_reclaim == "sync"
     st.x_pushed[:] = st.x_dirty      # xfs_ail_push_all(): xfsaild takes what is dirty now
-    left = spread_over_ags(int(st.x_clean[n] + st.x_dirty[n]), sim.params.xfs_ags)
+    left = spread_over_ags(nr_cached_objects(sim), sim.params.xfs_ags)
     start, nr = sim.clock, k
     walked = freed = 0
     for trylock in (True, False):
@@ -246,15 +286,24 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
             if not inodes:
                 continue
             count, nr_after = ag_walk(nr, inodes)
-            got = take(sim.rng, np.array([st.x_clean[n], st.x_dirty[n]]), count)
-            reads = cluster_misses(sim, n, int(got[1])) if sync else 0
+            # Rows: clean, dirty; columns: nodes.
+            got = take(sim.rng, np.stack([st.x_clean, st.x_dirty]), count)
+            dirty = int(got[1].sum())
+            # Per node, the flushes whose cluster buffer is not cached (cluster_misses).
+            reads_by_node = (thin(sim.rng, got[1], cluster_miss_share(sim))
+                             if sync and dirty and sim.layout.cluster_cache is not None
+                             else np.zeros(nodes, np.int64))
+            reads = int(reads_by_node.sum())
             # A pinned inode waits for a log force first (xfs_iunpin_wait); one
             # force unpins every inode, so a walk forces the log at most once.
-            force = sync and thin(sim.rng, int(got[1]), pinned_share(sim, n)) > 0
-            force_s = disk.queued(sim, log_force_service_s(sim)) if force else 0.0
+            force = bool(sync and dirty and thin(sim.rng, got[1], pinned_shares(sim)).any())
+            force_service = log_force_service_s(sim) if force else 0.0
             # A missing cluster buffer is read before the flush: one more IO of the same size.
-            flush_service = (got[1] + reads) * inode_service_s(sim)
-            io_s = disk.queued(sim, flush_service)
+            flush_service = (dirty + reads) * inode_service_s(sim)
+            # The force, then the flushes, one after the other: one stream of this reclaimer.
+            waited = disk.queued(sim, force_service + flush_service)
+            force_s = waited * force_service / (force_service + flush_service) if force_service else 0.0
+            io_s = waited - force_s
             held = io_s + force_s if sync else 0.0
             if sync:
                 end = _conflict(holds[ag], sim.clock, sim.clock + held)
@@ -265,22 +314,23 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
                     sim.waits[XFS_RECLAIM_LOCK] += end - sim.clock
                     sim.clock = end
                     end = _conflict(holds[ag], sim.clock, sim.clock + held)
-            gone = got if sync else got * np.array([1, 0])   # async leaves dirty inodes
-            if sync:
-                cache_clusters(sim, n, int(got[1]), reads)
-            st.x_clean[n] -= gone[0]
-            st.x_dirty[n] -= gone[1]
-            st.x_pushed[n] -= gone[1]           # flushed here, no longer queued for xfsaild
+            gone = got if sync else got * np.array([[1], [0]])   # async leaves dirty inodes
+            if sync and dirty:
+                for m in np.flatnonzero(got[1]):
+                    cache_clusters(sim, int(m), int(got[1, m]), int(reads_by_node[m]))
+            st.x_clean -= gone[0]
+            st.x_dirty -= gone[1]
+            st.x_pushed -= gone[1]              # flushed here, no longer queued for xfsaild
             if force:
-                log_force(sim)
-            st.x_pinned[n] = min(st.x_pinned[n], st.x_dirty[n])
+                log_force(sim, sync=True)
+            np.minimum(st.x_pinned, st.x_dirty, out=st.x_pinned)
             left[ag] -= count
             nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(gone.sum())
             if held:
                 disk.charge(sim, flush_service)
                 holds[ag].append((sim.clock, sim.clock + held))
                 sim.clock += held
-                read_s = io_s * reads / (got[1] + reads) if reads else 0.0
+                read_s = io_s * reads / (dirty + reads) if reads else 0.0
                 sim.waits[XFS_SYNC_RECLAIM] += io_s - read_s
                 sim.waits[XFS_CLUSTER_READ] += read_s
                 sim.waits[XFS_LOG_FORCE] += force_s
@@ -292,7 +342,8 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
 def xfsaild(sim: Sim) -> None:
     """One step of xfsaild: write back dirty inodes queued by the last AIL push.
 
-    Capacity is ``dt_s / inode_write_s(sim)`` inodes a step, less the
+    Capacity is ``dt_s / inode_write_s(sim)`` inodes a step (less the disk
+    time booked beyond the steps so far), less the
     expected share of cluster buffers that must be read first (each such
     read costs as much as the write), the fraction of an inode carried over
     in ``sim.xfs.ail_credit`` while the queue lasts; which nodes' inodes are
@@ -306,7 +357,9 @@ def xfsaild(sim: Sim) -> None:
         sim.xfs.ail_credit = 0.0
         return
     reads_per_write = float((queued * cluster_miss_share(sim)).sum() / queued.sum())
-    sim.xfs.ail_credit += sim.params.dt_s / (inode_write_s(sim) * (1.0 + reads_per_write))
+    # Disk time booked beyond the steps so far is served before this step's writes.
+    free_s = max(sim.params.dt_s - sim.disk.backlog_s, 0.0)
+    sim.xfs.ail_credit += free_s / (inode_write_s(sim) * (1.0 + reads_per_write))
     budget = min(int(sim.xfs.ail_credit), int(queued.sum()))
     # Only a fraction of an inode carries over: time the disk idles is not saved up.
     sim.xfs.ail_credit = sim.xfs.ail_credit - budget if budget < queued.sum() else 0.0
