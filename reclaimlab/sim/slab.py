@@ -23,6 +23,14 @@ shrinkers do with the objects they are asked to scan:
   reclaim; its slab memory is freed only by XFS reclaim.
 * **XFS inode reclaim** (free_cached_objects) is :mod:`reclaimlab.sim.xfs`:
   one call per super_cache_scan() call that gives fs objects a share.
+* **Memcgs other than the root** (shrink_slab_memcg(), 4.19+): the
+  superblock shrinker is called for memcg m on node n only while its bit is
+  set in m's shrinker_map (``State.sb_bit``): list_lru_add() sets it when a
+  dentry or inode goes onto m's list on n, and a call whose
+  super_cache_count() is SHRINK_EMPTY (no dentry, inode or fs object
+  counted) clears it. The count includes what nr_cached_objects() returns
+  for that memcg, so while it counts fs objects the bit stays set after the
+  memcg's own lists are empty (:func:`superblock_bit`).
 """
 from __future__ import annotations
 
@@ -82,8 +90,46 @@ def count_objects(sim: Sim, n: int, m: int) -> np.ndarray:
     return F
 
 
+def superblock_bit(sim: Sim, n: int, m: int) -> bool:
+    """Whether shrink_slab_memcg() calls the superblock shrinker for memcg ``m`` on node ``n``.
+
+    Updates ``State.sb_bit[n, m]`` as the kernel does: objects on the
+    memcg's own dentry or inode list mean list_lru_add() set the bit
+    (memcg_set_shrinker_bit()); a count of nothing at all is SHRINK_EMPTY,
+    on which shrink_slab_memcg() clears it. The root memcg is not gated
+    (shrink_slab() walks the whole shrinker list for it).
+    """
+    if m == ROOT:
+        return True
+    st = sim.st
+    dentries, inodes, fs = superblock_parts(sim, n, m)
+    if dentries + inodes:
+        st.sb_bit[n, m] = True
+    elif fs == 0:
+        st.sb_bit[n, m] = False
+    return bool(st.sb_bit[n, m])
+
+
+def may_shrink(sim: Sim, n: int) -> np.ndarray:
+    """Per memcg slot: whether shrink_slab() on node ``n`` could find any shrinker work.
+
+    The root always; another memcg when it holds objects or its superblock
+    bit is set. A shrinker called with a count of 0 changes nothing
+    (do_shrink_slab() returns at once), so skipping the others is exact.
+    """
+    st = sim.st
+    own = (st.dentries()[n].sum(axis=1) + st.unpinned_inodes()[n].sum(axis=1)
+           + st.generic()[n].sum(axis=1))
+    out = (own > 0) | st.sb_bit[n]
+    out[ROOT] = True
+    return out
+
+
 def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[float, float]:
     """Call every shrinker for node ``n``, memcg ``m``.
+
+    For a memcg other than the root, the superblock shrinker only when its
+    shrinker_map bit is set (:func:`superblock_bit`).
 
     Returns
     -------
@@ -92,6 +138,10 @@ def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[fl
     """
     st = sim.st
     F = count_objects(sim, n, m)
+    if m != ROOT and sim.params.filesets and not superblock_bit(sim, n, m):
+        F[SB] = 0
+    if not F.any():
+        return 0.0, 0.0      # do_shrink_slab() returns at a count of 0: nothing changes
     ni = np.where(sim.layout.numa_aware, n, 0)
     mi = m if sim.per_memcg_deferred else 0
     slot = (np.arange(sim.layout.n_shrinkers), ni, mi)
@@ -102,7 +152,7 @@ def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[fl
     st.small_scan = np.array(res.small_scan, np.int64)
     tot = sim.totals
     pages, seconds = 0.0, 0.0
-    if sim.params.filesets:
+    if sim.params.filesets and F[SB]:
         p, s = _scan_superblock(sim, n, m, int(res.scanned[SB]), int(res.delta[SB]),
                                 int(res.total_scan[SB]))
         pages, seconds = pages + p, seconds + s
