@@ -19,8 +19,10 @@ shrinkers do with the objects they are asked to scan:
   I_REFERENCED, so the restarted walk rotates it) and frees it on a later
   pass; ``"a76cf1a474d7"`` rotates inodes
   with more than one page; ``"v5.16"`` keeps inodes with pages off the LRU
-  (not counted, not scanned). A freed VFS inode becomes an XFS inode awaiting
-  reclaim; its slab memory is freed only by XFS reclaim.
+  (not counted, not scanned). Under every rule an inode with dirty pages is
+  off the LRU (inode_add_lru() refuses I_DIRTY_ALL, :func:`lru_inodes`).
+  A freed VFS inode becomes an XFS inode awaiting reclaim; its slab memory
+  is freed only by XFS reclaim.
 * **XFS inode reclaim** (free_cached_objects) is :mod:`reclaimlab.sim.xfs`:
   one call per super_cache_scan() call that gives fs objects a share.
 * **Memcgs other than the root** (shrink_slab_memcg(), 4.19+): the
@@ -63,14 +65,35 @@ def with_pages_fraction(sim: Sim, n: int, m: int) -> np.ndarray:
     return np.divide(files_with_pages, inodes, out=np.zeros(len(inodes)), where=inodes > 0)
 
 
+def dirty_pages_fraction(sim: Sim, n: int, m: int) -> np.ndarray:
+    """Per file set: share of its inodes with dirty pages (I_DIRTY_PAGES), mean field.
+
+    The dirty pages are taken to fill whole files (a file is written, then
+    written back, as a whole), ``ceil(dirty / pages_per_file)`` of them, spread
+    over the set's inodes like the pages of :func:`with_pages_fraction`.
+    """
+    st = sim.st
+    inodes = st.inodes()[n, m]
+    files = np.minimum(inodes, -(-st.p_dirty[n, m] // sim.layout.pages_per_file))
+    return np.divide(files, inodes, out=np.zeros(len(inodes)), where=inodes > 0)
+
+
 def lru_inodes(sim: Sim, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """(referenced, unreferenced) inodes on the inode LRU per file set."""
+    """(referenced, unreferenced) inodes on the inode LRU per file set.
+
+    An inode with dirty pages is never on the LRU: inode_add_lru() (fs/inode.c)
+    refuses one with I_DIRTY_ALL set, inode_lru_isolate() takes one that became
+    dirty off it, and inode_sync_complete() (fs/fs-writeback.c) puts it on once
+    writeback has cleaned it. Under ``v5.16`` an inode with any pages is off it.
+    """
     st = sim.st
     ref, unref = st.i_ref[n, m], st.i_unref[n, m]
-    if sim.rules.inode_rule == "v5.16":
-        keep = 1.0 - with_pages_fraction(sim, n, m)
-        return np.floor(ref * keep).astype(np.int64), np.floor(unref * keep).astype(np.int64)
-    return ref, unref
+    off = (with_pages_fraction(sim, n, m) if sim.rules.inode_rule == "v5.16"
+           else dirty_pages_fraction(sim, n, m))
+    if not off.any():
+        return ref, unref
+    keep = 1.0 - off
+    return np.floor(ref * keep).astype(np.int64), np.floor(unref * keep).astype(np.int64)
 
 
 def superblock_parts(sim: Sim, n: int, m: int) -> tuple[int, int, int]:
@@ -264,8 +287,14 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
     ref, unref = lru_inodes(sim, n, m)
     if k == 0 or ref.sum() + unref.sum() == 0:
         return 0, 0.0
-    # Under v5.16 only inodes without pages are on the LRU.
-    with_pages = (np.zeros(len(ref)) if sim.rules.inode_rule == "v5.16" else with_pages_fraction(sim, n, m))
+    # Under v5.16 only inodes without pages are on the LRU; otherwise those with
+    # dirty pages are off it, and the share with pages is among the others.
+    if sim.rules.inode_rule == "v5.16":
+        with_pages = np.zeros(len(ref))
+    else:
+        dirty = dirty_pages_fraction(sim, n, m)
+        with_pages = np.clip(np.divide(with_pages_fraction(sim, n, m) - dirty, 1.0 - dirty,
+                                       out=np.zeros(len(ref)), where=dirty < 1.0), 0.0, 1.0)
     rotate = (sim.layout.pages_per_file > 1) if sim.rules.inode_rule == "a76cf1a474d7" else np.zeros(len(ref), bool)
     lru = ref + unref
     steps_per_inode = (lru + unref * with_pages * ~rotate).sum() / lru.sum()
