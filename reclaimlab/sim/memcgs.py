@@ -1,4 +1,4 @@
-"""Memory cgroups: a systemd machine's cgroups; services started, used and deleted; dying memcgs (docs/kernel.md §5).
+"""Memory cgroups: a systemd machine's, and services restarted over time that leave dying memcgs (docs/kernel.md §5).
 
 **Systemd cgroups** (``SimParams.cgroups``, issue 17 mechanism 5): slots 1 to
 ``cgroups`` are cgroups that live the whole run (a desktop's services,
