@@ -88,8 +88,12 @@ def lru_inodes(sim: Sim, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     """
     st = sim.st
     ref, unref = st.i_ref[n, m], st.i_unref[n, m]
-    off = (with_pages_fraction(sim, n, m) if sim.rules.inode_rule == "v5.16"
-           else dirty_pages_fraction(sim, n, m))
+    if sim.rules.inode_rule == "v5.16":
+        off = with_pages_fraction(sim, n, m)
+    elif st.p_dirty[n, m].any():
+        off = dirty_pages_fraction(sim, n, m)
+    else:
+        return ref, unref
     if not off.any():
         return ref, unref
     keep = 1.0 - off
@@ -113,22 +117,23 @@ def count_objects(sim: Sim, n: int, m: int) -> np.ndarray:
     return F
 
 
-def superblock_bit(sim: Sim, n: int, m: int) -> bool:
+def superblock_bit(sim: Sim, n: int, m: int, count: int) -> bool:
     """Whether shrink_slab_memcg() calls the superblock shrinker for memcg ``m`` on node ``n``.
 
-    Updates ``State.sb_bit[n, m]`` as the kernel does: objects on the
-    memcg's own dentry or inode list mean list_lru_add() set the bit
-    (memcg_set_shrinker_bit()); a count of nothing at all is SHRINK_EMPTY,
-    on which shrink_slab_memcg() clears it. The root memcg is not gated
-    (shrink_slab() walks the whole shrinker list for it).
+    ``count`` is the shrinker's count_objects() for (n, m). Updates
+    ``State.sb_bit[n, m]`` as the kernel does: the memcg's own dentries and
+    unpinned inodes mean list_lru_add() set the bit (memcg_set_shrinker_bit());
+    a count of nothing is SHRINK_EMPTY, on which shrink_slab_memcg() clears it
+    (with vfs_cache_pressure 0 the kernel's count is 0, not SHRINK_EMPTY, and
+    the bit stays; the call scans nothing either way). The root memcg is not
+    gated (shrink_slab() walks the whole shrinker list for it).
     """
     if m == ROOT:
         return True
     st = sim.st
-    dentries, inodes, fs = superblock_parts(sim, n, m)
-    if dentries + inodes:
+    if st.d_ref[n, m].any() or st.d_unref[n, m].any() or st.i_ref[n, m].any() or st.i_unref[n, m].any():
         st.sb_bit[n, m] = True
-    elif fs == 0:
+    elif count == 0:
         st.sb_bit[n, m] = False
     return bool(st.sb_bit[n, m])
 
@@ -161,7 +166,7 @@ def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[fl
     """
     st = sim.st
     F = count_objects(sim, n, m)
-    if m != ROOT and sim.params.filesets and not superblock_bit(sim, n, m):
+    if m != ROOT and sim.params.filesets and not superblock_bit(sim, n, m, int(F[SB])):
         F[SB] = 0
     if not F.any():
         return 0.0, 0.0      # do_shrink_slab() returns at a count of 0: nothing changes
