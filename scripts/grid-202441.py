@@ -7,6 +7,9 @@ The grid, over the facts the bug report never recorded:
 * nodes {1, 2} x memory per machine {4, 16} GiB (``machine_gib``:
   ``node_pages`` = machine pages // nodes, so a 16 GiB machine is one 16 GiB
   node or two 8 GiB ones);
+* cgroups {0, 30} (``cgroups``: memcgs of a systemd machine, each holding
+  ``cgroup_files`` dentries of the filesystem, :mod:`reclaimlab.sim.memcgs`;
+  the preset's default is 30, a desktop's services, scopes and sessions);
 * copy rate {10, 40} MB/s (``copy_mb_per_s``: the scenario's copy is the
   FileSet ``copy`` of 25 MB files, 25 x 256 pages; ``creates_per_s`` =
   MB/s x 256 / pages_per_file, so 10 MB/s is the preset's 0.4 files a second
@@ -20,12 +23,10 @@ split into nodes, so it is held per machine, not per node (the preset's
 ``anon_pages`` is per node: keeping it would give a 2-node machine twice the
 anonymous memory of a 1-node one). Everything else is the full preset's.
 
-Not on the grid: the issue's cgroups axis {0, 30}. The model has no
-systemd-like cgroups in compile-and-copy (issue 17, mechanism 5, is not done),
-so that axis is left out rather than faked; the grid has 16 cells (nodes x
-memory x copy rate x seed), each run under the five kernels (80 runs).
+The grid has 32 cells (nodes x memory x cgroups x copy rate x seed), each
+run under the five kernels (160 runs).
 
-Judged per cell (a cell is one nodes x memory x copy x seed), with
+Judged per cell (a cell is one nodes x memory x cgroups x copy x seed), with
 ``workload_time`` (the compile's completion time, extrapolated from its
 progress rate when the 500 s run ends first):
 
@@ -67,12 +68,13 @@ KERNELS = ["4.18", "4.19", "4.19.3", "5.0", "5.10"]
 SEEDS = [0, 1]
 NODES = [1, 2]
 MACHINE_GIB = [4, 16]
+CGROUPS = [0, 30]
 COPY_MB_PER_S = [10, 40]
 MACHINE_ANON_GIB = 1
 WITHIN = 0.10        # "~" and "within": 10%
 SLOWER = 1.2         # 4.19.3 >= 1.2 x 4.18
 
-CELL_DIMS = ("nodes", "machine_gib", "copy_mb_per_s", "seed")
+CELL_DIMS = ("nodes", "machine_gib", "cgroups", "copy_mb_per_s", "seed")
 
 
 def judge(ds: xr.Dataset) -> xr.Dataset:
@@ -110,9 +112,9 @@ def table(ds: xr.Dataset, command: str, seconds: float) -> str:
         "(its time is extrapolated from its progress rate). drops: one-second falls of >= 5% of "
         "the page cache (4.18 / 4.19). stall: direct-reclaim time summed over tasks (4.18 / 4.19.3).",
         "",
-        "| nodes | GiB | copy MB/s | seed | " + " | ".join(KERNELS)
+        "| nodes | GiB | cgroups | copy MB/s | seed | " + " | ".join(KERNELS)
         + " | 4.19.3/4.18 | order | >= 1.2x | 5.10 ~ 4.18 | drops | stall s |",
-        "|" + "---|" * (4 + len(KERNELS) + 6),
+        "|" + "---|" * (5 + len(KERNELS) + 6),
     ]
     yes = {True: "yes", False: "no"}
     for idx in np.ndindex(*j.ratio.shape):
@@ -126,7 +128,8 @@ def table(ds: xr.Dataset, command: str, seconds: float) -> str:
         r = j.isel(sel)
         d18, d19 = (int(drops.sel(kernel=k).isel(sel)) for k in ("4.18", "4.19"))
         s18, s193 = (float(stall.sel(kernel=k).isel(sel)) for k in ("4.18", "4.19.3"))
-        lines.append(f"| {c['nodes']} | {_gib(c['machine_gib'])} | {_gib(c['copy_mb_per_s'])} | {c['seed']} | "
+        lines.append(f"| {c['nodes']} | {_gib(c['machine_gib'])} | {c['cgroups']} | {_gib(c['copy_mb_per_s'])} | "
+                     f"{c['seed']} | "
                      + " | ".join(times)
                      + f" | {float(r.ratio):.2f} | {yes[bool(r.order)]} | {yes[bool(r.slower)]} | "
                      f"{yes[bool(r.v510)]} | {d18} / {d19} | {s18:,.0f} / {s193:,.0f} |")
@@ -192,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=0, help="dask LocalCluster processes (0: run here)")
     ap.add_argument("--quick", action="store_true", help="smoke test on the reduced preset, not the grid")
     args = ap.parse_args(argv)
-    kw = dict(kernels=KERNELS, seeds=SEEDS, nodes=NODES, machine_gib=MACHINE_GIB,
+    kw = dict(kernels=KERNELS, seeds=SEEDS, nodes=NODES, machine_gib=MACHINE_GIB, cgroups=CGROUPS,
               copy_mb_per_s=COPY_MB_PER_S, machine_anon_gib=MACHINE_ANON_GIB, progress=True)
     if args.quick:
         kw.update(reduced=True)

@@ -101,11 +101,15 @@ def _compile_and_copy() -> Scenario:
     # work, "tens a second" for make -j4) faults 750 MB/s per task, ~190,000 pages/s,
     # about a tenth of a core at ~0.5 us a fault. Not the objects' 120 a second: 120
     # compilers of 100 MB would take most of the tasks' CPU just to fault in.
+    # A systemd workstation: ~30 service, scope and session cgroups, each holding a few
+    # dentries and inodes of the filesystem (issue 17, mechanism 5; sim/memcgs.py). Bug
+    # 202441 does not say; the grid sweeps cgroups {0, 30} (scripts/grid-202441.py).
+    cgroups = 30
     params = SimParams(nodes=2, node_pages=8 * GIB_PAGES, anon_pages=GIB_PAGES // 2,
                        duration_s=500.0, dt_s=0.05, record_s=1.0,
                        filesets=(headers, sources, objects, copy), caches=(buffers,),
                        job_seconds=210.0, job_tasks=4,
-                       job_processes_per_s=30.0, job_process_pages=100 * MB_PAGES)
+                       job_processes_per_s=30.0, job_process_pages=100 * MB_PAGES, cgroups=cgroups)
     return Scenario(
         "compile-and-copy", "bug 202441: a kernel compile on XFS while a big copy streams in",
         "On a 16 GiB machine, a make -j4 kernel compile (3.5 minutes when nothing blocks it) reads 25,000 headers "
@@ -129,9 +133,12 @@ def _desktop_copy() -> Scenario:
     desktop = FileSet("desktop", pages_per_file=8, working_set=30_000, reads_per_s=0.01)
     # A photo/music library: files of 2 MB on average, 50 a second (100 MB/s).
     copy = FileSet("copy", pages_per_file=2 * MB_PAGES, creates_per_s=50.0, writes=True, nofs=True)
+    # A systemd desktop: ~30 service, scope and session cgroups, each holding a few
+    # dentries and inodes of the filesystem (issue 17, mechanism 5; sim/memcgs.py).
+    cgroups = 30
     params = SimParams(nodes=1, node_pages=4 * GIB_PAGES, anon_pages=GIB_PAGES,
                        duration_s=120.0, dt_s=0.05, record_s=1.0,
-                       filesets=(desktop, copy), interactive_allocs_per_s=200.0)
+                       filesets=(desktop, copy), interactive_allocs_per_s=200.0, cgroups=cgroups)
     return Scenario(
         "desktop-copy", "bug 202349: desktop freezes while copying a lot of data to XFS",
         "A desktop session (30,000 recently used files) runs an interactive task, say the "

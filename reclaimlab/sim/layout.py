@@ -46,7 +46,8 @@ class Layout:
     clusters_per_node : int
         Inode cluster buffers per node (0 without a cluster cache).
     memcg_slots : int
-        Memcg slots of the state arrays (1: root only).
+        Memcg slots of the state arrays (1: root only): the services' slots
+        (``Services.max_memcgs``), or the root and ``cgroups`` systemd cgroups.
     """
 
     n_generic: int
@@ -90,5 +91,5 @@ class Layout:
             cluster_cache=cluster_cache,
             clusters_per_node=(max(caches[cluster_cache].objects // params.nodes, 1)
                                if cluster_cache is not None else 0),
-            memcg_slots=params.services.max_memcgs if params.services else 1,
+            memcg_slots=params.services.max_memcgs if params.services else 1 + params.cgroups,
         )

@@ -1,6 +1,23 @@
-"""Memory cgroups: services started, used and deleted; dying memcgs (docs/kernel.md §5).
+"""Memory cgroups: a systemd machine's, and services restarted over time that leave dying memcgs (docs/kernel.md §5).
 
-Hierarchy: the root (slot 0), a parent cgroup for the services (slot 1, like
+**Systemd cgroups** (``SimParams.cgroups``, issue 17 mechanism 5): slots 1 to
+``cgroups`` are cgroups that live the whole run (a desktop's services,
+scopes and sessions), each holding ``cgroup_files`` unused dentries, each
+pinning its inode, of the simulated filesystem: files it opened and closed.
+They are charged to the cgroup (the dentry and inode caches are
+SLAB_ACCOUNT) and so sit on the cgroup's own list_lru of the superblock
+(alloc_super() makes s_dentry_lru and s_inode_lru memcg-aware). A 4.19
+global reclaim pass walks every memcg (shrink_node() -> mem_cgroup_iter())
+and calls shrink_slab() for each; for a memcg other than the root that is
+shrink_slab_memcg(), which calls the memcg-aware shrinkers whose bit is set
+in the memcg's shrinker_map for the node (``State.sb_bit``, set by
+list_lru_add(), cleared when the count is SHRINK_EMPTY). With the
+172b06c32b94 floor, each call scans ``min(freeable, batch)`` objects at
+least. The cgroups' files are kept in the first file set's column of their
+memcg row (the workload's own file sets are all the root's); they have no
+page cache and are not read again during the run.
+
+Services hierarchy: the root (slot 0), a parent cgroup for the services (slot 1, like
 system.slice) and one cgroup per service instance. When a service is
 restarted its cgroup goes offline and a new one is created.
 
@@ -34,6 +51,9 @@ if TYPE_CHECKING:                      # the engine imports this module
 
 COLLECTOR_INTERVAL_S = 1.0
 
+#: The file-set column of a memcg row where a systemd cgroup's files are kept.
+CGROUP_FILESET = 0
+
 
 @dataclass
 class MemcgClock:
@@ -48,7 +68,9 @@ class MemcgClock:
 
 
 def start(sim: Sim, t: float) -> None:
-    """Bring the parent and the first service cgroups online."""
+    """Bring the systemd cgroups, or the services' parent and first service cgroups, online."""
+    if sim.params.cgroups:
+        start_cgroups(sim, t)
     svc = sim.params.services
     if svc is None:
         return
@@ -60,6 +82,32 @@ def start(sim: Sim, t: float) -> None:
     alive = np.flatnonzero(st.memcg_state == ONLINE)[1:]
     for i, m in enumerate(alive):
         sim.memcg_clock.deadline[m] = t + svc.lifetime_s * (i + 1) / svc.count
+
+
+def cgroup_files_per_node(files: int, nodes: int, m: int) -> list[int]:
+    """Cgroup ``m``'s ``files`` spread evenly over ``nodes``; the remainder starts at node ``m % nodes``.
+
+    Examples
+    --------
+    >>> cgroup_files_per_node(5, 2, 1)
+    [2, 3]
+    """
+    base, extra = divmod(files, nodes)
+    return [base + ((n - m) % nodes < extra) for n in range(nodes)]
+
+
+def start_cgroups(sim: Sim, t: float) -> None:
+    """Slots 1 to ``cgroups`` online, each with ``cgroup_files`` unused dentries on the filesystem.
+
+    A dentry freed by reclaim leaves its inode on the cgroup's inode LRU
+    (:mod:`reclaimlab.sim.slab`); the objects are charged to the cgroup and
+    stay on its lists.
+    """
+    p, st = sim.params, sim.st
+    for m in range(1, 1 + p.cgroups):
+        st.memcg_state[m] = ONLINE
+        st.memcg_born[m] = t
+        st.d_unref[:, m, CGROUP_FILESET] = cgroup_files_per_node(p.cgroup_files, p.nodes, m)
 
 
 def _spawn(sim: Sim, t: float) -> None:

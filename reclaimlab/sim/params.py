@@ -222,6 +222,23 @@ class SimParams:
         The workload's files and other slab caches.
     services : Services or None
         Service cgroups (the ``dying-memcgs`` case).
+    cgroups : int
+        (Memcgs of a systemd machine, :mod:`reclaimlab.sim.memcgs`.)
+        Memory cgroups that live the whole run and hold dentries and inodes
+        of the simulated filesystem: a systemd machine's services, scopes
+        and user sessions (``systemd-cgls`` on a desktop lists about 30; the
+        slices between them hold no objects of their own and are not
+        counted). 0 by default (root only); the bug scenarios set 30. A
+        global reclaim pass calls the memcg-aware superblock shrinker once
+        for each of them (shrink_node() -> mem_cgroup_iter() ->
+        shrink_slab()). Not allowed with ``services``.
+    cgroup_files : int
+        Unused dentries (each pinning its inode) each of those cgroups holds
+        on the filesystem at the start: the configuration, state and log
+        files a service or session opens and closes. 20 is an estimate; the
+        4.19 floor scans all of them (fewer than the superblock's batch of
+        1024) on every call, so results depend on it mainly through whether
+        it is 0. Spread evenly over the nodes; no page cache.
     vfs_cache_pressure : int
         vm.vfs_cache_pressure (100).
     dentry_objects_per_page, inode_objects_per_page : int
@@ -287,6 +304,10 @@ class SimParams:
     filesets: tuple[FileSet, ...] = ()
     caches: tuple[SlabCache, ...] = ()
     services: Services | None = None
+    # --- memcgs of a systemd machine (issue 17, mechanism 5: sim/memcgs.py) ---
+    cgroups: int = 0
+    cgroup_files: int = 20
+    # --- end of the memcg block ---
     vfs_cache_pressure: int = 100
     dentry_objects_per_page: int = 21
     inode_objects_per_page: int = 4
@@ -400,6 +421,13 @@ class SimParams:
         if self.services is not None and self.services.max_memcgs < self.services.count + 2:
             raise ValueError(f"services.max_memcgs={self.services.max_memcgs} is not allowed; "
                              f"it must be >= services.count + 2")
+        # memcgs of a systemd machine (sim/memcgs.py)
+        if self.cgroups and self.services is not None:
+            raise ValueError(f"cgroups={self.cgroups} is not allowed with services=Services(...) (the "
+                             f"dying-memcgs case's own cgroups); allowed: cgroups=0 with services")
+        if self.cgroups and not self.filesets:
+            raise ValueError(f"cgroups={self.cgroups} is not allowed without filesets: the cgroups hold "
+                             f"dentries of the workload's filesystem; allowed: cgroups=0")
 
 
 # --------------------------------------------------------------------------- field checks
@@ -468,6 +496,9 @@ LIMITS: dict[str, tuple] = {
     # Services
     "count": ("int", 1, 10_000), "lifetime_s": ("real", (0, "strict"), None),
     "max_memcgs": ("int", 3, 65_535),                # MEM_CGROUP_ID_MAX
+    # SimParams: memcgs of a systemd machine (sim/memcgs.py)
+    "cgroups": ("int", 0, 65_534),                   # + the root: MEM_CGROUP_ID_MAX
+    "cgroup_files": ("int", 0, MAX_COUNT),
 }
 
 _NESTED = {"filesets", "caches", "services", "costs"}

@@ -1,8 +1,14 @@
 """Reclaim priority loops: kswapd and direct reclaim (docs/kernel.md §2.2, §2.4).
 
 * A **pass** at priority p shrinks one node: for each memcg (root first), the
-  file LRU scan then shrink_slab() at the same priority (§2.2). Offline
-  memcgs' slab is skipped (shrink_slab_memcg), their LRUs are still scanned.
+  file LRU scan then shrink_slab() at the same priority (§2.2). Global
+  reclaim walks every memcg (shrink_node()'s mem_cgroup_iter() loop stops
+  early only for limit reclaim), so each memcg whose superblock shrinker bit
+  is set gets its own shrink_slab_memcg() call and, under the 4.19 floor, at
+  least ``min(freeable, batch)`` of scan. Offline memcgs' slab is skipped
+  (shrink_slab_memcg), their LRUs are still scanned. A memcg with no
+  page cache and no shrinker work is passed over: its calls would change
+  nothing.
 * **kswapd** wakes when a node's free memory is below the low watermark and
   reclaims until it is above high: priority 12 down to 1 (never 0), each pass
   aiming at ``nr_to_reclaim = max(high, 32)``; the priority is lowered only
@@ -22,8 +28,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .lru import DEF_PRIORITY, SWAP_CLUSTER_MAX, shrink_lruvec
-from .slab import shrink_slab
-from .state import FREE, ONLINE, RECLAIM_CPU
+from .slab import may_shrink, shrink_slab
+from .state import FREE, ONLINE, RECLAIM_CPU, ROOT
 
 if TYPE_CHECKING:                      # the engine imports this module
     from .engine import Sim
@@ -34,9 +40,14 @@ def reclaim_pass(sim: Sim, n: int, priority: int, nr_to_reclaim: int, nofs: bool
     """One shrink_node() pass; returns (pages scanned, pages reclaimed, seconds)."""
     st, tot = sim.st, sim.totals
     scanned, reclaimed, seconds = 0, 0.0, 0.0
-    for m in np.flatnonzero(st.memcg_state != FREE):
+    alive = st.memcg_state != FREE
+    lru = (st.p_inact[n] + st.p_ref[n] + st.p_act[n] + st.p_dirty[n]).sum(axis=1) if alive.sum() > 1 else None
+    slab = may_shrink(sim, n) if lru is not None else None
+    for m in np.flatnonzero(alive):
+        if m != ROOT and not lru[m] and not slab[m]:
+            continue                    # nothing on its LRU and no shrinker to call
         need = None if finish_lru else max(nr_to_reclaim - int(reclaimed), 0)
-        if need == 0:
+        if need == 0 or (m != ROOT and not lru[m]):
             s = r = 0
         else:
             s, r = shrink_lruvec(st, sim.rng, n, int(m), priority, need)
@@ -44,7 +55,7 @@ def reclaim_pass(sim: Sim, n: int, priority: int, nr_to_reclaim: int, nofs: bool
         reclaimed += r
         seconds += s * sim.costs.page_scan_us * 1e-6
         sim.waits[RECLAIM_CPU] += s * sim.costs.page_scan_us * 1e-6
-        if st.memcg_state[m] == ONLINE:
+        if st.memcg_state[m] == ONLINE and (slab is None or slab[m]):
             pages, t = shrink_slab(sim, n, int(m), priority, nofs)
             reclaimed += pages
             seconds += t

@@ -60,6 +60,20 @@ class Recorder:
 BY_CAUSE = ("stall_by_cause", "blocked_by_cause")
 
 
+def _machine_memcgs(sim: Sim, key: str, value: np.ndarray) -> np.ndarray:
+    """A (time, node, memcg, cache) record without the memcg dim: summed over memcgs.
+
+    Only the services of the dying-memcgs case give a Dataset a ``memcg``
+    dim; a run's systemd cgroups (``SimParams.cgroups``) are summed into the
+    node's values, so runs with and without them have the same variables.
+    Deferred work shared by every memcg (before 5.13) is the root's slot,
+    not a sum.
+    """
+    if key == "nr_deferred" and not sim.per_memcg_deferred:
+        return value[:, :, ROOT, :]
+    return value.sum(axis=2)
+
+
 def dataset(sim: Sim, rec: Recorder, job, total_work, done_at, duration, attrs) -> xr.Dataset:
     """The run as a Dataset (the simulation schema of :mod:`reclaimlab.model.schema`)."""
     p = sim.params
@@ -72,7 +86,7 @@ def dataset(sim: Sim, rec: Recorder, job, total_work, done_at, duration, attrs) 
         if key in BY_CAUSE:
             data[key] = (("time", "node", "cause"), value)
         elif value.ndim == 4:
-            data[key] = (dims_nmc, value if has_memcg else value[:, :, ROOT, :])
+            data[key] = (dims_nmc, value if has_memcg else _machine_memcgs(sim, key, value))
         elif value.ndim == 2:
             data[key] = (("time", "node"), value)
         else:

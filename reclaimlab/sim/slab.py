@@ -19,10 +19,20 @@ shrinkers do with the objects they are asked to scan:
   I_REFERENCED, so the restarted walk rotates it) and frees it on a later
   pass; ``"a76cf1a474d7"`` rotates inodes
   with more than one page; ``"v5.16"`` keeps inodes with pages off the LRU
-  (not counted, not scanned). A freed VFS inode becomes an XFS inode awaiting
-  reclaim; its slab memory is freed only by XFS reclaim.
+  (not counted, not scanned). Under every rule an inode with dirty pages is
+  off the LRU (inode_add_lru() refuses I_DIRTY_ALL, :func:`lru_inodes`).
+  A freed VFS inode becomes an XFS inode awaiting reclaim; its slab memory
+  is freed only by XFS reclaim.
 * **XFS inode reclaim** (free_cached_objects) is :mod:`reclaimlab.sim.xfs`:
   one call per super_cache_scan() call that gives fs objects a share.
+* **Memcgs other than the root** (shrink_slab_memcg(), 4.19+): the
+  superblock shrinker is called for memcg m on node n only while its bit is
+  set in m's shrinker_map (``State.sb_bit``): list_lru_add() sets it when a
+  dentry or inode goes onto m's list on n, and a call whose
+  super_cache_count() is SHRINK_EMPTY (no dentry, inode or fs object
+  counted) clears it. The count includes what nr_cached_objects() returns
+  for that memcg, so while it counts fs objects the bit stays set after the
+  memcg's own lists are empty (:func:`superblock_bit`).
 """
 from __future__ import annotations
 
@@ -55,14 +65,39 @@ def with_pages_fraction(sim: Sim, n: int, m: int) -> np.ndarray:
     return np.divide(files_with_pages, inodes, out=np.zeros(len(inodes)), where=inodes > 0)
 
 
+def dirty_pages_fraction(sim: Sim, n: int, m: int) -> np.ndarray:
+    """Per file set: share of its inodes with dirty pages (I_DIRTY_PAGES), mean field.
+
+    The dirty pages are taken to fill whole files (a file is written, then
+    written back, as a whole), ``ceil(dirty / pages_per_file)`` of them, spread
+    over the set's inodes like the pages of :func:`with_pages_fraction`.
+    """
+    st = sim.st
+    inodes = st.inodes()[n, m]
+    files = np.minimum(inodes, -(-st.p_dirty[n, m] // sim.layout.pages_per_file))
+    return np.divide(files, inodes, out=np.zeros(len(inodes)), where=inodes > 0)
+
+
 def lru_inodes(sim: Sim, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """(referenced, unreferenced) inodes on the inode LRU per file set."""
+    """(referenced, unreferenced) inodes on the inode LRU per file set.
+
+    An inode with dirty pages is never on the LRU: inode_add_lru() (fs/inode.c)
+    refuses one with I_DIRTY_ALL set, inode_lru_isolate() takes one that became
+    dirty off it, and inode_sync_complete() (fs/fs-writeback.c) puts it on once
+    writeback has cleaned it. Under ``v5.16`` an inode with any pages is off it.
+    """
     st = sim.st
     ref, unref = st.i_ref[n, m], st.i_unref[n, m]
     if sim.rules.inode_rule == "v5.16":
-        keep = 1.0 - with_pages_fraction(sim, n, m)
-        return np.floor(ref * keep).astype(np.int64), np.floor(unref * keep).astype(np.int64)
-    return ref, unref
+        off = with_pages_fraction(sim, n, m)
+    elif st.p_dirty[n, m].any():
+        off = dirty_pages_fraction(sim, n, m)
+    else:
+        return ref, unref
+    if not off.any():
+        return ref, unref
+    keep = 1.0 - off
+    return np.floor(ref * keep).astype(np.int64), np.floor(unref * keep).astype(np.int64)
 
 
 def superblock_parts(sim: Sim, n: int, m: int) -> tuple[int, int, int]:
@@ -90,8 +125,47 @@ def count_objects(sim: Sim, n: int, m: int) -> np.ndarray:
     return F
 
 
+def superblock_bit(sim: Sim, n: int, m: int, count: int) -> bool:
+    """Whether shrink_slab_memcg() calls the superblock shrinker for memcg ``m`` on node ``n``.
+
+    ``count`` is the shrinker's count_objects() for (n, m). Updates
+    ``State.sb_bit[n, m]`` as the kernel does: the memcg's own dentries and
+    unpinned inodes mean list_lru_add() set the bit (memcg_set_shrinker_bit());
+    a count of nothing is SHRINK_EMPTY, on which shrink_slab_memcg() clears it
+    (with vfs_cache_pressure 0 the kernel's count is 0, not SHRINK_EMPTY, and
+    the bit stays; the call scans nothing either way). The root memcg is not
+    gated (shrink_slab() walks the whole shrinker list for it).
+    """
+    if m == ROOT:
+        return True
+    st = sim.st
+    if st.d_ref[n, m].any() or st.d_unref[n, m].any() or st.i_ref[n, m].any() or st.i_unref[n, m].any():
+        st.sb_bit[n, m] = True
+    elif count == 0:
+        st.sb_bit[n, m] = False
+    return bool(st.sb_bit[n, m])
+
+
+def may_shrink(sim: Sim, n: int) -> np.ndarray:
+    """Per memcg slot: whether shrink_slab() on node ``n`` could find any shrinker work.
+
+    The root always; another memcg when it holds objects or its superblock
+    bit is set. A shrinker called with a count of 0 changes nothing
+    (do_shrink_slab() returns at once), so skipping the others is exact.
+    """
+    st = sim.st
+    own = (st.dentries()[n].sum(axis=1) + st.unpinned_inodes()[n].sum(axis=1)
+           + st.generic()[n].sum(axis=1))
+    out = (own > 0) | st.sb_bit[n]
+    out[ROOT] = True
+    return out
+
+
 def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[float, float]:
     """Call every shrinker for node ``n``, memcg ``m``.
+
+    For a memcg other than the root, the superblock shrinker only when its
+    shrinker_map bit is set (:func:`superblock_bit`).
 
     Returns
     -------
@@ -100,6 +174,10 @@ def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[fl
     """
     st = sim.st
     F = count_objects(sim, n, m)
+    if m != ROOT and sim.params.filesets and not superblock_bit(sim, n, m, int(F[SB])):
+        F[SB] = 0
+    if not F.any():
+        return 0.0, 0.0      # do_shrink_slab() returns at a count of 0: nothing changes
     ni = np.where(sim.layout.numa_aware, n, 0)
     mi = m if sim.per_memcg_deferred else 0
     slot = (np.arange(sim.layout.n_shrinkers), ni, mi)
@@ -110,7 +188,7 @@ def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[fl
     st.small_scan = np.array(res.small_scan, np.int64)
     tot = sim.totals
     pages, seconds = 0.0, 0.0
-    if sim.params.filesets:
+    if sim.params.filesets and F[SB]:
         p, s = _scan_superblock(sim, n, m, int(res.scanned[SB]), int(res.delta[SB]),
                                 int(res.total_scan[SB]))
         pages, seconds = pages + p, seconds + s
@@ -222,8 +300,14 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
     ref, unref = lru_inodes(sim, n, m)
     if k == 0 or ref.sum() + unref.sum() == 0:
         return 0, 0.0
-    # Under v5.16 only inodes without pages are on the LRU.
-    with_pages = (np.zeros(len(ref)) if sim.rules.inode_rule == "v5.16" else with_pages_fraction(sim, n, m))
+    # Under v5.16 only inodes without pages are on the LRU; otherwise those with
+    # dirty pages are off it, and the share with pages is among the others.
+    if sim.rules.inode_rule == "v5.16":
+        with_pages = np.zeros(len(ref))
+    else:
+        dirty = dirty_pages_fraction(sim, n, m)
+        with_pages = np.clip(np.divide(with_pages_fraction(sim, n, m) - dirty, 1.0 - dirty,
+                                       out=np.zeros(len(ref)), where=dirty < 1.0), 0.0, 1.0)
     rotate = (sim.layout.pages_per_file > 1) if sim.rules.inode_rule == "a76cf1a474d7" else np.zeros(len(ref), bool)
     lru = ref + unref
     steps_per_inode = (lru + unref * with_pages * ~rotate).sum() / lru.sum()

@@ -28,6 +28,11 @@ whose last transaction is not on disk yet (pinned until a log force).
 Per (n, m, g): ``g_ref``/``g_unref`` objects of the other slab caches.
 Per shrinker: ``nr_deferred[s, n, m]`` and ``small_scan[s]`` (one C int per
 shrinker, shared by every node and memcg, §1.6).
+Per (n, m): ``sb_bit``, the superblock shrinker's bit in memcg m's
+shrinker_map for node n (memcg_set_shrinker_bit(), 4.19+): set when an
+object goes onto one of the memcg's superblock lists, cleared when
+super_cache_count() returns SHRINK_EMPTY; shrink_slab_memcg() calls only the
+shrinkers whose bit is set (:mod:`reclaimlab.sim.slab`).
 """
 from __future__ import annotations
 
@@ -72,6 +77,7 @@ class State:
         self.x_pinned = np.zeros(self.nodes, np.int64)
         self.nr_deferred = np.zeros((self.shrinkers, self.nodes, self.memcgs), np.int64)
         self.small_scan = np.zeros(self.shrinkers, np.int64)
+        self.sb_bit = np.zeros((self.nodes, self.memcgs), bool)
         self.memcg_state = np.full(self.memcgs, FREE, np.int8)
         self.memcg_state[ROOT] = ONLINE
         self.memcg_born = np.zeros(self.memcgs)
