@@ -162,7 +162,19 @@ def test_the_floor_reaches_xfs_and_sync_reclaim_blocks_fast_preset():
     s = {k: sync_xfs_stall(simulated("compile-and-copy", kernel=k, reduced=True))
          for k in ("4.18", "4.19", "4.19.3", "5.10")}
     assert s["4.18"] > 0
-    assert s["4.19"] > 5 * s["4.18"] and s["4.19.3"] > 5 * s["4.18"]
+    # Measured 13 s under 4.18 and 27 s under 4.19 (2x); 7-11x in the full run
+    # (test below). Without the floor reaching XFS the two would be equal.
+    assert s["4.19"] > 1.5 * s["4.18"] and s["4.19.3"] > 1.5 * s["4.18"]
+    assert s["5.10"] == 0
+
+
+@pytest.mark.slow
+def test_the_floor_reaches_xfs_and_sync_reclaim_blocks_full_size():
+    """The same in the full run: 4.19's and 4.19.3's sync XFS stall many times 4.18's."""
+    s = {k: sync_xfs_stall(simulated("compile-and-copy", kernel=k, reduced=False))
+         for k in ("4.18", "4.19", "4.19.3", "5.10")}
+    assert s["4.18"] > 0
+    assert s["4.19"] > 5 * s["4.18"] and s["4.19.3"] > 5 * s["4.18"], s
     assert s["5.10"] == 0
 
 
