@@ -122,7 +122,7 @@ def _compile_and_copy() -> Scenario:
         # Fast preset (under a second a run): one 8 GiB node, a one-minute compile of
         # the same tree beside the same copy, at a coarser step. It keeps the order of
         # the full run (4.18 = 5.0 < 4.19 <= 4.19.3 in compile time and in stall; 4.19.3
-        # 1.28x 4.18 against 1.61x). A smaller machine or tree does not: with a 512 MiB
+        # 1.39x 4.18 against 1.41x, seed 0). A smaller machine or tree does not: with a 512 MiB
         # node nothing reclaims, and a 40 s compile puts 4.19.3 below 4.19.
         params, params.replace(nodes=1, duration_s=150.0, dt_s=0.1, job_seconds=60.0),
         knobs=("duration_s", "job_tasks", "anon_pages"),
