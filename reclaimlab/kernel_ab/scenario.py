@@ -213,6 +213,10 @@ def scenario(m: Measured, description: str = "working-set", *, stream_file_pages
     params = SimParams(nodes=1, node_pages=m.mem_total_pages, anon_pages=m.unreclaimable_pages,
                        duration_s=round(m.window_s - m.reclaim_start_s, 1), dt_s=dt_s, record_s=record_s,
                        filesets=(stream, tree), caches=caches,
+                       # The guest's files are on ext4, which keeps __GFP_FS on its
+                       # mappings (only XFS clears it, in xfs_setup_inode()): the
+                       # stream's page-cache allocations reclaim with __GFP_FS.
+                       mapping_nofs=False,
                        dentry_objects_per_page=max(int(round(m.dentry_objects_per_page)), 1),
                        inode_objects_per_page=max(int(round(m.inode_objects_per_page)), 1))
     return Scenario("kernel-ab", f"the kernel A/B guest's global rounds, measured from the {m.variant} "
