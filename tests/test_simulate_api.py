@@ -154,7 +154,7 @@ def test_reduced_must_be_a_bool(reduced):
     (dict(disk_mb_per_s=0.0), r"disk_mb_per_s=0.0 is not allowed; allowed: > 0"),
     (dict(duration_s=1e9), r"duration_s=1000000000.0 at dt_s=0.1 is 1e\+10 steps; allowed: at most 1000000 "
                            r"\(MAX_STEPS"),
-    (dict(dt_s=1e-9, record_s=1.0), r"duration_s=15.0 at dt_s=1e-09 is 1.5e\+10 steps; allowed: at most"),
+    (dict(dt_s=1e-9, record_s=1.0), r"duration_s=30.0 at dt_s=1e-09 is 3e\+10 steps; allowed: at most"),
     (dict(duration_s=2e6, dt_s=1.0, record_s=1.0), r"duration_s=2000000.0 at dt_s=1.0 is 2e\+06 steps; allowed"),
     (dict(kswapd="no"), r"kswapd='no' is not allowed; allowed: True or False"),
     (dict(nodes=True), r"nodes=True is not allowed; allowed: an integer"),
