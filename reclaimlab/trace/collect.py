@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .._native import compact
+from .._native import compact, descents
 from .._version import __version__
 from ..model.shrinkers import strip_symbol
 from . import _scan as S
 from .errors import TraceFormatError
-from .pairing import pair_starts_with_ends
+from .pairing import pair_calls
 from ..model.schema import (
     CALL_VARS,
     EVENT_BASE_FIELDS,
@@ -104,11 +104,13 @@ def _time_order(starts: dict, ends: dict, rec: dict, sort: bool) -> tuple[np.nda
     have an earlier timestamp than the event before them in the file (0: in order).
     """
     parts = (starts, ends, rec)
-    line = np.concatenate([p["line"] for p in parts])
-    t = np.concatenate([p["time"] for p in parts])
-    tl = t[np.argsort(line, kind="stable")]  # three sorted runs: a merge
-    descents = int(np.count_nonzero(tl[1:] < tl[:-1]))
-    if not descents:
+    # Three runs sorted by line, merged in C; -1 if a run were not (then merge by sorting).
+    n_desc = descents([p["line"] for p in parts], [p["time"] for p in parts])
+    if n_desc < 0:
+        line = np.concatenate([p["line"] for p in parts])
+        tl = np.concatenate([p["time"] for p in parts])[np.argsort(line, kind="stable")]
+        n_desc = int(np.count_nonzero(tl[1:] < tl[:-1]))
+    if not n_desc:
         return starts["line"], ends["line"], 0
     ns, ne = len(starts["line"]), len(ends["line"])
     rank = np.empty(ns + ne, np.int64)
@@ -122,7 +124,7 @@ def _time_order(starts: dict, ends: dict, rec: dict, sort: bool) -> tuple[np.nda
                 p[k] = v[..., order]
             if pos is not None:
                 pos[:] = pos[order]
-    return start_pos, end_pos, descents
+    return start_pos, end_pos, n_desc
 
 
 def _reclaim_payloads(buf, local, other):
@@ -325,13 +327,13 @@ class Collector:
         starts = self._stack("start", len(_START_INTS), len(_START_STRS))
         ends = self._stack("end", len(_END_INTS), len(_END_STRS))
         rec = self._stack_reclaim()
-        start_pos, end_pos, descents = _time_order(starts, ends, rec, self.sort)
+        start_pos, end_pos, n_desc = _time_order(starts, ends, rec, self.sort)
         data_vars, pairing = self._call_vars(starts, ends, start_pos, end_pos)
         data_vars.update(self._event_vars(rec))
         ds = xr.Dataset(data_vars)
         ds.attrs.update(self._attrs(compression, starts, pairing))
-        if descents:
-            ds.attrs["out_of_order_events"] = descents
+        if n_desc:
+            ds.attrs["out_of_order_events"] = n_desc
         return ds
 
     def _stack(self, kind: str, n_int: int, n_str: int) -> dict:
@@ -361,14 +363,11 @@ class Collector:
         ss = {name: k for k, name in enumerate(_START_STRS)}
         es = {name: k for k, name in enumerate(_END_STRS)}
         sh, eh, sv, ev = starts["ids"], ends["ids"], starts["ints"], ends["ints"]
-        # Shrinker instance = (symbol, pointer); one code for starts and ends alike (ids < 2**32).
-        inst = np.concatenate([sh[ss["symbol"]] << 32 | sh[ss["shrinker_id"]],
-                               eh[es["symbol"]] << 32 | eh[es["shrinker_id"]]])
-        inst_code, _ = pd.factorize(inst)
+        # Shrinker instance = (symbol, pointer), as interned ids.
         ns = len(starts["line"])
-        end_of = pair_starts_with_ends(
-            start_pos, sv[si["pid"]], inst_code[:ns], sv[si["nr_deferred"]],
-            end_pos, ev[ei["pid"]], inst_code[ns:], ev[ei["unused_scan"]])
+        end_of = pair_calls(
+            start_pos, sv[si["pid"]], sh[ss["symbol"]], sh[ss["shrinker_id"]], sv[si["nr_deferred"]],
+            end_pos, ev[ei["pid"]], eh[es["symbol"]], eh[es["shrinker_id"]], ev[ei["unused_scan"]])
         has_end = end_of >= 0
         j = np.where(has_end, end_of, 0)
         cols = {"time": starts["time"], "line": starts["line"], "has_end": has_end,
