@@ -80,10 +80,11 @@ static group *table_get(group_table *t, s64 sym, s64 ptr, s64 pid)
     return g;
 }
 
-static const s64 *sort_pos;
+/* An event and its position, sorted by position (no global state: callers run in parallel). */
+typedef struct { s64 pos, ev; } keyed;
 static int by_pos(const void *a, const void *b)
 {
-    s64 x = sort_pos[*(const s64 *)a], y = sort_pos[*(const s64 *)b];
+    s64 x = ((const keyed *)a)->pos, y = ((const keyed *)b)->pos;
     return x < y ? -1 : x > y;
 }
 
@@ -109,7 +110,7 @@ int rl_pair(s64 ns, const s64 *start_pos, const s64 *start_pid, const s64 *start
     if (ns == 0 || ne == 0)
         return 0;
     s64 *prev = malloc((size_t)ns * sizeof(s64));
-    s64 *order = NULL;
+    keyed *order = NULL;
     group_table t = {0};
     int rc = -1;
     if (!prev || table_init(&t, 1024) < 0)
@@ -117,21 +118,14 @@ int rl_pair(s64 ns, const s64 *start_pos, const s64 *start_pid, const s64 *start
     int merged = ascending(start_pos, ns) && ascending(end_pos, ne);
     if (!merged) {
         /* Positions not in order (text parsed in file order): sort the events by position. */
-        order = malloc((size_t)(ns + ne) * sizeof(s64));
-        s64 *pos = malloc((size_t)(ns + ne) * sizeof(s64));
-        if (!order || !pos) {
-            free(pos);
+        order = malloc((size_t)(ns + ne) * sizeof(keyed));
+        if (!order)
             goto done;
-        }
         for (s64 k = 0; k < ns; k++)
-            pos[k] = start_pos[k];
+            order[k] = (keyed){start_pos[k], k};
         for (s64 k = 0; k < ne; k++)
-            pos[ns + k] = end_pos[k];
-        for (s64 k = 0; k < ns + ne; k++)
-            order[k] = k;
-        sort_pos = pos;
-        qsort(order, (size_t)(ns + ne), sizeof(s64), by_pos);
-        free(pos);
+            order[ns + k] = (keyed){end_pos[k], ns + k};
+        qsort(order, (size_t)(ns + ne), sizeof(keyed), by_pos);
     }
     s64 a = 0, b = 0;
     for (s64 k = 0; k < ns + ne; k++) {
@@ -139,7 +133,7 @@ int rl_pair(s64 ns, const s64 *start_pos, const s64 *start_pid, const s64 *start
         if (merged)
             ev = b >= ne || (a < ns && start_pos[a] < end_pos[b]) ? a++ : ns + b++;
         else
-            ev = order[k];
+            ev = order[k].ev;
         if (ev < ns) {
             group *g = table_get(&t, start_sym[ev], start_ptr[ev], start_pid[ev]);
             if (!g)
