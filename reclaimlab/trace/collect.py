@@ -261,9 +261,9 @@ class Collector:
         for kind in ("start", "end"):
             if kind in p.pieces:
                 row, time, ints, ids = p.pieces[kind]
-                self.flag_widths += np.bincount(np.clip(ints[-1], 0, 8), minlength=9)
+                self._count_flags(ints[-1])
                 self.parts[kind].append({"line": base + row + 1, "time": time, "ints": ints[:-1],
-                                         "ids": gmap[ids]})
+                                         "ids": np.take(gmap, ids)})
                 self.events[f"mm_shrink_slab_{kind}"] += len(row)
         if "other" in p.pieces:
             self._other(p, base, gmap)
@@ -271,8 +271,8 @@ class Collector:
     def _other(self, p: "Pass", base: int, gmap: np.ndarray) -> None:
         buf, out = p.buf, p.out
         row, time, ints, ids = p.pieces["other"]
-        self.flag_widths += np.bincount(np.clip(ints[-1], 0, 8), minlength=9)
-        names = gmap[ids[0]]
+        self._count_flags(ints[-1])
+        names = np.take(gmap, ids[0])
         uniq, counts = np.unique(names, return_counts=True)
         for i, n in zip(uniq.tolist(), counts.tolist()):
             self.events[self.strings[i]] += n
@@ -280,7 +280,7 @@ class Collector:
         if rec is None:
             return
         sel, time, pid_cpu, eol, ids, kv, ok, present = rec
-        ids = gmap[ids]
+        ids = np.take(gmap, ids)
         name_id = ids[0]
         req = self.required_mask[name_id]
         ok &= (present & req) == req
@@ -294,6 +294,11 @@ class Collector:
             return
         self.parts["reclaim"].append({"line": base + sel + 1, "time": time, "ints": pid_cpu, "ids": ids, "kv": kv,
                                       "present": present})
+
+    def _count_flags(self, widths: np.ndarray) -> None:
+        """Count lines per flags-column width. The lexer gives widths 0 to 8 only
+        (lexer.c, parse_header), so no clipping is needed; [:9] keeps the shape anyway."""
+        self.flag_widths += np.bincount(widths, minlength=9)[:9]
 
     def _intern(self, buf, h: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
         """Ids of the strings at spans ``start``, ``length`` (hashes ``h``); new ones are decoded."""
