@@ -7,6 +7,7 @@
  *   scan_kv(buf, payload, eol, keys, n_int, ints, spans, hashes, ok, present)
  *   count_lines(buf), str_hash(buf)
  *   Interner()                                collision-safe string interning
+ *   pair(...), descents(lines, times)         joining starts with ends (pairing.c)
  *
  * Arrays come in through the buffer protocol (numpy arrays, bytes, memoryview):
  * no numpy headers are needed to build this file. The loops run with the GIL
@@ -628,6 +629,103 @@ static PyTypeObject InternerType = {
     .tp_new = Interner_new,
 };
 
+/* ---- pairing ----------------------------------------------------------------------------- */
+
+PyDoc_STRVAR(pair_doc,
+"pair(start_pos, start_pid, start_sym, start_ptr, start_nr, end_pos, end_pid, end_sym, end_ptr, end_unused,\n"
+"     end_of) -> None\n\n"
+"end_of[i] = the end event matched with start i, or -1 (int64 buffers; see\n"
+"reclaimlab.trace.pairing.pair_starts_with_ends).");
+
+static PyObject *py_pair(PyObject *self, PyObject *args)
+{
+    PyObject *o[11];
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO:pair", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
+                          &o[9], &o[10]))
+        return NULL;
+    Py_buffer v[11];
+    memset(v, 0, sizeof v);
+    PyObject *result = NULL;
+    static const char *names[11] = {"start_pos", "start_pid", "start_sym", "start_ptr", "start_nr",
+                                    "end_pos", "end_pid", "end_sym", "end_ptr", "end_unused", "end_of"};
+    for (int k = 0; k < 11; k++)
+        if (get_buf(o[k], &v[k], k == 10, 8, K_INT, names[k]) < 0)
+            goto done;
+    Py_ssize_t ns = nitems(&v[0]), ne = nitems(&v[5]);
+    for (int k = 0; k < 11; k++)
+        if (nitems(&v[k]) != (k < 5 || k == 10 ? ns : ne)) {
+            PyErr_SetString(PyExc_ValueError, "pair: arrays of inconsistent sizes");
+            goto done;
+        }
+#define B(k) ((const s64 *)v[k].buf)
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = rl_pair(ns, B(0), B(1), B(2), B(3), B(4), ne, B(5), B(6), B(7), B(8), B(9), (s64 *)v[10].buf);
+    Py_END_ALLOW_THREADS
+#undef B
+    if (rc < 0)
+        PyErr_NoMemory();
+    else
+        result = Py_NewRef(Py_None);
+done:
+    release_all(v, 11);
+    return result;
+}
+
+PyDoc_STRVAR(descents_doc,
+"descents(lines, times) -> int\n\n"
+"Runs of events, each in file order (lines[r] int64 ascending, times[r] float64):\n"
+"merged by line, how many events have an earlier time than the one before them;\n"
+"-1 when a run's lines are not ascending.");
+
+static PyObject *py_descents(PyObject *self, PyObject *args)
+{
+    PyObject *lines, *times;
+    if (!PyArg_ParseTuple(args, "OO:descents", &lines, &times))
+        return NULL;
+    PyObject *fl = PySequence_Fast(lines, "lines must be a sequence of buffers");
+    if (!fl)
+        return NULL;
+    PyObject *ft = PySequence_Fast(times, "times must be a sequence of buffers");
+    if (!ft) {
+        Py_DECREF(fl);
+        return NULL;
+    }
+    Py_buffer v[16];
+    memset(v, 0, sizeof v);
+    PyObject *result = NULL;
+    Py_ssize_t runs = PySequence_Fast_GET_SIZE(fl);
+    const s64 *lp[8];
+    const double *tp[8];
+    s64 len[8];
+    if (runs > 8 || PySequence_Fast_GET_SIZE(ft) != runs) {
+        PyErr_SetString(PyExc_ValueError, "descents: at most 8 runs, as many times as lines");
+        goto done;
+    }
+    for (Py_ssize_t r = 0; r < runs; r++) {
+        if (get_buf(PySequence_Fast_GET_ITEM(fl, r), &v[2 * r], 0, 8, K_INT, "a line run") < 0
+            || get_buf(PySequence_Fast_GET_ITEM(ft, r), &v[2 * r + 1], 0, 8, K_FLOAT, "a time run") < 0)
+            goto done;
+        if (nitems(&v[2 * r]) != nitems(&v[2 * r + 1])) {
+            PyErr_SetString(PyExc_ValueError, "descents: a run's lines and times differ in length");
+            goto done;
+        }
+        lp[r] = v[2 * r].buf;
+        tp[r] = v[2 * r + 1].buf;
+        len[r] = nitems(&v[2 * r]);
+    }
+    s64 n;
+    Py_BEGIN_ALLOW_THREADS
+    n = rl_descents((int)runs, lp, tp, len);
+    Py_END_ALLOW_THREADS
+    result = PyLong_FromLongLong(n);
+done:
+    release_all(v, 16);
+    Py_DECREF(fl);
+    Py_DECREF(ft);
+    return result;
+}
+
 /* ---- module -------------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -637,6 +735,8 @@ static PyMethodDef methods[] = {
     {"count_lines", py_count_lines, METH_O, "count_lines(buf) -> newlines in buf plus one."},
     {"str_hash", py_str_hash, METH_O, "str_hash(buf) -> the scanner's 64-bit hash of the bytes."},
     {"compact", py_compact, METH_VARARGS, compact_doc},
+    {"pair", py_pair, METH_VARARGS, pair_doc},
+    {"descents", py_descents, METH_VARARGS, descents_doc},
     {NULL, NULL, 0, NULL},
 };
 

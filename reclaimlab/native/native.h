@@ -18,6 +18,12 @@ RL_INLINE u64 load8(const uint8_t *p)
     memcpy(&w, p, 8);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     w = __builtin_bswap64(w);
+/* ---- pairing.c: joining starts with ends ------------------------------------------------ */
+int rl_pair(s64 ns, const s64 *start_pos, const s64 *start_pid, const s64 *start_sym, const s64 *start_ptr,
+            const s64 *start_nr, s64 ne, const s64 *end_pos, const s64 *end_pid, const s64 *end_sym,
+            const s64 *end_ptr, const s64 *end_unused, s64 *end_of);
+s64 rl_descents(int runs, const s64 *const *line, const double *const *time, const s64 *len);
+
 #endif
     return w;
 }
@@ -85,5 +91,11 @@ void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
                 const uint8_t *const *keys, const s64 *key_len, s64 nk, s64 n_int,
                 s64 *ints, s64 *spans, u64 *hashes, uint8_t *ok, s64 *present);
 s64 rl_count_lines(const uint8_t *buf, s64 n);
+
+/* ---- pairing.c: joining starts with ends ------------------------------------------------ */
+int rl_pair(s64 ns, const s64 *start_pos, const s64 *start_pid, const s64 *start_sym, const s64 *start_ptr,
+            const s64 *start_nr, s64 ne, const s64 *end_pos, const s64 *end_pid, const s64 *end_sym,
+            const s64 *end_ptr, const s64 *end_unused, s64 *end_of);
+s64 rl_descents(int runs, const s64 *const *line, const double *const *time, const s64 *len);
 
 #endif

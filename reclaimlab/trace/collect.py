@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .._native import compact
+from .._native import compact, descents
 from .._version import __version__
 from ..model.shrinkers import strip_symbol
 from . import _scan as S
 from .errors import TraceFormatError
-from .pairing import pair_starts_with_ends
+from .pairing import pair_calls
 from ..model.schema import (
     CALL_VARS,
     EVENT_BASE_FIELDS,
@@ -35,7 +35,6 @@ from ..model.schema import (
     MISSING,
     RECLAIM_EVENTS,
     event_var_meta,
-    variable,
 )
 
 # Lines of trace-cmd's report preamble: not events, not errors.
@@ -78,6 +77,18 @@ _PIECES = (
 _STATUS_BINS = np.arange(-4, 5) % 256
 
 
+def variable(dim: str, values: np.ndarray, units: str, long_name: str) -> xr.Variable:
+    """A 1-d Variable with ``units`` and ``long_name`` attrs, as
+    :func:`reclaimlab.model.schema.variable` makes it, from a numpy array.
+
+    Every array here is a plain numpy array of int, float, bool or str
+    objects, so xarray's checks of other array types are skipped: the first
+    numeric Variable of a process otherwise imports dask to look for dask
+    arrays (0.3 s or more, the larger part of a first read of a small trace).
+    """
+    return xr.Variable(dim, np.asarray(values), attrs={"units": units, "long_name": long_name}, fastpath=True)
+
+
 def _gather(a: np.ndarray, sel: np.ndarray, cols: list[int]) -> np.ndarray:
     """``a[sel][:, cols]`` transposed, as one contiguous array (column, line)."""
     return np.ascontiguousarray(a[sel][:, cols].T)
@@ -104,11 +115,13 @@ def _time_order(starts: dict, ends: dict, rec: dict, sort: bool) -> tuple[np.nda
     have an earlier timestamp than the event before them in the file (0: in order).
     """
     parts = (starts, ends, rec)
-    line = np.concatenate([p["line"] for p in parts])
-    t = np.concatenate([p["time"] for p in parts])
-    tl = t[np.argsort(line, kind="stable")]  # three sorted runs: a merge
-    descents = int(np.count_nonzero(tl[1:] < tl[:-1]))
-    if not descents:
+    # Three runs sorted by line, merged in C; -1 if a run were not (then merge by sorting).
+    n_desc = descents([p["line"] for p in parts], [p["time"] for p in parts])
+    if n_desc < 0:
+        line = np.concatenate([p["line"] for p in parts])
+        tl = np.concatenate([p["time"] for p in parts])[np.argsort(line, kind="stable")]
+        n_desc = int(np.count_nonzero(tl[1:] < tl[:-1]))
+    if not n_desc:
         return starts["line"], ends["line"], 0
     ns, ne = len(starts["line"]), len(ends["line"])
     rank = np.empty(ns + ne, np.int64)
@@ -122,7 +135,7 @@ def _time_order(starts: dict, ends: dict, rec: dict, sort: bool) -> tuple[np.nda
                 p[k] = v[..., order]
             if pos is not None:
                 pos[:] = pos[order]
-    return start_pos, end_pos, descents
+    return start_pos, end_pos, n_desc
 
 
 def _reclaim_payloads(buf, local, other):
@@ -248,9 +261,9 @@ class Collector:
         for kind in ("start", "end"):
             if kind in p.pieces:
                 row, time, ints, ids = p.pieces[kind]
-                self.flag_widths += np.bincount(np.clip(ints[-1], 0, 8), minlength=9)
+                self._count_flags(ints[-1])
                 self.parts[kind].append({"line": base + row + 1, "time": time, "ints": ints[:-1],
-                                         "ids": gmap[ids]})
+                                         "ids": np.take(gmap, ids)})
                 self.events[f"mm_shrink_slab_{kind}"] += len(row)
         if "other" in p.pieces:
             self._other(p, base, gmap)
@@ -258,8 +271,8 @@ class Collector:
     def _other(self, p: "Pass", base: int, gmap: np.ndarray) -> None:
         buf, out = p.buf, p.out
         row, time, ints, ids = p.pieces["other"]
-        self.flag_widths += np.bincount(np.clip(ints[-1], 0, 8), minlength=9)
-        names = gmap[ids[0]]
+        self._count_flags(ints[-1])
+        names = np.take(gmap, ids[0])
         uniq, counts = np.unique(names, return_counts=True)
         for i, n in zip(uniq.tolist(), counts.tolist()):
             self.events[self.strings[i]] += n
@@ -267,7 +280,7 @@ class Collector:
         if rec is None:
             return
         sel, time, pid_cpu, eol, ids, kv, ok, present = rec
-        ids = gmap[ids]
+        ids = np.take(gmap, ids)
         name_id = ids[0]
         req = self.required_mask[name_id]
         ok &= (present & req) == req
@@ -281,6 +294,11 @@ class Collector:
             return
         self.parts["reclaim"].append({"line": base + sel + 1, "time": time, "ints": pid_cpu, "ids": ids, "kv": kv,
                                       "present": present})
+
+    def _count_flags(self, widths: np.ndarray) -> None:
+        """Count lines per flags-column width. The lexer gives widths 0 to 8 only
+        (lexer.c, parse_header), so no clipping is needed; [:9] keeps the shape anyway."""
+        self.flag_widths += np.bincount(widths, minlength=9)[:9]
 
     def _intern(self, buf, h: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
         """Ids of the strings at spans ``start``, ``length`` (hashes ``h``); new ones are decoded."""
@@ -325,13 +343,13 @@ class Collector:
         starts = self._stack("start", len(_START_INTS), len(_START_STRS))
         ends = self._stack("end", len(_END_INTS), len(_END_STRS))
         rec = self._stack_reclaim()
-        start_pos, end_pos, descents = _time_order(starts, ends, rec, self.sort)
+        start_pos, end_pos, n_desc = _time_order(starts, ends, rec, self.sort)
         data_vars, pairing = self._call_vars(starts, ends, start_pos, end_pos)
         data_vars.update(self._event_vars(rec))
         ds = xr.Dataset(data_vars)
         ds.attrs.update(self._attrs(compression, starts, pairing))
-        if descents:
-            ds.attrs["out_of_order_events"] = descents
+        if n_desc:
+            ds.attrs["out_of_order_events"] = n_desc
         return ds
 
     def _stack(self, kind: str, n_int: int, n_str: int) -> dict:
@@ -361,14 +379,11 @@ class Collector:
         ss = {name: k for k, name in enumerate(_START_STRS)}
         es = {name: k for k, name in enumerate(_END_STRS)}
         sh, eh, sv, ev = starts["ids"], ends["ids"], starts["ints"], ends["ints"]
-        # Shrinker instance = (symbol, pointer); one code for starts and ends alike (ids < 2**32).
-        inst = np.concatenate([sh[ss["symbol"]] << 32 | sh[ss["shrinker_id"]],
-                               eh[es["symbol"]] << 32 | eh[es["shrinker_id"]]])
-        inst_code, _ = pd.factorize(inst)
+        # Shrinker instance = (symbol, pointer), as interned ids.
         ns = len(starts["line"])
-        end_of = pair_starts_with_ends(
-            start_pos, sv[si["pid"]], inst_code[:ns], sv[si["nr_deferred"]],
-            end_pos, ev[ei["pid"]], inst_code[ns:], ev[ei["unused_scan"]])
+        end_of = pair_calls(
+            start_pos, sv[si["pid"]], sh[ss["symbol"]], sh[ss["shrinker_id"]], sv[si["nr_deferred"]],
+            end_pos, ev[ei["pid"]], eh[es["symbol"]], eh[es["shrinker_id"]], ev[ei["unused_scan"]])
         has_end = end_of >= 0
         j = np.where(has_end, end_of, 0)
         cols = {"time": starts["time"], "line": starts["line"], "has_end": has_end,

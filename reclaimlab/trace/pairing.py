@@ -10,16 +10,18 @@ that could claim it, and ``unused == nr``.
 Within one (task, shrinker) key this is bracket matching: an end closes the
 most recent open start with the same ``nr``; starts left open below it lost
 their end (a dropped event, or a trace cut short) and stay unmatched. In the
-ordinary case (no nesting, nothing lost) this is first-in first-out. The
-common case is done with numpy (adjacent start/end pairs, repeated while any
-are found); only leftovers from lost events go through a Python loop.
+ordinary case (no nesting, nothing lost) this is first-in first-out. It is one
+pass in time order with a stack per key, in C (``reclaimlab/native/pairing.c``).
 """
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-_PID_RANGE = 10**10
+from .._native import pair as _c_pair
+
+
+def _i64(a) -> np.ndarray:
+    return np.ascontiguousarray(a, np.int64)
 
 
 def pair_starts_with_ends(
@@ -37,13 +39,13 @@ def pair_starts_with_ends(
     Parameters
     ----------
     start_line, end_line : numpy.ndarray of int
-        Position of each event in time order (orders the events): the line
-        number when the file is in time order, else the rank of the event in
-        the (timestamp, line) order (see :func:`reclaimlab.trace.read`).
+        Position of each event in time order (orders the events; distinct): the
+        line number when the file is in time order, else the rank of the event
+        in the (timestamp, line) order (see :func:`reclaimlab.trace.read`).
     start_pid, end_pid : numpy.ndarray of int
         Task ids.
     start_key, end_key : numpy.ndarray of int
-        Shrinker-instance codes (equal codes = same symbol and pointer), >= 0.
+        Shrinker-instance codes (equal codes = same symbol and pointer).
     start_nr, end_unused : numpy.ndarray of int
         ``objects to shrink`` of the start, ``unused scan count`` of the end.
 
@@ -60,49 +62,18 @@ def pair_starts_with_ends(
     ...                       a([2, 4]), a([7, 7]), a([0, 0]), a([5, 9])).tolist()
     [0, 1]
     """
-    ns, ne = len(start_line), len(end_line)
-    end_of = np.full(ns, -1, np.int64)
-    if ns == 0 or ne == 0:
-        return end_of
-    line = np.concatenate([start_line, end_line]).astype(np.int64)
-    pid = np.concatenate([start_pid, end_pid]).astype(np.int64)
-    key = np.concatenate([start_key, end_key]).astype(np.int64)
-    val = np.concatenate([start_nr, end_unused]).astype(np.int64)
-    is_end = np.concatenate([np.zeros(ns, bool), np.ones(ne, bool)])
-    # One small int per (key, pid): the reader keeps pids to 10 digits, keys < number of events.
-    group, _ = pd.factorize(key * _PID_RANGE + pid)
-    if len(group) and group.max() < 2**15:
-        group = group.astype(np.int16)  # numpy sorts 16-bit keys by radix sort
-    by_line = np.argsort(line, kind="stable")  # two sorted runs: a merge
-    active = by_line[np.argsort(group[by_line], kind="stable")]
-    while len(active) > 1:
-        a, b = active[:-1], active[1:]
-        hit = (group[a] == group[b]) & ~is_end[a] & is_end[b] & (val[a] == val[b])
-        if not hit.any():
-            break
-        end_of[a[hit]] = b[hit] - ns
-        keep = np.ones(len(active), bool)
-        pos = np.flatnonzero(hit)
-        keep[pos] = False
-        keep[pos + 1] = False
-        active = active[keep]
-    _pair_leftovers(active, group, is_end, val, ns, end_of)
+    end_of = np.empty(len(start_line), np.int64)
+    zs, ze = np.zeros(len(start_line), np.int64), np.zeros(len(end_line), np.int64)
+    _c_pair(_i64(start_line), _i64(start_pid), _i64(start_key), zs, _i64(start_nr),
+            _i64(end_line), _i64(end_pid), _i64(end_key), ze, _i64(end_unused), end_of)
     return end_of
 
 
-def _pair_leftovers(active, group, is_end, val, ns, end_of) -> None:
-    """Bracket matching, by hand, of what adjacent pairing left (lost events)."""
-    if not (is_end[active].any() and (~is_end[active]).any()):
-        return
-    open_starts: dict[int, list[int]] = {}
-    for ev in active.tolist():
-        g = int(group[ev])
-        stack = open_starts.setdefault(g, [])
-        if not is_end[ev]:
-            stack.append(ev)
-            continue
-        for depth in range(len(stack) - 1, -1, -1):
-            if val[stack[depth]] == val[ev]:
-                end_of[stack[depth]] = ev - ns
-                del stack[depth:]
-                break
+def pair_calls(start_pos, start_pid, start_sym, start_ptr, start_nr,
+               end_pos, end_pid, end_sym, end_ptr, end_unused) -> np.ndarray:
+    """:func:`pair_starts_with_ends` with the shrinker instance given as two id
+    arrays (symbol, pointer), as the reader has them: no instance codes to build."""
+    end_of = np.empty(len(start_pos), np.int64)
+    _c_pair(_i64(start_pos), _i64(start_pid), _i64(start_sym), _i64(start_ptr), _i64(start_nr),
+            _i64(end_pos), _i64(end_pid), _i64(end_sym), _i64(end_ptr), _i64(end_unused), end_of)
+    return end_of
