@@ -29,6 +29,29 @@ def take(rng: np.random.Generator, counts: np.ndarray, k: int) -> np.ndarray:
         return np.zeros_like(counts)
     if k >= total:
         return counts.copy()
+    return np.array(take_values(rng, values, k), np.int64).reshape(counts.shape)
+
+
+def take_values(rng: np.random.Generator, values: list[int], k: int) -> list[int]:
+    """:func:`take` on a list of Python ints, returning a list: the same draws in the same order.
+
+    The workload's per-node updates draw over two to four scalar counts many
+    thousand times a run; building and unpacking arrays for them cost more
+    than the draws.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> take_values(rng, [3, 0, 5], 100)
+    [3, 0, 5]
+    >>> sum(take_values(rng, [30, 70], 10))
+    10
+    """
+    total = sum(values)
+    if k <= 0 or total == 0:
+        return [0] * len(values)
+    if k >= total:
+        return list(values)
     # Chained univariate hypergeometric draws: the exact multivariate draw,
     # several times faster than Generator.multivariate_hypergeometric here.
     out = [0] * len(values)
@@ -42,7 +65,7 @@ def take(rng: np.random.Generator, counts: np.ndarray, k: int) -> np.ndarray:
         got = left if rest == 0 else int(rng.hypergeometric(c, rest, left))
         out[i] = got
         left -= got
-    return np.array(out, np.int64).reshape(counts.shape)
+    return out
 
 
 def thin(rng: np.random.Generator, counts: np.ndarray, fraction) -> np.ndarray:
@@ -54,8 +77,15 @@ def thin(rng: np.random.Generator, counts: np.ndarray, fraction) -> np.ndarray:
     >>> thin(rng, np.array([0, 10]), 1.0).tolist()
     [0, 10]
     """
-    p = np.clip(np.asarray(fraction, dtype=float), 0.0, 1.0)
-    return rng.binomial(np.asarray(counts, np.int64), p)
+    if isinstance(fraction, (float, int)):
+        # A scalar share (most calls): np.clip on a scalar costs more than the draw.
+        # The same p as np.clip, NaN included (both comparisons are false).
+        p = 0.0 if fraction < 0.0 else 1.0 if fraction > 1.0 else float(fraction)
+    else:
+        p = np.clip(np.asarray(fraction, dtype=float), 0.0, 1.0)
+    # A Python int count draws as the 0-d array did (the same binomial routine).
+    n = counts if isinstance(counts, int) else np.asarray(counts, np.int64)
+    return rng.binomial(n, p)
 
 
 def poisson(rng: np.random.Generator, mean) -> np.ndarray:
