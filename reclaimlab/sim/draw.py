@@ -90,4 +90,7 @@ def thin(rng: np.random.Generator, counts: np.ndarray, fraction) -> np.ndarray:
 
 def poisson(rng: np.random.Generator, mean) -> np.ndarray:
     """Event counts for an expected number ``mean`` (rates times a step)."""
+    if isinstance(mean, (float, int)):
+        # A scalar mean (most calls): Python's max gives np.maximum's value, NaN included.
+        return rng.poisson(max(float(mean), 0.0))
     return rng.poisson(np.maximum(np.asarray(mean, dtype=float), 0.0))

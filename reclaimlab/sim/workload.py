@@ -459,8 +459,10 @@ def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
     work, done = todo.work, todo.done
     if done.any():
         disk.issue_as(sim, actor.name, "io")
-        io = sum(_apply(sim, p, done.sum() / work.sum()) for p in todo.plans)
-        actor.debt += io * done / done.sum()
+        done_s = done.sum()
+        granted = done_s / work.sum()
+        io = sum(_apply(sim, p, granted) for p in todo.plans)
+        actor.debt += io * done / done_s
     short = (work > 0) & ~todo.asleep & (done < work)
     if short.any():
         lost = (work[short] - done[short]).sum()
