@@ -80,7 +80,10 @@ class Sim:
         # Every dentry pins an inode: inodes = dentries + unpinned + XFS-only.
         inodes = dentries + t[6] + t[7] + int(st.x_clean[n]) + int(st.x_dirty[n])
         pages = dentries / p.dentry_objects_per_page + inodes / p.inode_objects_per_page
-        if self.layout.n_generic:
+        if self.layout.n_generic == 1:
+            # One cache (compile-and-copy's xfs_buf): the sum of its one term, as a scalar.
+            pages += int(st.generic_lists[:, n].sum()) / self.layout.generic_objects_per_page[0]
+        elif self.layout.n_generic:
             # Objects per cache (ref and unref, every memcg), then pages per cache.
             pages += (st.generic_lists[:, n].sum(axis=(0, 1)) / self.layout.generic_objects_per_page).sum()
         return float(pages)

@@ -98,6 +98,20 @@ class State:
         """Node ``n``'s totals of p_inact, p_ref, p_act, p_dirty, d_ref, d_unref, i_ref, i_unref."""
         return self.lists[:8, n].sum(axis=(1, 2)).tolist()
 
+    # One (node, memcg) row of the derived counts: the shrinkers' per-memcg calls want
+    # these, and summing whole arrays to index one row cost more than the call's work.
+    def pages_at(self, n: int, m: int) -> np.ndarray:
+        """Page-cache pages per file set on (n, m): ``pages()[n, m]``."""
+        return self.lists[:4, n, m].sum(axis=0)
+
+    def dentries_at(self, n: int, m: int) -> np.ndarray:
+        """``dentries()[n, m]``."""
+        return self.lists[4:6, n, m].sum(axis=0)
+
+    def inodes_at(self, n: int, m: int) -> np.ndarray:
+        """``inodes()[n, m]``."""
+        return self.lists[4:8, n, m].sum(axis=0)
+
     def pages(self) -> np.ndarray:
         """Page-cache pages per (n, m, k)."""
         return self.p_inact + self.p_ref + self.p_act + self.p_dirty
