@@ -90,8 +90,7 @@ def access_pages(st: State, rng: np.random.Generator, n: int, m: int, k: int, pa
     are activated (the second reference promotes); active pages stay.
     """
     # Scalar counts of one cell (a hot path): take_values avoids building arrays.
-    hit = take_values(rng, [int(st.p_inact[n, m, k]), int(st.p_ref[n, m, k]), int(st.p_act[n, m, k])],
-                      pages)
+    hit = take_values(rng, st.lists[:3, n, m, k].tolist(), pages)   # p_inact, p_ref, p_act
     st.p_inact[n, m, k] += -hit[0]
     st.p_ref[n, m, k] += hit[0] - hit[1]
     st.p_act[n, m, k] += hit[1]
