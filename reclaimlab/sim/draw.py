@@ -29,6 +29,29 @@ def take(rng: np.random.Generator, counts: np.ndarray, k: int) -> np.ndarray:
         return np.zeros_like(counts)
     if k >= total:
         return counts.copy()
+    return np.array(take_values(rng, values, k), np.int64).reshape(counts.shape)
+
+
+def take_values(rng: np.random.Generator, values: list[int], k: int) -> list[int]:
+    """:func:`take` on a list of Python ints, returning a list: the same draws in the same order.
+
+    The workload's per-node updates draw over two to four scalar counts many
+    thousand times a run; building and unpacking arrays for them cost more
+    than the draws.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> take_values(rng, [3, 0, 5], 100)
+    [3, 0, 5]
+    >>> sum(take_values(rng, [30, 70], 10))
+    10
+    """
+    total = sum(values)
+    if k <= 0 or total == 0:
+        return [0] * len(values)
+    if k >= total:
+        return list(values)
     # Chained univariate hypergeometric draws: the exact multivariate draw,
     # several times faster than Generator.multivariate_hypergeometric here.
     out = [0] * len(values)
@@ -42,7 +65,7 @@ def take(rng: np.random.Generator, counts: np.ndarray, k: int) -> np.ndarray:
         got = left if rest == 0 else int(rng.hypergeometric(c, rest, left))
         out[i] = got
         left -= got
-    return np.array(out, np.int64).reshape(counts.shape)
+    return out
 
 
 def thin(rng: np.random.Generator, counts: np.ndarray, fraction) -> np.ndarray:
@@ -54,10 +77,43 @@ def thin(rng: np.random.Generator, counts: np.ndarray, fraction) -> np.ndarray:
     >>> thin(rng, np.array([0, 10]), 1.0).tolist()
     [0, 10]
     """
-    p = np.clip(np.asarray(fraction, dtype=float), 0.0, 1.0)
-    return rng.binomial(np.asarray(counts, np.int64), p)
+    if isinstance(fraction, (float, int)):
+        # A scalar share (most calls): np.clip on a scalar costs more than the draw.
+        # The same p as np.clip, NaN included (both comparisons are false).
+        p = 0.0 if fraction < 0.0 else 1.0 if fraction > 1.0 else float(fraction)
+    else:
+        p = np.clip(np.asarray(fraction, dtype=float), 0.0, 1.0)
+    # A Python int count draws as the 0-d array did (the same binomial routine).
+    n = counts if isinstance(counts, int) else np.asarray(counts, np.int64)
+    if not isinstance(n, int) and 0 < n.size <= SMALL_ARRAY:
+        return _binomial_each(rng, n, p)
+    return rng.binomial(n, p)
+
+
+#: Arrays up to this size are thinned one element at a time (:func:`_binomial_each`).
+SMALL_ARRAY = 64
+
+
+def _binomial_each(rng: np.random.Generator, n: np.ndarray, p) -> np.ndarray:
+    """``rng.binomial(n, p)`` for an array ``n``, drawn one element at a time.
+
+    Generator.binomial on an array checks its inputs with several numpy
+    calls (about 10 us), then draws each element in C order with the same
+    routine as a scalar call, and a count of 0 draws nothing. Scalar calls
+    on the nonzero counts in the same order give the same numbers from the
+    same stream, faster for the simulator's small arrays.
+    """
+    if isinstance(p, float):
+        drawn = [rng.binomial(c, p) if c else 0 for c in n.ravel().tolist()]
+    else:
+        n, p = np.broadcast_arrays(n, p)
+        drawn = [rng.binomial(c, q) if c else 0 for c, q in zip(n.ravel().tolist(), p.ravel().tolist())]
+    return np.array(drawn, np.int64).reshape(n.shape)
 
 
 def poisson(rng: np.random.Generator, mean) -> np.ndarray:
     """Event counts for an expected number ``mean`` (rates times a step)."""
+    if isinstance(mean, (float, int)):
+        # A scalar mean (most calls): Python's max gives np.maximum's value, NaN included.
+        return rng.poisson(max(float(mean), 0.0))
     return rng.poisson(np.maximum(np.asarray(mean, dtype=float), 0.0))

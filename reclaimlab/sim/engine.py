@@ -69,23 +69,31 @@ class Sim:
                              if params.services else None)
 
     # Memory --------------------------------------------------------------
-    def slab_pages(self, n: int) -> float:
-        """Slab pages on node ``n``: dentries, VFS and XFS inodes, the other caches."""
+    def slab_pages(self, n: int, totals: list[int] | None = None) -> float:
+        """Slab pages on node ``n``: dentries, VFS and XFS inodes, the other caches.
+
+        ``totals``: the node's :meth:`~.state.State.node_totals` when the caller has them.
+        """
         st, p = self.st, self.params
-        dentries = st.d_ref[n].sum() + st.d_unref[n].sum()
+        t = st.node_totals(n) if totals is None else totals
+        dentries = t[4] + t[5]
         # Every dentry pins an inode: inodes = dentries + unpinned + XFS-only.
-        inodes = dentries + st.i_ref[n].sum() + st.i_unref[n].sum() + st.x_clean[n] + st.x_dirty[n]
+        inodes = dentries + t[6] + t[7] + int(st.x_clean[n]) + int(st.x_dirty[n])
         pages = dentries / p.dentry_objects_per_page + inodes / p.inode_objects_per_page
-        if self.layout.n_generic:
-            pages += ((st.g_ref[n] + st.g_unref[n]).sum(axis=0) / self.layout.generic_objects_per_page).sum()
+        if self.layout.n_generic == 1:
+            # One cache (compile-and-copy's xfs_buf): the sum of its one term, as a scalar.
+            pages += int(st.generic_lists[:, n].sum()) / self.layout.generic_objects_per_page[0]
+        elif self.layout.n_generic:
+            # Objects per cache (ref and unref, every memcg), then pages per cache.
+            pages += (st.generic_lists[:, n].sum(axis=(0, 1)) / self.layout.generic_objects_per_page).sum()
         return float(pages)
 
     def free(self, n: int) -> float:
         """Free pages on node ``n`` (less what tasks got this step and have yet to fill)."""
-        st = self.st
-        cache = st.p_inact[n].sum() + st.p_ref[n].sum() + st.p_act[n].sum() + st.p_dirty[n].sum()
+        t = self.st.node_totals(n)
+        cache = t[0] + t[1] + t[2] + t[3]
         # The job's processes run on every node: their memory is spread evenly.
-        used = (self.params.anon_pages + self.job_anon / self.params.nodes + cache + self.slab_pages(n)
+        used = (self.params.anon_pages + self.job_anon / self.params.nodes + cache + self.slab_pages(n, t)
                 + self.reserved)
         return float(self.params.node_pages - used)
 

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .draw import take
+from .draw import take, take_values
 from .state import State
 
 SWAP_CLUSTER_MAX = 32
@@ -89,8 +89,8 @@ def access_pages(st: State, rng: np.random.Generator, n: int, m: int, k: int, pa
     Inactive unreferenced pages get PG_referenced; inactive referenced pages
     are activated (the second reference promotes); active pages stay.
     """
-    counts = np.array([st.p_inact[n, m, k], st.p_ref[n, m, k], st.p_act[n, m, k]])
-    hit = take(rng, counts, pages)
+    # Scalar counts of one cell (a hot path): take_values avoids building arrays.
+    hit = take_values(rng, st.lists[:3, n, m, k].tolist(), pages)   # p_inact, p_ref, p_act
     st.p_inact[n, m, k] += -hit[0]
     st.p_ref[n, m, k] += hit[0] - hit[1]
     st.p_act[n, m, k] += hit[1]

@@ -60,8 +60,8 @@ def mult_frac(x: int, numer: int, denom: int) -> int:
 def with_pages_fraction(sim: Sim, n: int, m: int) -> np.ndarray:
     """Per file set: share of its inodes that still have page cache (mean field)."""
     st = sim.st
-    inodes = st.inodes()[n, m]
-    files_with_pages = np.minimum(inodes, -(-st.pages()[n, m] // sim.layout.pages_per_file))
+    inodes = st.inodes_at(n, m)
+    files_with_pages = np.minimum(inodes, -(-st.pages_at(n, m) // sim.layout.pages_per_file))
     return np.divide(files_with_pages, inodes, out=np.zeros(len(inodes)), where=inodes > 0)
 
 
@@ -73,7 +73,7 @@ def dirty_pages_fraction(sim: Sim, n: int, m: int) -> np.ndarray:
     over the set's inodes like the pages of :func:`with_pages_fraction`.
     """
     st = sim.st
-    inodes = st.inodes()[n, m]
+    inodes = st.inodes_at(n, m)
     files = np.minimum(inodes, -(-st.p_dirty[n, m] // sim.layout.pages_per_file))
     return np.divide(files, inodes, out=np.zeros(len(inodes)), where=inodes > 0)
 
@@ -111,7 +111,7 @@ def superblock_parts(sim: Sim, n: int, m: int) -> tuple[int, int, int]:
     """
     st = sim.st
     ref, unref = lru_inodes(sim, n, m)
-    dentries, inodes = int(st.dentries()[n, m].sum()), int(ref.sum() + unref.sum())
+    dentries, inodes = int(st.dentries_at(n, m).sum()), int(ref.sum() + unref.sum())
     fs = xfs.nr_cached_objects(sim) if m == ROOT or dentries + inodes else 0
     return dentries, inodes, fs
 
@@ -121,7 +121,7 @@ def count_objects(sim: Sim, n: int, m: int) -> np.ndarray:
     F = np.zeros(sim.layout.n_shrinkers, np.int64)
     if sim.params.filesets:
         F[SB] = mult_frac(sum(superblock_parts(sim, n, m)), sim.params.vfs_cache_pressure, 100)
-    F[1:] = sim.st.generic()[n, m]
+    F[1:] = sim.st.g_ref[n, m] + sim.st.g_unref[n, m]
     return F
 
 
@@ -154,8 +154,8 @@ def may_shrink(sim: Sim, n: int) -> np.ndarray:
     (do_shrink_slab() returns at once), so skipping the others is exact.
     """
     st = sim.st
-    own = (st.dentries()[n].sum(axis=1) + st.unpinned_inodes()[n].sum(axis=1)
-           + st.generic()[n].sum(axis=1))
+    # Per memcg: dentries and unpinned inodes, then the other caches' objects.
+    own = st.lists[4:8, n].sum(axis=(0, 2)) + st.generic_lists[:, n].sum(axis=(0, 2))
     out = (own > 0) | st.sb_bit[n]
     out[ROOT] = True
     return out
@@ -323,7 +323,7 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
     st.i_ref[n, m] -= rotated
     st.i_unref[n, m] += rotated - freed
     pages = _strip_pages(sim, n, m, stripped + stripped_again)
-    dirty = thin(sim.rng, freed, np.divide(st.i_dirty[n, m], np.maximum(st.inodes()[n, m] + freed, 1)))
+    dirty = thin(sim.rng, freed, np.divide(st.i_dirty[n, m], np.maximum(st.inodes_at(n, m) + freed, 1)))
     dirty = np.minimum(dirty, st.i_dirty[n, m])
     st.i_dirty[n, m] -= dirty
     st.x_dirty[n] += int(dirty.sum())
@@ -343,8 +343,9 @@ def _strip_pages(sim: Sim, n, m, files) -> float:
     if not files.any():
         return 0.0
     clean = np.stack([st.p_inact[n, m], st.p_ref[n, m], st.p_act[n, m]])
-    have = -(-st.pages()[n, m] // sim.layout.pages_per_file)
-    per_file = np.divide(st.pages()[n, m], np.maximum(have, 1))
+    pages = st.pages_at(n, m)
+    have = -(-pages // sim.layout.pages_per_file)
+    per_file = np.divide(pages, np.maximum(have, 1))
     total = 0.0
     for k in np.flatnonzero(files):
         gone = take(sim.rng, clean[:, k], int(round(files[k] * per_file[k])))

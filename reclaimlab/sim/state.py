@@ -53,6 +53,10 @@ CAUSES = tuple(STALL_CAUSES)
 assert CAUSES[MEMORY_WAIT] == "memory_wait" and CAUSES[XFS_SYNC_RECLAIM] == "xfs_sync_reclaim"
 
 
+#: The (n, m, k) arrays in the order of ``State.lists``: the first eight are on a node's lists.
+LISTS = ("p_inact", "p_ref", "p_act", "p_dirty", "d_ref", "d_unref", "i_ref", "i_unref", "i_dirty")
+
+
 @dataclass
 class State:
     """Mutable arrays of one run (see the module docstring)."""
@@ -65,12 +69,15 @@ class State:
 
     def __post_init__(self) -> None:
         nmk = (self.nodes, self.memcgs, self.filesets)
-        for name in ("p_inact", "p_ref", "p_act", "p_dirty", "d_ref", "d_unref",
-                     "i_ref", "i_unref", "i_dirty"):
-            setattr(self, name, np.zeros(nmk, np.int64))
+        # The (n, m, k) arrays are views of one block, and g_ref/g_unref of another,
+        # so a node's totals of all lists take one numpy reduction (Sim.free runs
+        # tens of thousands of times a run). The arrays are only ever changed in place.
+        self.lists = np.zeros((len(LISTS),) + nmk, np.int64)
+        for i, name in enumerate(LISTS):
+            setattr(self, name, self.lists[i])
         nmg = (self.nodes, self.memcgs, self.caches)
-        self.g_ref = np.zeros(nmg, np.int64)
-        self.g_unref = np.zeros(nmg, np.int64)
+        self.generic_lists = np.zeros((2,) + nmg, np.int64)
+        self.g_ref, self.g_unref = self.generic_lists
         self.x_clean = np.zeros(self.nodes, np.int64)
         self.x_dirty = np.zeros(self.nodes, np.int64)
         self.x_pushed = np.zeros(self.nodes, np.int64)
@@ -87,6 +94,24 @@ class State:
         self.kswapd_priority = np.full(self.nodes, -1, np.int64)   # -1: asleep
 
     # Derived counts -------------------------------------------------------
+    def node_totals(self, n: int) -> list[int]:
+        """Node ``n``'s totals of p_inact, p_ref, p_act, p_dirty, d_ref, d_unref, i_ref, i_unref."""
+        return self.lists[:8, n].sum(axis=(1, 2)).tolist()
+
+    # One (node, memcg) row of the derived counts: the shrinkers' per-memcg calls want
+    # these, and summing whole arrays to index one row cost more than the call's work.
+    def pages_at(self, n: int, m: int) -> np.ndarray:
+        """Page-cache pages per file set on (n, m): ``pages()[n, m]``."""
+        return self.lists[:4, n, m].sum(axis=0)
+
+    def dentries_at(self, n: int, m: int) -> np.ndarray:
+        """``dentries()[n, m]``."""
+        return self.lists[4:6, n, m].sum(axis=0)
+
+    def inodes_at(self, n: int, m: int) -> np.ndarray:
+        """``inodes()[n, m]``."""
+        return self.lists[4:8, n, m].sum(axis=0)
+
     def pages(self) -> np.ndarray:
         """Page-cache pages per (n, m, k)."""
         return self.p_inact + self.p_ref + self.p_act + self.p_dirty

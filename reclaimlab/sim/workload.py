@@ -69,7 +69,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import alloc, disk, xfs
-from .draw import poisson, take, thin
+from .draw import poisson, take_values, thin
 from .lru import access_pages
 from .params import PAGE_KIB
 from .reclaim import direct_reclaim
@@ -459,8 +459,10 @@ def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
     work, done = todo.work, todo.done
     if done.any():
         disk.issue_as(sim, actor.name, "io")
-        io = sum(_apply(sim, p, done.sum() / work.sum()) for p in todo.plans)
-        actor.debt += io * done / done.sum()
+        done_s = done.sum()
+        granted = done_s / work.sum()
+        io = sum(_apply(sim, p, granted) for p in todo.plans)
+        actor.debt += io * done / done_s
     short = (work > 0) & ~todo.asleep & (done < work)
     if short.any():
         lost = (work[short] - done[short]).sum()
@@ -520,12 +522,13 @@ def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
         if fs.working_set:
             W = max(fs.working_set // N, 1)
             reads = int(poisson(sim.rng, W * fs.reads_per_s * seconds))
-            D = int(st.dentries()[n, ROOT, k])
-            U = int(st.unpinned_inodes()[n, ROOT, k])
+            # One cell of the state: its counts as Python ints, not whole-array sums (a hot path).
+            d_ref, d_unref, i_ref, i_unref = _cell(st, 4, 8, n, ROOT, k)
+            D, U = d_ref + d_unref, i_ref + i_unref
             pd, pu = min(D / W, 1.0), min(U / W, 1.0 - min(D / W, 1.0))
             dentry_hits, inode_hits, misses = (
                 int(x) for x in sim.rng.multinomial(reads, [pd, pu, max(1.0 - pd - pu, 0.0)]))
-            with_pages = min(-(-int(st.pages()[n, ROOT, k]) // fs.pages_per_file), W)
+            with_pages = min(-(-_cell_pages(st, n, ROOT, k) // fs.pages_per_file), W)
             page_hits = int(sim.rng.binomial(reads, with_pages / W))
             node.reads = ReadDraw(dentry_hits, inode_hits, misses, page_hits, reads - page_hits)
             cache = node.reads.page_misses * fs.pages_per_file
@@ -565,15 +568,15 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
         if node.reads is not None:
             r = node.reads
             hits = scale(r.dentry_hits)
-            fresh = take(sim.rng, np.array([st.d_unref[n, ROOT, k], st.d_ref[n, ROOT, k]]), hits)[0]
+            d_ref, d_unref = _cell(st, 4, 6, n, ROOT, k)
+            fresh = take_values(sim.rng, [d_unref, d_ref], hits)[0]
             st.d_unref[n, ROOT, k] -= fresh
             st.d_ref[n, ROOT, k] += fresh
-            back = take(sim.rng, np.array([st.i_ref[n, ROOT, k], st.i_unref[n, ROOT, k]]),
-                        scale(r.inode_hits))
+            back = take_values(sim.rng, _cell(st, 6, 8, n, ROOT, k), scale(r.inode_hits))
             st.i_ref[n, ROOT, k] -= back[0]
             st.i_unref[n, ROOT, k] -= back[1]
             misses = scale(r.misses)
-            st.d_ref[n, ROOT, k] += int(back.sum()) + misses
+            st.d_ref[n, ROOT, k] += back[0] + back[1] + misses
             tot.refaults[n, ROOT, DENTRY] += misses
             tot.refaults[n, ROOT, INODE] += misses
             wait = disk.charge(sim, misses * costs.disk_read_ms * 1e-3)
@@ -589,6 +592,20 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
     return io
 
 
+def _cell(st, first: int, last: int, n: int, m: int, k: int) -> list[int]:
+    """Counts ``state.LISTS[first:last]`` of one (node, memcg, file set) cell, as Python ints.
+
+    One slice of the state's block: faster than a numpy read per count, and
+    what the scalar draws (:func:`~.draw.take_values`) take.
+    """
+    return st.lists[first:last, n, m, k].tolist()
+
+
+def _cell_pages(st, n: int, m: int, k: int) -> int:
+    """Page-cache pages of one (node, memcg, file set) cell."""
+    return sum(_cell(st, 0, 4, n, m, k))
+
+
 def _unlink(sim: Sim, n: int, k: int, files: int) -> float:
     """Unlink ``files`` old files of set ``k``: page cache, dentry and inode go at once.
 
@@ -599,19 +616,19 @@ def _unlink(sim: Sim, n: int, k: int, files: int) -> float:
     ``inode_flush_ms`` per inode, queued on the disk (:mod:`reclaimlab.sim.disk`).
     """
     st = sim.st
-    pages = st.pages()[n, ROOT, k]
-    have = int(st.inodes()[n, ROOT, k])
+    page_counts = _cell(st, 0, 4, n, ROOT, k)      # p_inact, p_ref, p_act, p_dirty
+    object_counts = _cell(st, 4, 8, n, ROOT, k)    # d_ref, d_unref, i_ref, i_unref
+    pages = sum(page_counts)
+    have = sum(object_counts)
     files = min(files, have)
     if files == 0:
         return 0.0
-    d = take(sim.rng, np.array([st.d_ref[n, ROOT, k], st.d_unref[n, ROOT, k],
-                                st.i_ref[n, ROOT, k], st.i_unref[n, ROOT, k]]), files)
+    d = take_values(sim.rng, object_counts, files)
     st.d_ref[n, ROOT, k] -= d[0]
     st.d_unref[n, ROOT, k] -= d[1]
     st.i_ref[n, ROOT, k] -= d[2]
     st.i_unref[n, ROOT, k] -= d[3]
-    gone = take(sim.rng, np.array([st.p_inact[n, ROOT, k], st.p_ref[n, ROOT, k], st.p_act[n, ROOT, k],
-                                   st.p_dirty[n, ROOT, k]]), int(pages * files // have))
+    gone = take_values(sim.rng, page_counts, pages * files // have)
     st.p_inact[n, ROOT, k] -= gone[0]
     st.p_ref[n, ROOT, k] -= gone[1]
     st.p_act[n, ROOT, k] -= gone[2]

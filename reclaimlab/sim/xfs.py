@@ -131,7 +131,12 @@ def cluster_misses(sim: Sim, n: int, lookups: int) -> int:
     """
     if sim.layout.cluster_cache is None or lookups <= 0:
         return 0
-    return int(thin(sim.rng, lookups, cluster_miss_share(sim)[n]))
+    # cluster_miss_share(sim)[n] in scalar arithmetic (the same IEEE operations, one node):
+    # this runs for every unlink, and the array version's clip dominated it.
+    g = sim.layout.cluster_cache
+    held = int(sim.st.g_ref[n, ROOT, g]) + int(sim.st.g_unref[n, ROOT, g])
+    share = min(max(1.0 - held / sim.layout.clusters_per_node, 0.0), 1.0)
+    return int(thin(sim.rng, lookups, share))
 
 
 def cache_clusters(sim: Sim, n: int, lookups: int, missed: int) -> None:
