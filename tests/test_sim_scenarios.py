@@ -50,13 +50,14 @@ def test_compile_slowdown_grows_with_the_cost_of_a_dirty_inode():
 
 
 def test_compile_slowdown_does_not_depend_on_the_step():
-    # 4.19.3 against 4.18 is 1.55x at dt_s 0.1, 1.61x at 0.05, 1.60x at 0.025 and 1.61x
-    # at 0.0125: a result of the mechanisms, not of how finely the engine steps.
-    def slowdown(dt_s):
-        t = {k: rl.simulate("compile-and-copy", kernel=k, dt_s=dt_s).workload_time.item()
-             for k in ("4.18", "4.19.3")}
-        return t["4.19.3"] / t["4.18"]
-    assert slowdown(0.1) == pytest.approx(slowdown(0.025), rel=0.1)
+    # 4.19.3 against 4.18 is 1.40x at dt_s 0.1, 1.41x at 0.05 (default) and 1.39x at
+    # 0.025 (docs/validation.md): a result of the mechanisms, not of how finely the
+    # engine steps. The test compares 0.1 with the default runs the session shares.
+    coarse = {k: rl.simulate("compile-and-copy", kernel=k, dt_s=0.1).workload_time.item()
+              for k in ("4.18", "4.19.3")}
+    default = {k: simulated("compile-and-copy", kernel=k, reduced=False).workload_time.item()
+               for k in ("4.18", "4.19.3")}
+    assert coarse["4.19.3"] / coarse["4.18"] == pytest.approx(default["4.19.3"] / default["4.18"], rel=0.1)
 
 
 @pytest.fixture(scope="module")
