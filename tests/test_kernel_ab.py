@@ -36,6 +36,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -278,8 +279,11 @@ def test_run_sh_user_patch_beside_stock_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "out"
     work = os.environ.get("RECLAIMLAB_KERNEL_AB_WORKDIR", "/work/kbuild")
     # a user's patch: here the floor again, under another name, so it is built anew
+    # (a header line unique to this run, which patch(1) skips, makes it a new patch:
+    # run.sh keys its kernel images on the patch's text, so it is built, not reused)
     user = tmp_path / "my-floor.patch"
-    user.write_text((PATCHES / "floor.patch").read_text())
+    user.write_text(f"reclaimlab end-to-end test {os.getpid()} {time.time_ns()}\n"
+                    + (PATCHES / "floor.patch").read_text())
     proc = subprocess.run(
         ["bash", str(SCRIPT), "--variants", "stock", "--patch", str(user), "--output", str(out),
          "--workdir", work],
@@ -297,8 +301,8 @@ def test_run_sh_user_patch_beside_stock_end_to_end(tmp_path: Path) -> None:
         ds = rl.trace.read(str(traces[0]))
         assert ds.sizes["call"] > 0 and ds.attrs["lost_events"] == 0
         assert rl.trace.replay(ds, formula).attrs["match_rate"] == 1.0, variant
-    built = [line.split()[0] for line in (out / "build-times.txt").read_text().splitlines()]
-    assert "my-floor" in built, built
+    built = dict(line.split()[:2] for line in (out / "build-times.txt").read_text().splitlines())
+    assert built.get("my-floor", "cached").isdigit(), built      # built now, in seconds
     report = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "kernel-ab" / "analyze.py"), str(out), "--variants", "stock,my-floor"],
         capture_output=True, text=True, timeout=600,

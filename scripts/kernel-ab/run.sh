@@ -12,7 +12,8 @@
 #   and writes, per kernel, into the output directory:
 #     kernel-ab-6.1.<N>-<variant>-<mem>-<cpus>cpu.trace.xz    ftrace trace_pipe text
 #     kernel-ab-6.1.<N>-<variant>-<mem>-<cpus>cpu.samples.xz  vmstat/slabinfo samples
-#   plus build-times.txt (seconds per build) and run-summary.txt.
+#   plus build-times.txt (seconds per build, or 'cached' when an image built
+#   from the same config, patch and source was reused) and run-summary.txt.
 #
 # Options:
 #   --patch FILE        your own do_shrink_slab patch (patch -p1 against the
@@ -234,6 +235,7 @@ build_variant() {
     img=$WORK/kernels/bzImage-$name-$key
     if [ -f "$img" ]; then
         say "$name: kernel already built ($img)"
+        echo "$name cached" >> "$OUT/build-times.txt"
         echo "$img"; return 0
     fi
     b=$WORK/backup/$name
