@@ -332,9 +332,12 @@ def with_attrs(ds: xr.Dataset, table: dict[str, tuple[str, str]]) -> xr.Dataset:
 def variable(dim: str, values, units: str, long_name: str, **extra) -> xr.Variable:
     """A 1-d Variable with ``units`` and ``long_name`` (and any ``extra``) attrs.
 
-    Object arrays (of ``str``) skip xarray's conversion check, which looks at
-    every element through pandas and costs about a second per million.
+    Plain numpy arrays (int, float, bool, str objects) skip xarray's checks of
+    other array types: for object arrays the conversion check looks at every
+    element through pandas (about a second per million), and the first numeric
+    Variable of a process otherwise imports dask to look for dask arrays (0.3 s
+    or more, most of a first trace read). Datetimes keep xarray's conversion.
     """
     data = np.asarray(values)
     return xr.Variable(dim, data, attrs={"units": units, "long_name": long_name, **extra},
-                       fastpath=data.dtype == object)
+                       fastpath=data.ndim > 0 and data.dtype.kind not in "mM")

@@ -35,6 +35,7 @@ from ..model.schema import (
     MISSING,
     RECLAIM_EVENTS,
     event_var_meta,
+    variable,
 )
 
 # Lines of trace-cmd's report preamble: not events, not errors.
@@ -75,18 +76,6 @@ _PIECES = (
 )
 # Status codes -4..4 as bytes (int8 viewed as uint8), in the order of Collector.status_counts.
 _STATUS_BINS = np.arange(-4, 5) % 256
-
-
-def variable(dim: str, values: np.ndarray, units: str, long_name: str) -> xr.Variable:
-    """A 1-d Variable with ``units`` and ``long_name`` attrs, as
-    :func:`reclaimlab.model.schema.variable` makes it, from a numpy array.
-
-    Every array here is a plain numpy array of int, float, bool or str
-    objects, so xarray's checks of other array types are skipped: the first
-    numeric Variable of a process otherwise imports dask to look for dask
-    arrays (0.3 s or more, the larger part of a first read of a small trace).
-    """
-    return xr.Variable(dim, np.asarray(values), attrs={"units": units, "long_name": long_name}, fastpath=True)
 
 
 def _gather(a: np.ndarray, sel: np.ndarray, cols: list[int]) -> np.ndarray:
