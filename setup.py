@@ -12,7 +12,7 @@ setup(
         Extension(
             "reclaimlab._native",
             sources=["reclaimlab/native/module.c", "reclaimlab/native/scan.c", "reclaimlab/native/lexer.c",
-                     "reclaimlab/native/pairing.c"],
+                     "reclaimlab/native/pairing.c", "reclaimlab/native/outbuf.c"],
             depends=["reclaimlab/native/native.h"],
             # -fwrapv: signed overflow wraps, as in the kernel (-fno-strict-overflow).
             extra_compile_args=["-O3", "-fwrapv", "-std=c11"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._native import block as _block   # pooled output memory (reclaimlab/native/outbuf.c)
 from .._native import scan as _scan   # the C loop of reclaimlab/native/scan.c
 
 SHRINK_BATCH = 128
@@ -25,6 +26,42 @@ INT_MAX = 2**31 - 1
 
 INPUT_ORDER = ("freeable", "priority", "seeks", "batch", "nr_deferred", "small_scan",
                "lru_scanned", "lru_eligible", "custom", "stop")
+
+
+# Outputs at least this large come from the extension's pool of freed blocks:
+# fresh mmap()ed pages would cost a page fault and the kernel's zeroing each.
+POOLED_BYTES = 1 << 20
+
+
+def empty(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialised output array; large ones reuse memory of freed outputs.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the array.
+    dtype : numpy dtype
+        An 8-byte integer dtype (the C loop's outputs).
+
+    Returns
+    -------
+    numpy.ndarray
+        Writable, C-contiguous. Its contents are undefined until the loop writes them.
+
+    Examples
+    --------
+    >>> a = empty((1000, 1000), np.int64)
+    >>> a.shape, a.dtype, a.flags.writeable
+    ((1000, 1000), dtype('int64'), True)
+    """
+    dtype = np.dtype(dtype)
+    n = 1
+    for d in shape:
+        n *= int(d)
+    nbytes = n * dtype.itemsize
+    if nbytes < POOLED_BYTES:
+        return np.empty(shape, dtype)
+    return np.frombuffer(_block(nbytes), dtype, count=n).reshape(shape)
 
 
 def run(rules: tuple[int, int, int, bool, bool], calls: int, flat: dict[str, np.ndarray],

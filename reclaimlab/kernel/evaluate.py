@@ -108,13 +108,13 @@ def _user_delta(spec: FormulaSpec, shape, arrays) -> tuple[np.ndarray, np.ndarra
 def _run(spec: FormulaSpec, shape, flat, calls: int, custom: np.ndarray) -> tuple[ScanResult, np.ndarray]:
     """Allocate outputs and call the C loop."""
     n = int(np.prod(shape, dtype=np.int64))
-    delta = np.empty(shape, np.uint64)
-    total_scan, scanned, next_deferred = (np.empty(shape, np.int64) for _ in range(3))
+    delta = arith.empty(shape, np.uint64)
+    total_scan, scanned, next_deferred = (arith.empty(shape, np.int64) for _ in range(3))
     # small_scan changes only under an accumulator or a user's rule; otherwise
     # the input is passed through as a broadcast view instead of being copied.
     carries_state = spec.accumulator or spec.delta_rule == DELTA_CUSTOM or n <= 1
-    small = np.empty(shape, np.int64) if carries_state else np.empty(1, np.int64)
-    scanned_total = np.empty(shape, np.int64) if calls > 1 or n <= 1 else np.empty(1, np.int64)
+    small = arith.empty(shape, np.int64) if carries_state else np.empty(1, np.int64)
+    scanned_total = arith.empty(shape, np.int64) if calls > 1 or n <= 1 else np.empty(1, np.int64)
     code, index = arith.run(
         (spec.delta_rule, spec.zero_seek, spec.deferral, spec.floor, spec.accumulator), calls,
         dict(flat, custom=custom, stop=flat["shrink_stop"]),

@@ -8,6 +8,7 @@
  *   count_lines(buf), str_hash(buf)
  *   Interner()                                collision-safe string interning
  *   pair(...), descents(lines, times)         joining starts with ends (pairing.c)
+ *   block(nbytes), pool_info()                pooled memory for large outputs (outbuf.c)
  *
  * Arrays come in through the buffer protocol (numpy arrays, bytes, memoryview):
  * no numpy headers are needed to build this file. The loops run with the GIL
@@ -737,6 +738,10 @@ static PyMethodDef methods[] = {
     {"compact", py_compact, METH_VARARGS, compact_doc},
     {"pair", py_pair, METH_VARARGS, pair_doc},
     {"descents", py_descents, METH_VARARGS, descents_doc},
+    {"block", rl_block, METH_O,
+     "block(nbytes) -> writable buffer of nbytes (np.frombuffer it); its memory goes back to a\n"
+     "small pool when the last reference is dropped, so the next large output reuses mapped pages."},
+    {"pool_info", rl_pool_info, METH_NOARGS, "pool_info() -> (blocks, bytes) held by the pool of free blocks."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -747,7 +752,7 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__native(void)
 {
-    if (PyType_Ready(&InternerType) < 0)
+    if (PyType_Ready(&InternerType) < 0 || PyType_Ready(&rl_BlockType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m)

@@ -18,12 +18,6 @@ RL_INLINE u64 load8(const uint8_t *p)
     memcpy(&w, p, 8);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     w = __builtin_bswap64(w);
-/* ---- pairing.c: joining starts with ends ------------------------------------------------ */
-int rl_pair(s64 ns, const s64 *start_pos, const s64 *start_pid, const s64 *start_sym, const s64 *start_ptr,
-            const s64 *start_nr, s64 ne, const s64 *end_pos, const s64 *end_pid, const s64 *end_sym,
-            const s64 *end_ptr, const s64 *end_unused, s64 *end_of);
-s64 rl_descents(int runs, const s64 *const *line, const double *const *time, const s64 *len);
-
 #endif
     return w;
 }
@@ -97,5 +91,12 @@ int rl_pair(s64 ns, const s64 *start_pos, const s64 *start_pid, const s64 *start
             const s64 *start_nr, s64 ne, const s64 *end_pos, const s64 *end_pid, const s64 *end_sym,
             const s64 *end_ptr, const s64 *end_unused, s64 *end_of);
 s64 rl_descents(int runs, const s64 *const *line, const double *const *time, const s64 *len);
+
+/* ---- outbuf.c: pooled memory for large output arrays ------------------------------------ */
+#ifdef Py_PYTHON_H
+extern PyTypeObject rl_BlockType;
+PyObject *rl_block(PyObject *module, PyObject *nbytes);
+PyObject *rl_pool_info(PyObject *module, PyObject *unused);
+#endif
 
 #endif
