@@ -95,7 +95,8 @@ def _compile_and_copy() -> Scenario:
                       replaces=True)
     # The copy comes over NFS at 10 MB/s, 25 MB files, into XFS (GFP_NOFS writes).
     # Not faster: at 40 MB/s its writeback takes a third of the disk and 4.18's
-    # compile takes 291 s (measured), against the report's 3m30s with the copy running.
+    # compile takes 291 s (measured before the tree was split by file size; 275 s after,
+    # one 16 GiB node), against the report's 3m30s with the copy running.
     copy = FileSet("copy", pages_per_file=25 * MB_PAGES, creates_per_s=0.4, writes=True, nofs=True)
     # XFS's buffers of the inode clusters holding the ~25,000 object files' inodes
     # (512-byte inodes, 16 to an 8 KiB cluster buffer of two pages), behind the
@@ -105,8 +106,9 @@ def _compile_and_copy() -> Scenario:
                         seeks=buftarg.seeks, batch=buftarg.batch, inode_clusters=True)
     # A 16 GiB workstation, two 8 GiB nodes. Bug 202441 does not give the machine's
     # size (docs/kernel.md §7); 16 GiB is where 4.18's compile runs in the reported 3m30s
-    # with the copy running (221 s). With 2 GiB nodes the page cache cannot keep the
-    # tree while the copy streams through it and 4.18's compile takes 296 s.
+    # with the copy running (221 s; 217 s since the tree is split by file size). With 2 GiB
+    # nodes the page cache cannot keep the tree while the copy streams through it and
+    # 4.18's compile takes 296 s (measured before the split).
     # The compilers' anonymous memory, the job's __GFP_FS allocations (its page cache
     # is GFP_NOFS, XFS): a cc1 compiling a kernel file that includes a few hundred
     # headers grows to ~100 MB (its GC heap and the parsed headers), faulted in over
@@ -137,7 +139,8 @@ def _compile_and_copy() -> Scenario:
         # Fast preset (under a second a run): one 8 GiB node, a one-minute compile of
         # the same tree beside the same copy, at a coarser step. It keeps the order of
         # the full run (4.18 = 5.0 < 4.19 <= 4.19.3 in compile time and in stall; 4.19.3
-        # 1.39x 4.18 against 1.41x, seed 0). A smaller machine or tree does not: with a 512 MiB
+        # 1.67x 4.18 against 1.54x, seed 0; 1.39x against 1.41x before the tree was split
+        # by file size). A smaller machine or tree does not: with a 512 MiB
         # node nothing reclaims, and a 40 s compile puts 4.19.3 below 4.19.
         params, params.replace(nodes=1, duration_s=150.0, dt_s=0.1, job_seconds=60.0),
         knobs=("duration_s", "job_tasks", "anon_pages"),
