@@ -503,6 +503,110 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
     return row;
 }
 
+/* The id of buf[a:a+len] in t; *last (the id this column had on its previous line) is
+   tried first: a byte comparison with a string in cache costs less than a hash. */
+INLINE s64 intern_span(rl_strtab *t, const uint8_t *buf, s64 a, s64 len, s64 *last)
+{
+    s64 id = *last;
+    if (id >= 0 && t->len[id] == len && eq_bytes(t->arena + t->off[id], buf + a, len))
+        return id;
+    id = rl_strtab_get(t, buf + a, len, hash_bytes(buf + a, len));
+    *last = id;
+    return id;
+}
+
+/*
+ * The lines of buf[start:n], up to ev->cap of them, classified and parsed as by
+ * rl_scan_lines, but nothing is written per line: a start, end or other event
+ * line appends its row, time, the integer columns and the string ids of its
+ * kind (ev->kind[0..2]) to that kind's columns, with its strings interned in
+ * `strings` while they are in cache; a line of negative status is listed in
+ * the bad_* columns; every line is counted by status, and an event line by the
+ * width of its flags column. Returns the number of lines scanned (-1 on memory
+ * error); *next_start is the offset of the first line not scanned.
+ */
+s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strtab *strings, s64 *next_start)
+{
+    const s64 cap = ev->cap;
+    s64 s = start, row = 0;
+    s64 last[RL_KINDS][N_STR];
+    for (int k = 0; k < RL_KINDS; k++) {
+        ev->kind[k].n = 0;
+        for (int q = 0; q < N_STR; q++)
+            last[k][q] = -1;
+    }
+    ev->nbad = 0;
+    for (int k = 0; k < 9; k++)
+        ev->status_counts[k] = ev->flag_widths[k] = 0;
+    for (; s < n && row < cap; row++) {
+        s64 ints[N_INT], strs[N_STR * 2];
+        double ts = 0.0;
+        ctx c = { buf, ints, strs, &ts };
+        const uint8_t *nl = memchr(buf + s, '\n', (size_t)(n - s));
+        s64 e = nl ? nl - buf : n;
+        s64 nxt = e + 1;
+        int code;
+        if (e - s > RL_MAX_LINE) {
+            code = ST_LONG_LINE;
+        } else {
+            while (e > s && (is_blank(buf[e - 1]) || buf[e - 1] == '\r'))
+                e--;
+            s64 i = s;
+            while (i < e && is_blank(buf[i]))
+                i++;
+            if (i == e) {
+                code = ST_BLANK;
+            } else if (buf[i] == '#') {
+                code = ST_COMMENT;
+            } else {
+                s64 p = parse_header(&c, i, e);
+                if (p < 0) {
+                    code = ST_BAD_LINE;
+                } else {
+                    s64 na = STR(&c, S_EVENT, 0), nn = STR(&c, S_EVENT, 1);
+                    int is_start = name_is(buf, na, nn, L_START, sizeof(L_START) - 1);
+                    if (is_start || name_is(buf, na, nn, L_END, sizeof(L_END) - 1)) {
+                        int ok = parse_payload(&c, p, e, is_start);
+                        code = is_start ? (ok ? ST_START : ST_BAD_START) : (ok ? ST_END : ST_BAD_END);
+                    } else {
+                        code = ST_OTHER;
+                    }
+                }
+            }
+        }
+        ev->status_counts[code + 4]++;
+        if (code < 0) {
+            s64 b = ev->nbad++;
+            ev->bad_row[b] = row;
+            ev->bad_status[b] = code;
+            ev->bad_start[b] = s;
+            ev->bad_eol[b] = e;
+        } else if (code >= ST_OTHER) {
+            int kk = code == ST_START ? 0 : code == ST_END ? 1 : 2;
+            rl_kind *K = &ev->kind[kk];
+            s64 m = K->n++;
+            INTS(&c, I_EOL) = e;
+            K->row[m] = row;
+            K->time[m] = ts;
+            for (int q = 0; q < K->nc; q++)
+                K->ints[q * cap + m] = ints[K->cols[q]];
+            for (int q = 0; q < K->ns; q++) {
+                int slot = K->slots[q];
+                s64 id = intern_span(strings, buf, STR(&c, slot, 0), STR(&c, slot, 1), &last[kk][q]);
+                if (id < 0) {
+                    *next_start = s;
+                    return -1;
+                }
+                K->ids[q * cap + m] = id;
+            }
+            ev->flag_widths[ints[I_FLAGSLEN]]++;
+        }
+        s = nxt;
+    }
+    *next_start = s < n ? s : n;
+    return row;
+}
+
 /*
  * Parse key=value payloads (the reclaim events of docs/kernel.md §4.3), row r from
  * payload[r] to eol[r]. Keys are compared byte for byte with keys[0:nk]; the

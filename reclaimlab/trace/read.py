@@ -144,7 +144,8 @@ def read(path: str | os.PathLike, strict: bool = False) -> xr.Dataset:
         mapped = None if opener else _map(raw)
         try:
             blocks = _split(mapped, release=True) if mapped is not None else _chunks(stream, path, problems)
-            ds = _parse_stream(blocks, strict, path, compression, sort=True)
+            ds = _parse_stream(blocks, strict, path, compression, sort=True,
+                               size_hint=len(mapped) if mapped is not None else None)
         finally:
             if opener:
                 stream.close()
@@ -193,7 +194,7 @@ def parse(text: str | bytes, *, strict: bool = False, source: str = "<text>") ->
         raise TypeError(f"text={type(text).__name__} must be str or bytes")
     if not isinstance(source, str):
         raise TypeError(f"source={source!r} must be a str")
-    return _parse_stream(_split(data), strict, source, "none", sort=False)
+    return _parse_stream(_split(data), strict, source, "none", sort=False, size_hint=len(data))
 
 
 _DECOMPRESS_ERRORS = (EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile, OSError)
@@ -309,7 +310,7 @@ class _Scanner:
         return Collector.scan(buf, start, out)
 
     def _outputs(self) -> tuple:
-        return self.free.pop() if self.free else S.new_outputs(SCAN_ROWS)
+        return self.free.pop() if self.free else S.new_event_outputs(SCAN_ROWS)
 
     def run(self, blocks):
         """Yield a :class:`~reclaimlab.trace.collect.Pass` per pass of the scanner, in file order."""
@@ -349,11 +350,13 @@ class _Scanner:
         self.free.append(out)
 
 
-def _parse_stream(blocks, strict: bool, source: str, compression: str, sort: bool) -> xr.Dataset:
-    """Scan the blocks, collect what they hold and build the Dataset."""
+def _parse_stream(blocks, strict: bool, source: str, compression: str, sort: bool,
+                  size_hint: int | None = None) -> xr.Dataset:
+    """Scan the blocks, collect what they hold and build the Dataset (``size_hint``:
+    bytes of text, when known)."""
     if not isinstance(strict, (bool, np.bool_)):
         raise TypeError(f"strict={strict!r} must be True or False")
-    col = Collector(bool(strict), source, sort)
+    col = Collector(bool(strict), source, sort, size_hint)
     scanner = _Scanner(WORKERS)
     for p in scanner.run(blocks):
         col.add(p)
