@@ -6,9 +6,11 @@ a line, like a real capture) is written to a temporary directory. In the same ru
 
 * rl.trace.read on it: median of --repeat runs, lines per second (goal: >= 5 M/s);
 * where its time goes, each stage alone on the same text in one thread: the C
-  lexer (``_scan.scan_lines``), the lexer plus the copy-out of the events kept
-  (``Collector.scan``), and the Dataset build after the last line
-  (``Collector.dataset``: ordering, pairing, string columns);
+  lexer writing one record per line (``_scan.scan_lines``), the reader's own
+  pass (``Collector.scan``: the lexer putting the events kept straight into
+  columns, their strings interned, and the reclaim events' payloads), and the
+  Dataset build after the last line (``Collector.dataset``: ordering, pairing,
+  string columns);
 * the machine's limit on the same file: ``grep -c mm_shrink_slab_start`` and
   ``wc -l`` (medians), and the ratio of rl.trace.read to them. Every rate is
   given by wall clock and by CPU time (of all threads; of the child for grep and
@@ -165,7 +167,7 @@ def stages(path: Path, repeat: int) -> dict[str, tuple[float, float]]:
             nxt = _scan.scan_lines(buf, nxt, out)[1]
 
     def lexer_copy():
-        out, nxt = _scan.new_outputs(rows), 0
+        out, nxt = _scan.new_event_outputs(rows), 0
         while nxt < len(buf):
             nxt = Collector.scan(buf, nxt, out).next_start
 
@@ -179,7 +181,7 @@ def stages(path: Path, repeat: int) -> dict[str, tuple[float, float]]:
         return ds
 
     out = {}
-    for name, fn in (("lexer", lexer), ("lexer + copy-out", lexer_copy)):
+    for name, fn in (("lexer", lexer), ("lexer to columns", lexer_copy)):
         w, c = [], []
         for _ in range(repeat):
             t0, c0 = time.perf_counter(), time.thread_time()

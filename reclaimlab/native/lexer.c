@@ -161,6 +161,25 @@ INLINE s64 read_word(const uint8_t *buf, s64 i, s64 e)
     return i;
 }
 
+/* Bit 7 of each byte of w set where that byte is zero, exactly (for every byte). */
+INLINE u64 zero_bytes_exact(u64 w) { return ~(((w & ~HIGHS) + ~HIGHS) | w) & HIGHS; }
+
+/* Index of the first non-blank at or after i (or e): 8 bytes a step (ftrace right-aligns
+   task names in 16 columns, so lines often start with many blanks). */
+INLINE s64 skip_blanks(const uint8_t *buf, s64 i, s64 e)
+{
+    while (i + 8 <= e) {
+        u64 w = load8(buf + i);
+        u64 m = ~(zero_bytes_exact(w ^ (ONES * ' ')) | zero_bytes_exact(w ^ (ONES * '\t'))) & HIGHS;
+        if (m)
+            return i + (__builtin_ctzll(m) >> 3);
+        i += 8;
+    }
+    while (i < e && is_blank(buf[i]))
+        i++;
+    return i;
+}
+
 /* The line being parsed: its row of each output (row-major: ints[row * N_INT + col] ...). */
 typedef struct {
     const uint8_t *buf;
@@ -298,18 +317,32 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
         i = after;
         while (i < e && is_blank(buf[i]))
             i++;
-        s64 n0 = i, n1;
-        for (;;) {
-            n1 = i;
-            while (i < e && is_name_char(buf[i]))
-                i++;
-            if (i == n1 || i >= e || buf[i] != ':') {
-                n0 = -1;
-                break;
+        s64 n0 = i, n1 = i, k0 = -1;
+        /* The usual names first: "mm_shrink_slab_start" or "_end", then ':' and a blank or the
+           end of line (what the loop below finds for them, without a table lookup a byte). */
+        if (i + 19 <= e && eq_bytes(buf + i, (const uint8_t *)L_START, 15)) {
+            if (i + 21 <= e && eq_bytes(buf + i + 15, (const uint8_t *)"start:", 6))
+                k0 = i + 20;
+            else if (eq_bytes(buf + i + 15, (const uint8_t *)"end:", 4))
+                k0 = i + 18;
+            if (k0 >= 0 && !(k0 + 1 >= e || is_blank(buf[k0 + 1])))
+                k0 = -1;
+        }
+        if (k0 >= 0) {
+            i = k0;
+        } else {
+            for (;;) {
+                n1 = i;
+                while (i < e && is_name_char(buf[i]))
+                    i++;
+                if (i == n1 || i >= e || buf[i] != ':') {
+                    n0 = -1;
+                    break;
+                }
+                if (i + 1 >= e || is_blank(buf[i + 1]))
+                    break;
+                i++;  /* a "system:" prefix; the name follows */
             }
-            if (i + 1 >= e || is_blank(buf[i + 1]))
-                break;
-            i++;  /* a "system:" prefix; the name follows */
         }
         if (n0 < 0 || i - n1 > 64)
             continue;
@@ -461,9 +494,7 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
         /* Trim trailing blanks and \r; skip leading blanks. */
         while (e > s && (is_blank(buf[e - 1]) || buf[e - 1] == '\r'))
             e--;
-        s64 i = s;
-        while (i < e && is_blank(buf[i]))
-            i++;
+        s64 i = skip_blanks(buf, s, e);
         INTS(&c, I_EOL) = e;
         if (i == e) {
             status[row] = ST_BLANK;
@@ -551,9 +582,7 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
         } else {
             while (e > s && (is_blank(buf[e - 1]) || buf[e - 1] == '\r'))
                 e--;
-            s64 i = s;
-            while (i < e && is_blank(buf[i]))
-                i++;
+            s64 i = skip_blanks(buf, s, e);
             if (i == e) {
                 code = ST_BLANK;
             } else if (buf[i] == '#') {
