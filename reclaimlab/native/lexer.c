@@ -431,7 +431,7 @@ INLINE int parse_payload(ctx *c, s64 i, s64 e, int start)
 /*
  * Canonical copies of the strings hashed in one call. A string equal to one seen
  * earlier in the same call gets that earlier copy's offset as its span: compared
- * here, while both copies are in cache, it spares the interner (module.c, compact)
+ * here, while both copies are in cache, it spares an interner (module.c)
  * a read of text scanned megabytes ago, and lets it recognise a repeat by its
  * offset alone. A small open-addressing table; when it is full, or after a few
  * probes, a string simply keeps its own offset.

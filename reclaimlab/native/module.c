@@ -7,7 +7,10 @@
  *   scan_kv(buf, payload, eol, keys, n_int, ints, spans, hashes, ok, present)
  *   count_lines(buf), str_hash(buf)
  *   Interner()                                collision-safe string interning
+ *   scan_events(interner, buf, start, spec, row, time, ints, ids, bad, counts)
+ *                                             the scanner putting event lines in columns (lexer.c)
  *   pair(...), descents(lines, times)         joining starts with ends (pairing.c)
+ *   take_matched(src, index, fill, out)       the end's value of each start
  *
  * Arrays come in through the buffer protocol (numpy arrays, bytes, memoryview):
  * no numpy headers are needed to build this file. The loops run with the GIL
@@ -472,129 +475,6 @@ static PyObject *Interner_strings(Interner *it, PyObject *args)
 
 static Py_ssize_t Interner_len(Interner *it) { return (Py_ssize_t)it->t.n; }
 
-PyDoc_STRVAR(compact_doc,
-"compact(interner, buf, code, status, ints, strs, hashes, ts, cols, slots, out_row, out_time, out_ints, out_ids)\n"
-"    -> number of new strings\n\n"
-"Copy out the lines of status `code` from scan_lines outputs (the first len(status)\n"
-"lines): their row, ts, the integer columns `cols` (out_ints[c, k]) and the ids in\n"
-"`interner` of the string slots `slots` (out_ids[s, k]); out_row has one entry per\n"
-"such line. Runs without the GIL: `interner` must not be used by another thread meanwhile.");
-
-static PyObject *py_compact(PyObject *self, PyObject *args)
-{
-    PyObject *o[13];
-    int code;
-    if (!PyArg_ParseTuple(args, "O!OiOOOOOOOOOOO:compact", &InternerType, &o[12], &o[0], &code, &o[1], &o[2], &o[3],
-                          &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10], &o[11]))
-        return NULL;
-    Interner *it = (Interner *)o[12];
-    Py_buffer v[12];
-    memset(v, 0, sizeof v);
-    PyObject *result = NULL;
-    static const char *names[12] = {"buf", "status", "ints", "strs", "hashes", "ts", "cols", "slots",
-                                    "out_row", "out_time", "out_ints", "out_ids"};
-    static const Py_ssize_t size[12] = {1, 1, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8};
-    static const int kind[12] = {K_ANY, K_INT, K_INT, K_INT, K_INT, K_FLOAT, K_INT, K_INT, K_INT, K_FLOAT, K_INT,
-                                 K_INT};
-    for (int k = 0; k < 12; k++)
-        if (get_buf(o[k], &v[k], k >= 8, size[k], kind[k], names[k]) < 0)
-            goto done;
-    Py_ssize_t rows = nitems(&v[1]), nc = nitems(&v[6]), ns = nitems(&v[7]), n = nitems(&v[8]);
-    const s64 *cols = v[6].buf, *slots = v[7].buf;
-    if (nitems(&v[2]) < rows * N_INT || nitems(&v[3]) < rows * N_STR * 2 || nitems(&v[4]) < rows * N_STR
-        || nitems(&v[5]) < rows || nitems(&v[9]) != n || nitems(&v[10]) != nc * n || nitems(&v[11]) != ns * n
-        || ns > N_STR) {
-        PyErr_SetString(PyExc_ValueError, "compact: arrays of inconsistent sizes");
-        goto done;
-    }
-    for (Py_ssize_t k = 0; k < nc; k++)
-        if (cols[k] < 0 || cols[k] >= N_INT) {
-            PyErr_SetString(PyExc_ValueError, "compact: column out of range");
-            goto done;
-        }
-    for (Py_ssize_t k = 0; k < ns; k++)
-        if (slots[k] < 0 || slots[k] >= N_STR) {
-            PyErr_SetString(PyExc_ValueError, "compact: slot out of range");
-            goto done;
-        }
-    const int8_t *status = v[1].buf;
-    const s64 *ints = v[2].buf, *strs = v[3].buf;
-    const u64 *hs = v[4].buf;
-    const double *ts = v[5].buf;
-    const uint8_t *buf = v[0].buf;
-    s64 *out_row = v[8].buf, *out_ints = v[10].buf, *out_ids = v[11].buf;
-    double *out_time = v[9].buf;
-    s64 before = it->t.n, k = 0;
-    int failed = 0, added = 0, bad_span = 0;
-    Py_BEGIN_ALLOW_THREADS
-    const u64 empty = rl_hash(buf, 0);
-    s64 last[N_STR];
-    for (int q = 0; q < N_STR; q++)
-        last[q] = -1;
-    /* Ids by span: the scanner gives a string repeated within its pass the span of
-       its first copy, so an equal span is the same bytes and needs no comparison
-       (nor a read of text long out of cache). Direct-mapped on the offset. */
-    enum { SPAN_CACHE = 1024 };
-    struct { s64 off, len, id; } seen[SPAN_CACHE];
-    for (int q = 0; q < SPAN_CACHE; q++)
-        seen[q].off = seen[q].len = -1;
-    for (Py_ssize_t r = 0; r < rows && !failed; r++) {
-        if (status[r] != code)
-            continue;
-        if (k >= n) {
-            failed = 2;
-            break;
-        }
-        out_row[k] = r;
-        out_time[k] = ts[r];
-        for (Py_ssize_t c = 0; c < nc; c++)
-            out_ints[c * n + k] = ints[r * N_INT + cols[c]];
-        for (Py_ssize_t q = 0; q < ns; q++) {
-            s64 slot = slots[q], off = strs[(r * N_STR + slot) * 2], len = strs[(r * N_STR + slot) * 2 + 1];
-            if (off < 0 || len < 0 || off + len > (s64)v[0].len) {
-                bad_span = 1;
-                failed = 2;
-                break;
-            }
-            int e = (int)(((u64)off * 0x9E3779B97F4A7C15ULL) >> 54) & (SPAN_CACHE - 1);
-            s64 id;
-            if (len > 0 && seen[e].off == off && seen[e].len == len) {
-                id = seen[e].id;
-            } else {
-                u64 h = len ? hs[r * N_STR + slot] : empty;
-                id = last[q];
-                if (!(id >= 0 && it->t.hash[id] == h && it->t.len[id] == len
-                      && eq_bytes(it->t.arena + it->t.off[id], buf + off, len))) {
-                    id = interner_get(it, buf + off, len, h, &added);
-                    if (id < 0) {
-                        failed = 1;
-                        break;
-                    }
-                    last[q] = id;
-                }
-                if (len > 0) {
-                    seen[e].off = off;
-                    seen[e].len = len;
-                    seen[e].id = id;
-                }
-            }
-            out_ids[q * n + k] = id;
-        }
-        k++;
-    }
-    Py_END_ALLOW_THREADS
-    if (failed == 1)
-        PyErr_NoMemory();
-    else if (failed == 2 || k != n)
-        PyErr_SetString(PyExc_ValueError, bad_span ? "compact: span out of range"
-                                                   : "compact: out_row does not have one entry per line of the code");
-    else
-        result = PyLong_FromLongLong(it->t.n - before);
-done:
-    release_all(v, 12);
-    return result;
-}
-
 PyDoc_STRVAR(scan_events_doc,
 "scan_events(interner, buf, start, spec, row, time, ints, ids, bad, counts) -> (rows, next_start)\n\n"
 "Scan the lines of buf[start:], at most row.shape[1] of them, and append the start,\n"
@@ -754,6 +634,53 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(take_matched_doc,
+"take_matched(src, index, fill, out) -> None\n\n"
+"out[i] = src[index[i]] where index[i] >= 0, else fill[0]: the end event's value of\n"
+"each start (index: pair's end_of). src, fill and out hold 8-byte items of one kind\n"
+"(int64 or float64); index is int64 and every index[i] < len(src).");
+
+static PyObject *py_take_matched(PyObject *self, PyObject *args)
+{
+    PyObject *o[4];
+    if (!PyArg_ParseTuple(args, "OOOO:take_matched", &o[0], &o[1], &o[2], &o[3]))
+        return NULL;
+    Py_buffer v[4];
+    memset(v, 0, sizeof v);
+    PyObject *result = NULL;
+    static const char *names[4] = {"src", "index", "fill", "out"};
+    static const int kind[4] = {K_ANY, K_INT, K_ANY, K_ANY};
+    for (int k = 0; k < 4; k++)
+        if (get_buf(o[k], &v[k], k == 3, 8, kind[k], names[k]) < 0)
+            goto done;
+    if (strcmp(v[0].format ? v[0].format : "B", v[2].format ? v[2].format : "B")
+        || strcmp(v[0].format ? v[0].format : "B", v[3].format ? v[3].format : "B")) {
+        PyErr_SetString(PyExc_TypeError, "take_matched: src, fill and out must have the same item format");
+        goto done;
+    }
+    Py_ssize_t n = nitems(&v[1]), ns = nitems(&v[0]);
+    if (nitems(&v[3]) != n || nitems(&v[2]) != 1) {
+        PyErr_SetString(PyExc_ValueError, "take_matched: out must be as long as index, fill hold one item");
+        goto done;
+    }
+    const s64 *idx = v[1].buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (idx[i] >= ns) {
+            PyErr_SetString(PyExc_IndexError, "take_matched: index out of range");
+            goto done;
+        }
+    Py_BEGIN_ALLOW_THREADS
+    const u64 *src = v[0].buf, fill = *(const u64 *)v[2].buf;
+    u64 *out = v[3].buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        out[i] = idx[i] >= 0 ? src[idx[i]] : fill;
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    release_all(v, 4);
+    return result;
+}
+
 PyDoc_STRVAR(descents_doc,
 "descents(lines, times) -> int\n\n"
 "Runs of events, each in file order (lines[r] int64 ascending, times[r] float64):\n"
@@ -816,10 +743,10 @@ static PyMethodDef methods[] = {
     {"scan_kv", py_scan_kv, METH_VARARGS, scan_kv_doc},
     {"count_lines", py_count_lines, METH_O, "count_lines(buf) -> newlines in buf plus one."},
     {"str_hash", py_str_hash, METH_O, "str_hash(buf) -> the scanner's 64-bit hash of the bytes."},
-    {"compact", py_compact, METH_VARARGS, compact_doc},
     {"scan_events", py_scan_events, METH_VARARGS, scan_events_doc},
     {"pair", py_pair, METH_VARARGS, pair_doc},
     {"descents", py_descents, METH_VARARGS, descents_doc},
+    {"take_matched", py_take_matched, METH_VARARGS, take_matched_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -18,10 +18,9 @@ from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from .._native import descents
+from .._native import descents, take_matched
 from .._version import __version__
 from ..model.shrinkers import strip_symbol
 from . import _scan as S
@@ -83,6 +82,13 @@ def _line_start(buf: np.ndarray, pos: int) -> int:
     lo = max(0, pos - S.MAX_LINE - 1)
     nl = np.flatnonzero(buf[lo:pos] == 10)
     return lo + int(nl[-1]) + 1 if len(nl) else lo
+
+
+def _take_matched(src: np.ndarray, end_of: np.ndarray, fill) -> np.ndarray:
+    """``src[end_of]`` where a start has an end (``end_of >= 0``), else ``fill``: one pass, in C."""
+    out = np.empty(len(end_of), src.dtype)
+    take_matched(np.ascontiguousarray(src), end_of, np.array([fill], src.dtype), out)
+    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -351,7 +357,9 @@ class Collector:
         if fn is None:
             table[:] = self.strings
         else:
-            uniq = pd.unique(ids)
+            seen = np.zeros(len(self.strings), np.bool_)
+            seen[ids] = True
+            uniq = np.flatnonzero(seen)
             table[uniq] = [fn(self.strings[u]) for u in uniq.tolist()]
         return table[ids]
 
@@ -367,19 +375,16 @@ class Collector:
             start_pos, sv[si["pid"]], sh[ss["symbol"]], sh[ss["shrinker_id"]], sv[si["nr_deferred"]],
             end_pos, ev[ei["pid"]], eh[es["symbol"]], eh[es["shrinker_id"]], ev[ei["unused_scan"]])
         has_end = end_of >= 0
-        j = np.where(has_end, end_of, 0)
         cols = {"time": starts["time"], "line": starts["line"], "has_end": has_end,
                 "shrinker": self._strings(sh[ss["symbol"]], lambda s: strip_symbol(s)[0]),
-                "end_time": np.where(has_end, ends["time"][j], np.nan) if len(ends["time"])
-                else np.full(ns, np.nan)}
+                "end_time": _take_matched(ends["time"], end_of, np.nan)}
         for name in ("task", "module", "shrinker_id", "gfp_flags"):
             cols[name] = self._strings(sh[ss[name]])
         for name, k in si.items():
             cols[name] = sv[k]
         for name, k in ei.items():
             if name != "pid":
-                cols[name] = (np.where(has_end, ev[k][j], MISSING) if ev.shape[1]
-                              else np.full(ns, MISSING, np.int64))
+                cols[name] = _take_matched(ev[k], end_of, MISSING)
         pairing = {"unmatched_starts": int(ns - has_end.sum()),
                    "orphan_ends": int(len(ends["line"]) - has_end.sum())}
         return {name: variable("call", cols[name], *CALL_VARS[name]) for name in CALL_VARS}, pairing
