@@ -1,13 +1,15 @@
 """Turn scanned batches of trace lines into the trace Dataset.
 
-:mod:`reclaimlab.trace._scan` parses a batch of lines into integer columns and
-string spans with hashes; :class:`Collector` keeps the rows of the events that
-matter (copied out of the batch, so memory follows the events kept), interns
-every string it keeps (:class:`~reclaimlab.trace._scan.Interner`: a dense id per
-distinct byte string, the bytes compared, so a crafted string that collides
-with another's hash still gets its own id), decodes each distinct string once,
-deals with the bad lines (strict: raise; lenient: count) and at the end puts
-the events in timestamp order, pairs starts with ends and builds the Dataset.
+:func:`reclaimlab.trace._scan.scan_events` puts the event lines of a batch
+straight into columns per kind of event, every string interned
+(:class:`~reclaimlab.trace._scan.Interner`: a dense id per distinct byte
+string, the bytes compared, so a crafted string that collides with another's
+hash still gets its own id); :class:`Collector` copies the events that matter
+once into growing :class:`~reclaimlab.trace.columns.Columns` (so memory follows
+the events kept), maps the batch's string ids to its own, decodes each
+distinct string once, deals with the bad lines (strict: raise; lenient: count)
+and at the end puts the events in timestamp order, pairs starts with ends and
+builds the Dataset.
 Strings are object arrays that share one Python ``str`` per distinct value.
 """
 from __future__ import annotations

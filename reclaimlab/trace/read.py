@@ -6,9 +6,11 @@ mapped with mmap instead of copied, and the pages of the chunks already
 collected are dropped again, so a file being truncated while it is read is not
 supported) and each chunk is parsed
 by one pass of the C scanner (:mod:`reclaimlab.trace._scan`, in the extension
-module :mod:`reclaimlab._native`) in worker threads, into output arrays of a
-fixed number of lines; only the events kept are copied out, so memory grows
-with the events kept, not with the file. The work is linear in the size of the
+module :mod:`reclaimlab._native`) in worker threads: it puts the event lines
+straight into reused columns of a fixed number of lines (no record per line),
+their strings interned on the way, and the main thread copies the events kept
+once into growing columns (:mod:`reclaimlab.trace.columns`) from which the
+Dataset is built, so memory grows with the events kept, not with the file. The work is linear in the size of the
 file, whatever its lines: a line longer than :data:`~reclaimlab.trace._scan.MAX_LINE`
 bytes is not parsed nor held in memory (an error in strict mode, counted in
 ``malformed_long_line`` otherwise).
