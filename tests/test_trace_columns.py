@@ -98,7 +98,7 @@ def test_scan_events_checks_its_arrays():
         S.scan_events(it, b"x\n", 0, bad_spec, out)
 
 
-@pytest.mark.parametrize("size_hint", [None, 1, 10_000, 10**9])
+@pytest.mark.parametrize("size_hint", [None, 1, 10_000, 10**9, 10**18])  # 10**18: reservation refused
 def test_columns_grow_to_what_was_appended(size_hint):
     rng = np.random.default_rng(0)
     col = Columns(3, 2, size_hint)

@@ -45,13 +45,24 @@ class Columns:
             return
         new = max(_MIN_CAP, 2 * cap, need)
         if self.size_hint and done and self.size_hint > done:
-            new = max(new, int(need * self.size_hint / done * _MARGIN))
+            guess = int(need * self.size_hint / done * _MARGIN)
+            if guess > new:
+                try:
+                    self._grow(guess)
+                    return
+                except (MemoryError, ValueError):  # address space refused (a dense head, a huge file)
+                    pass  # grow by doubling
+        self._grow(new)
+
+    def _grow(self, new: int) -> None:
+        """Move the columns to arrays of capacity ``new`` (all allocated before any is
+        replaced, so that a MemoryError leaves the columns as they were)."""
         n = self.n
-        for name in ("line", "time", "ints", "ids"):
-            old = getattr(self, name)
-            grown = np.empty((*old.shape[:-1], new), old.dtype)
-            grown[..., :n] = old[..., :n]
-            setattr(self, name, grown)
+        grown = {name: np.empty((*getattr(self, name).shape[:-1], new), getattr(self, name).dtype)
+                 for name in ("line", "time", "ints", "ids")}
+        for name, a in grown.items():
+            a[..., :n] = getattr(self, name)[..., :n]
+            setattr(self, name, a)
 
     def append(self, base: int, row: np.ndarray, time: np.ndarray, ints: np.ndarray, ids: np.ndarray,
                gmap: np.ndarray, done: int) -> None:
