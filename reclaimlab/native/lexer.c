@@ -65,8 +65,11 @@ static inline u64 hash_bytes(const uint8_t *p, s64 n)
         h = (h ^ load8(p + k)) * HASH_MUL;
         h ^= h >> 29;
     }
-    for (int j = 0; k < n; k++, j++)
-        w |= (u64)p[k] << (8 * j);
+    if (k < n && n >= 8)  /* the tail: the last 8 bytes, shifted down to the new ones */
+        w = load8(p + n - 8) >> (8 * (8 - (n - k)));
+    else
+        for (int j = 0; k < n; k++, j++)
+            w |= (u64)p[k] << (8 * j);
     h = (h ^ w) * HASH_MUL;
     h ^= h >> 32;
     return h;

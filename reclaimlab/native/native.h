@@ -28,14 +28,25 @@ s64 rl_descents(int runs, const s64 *const *line, const double *const *time, con
     return w;
 }
 
-/* a[0:n] == b[0:n], for short n (literals): 8 bytes at a time, no call into libc. */
+/* a[0:n] == b[0:n], for short n (literals, names): 8 bytes at a time, the last 8 (or 4)
+   overlapping the ones before, no byte loop and no call into libc. */
 RL_INLINE int eq_bytes(const uint8_t *a, const uint8_t *b, s64 n)
 {
-    s64 k = 0;
-    for (; k + 8 <= n; k += 8)
-        if (load8(a + k) != load8(b + k))
-            return 0;
-    for (; k < n; k++)
+    if (n >= 8) {
+        for (s64 k = 0; k + 8 < n; k += 8)
+            if (load8(a + k) != load8(b + k))
+                return 0;
+        return load8(a + n - 8) == load8(b + n - 8);
+    }
+    if (n >= 4) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return x == y && u == v;
+    }
+    for (s64 k = 0; k < n; k++)
         if (a[k] != b[k])
             return 0;
     return 1;
