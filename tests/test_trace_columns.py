@@ -144,3 +144,23 @@ def test_take_matched_gathers_or_fills():
         _native.take_matched(src, np.array([3]), np.array([0], np.int64), np.empty(1, np.int64))
     with pytest.raises(TypeError, match="same item format"):
         _native.take_matched(src, idx, np.array([0.0]), out)
+
+
+def test_take_objects_counts_references():
+    import sys
+
+    table = [f"s{k}" for k in range(5)] + [None]
+    ids = np.array([0, 3, 3, 4, 0, 0], np.int64)
+    before = [sys.getrefcount(x) for x in table[:5]]
+    out = np.empty(len(ids), dtype=object)
+    _native.take_objects(table, ids, out)
+    assert out.tolist() == ["s0", "s3", "s3", "s4", "s0", "s0"]
+    assert [sys.getrefcount(x) - b for x, b in zip(table[:5], before)] == [3, 0, 0, 2, 1]
+    del out
+    assert [sys.getrefcount(x) for x in table[:5]] == before
+    with pytest.raises(IndexError, match="out of range"):
+        _native.take_objects(table, np.array([6]), np.empty(1, dtype=object))
+    with pytest.raises(TypeError, match="object array"):
+        _native.take_objects(table, ids, np.empty(len(ids), np.int64))
+    with pytest.raises(TypeError, match="object array"):
+        _native.take_objects(table, ids, np.empty(2, dtype=object))

@@ -11,6 +11,7 @@
  *                                             the scanner putting event lines in columns (lexer.c)
  *   pair(...), descents(lines, times)         joining starts with ends (pairing.c)
  *   take_matched(src, index, fill, out)       the end's value of each start
+ *   take_objects(table, ids, out)             object arrays of strings by id
  *
  * Arrays come in through the buffer protocol (numpy arrays, bytes, memoryview):
  * no numpy headers are needed to build this file. The loops run with the GIL
@@ -681,6 +682,66 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(take_objects_doc,
+"take_objects(table, ids, out) -> None\n\n"
+"out[i] = table[ids[i]] for a list `table` and an object array `out` as long as the\n"
+"int64 `ids` (every id in range): numpy's take for strings, with the references\n"
+"counted per distinct item instead of one at a time.");
+
+static PyObject *py_take_objects(PyObject *self, PyObject *args)
+{
+    PyObject *table, *oids, *oout;
+    if (!PyArg_ParseTuple(args, "O!OO:take_objects", &PyList_Type, &table, &oids, &oout))
+        return NULL;
+    Py_buffer vi, vo;
+    if (get_buf(oids, &vi, 0, 8, K_INT, "ids") < 0)
+        return NULL;
+    if (PyObject_GetBuffer(oout, &vo, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&vi);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_ssize_t *counts = NULL;
+    Py_ssize_t n = nitems(&vi), nt = PyList_GET_SIZE(table);
+    if (!vo.format || strcmp(vo.format, "O") || vo.itemsize != (Py_ssize_t)sizeof(PyObject *)
+        || vo.len / vo.itemsize != n) {
+        PyErr_SetString(PyExc_TypeError, "take_objects: out must be an object array as long as ids");
+        goto done;
+    }
+    const s64 *ids = vi.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= nt) {
+            PyErr_SetString(PyExc_IndexError, "take_objects: id out of range");
+            goto done;
+        }
+    counts = PyMem_Calloc(nt ? (size_t)nt : 1, sizeof(Py_ssize_t));
+    if (!counts) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        counts[ids[i]]++;
+    /* The new references first, all of one item at once (so none of them can go away
+       below); then the old items of out (None from numpy.empty) are let go one by one. */
+    for (Py_ssize_t k = 0; k < nt; k++)
+        if (counts[k]) {
+            PyObject *item = PyList_GET_ITEM(table, k);
+            Py_SET_REFCNT(item, Py_REFCNT(item) + counts[k]);
+        }
+    PyObject **o = vo.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *old = o[i];
+        o[i] = PyList_GET_ITEM(table, ids[i]);
+        Py_XDECREF(old);
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(counts);
+    PyBuffer_Release(&vi);
+    PyBuffer_Release(&vo);
+    return result;
+}
+
 PyDoc_STRVAR(descents_doc,
 "descents(lines, times) -> int\n\n"
 "Runs of events, each in file order (lines[r] int64 ascending, times[r] float64):\n"
@@ -747,6 +808,7 @@ static PyMethodDef methods[] = {
     {"pair", py_pair, METH_VARARGS, pair_doc},
     {"descents", py_descents, METH_VARARGS, descents_doc},
     {"take_matched", py_take_matched, METH_VARARGS, take_matched_doc},
+    {"take_objects", py_take_objects, METH_VARARGS, take_objects_doc},
     {NULL, NULL, 0, NULL},
 };
 

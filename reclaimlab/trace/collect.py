@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-from .._native import descents, take_matched
+from .._native import descents, take_matched, take_objects
 from .._version import __version__
 from ..model.shrinkers import strip_symbol
 from . import _scan as S
@@ -355,15 +355,16 @@ class Collector:
         """Object array of the strings behind ``ids`` (``fn`` applied to each distinct one)."""
         if not len(ids):
             return np.empty(0, dtype=object)
-        table = np.empty(len(self.strings), dtype=object)
-        if fn is None:
-            table[:] = self.strings
-        else:
+        table = self.strings
+        if fn is not None:
             seen = np.zeros(len(self.strings), np.bool_)
             seen[ids] = True
-            uniq = np.flatnonzero(seen)
-            table[uniq] = [fn(self.strings[u]) for u in uniq.tolist()]
-        return table[ids]
+            table = [None] * len(self.strings)
+            for u in np.flatnonzero(seen).tolist():
+                table[u] = fn(self.strings[u])
+        out = np.empty(len(ids), dtype=object)
+        take_objects(table, np.ascontiguousarray(ids, np.int64), out)
+        return out
 
     def _call_vars(self, starts: dict, ends: dict, start_pos: np.ndarray, end_pos: np.ndarray) -> tuple[dict, dict]:
         si = {name: k for k, name in enumerate(_START_INTS)}
