@@ -155,7 +155,8 @@ def test_take_objects_counts_references():
     out = np.empty(len(ids), dtype=object)
     _native.take_objects(table, ids, out)
     assert out.tolist() == ["s0", "s3", "s3", "s4", "s0", "s0"]
-    assert [sys.getrefcount(x) - b for x, b in zip(table[:5], before)] == [3, 0, 0, 2, 1]
+    during = [sys.getrefcount(x) for x in table[:5]]
+    assert [d - b for d, b in zip(during, before)] == [3, 0, 0, 2, 1]
     del out
     assert [sys.getrefcount(x) for x in table[:5]] == before
     with pytest.raises(IndexError, match="out of range"):
