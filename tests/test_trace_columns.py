@@ -165,3 +165,19 @@ def test_take_objects_counts_references():
         _native.take_objects(table, ids, np.empty(len(ids), np.int64))
     with pytest.raises(TypeError, match="object array"):
         _native.take_objects(table, ids, np.empty(2, dtype=object))
+
+
+def test_scan_kv_finds_keys_of_any_length():
+    """scan_kv looks a token's key up among the keys of its length (lexer.c); keys of 63
+    bytes or more share one bucket and still need their exact length."""
+    long_a, long_b = b"k" * 70, b"k" * 63
+    keys = (b"nid", b"order", long_a, long_b, b"flags")
+    text = b"nid=1 " + long_a + b"=7 " + long_b + b"=8 order=3 flags=GFP_X " + b"k" * 64 + b"=9"
+    buf = np.frombuffer(text, np.uint8)
+    ints = np.full((4, 1), -1, np.int64)
+    spans, hashes = np.zeros((1, 2, 1), np.int64), np.zeros((1, 1), np.uint64)
+    ok, present = S.scan_kv(buf, np.array([0]), np.array([len(text)]), keys, 4, ints, spans, hashes)
+    assert ok.tolist() == [True] and present.tolist() == [0b11111]
+    assert ints[:, 0].tolist() == [1, 3, 7, 8]
+    a, n = spans[0, :, 0]
+    assert bytes(buf[a:a + n]) == b"GFP_X"

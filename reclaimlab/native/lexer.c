@@ -651,6 +651,15 @@ void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
                 const uint8_t *const *keys, const s64 *key_len, s64 nk, s64 n_int,
                 s64 *ints, s64 *spans, u64 *hashes, uint8_t *ok, s64 *present)
 {
+    /* The keys by length (the last bucket: that length or more), in key order: a token is
+       compared with the keys of its length only, and the first equal key is the one, as
+       when all are tried in order. nk <= 63 (module.c). */
+    enum { KV_LENS = 64 };
+    uint8_t n_of_len[KV_LENS] = {0}, of_len[KV_LENS][KV_LENS];
+    for (s64 k = 0; k < nk && k < KV_LENS; k++) {
+        int b = key_len[k] < KV_LENS - 1 ? (int)key_len[k] : KV_LENS - 1;
+        of_len[b][n_of_len[b]++] = (uint8_t)k;
+    }
     for (s64 r = 0; r < m; r++) {
         s64 i = payload[r], e = eol[r];
         ok[r] = 1;
@@ -671,7 +680,9 @@ void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
             i++;
             s64 v0 = i;
             i = read_word(buf, i, e);
-            for (s64 k = 0; k < nk; k++) {
+            int b = klen < KV_LENS - 1 ? (int)klen : KV_LENS - 1;
+            for (int c = 0; c < n_of_len[b]; c++) {
+                s64 k = of_len[b][c];
                 if (key_len[k] != klen || !eq_bytes(buf + k0, keys[k], klen))
                     continue;
                 present[r] |= (s64)1 << k;
