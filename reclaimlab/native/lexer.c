@@ -103,6 +103,41 @@ INLINE s64 expect(const uint8_t *buf, s64 i, s64 e, const char *lit, s64 n)
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
+/* The run of decimal digits at buf[i:e], 8 bytes at once: its length when it is 0 to 7
+   digits followed by a non-digit within 8 readable bytes (value in *val), else -1 (fewer
+   than 8 bytes left, or 8 digits or more: the caller reads them one by one). t holds
+   c - '0' per byte; a byte is flagged when it is not a digit (c - '0' borrows, or
+   c + 0x46 passes 0x7F); borrows and carries only start at non-digits, so the lowest
+   flagged byte is exactly the first non-digit. Little-endian only. */
+INLINE int swar_digits(const uint8_t *buf, s64 i, s64 e, u64 *val)
+{
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (i + 8 <= e) {
+        u64 w = load8(buf + i);
+        u64 t = w - ONES * '0';
+        u64 flag = (t | (w + ONES * (0x7F - '9'))) & HIGHS;
+        if (flag) {
+            int nd = __builtin_ctzll(flag) >> 3;
+            if (nd == 0) {
+                *val = 0;
+                return 0;
+            }
+            u64 x = t << (8 * (8 - nd));   /* the digits in the top bytes, leading zeros below */
+            x = (x & 0x0F0F0F0F0F0F0F0FULL) * 2561 >> 8;
+            x = (x & 0x00FF00FF00FF00FFULL) * 6553601 >> 16;
+            x = (x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL >> 32;
+            *val = x;
+            return nd;
+        }
+    }
+#else
+    (void)buf; (void)i; (void)e; (void)val;
+#endif
+    return -1;
+}
+
+static const s64 POW10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+
 /* A signed decimal int64 at buf[i:e] into *out; index after it or -1. */
 INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
 {
@@ -113,28 +148,14 @@ INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
         i++;
     s64 start = i;
     u64 v = 0;
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    /* Up to 7 digits followed by a non-digit within 8 readable bytes (the usual case):
-       8 bytes at once. t holds c - '0' per byte; a byte is flagged when it is not a digit
-       (c - '0' borrows, or c + 0x46 passes 0x7F); borrows and carries only start at
-       non-digits, so the lowest flagged byte is exactly the first non-digit. */
-    if (i + 8 <= e) {
-        u64 w = load8(buf + i);
-        u64 t = w - ONES * '0';
-        u64 flag = (t | (w + ONES * (0x7F - '9'))) & HIGHS;
-        if (flag) {
-            int nd = __builtin_ctzll(flag) >> 3;
-            if (nd == 0)
-                return -1;
-            u64 x = t << (8 * (8 - nd));   /* the digits in the top bytes, leading zeros below */
-            x = (x & 0x0F0F0F0F0F0F0F0FULL) * 2561 >> 8;
-            x = (x & 0x00FF00FF00FF00FFULL) * 6553601 >> 16;
-            x = (x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL >> 32;
-            *out = neg ? -(s64)x : (s64)x;
-            return i + nd;
-        }
+    u64 x;
+    int nd = swar_digits(buf, i, e, &x);
+    if (nd == 0)
+        return -1;
+    if (nd > 0) {  /* up to 7 digits at once (the usual case) */
+        *out = neg ? -(s64)x : (s64)x;
+        return i + nd;
     }
-#endif
     while (i < e && is_digit(buf[i])) {
         v = v * 10 + (u64)(buf[i] - '0');
         i++;
@@ -205,26 +226,40 @@ INLINE void span(ctx *c, int slot, s64 a, s64 b)
 INLINE s64 parse_timestamp(const uint8_t *buf, s64 i, s64 e, double *t)
 {
     s64 start = i, ip = 0, frac = 0, scale = 1;
-    while (i < e && is_digit(buf[i])) {
-        if (i - start >= 18)
+    u64 v;
+    int nd = swar_digits(buf, i, e, &v);
+    if (nd >= 1) {  /* up to 7 digits at once (the usual case); else one by one */
+        ip = (s64)v;
+        i += nd;
+    } else {
+        while (i < e && is_digit(buf[i])) {
+            if (i - start >= 18)
+                return -1;
+            ip = ip * 10 + (buf[i] - '0');
+            i++;
+        }
+        if (i == start)
             return -1;
-        ip = ip * 10 + (buf[i] - '0');
-        i++;
     }
-    if (i == start)
-        return -1;
     if (i < e && buf[i] == '.') {
         i++;
         s64 fs = i;
-        while (i < e && is_digit(buf[i])) {
-            if (i - fs < 15) {
-                frac = frac * 10 + (buf[i] - '0');
-                scale *= 10;
+        nd = swar_digits(buf, i, e, &v);
+        if (nd >= 1) {
+            frac = (s64)v;
+            scale = POW10[nd];
+            i += nd;
+        } else {
+            while (i < e && is_digit(buf[i])) {
+                if (i - fs < 15) {
+                    frac = frac * 10 + (buf[i] - '0');
+                    scale *= 10;
+                }
+                i++;
             }
-            i++;
+            if (i == fs)
+                return -1;
         }
-        if (i == fs)
-            return -1;
     }
     if (i >= e || buf[i] != ':')
         return -1;
