@@ -6,9 +6,11 @@ a line, like a real capture) is written to a temporary directory. In the same ru
 
 * rl.trace.read on it: median of --repeat runs, lines per second (goal: >= 5 M/s);
 * where its time goes, each stage alone on the same text in one thread: the C
-  lexer (``_scan.scan_lines``), the lexer plus the copy-out of the events kept
-  (``Collector.scan``), and the Dataset build after the last line
-  (``Collector.dataset``: ordering, pairing, string columns);
+  lexer writing one record per line (``_scan.scan_lines``), the reader's own
+  pass (``Collector.scan``: the lexer putting the events kept straight into
+  columns, their strings interned, and the reclaim events' payloads), and the
+  Dataset build after the last line (``Collector.dataset``: ordering, pairing,
+  string columns);
 * the machine's limit on the same file: ``grep -c mm_shrink_slab_start`` and
   ``wc -l`` (medians), and the ratio of rl.trace.read to them. Every rate is
   given by wall clock and by CPU time (of all threads; of the child for grep and
@@ -165,7 +167,7 @@ def stages(path: Path, repeat: int) -> dict[str, tuple[float, float]]:
             nxt = _scan.scan_lines(buf, nxt, out)[1]
 
     def lexer_copy():
-        out, nxt = _scan.new_outputs(rows), 0
+        out, nxt = _scan.new_event_outputs(rows), 0
         while nxt < len(buf):
             nxt = Collector.scan(buf, nxt, out).next_start
 
@@ -179,7 +181,7 @@ def stages(path: Path, repeat: int) -> dict[str, tuple[float, float]]:
         return ds
 
     out = {}
-    for name, fn in (("lexer", lexer), ("lexer + copy-out", lexer_copy)):
+    for name, fn in (("lexer", lexer), ("lexer to columns", lexer_copy)):
         w, c = [], []
         for _ in range(repeat):
             t0, c0 = time.perf_counter(), time.thread_time()
@@ -201,6 +203,7 @@ def stages(path: Path, repeat: int) -> dict[str, tuple[float, float]]:
 
 PEERS = {
     # name: (pip requirement, script run in its venv with argv = trace files; prints JSON)
+    # (lisa-linux is given the trace-cmd report layout: see PEER_LAYOUT)
     "trappy": ("trappy", r"""
 import json, sys, time, warnings
 warnings.simplefilter("ignore")
@@ -229,6 +232,26 @@ for path in sys.argv[1:]:
 print(json.dumps(out))
 """),
 }
+
+
+#: Peers whose parser reads only ``trace-cmd report`` output, and what they are given instead of the raw
+#: ftrace text: the same lines without the flags column (LISA's TxtTraceParser matches
+#: ``] <timestamp>: <event>:``, so a raw ftrace line, with its flags between the CPU and the
+#: timestamp, is not an event line to it: "No lines containing events have been found").
+PEER_LAYOUT = {"lisa-linux": "trace-cmd report layout (flags column removed before timing)"}
+_FLAGS = re.compile(r"^(.*?-\d+\s+(?:\([\s\d-]*\)\s+)?\[\d+\])\s+\S+\s+(\d+(?:\.\d+)?:)", re.M)
+
+
+#: Why a peer finds no shrinker event in the shipped traces (checked by hand on both).
+ZERO = {"trappy": "its line pattern admits a flags column of 4 characters, these kernels print 5; given "
+                  "the report layout it raises TrappyParseError: the shrinker payloads are not key=value"}
+
+
+def report_layout(path: Path) -> Path:
+    """A copy of ``path`` in trace-cmd report's layout (no flags column), next to it."""
+    out = path.with_name(path.stem + ".report.txt")
+    out.write_text(_FLAGS.sub(r"\1 \2", path.read_text(errors="replace")))
+    return out
 
 
 #: Tried and left out, with the reason.
@@ -268,13 +291,16 @@ def peers(peer_dir: Path, texts: list[Path], ours: dict[str, tuple[float, int]])
             py = peer_python(peer_dir, name, req)
             version = run_py(f"import importlib.metadata as m; print(m.version({req.split()[0]!r}))",
                              python=str(py)).strip()
-            rows = json.loads(run_py(script, *map(str, texts), python=str(py)).strip().splitlines()[-1])
+            files = [report_layout(t) for t in texts] if name in PEER_LAYOUT else texts
+            if name in PEER_LAYOUT:
+                print(f"  ({name} reads {PEER_LAYOUT[name]})")
+            rows = json.loads(run_py(script, *map(str, files), python=str(py)).strip().splitlines()[-1])
         except Exception as exc:  # noqa: BLE001 - a peer that fails is reported, not fatal
             print(f"  {name:<12} not run: {type(exc).__name__}: {str(exc)[:160]}")
             continue
         for row in rows:
             n, t = row["events"], row["seconds"]
-            note = "" if n else "  (0: its parser does not read the shrinker events' payloads)"
+            note = "" if n else f"  (0: {ZERO.get(name, 'no shrinker event found')})"
             print(f"  {name + ' ' + version:<12} {Path(row['file']).name:<40} {t:7.3f} {n:14d} "
                   f"{n / t if t else 0:10.0f}{note}")
     for name, why in NOT_PEERS.items():

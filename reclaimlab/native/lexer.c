@@ -65,8 +65,11 @@ static inline u64 hash_bytes(const uint8_t *p, s64 n)
         h = (h ^ load8(p + k)) * HASH_MUL;
         h ^= h >> 29;
     }
-    for (int j = 0; k < n; k++, j++)
-        w |= (u64)p[k] << (8 * j);
+    if (k < n && n >= 8)  /* the tail: the last 8 bytes, shifted down to the new ones */
+        w = load8(p + n - 8) >> (8 * (8 - (n - k)));
+    else
+        for (int j = 0; k < n; k++, j++)
+            w |= (u64)p[k] << (8 * j);
     h = (h ^ w) * HASH_MUL;
     h ^= h >> 32;
     return h;
@@ -100,6 +103,41 @@ INLINE s64 expect(const uint8_t *buf, s64 i, s64 e, const char *lit, s64 n)
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
+/* The run of decimal digits at buf[i:e], 8 bytes at once: its length when it is 0 to 7
+   digits followed by a non-digit within 8 readable bytes (value in *val), else -1 (fewer
+   than 8 bytes left, or 8 digits or more: the caller reads them one by one). t holds
+   c - '0' per byte; a byte is flagged when it is not a digit (c - '0' borrows, or
+   c + 0x46 passes 0x7F); borrows and carries only start at non-digits, so the lowest
+   flagged byte is exactly the first non-digit. Little-endian only. */
+INLINE int swar_digits(const uint8_t *buf, s64 i, s64 e, u64 *val)
+{
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (i + 8 <= e) {
+        u64 w = load8(buf + i);
+        u64 t = w - ONES * '0';
+        u64 flag = (t | (w + ONES * (0x7F - '9'))) & HIGHS;
+        if (flag) {
+            int nd = __builtin_ctzll(flag) >> 3;
+            if (nd == 0) {
+                *val = 0;
+                return 0;
+            }
+            u64 x = t << (8 * (8 - nd));   /* the digits in the top bytes, leading zeros below */
+            x = (x & 0x0F0F0F0F0F0F0F0FULL) * 2561 >> 8;
+            x = (x & 0x00FF00FF00FF00FFULL) * 6553601 >> 16;
+            x = (x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL >> 32;
+            *val = x;
+            return nd;
+        }
+    }
+#else
+    (void)buf; (void)i; (void)e; (void)val;
+#endif
+    return -1;
+}
+
+static const s64 POW10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+
 /* A signed decimal int64 at buf[i:e] into *out; index after it or -1. */
 INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
 {
@@ -110,28 +148,14 @@ INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
         i++;
     s64 start = i;
     u64 v = 0;
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    /* Up to 7 digits followed by a non-digit within 8 readable bytes (the usual case):
-       8 bytes at once. t holds c - '0' per byte; a byte is flagged when it is not a digit
-       (c - '0' borrows, or c + 0x46 passes 0x7F); borrows and carries only start at
-       non-digits, so the lowest flagged byte is exactly the first non-digit. */
-    if (i + 8 <= e) {
-        u64 w = load8(buf + i);
-        u64 t = w - ONES * '0';
-        u64 flag = (t | (w + ONES * (0x7F - '9'))) & HIGHS;
-        if (flag) {
-            int nd = __builtin_ctzll(flag) >> 3;
-            if (nd == 0)
-                return -1;
-            u64 x = t << (8 * (8 - nd));   /* the digits in the top bytes, leading zeros below */
-            x = (x & 0x0F0F0F0F0F0F0F0FULL) * 2561 >> 8;
-            x = (x & 0x00FF00FF00FF00FFULL) * 6553601 >> 16;
-            x = (x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL >> 32;
-            *out = neg ? -(s64)x : (s64)x;
-            return i + nd;
-        }
+    u64 x;
+    int nd = swar_digits(buf, i, e, &x);
+    if (nd == 0)
+        return -1;
+    if (nd > 0) {  /* up to 7 digits at once (the usual case) */
+        *out = neg ? -(s64)x : (s64)x;
+        return i + nd;
     }
-#endif
     while (i < e && is_digit(buf[i])) {
         v = v * 10 + (u64)(buf[i] - '0');
         i++;
@@ -161,6 +185,25 @@ INLINE s64 read_word(const uint8_t *buf, s64 i, s64 e)
     return i;
 }
 
+/* Bit 7 of each byte of w set where that byte is zero, exactly (for every byte). */
+INLINE u64 zero_bytes_exact(u64 w) { return ~(((w & ~HIGHS) + ~HIGHS) | w) & HIGHS; }
+
+/* Index of the first non-blank at or after i (or e): 8 bytes a step (ftrace right-aligns
+   task names in 16 columns, so lines often start with many blanks). */
+INLINE s64 skip_blanks(const uint8_t *buf, s64 i, s64 e)
+{
+    while (i + 8 <= e) {
+        u64 w = load8(buf + i);
+        u64 m = ~(zero_bytes_exact(w ^ (ONES * ' ')) | zero_bytes_exact(w ^ (ONES * '\t'))) & HIGHS;
+        if (m)
+            return i + (__builtin_ctzll(m) >> 3);
+        i += 8;
+    }
+    while (i < e && is_blank(buf[i]))
+        i++;
+    return i;
+}
+
 /* The line being parsed: its row of each output (row-major: ints[row * N_INT + col] ...). */
 typedef struct {
     const uint8_t *buf;
@@ -183,26 +226,40 @@ INLINE void span(ctx *c, int slot, s64 a, s64 b)
 INLINE s64 parse_timestamp(const uint8_t *buf, s64 i, s64 e, double *t)
 {
     s64 start = i, ip = 0, frac = 0, scale = 1;
-    while (i < e && is_digit(buf[i])) {
-        if (i - start >= 18)
+    u64 v;
+    int nd = swar_digits(buf, i, e, &v);
+    if (nd >= 1) {  /* up to 7 digits at once (the usual case); else one by one */
+        ip = (s64)v;
+        i += nd;
+    } else {
+        while (i < e && is_digit(buf[i])) {
+            if (i - start >= 18)
+                return -1;
+            ip = ip * 10 + (buf[i] - '0');
+            i++;
+        }
+        if (i == start)
             return -1;
-        ip = ip * 10 + (buf[i] - '0');
-        i++;
     }
-    if (i == start)
-        return -1;
     if (i < e && buf[i] == '.') {
         i++;
         s64 fs = i;
-        while (i < e && is_digit(buf[i])) {
-            if (i - fs < 15) {
-                frac = frac * 10 + (buf[i] - '0');
-                scale *= 10;
+        nd = swar_digits(buf, i, e, &v);
+        if (nd >= 1) {
+            frac = (s64)v;
+            scale = POW10[nd];
+            i += nd;
+        } else {
+            while (i < e && is_digit(buf[i])) {
+                if (i - fs < 15) {
+                    frac = frac * 10 + (buf[i] - '0');
+                    scale *= 10;
+                }
+                i++;
             }
-            i++;
+            if (i == fs)
+                return -1;
         }
-        if (i == fs)
-            return -1;
     }
     if (i >= e || buf[i] != ':')
         return -1;
@@ -298,18 +355,32 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
         i = after;
         while (i < e && is_blank(buf[i]))
             i++;
-        s64 n0 = i, n1;
-        for (;;) {
-            n1 = i;
-            while (i < e && is_name_char(buf[i]))
-                i++;
-            if (i == n1 || i >= e || buf[i] != ':') {
-                n0 = -1;
-                break;
+        s64 n0 = i, n1 = i, k0 = -1;
+        /* The usual names first: "mm_shrink_slab_start" or "_end", then ':' and a blank or the
+           end of line (what the loop below finds for them, without a table lookup a byte). */
+        if (i + 19 <= e && eq_bytes(buf + i, (const uint8_t *)L_START, 15)) {
+            if (i + 21 <= e && eq_bytes(buf + i + 15, (const uint8_t *)"start:", 6))
+                k0 = i + 20;
+            else if (eq_bytes(buf + i + 15, (const uint8_t *)"end:", 4))
+                k0 = i + 18;
+            if (k0 >= 0 && !(k0 + 1 >= e || is_blank(buf[k0 + 1])))
+                k0 = -1;
+        }
+        if (k0 >= 0) {
+            i = k0;
+        } else {
+            for (;;) {
+                n1 = i;
+                while (i < e && is_name_char(buf[i]))
+                    i++;
+                if (i == n1 || i >= e || buf[i] != ':') {
+                    n0 = -1;
+                    break;
+                }
+                if (i + 1 >= e || is_blank(buf[i + 1]))
+                    break;
+                i++;  /* a "system:" prefix; the name follows */
             }
-            if (i + 1 >= e || is_blank(buf[i + 1]))
-                break;
-            i++;  /* a "system:" prefix; the name follows */
         }
         if (n0 < 0 || i - n1 > 64)
             continue;
@@ -398,7 +469,7 @@ INLINE int parse_payload(ctx *c, s64 i, s64 e, int start)
 /*
  * Canonical copies of the strings hashed in one call. A string equal to one seen
  * earlier in the same call gets that earlier copy's offset as its span: compared
- * here, while both copies are in cache, it spares the interner (module.c, compact)
+ * here, while both copies are in cache, it spares an interner (module.c)
  * a read of text scanned megabytes ago, and lets it recognise a repeat by its
  * offset alone. A small open-addressing table; when it is full, or after a few
  * probes, a string simply keeps its own offset.
@@ -461,9 +532,7 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
         /* Trim trailing blanks and \r; skip leading blanks. */
         while (e > s && (is_blank(buf[e - 1]) || buf[e - 1] == '\r'))
             e--;
-        s64 i = s;
-        while (i < e && is_blank(buf[i]))
-            i++;
+        s64 i = skip_blanks(buf, s, e);
         INTS(&c, I_EOL) = e;
         if (i == e) {
             status[row] = ST_BLANK;
@@ -503,6 +572,108 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
     return row;
 }
 
+/* The id of buf[a:a+len] in t; *last (the id this column had on its previous line) is
+   tried first: a byte comparison with a string in cache costs less than a hash. */
+INLINE s64 intern_span(rl_strtab *t, const uint8_t *buf, s64 a, s64 len, s64 *last)
+{
+    s64 id = *last;
+    if (id >= 0 && t->len[id] == len && eq_bytes(t->arena + t->off[id], buf + a, len))
+        return id;
+    id = rl_strtab_get(t, buf + a, len, hash_bytes(buf + a, len));
+    *last = id;
+    return id;
+}
+
+/*
+ * The lines of buf[start:n], up to ev->cap of them, classified and parsed as by
+ * rl_scan_lines, but nothing is written per line: a start, end or other event
+ * line appends its row, time, the integer columns and the string ids of its
+ * kind (ev->kind[0..2]) to that kind's columns, with its strings interned in
+ * `strings` while they are in cache; a line of negative status is listed in
+ * the bad_* columns; every line is counted by status, and an event line by the
+ * width of its flags column. Returns the number of lines scanned (-1 on memory
+ * error); *next_start is the offset of the first line not scanned.
+ */
+s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strtab *strings, s64 *next_start)
+{
+    const s64 cap = ev->cap;
+    s64 s = start, row = 0;
+    s64 last[RL_KINDS][N_STR];
+    for (int k = 0; k < RL_KINDS; k++) {
+        ev->kind[k].n = 0;
+        for (int q = 0; q < N_STR; q++)
+            last[k][q] = -1;
+    }
+    ev->nbad = 0;
+    for (int k = 0; k < 9; k++)
+        ev->status_counts[k] = ev->flag_widths[k] = 0;
+    for (; s < n && row < cap; row++) {
+        s64 ints[N_INT], strs[N_STR * 2];
+        double ts = 0.0;
+        ctx c = { buf, ints, strs, &ts };
+        const uint8_t *nl = memchr(buf + s, '\n', (size_t)(n - s));
+        s64 e = nl ? nl - buf : n;
+        s64 nxt = e + 1;
+        int code;
+        if (e - s > RL_MAX_LINE) {
+            code = ST_LONG_LINE;
+        } else {
+            while (e > s && (is_blank(buf[e - 1]) || buf[e - 1] == '\r'))
+                e--;
+            s64 i = skip_blanks(buf, s, e);
+            if (i == e) {
+                code = ST_BLANK;
+            } else if (buf[i] == '#') {
+                code = ST_COMMENT;
+            } else {
+                s64 p = parse_header(&c, i, e);
+                if (p < 0) {
+                    code = ST_BAD_LINE;
+                } else {
+                    s64 na = STR(&c, S_EVENT, 0), nn = STR(&c, S_EVENT, 1);
+                    int is_start = name_is(buf, na, nn, L_START, sizeof(L_START) - 1);
+                    if (is_start || name_is(buf, na, nn, L_END, sizeof(L_END) - 1)) {
+                        int ok = parse_payload(&c, p, e, is_start);
+                        code = is_start ? (ok ? ST_START : ST_BAD_START) : (ok ? ST_END : ST_BAD_END);
+                    } else {
+                        code = ST_OTHER;
+                    }
+                }
+            }
+        }
+        ev->status_counts[code + 4]++;
+        if (code < 0) {
+            s64 b = ev->nbad++;
+            ev->bad_row[b] = row;
+            ev->bad_status[b] = code;
+            ev->bad_start[b] = s;
+            ev->bad_eol[b] = e;
+        } else if (code >= ST_OTHER) {
+            int kk = code == ST_START ? 0 : code == ST_END ? 1 : 2;
+            rl_kind *K = &ev->kind[kk];
+            s64 m = K->n++;
+            INTS(&c, I_EOL) = e;
+            K->row[m] = row;
+            K->time[m] = ts;
+            for (int q = 0; q < K->nc; q++)
+                K->ints[q * cap + m] = ints[K->cols[q]];
+            for (int q = 0; q < K->ns; q++) {
+                int slot = K->slots[q];
+                s64 id = intern_span(strings, buf, STR(&c, slot, 0), STR(&c, slot, 1), &last[kk][q]);
+                if (id < 0) {
+                    *next_start = s;
+                    return -1;
+                }
+                K->ids[q * cap + m] = id;
+            }
+            ev->flag_widths[ints[I_FLAGSLEN]]++;
+        }
+        s = nxt;
+    }
+    *next_start = s < n ? s : n;
+    return row;
+}
+
 /*
  * Parse key=value payloads (the reclaim events of docs/kernel.md §4.3), row r from
  * payload[r] to eol[r]. Keys are compared byte for byte with keys[0:nk]; the
@@ -515,6 +686,15 @@ void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
                 const uint8_t *const *keys, const s64 *key_len, s64 nk, s64 n_int,
                 s64 *ints, s64 *spans, u64 *hashes, uint8_t *ok, s64 *present)
 {
+    /* The keys by length (the last bucket: that length or more), in key order: a token is
+       compared with the keys of its length only, and the first equal key is the one, as
+       when all are tried in order. nk <= 63 (module.c). */
+    enum { KV_LENS = 64 };
+    uint8_t n_of_len[KV_LENS] = {0}, of_len[KV_LENS][KV_LENS];
+    for (s64 k = 0; k < nk && k < KV_LENS; k++) {
+        int b = key_len[k] < KV_LENS - 1 ? (int)key_len[k] : KV_LENS - 1;
+        of_len[b][n_of_len[b]++] = (uint8_t)k;
+    }
     for (s64 r = 0; r < m; r++) {
         s64 i = payload[r], e = eol[r];
         ok[r] = 1;
@@ -535,7 +715,9 @@ void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
             i++;
             s64 v0 = i;
             i = read_word(buf, i, e);
-            for (s64 k = 0; k < nk; k++) {
+            int b = klen < KV_LENS - 1 ? (int)klen : KV_LENS - 1;
+            for (int c = 0; c < n_of_len[b]; c++) {
+                s64 k = of_len[b][c];
                 if (key_len[k] != klen || !eq_bytes(buf + k0, keys[k], klen))
                     continue;
                 present[r] |= (s64)1 << k;

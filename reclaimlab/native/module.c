@@ -7,7 +7,11 @@
  *   scan_kv(buf, payload, eol, keys, n_int, ints, spans, hashes, ok, present)
  *   count_lines(buf), str_hash(buf)
  *   Interner()                                collision-safe string interning
+ *   scan_events(interner, buf, start, spec, row, time, ints, ids, bad, counts)
+ *                                             the scanner putting event lines in columns (lexer.c)
  *   pair(...), descents(lines, times)         joining starts with ends (pairing.c)
+ *   take_matched(src, index, fill, out)       the end's value of each start
+ *   take_objects(table, ids, out)             object arrays of strings by id
  *   block(nbytes), pool_info()                pooled memory for large outputs (outbuf.c)
  *
  * Arrays come in through the buffer protocol (numpy arrays, bytes, memoryview):
@@ -279,81 +283,71 @@ static PyObject *py_str_hash(PyObject *self, PyObject *arg)
 
 typedef struct {
     PyObject_HEAD
-    uint8_t *arena;          /* the bytes of every string, back to back */
-    s64 arena_len, arena_cap;
-    s64 *off, *len;          /* per id */
-    u64 *hash;               /* per id */
-    s64 n, cap;              /* ids */
-    s64 *table;              /* open addressing: id + 1, 0 = empty */
-    s64 mask;
+    rl_strtab t;
 } Interner;
 
 static PyTypeObject InternerType;
 
-static int interner_grow_table(Interner *it)
+static int strtab_grow_table(rl_strtab *t)
 {
-    s64 size = (it->mask + 1) * 2;
-    s64 *t = PyMem_RawCalloc((size_t)size, sizeof(s64));
-    if (!t)
+    s64 size = (t->mask + 1) * 2;
+    s64 *tab = PyMem_RawCalloc((size_t)size, sizeof(s64));
+    if (!tab)
         return -1;
-    for (s64 id = 0; id < it->n; id++) {
-        s64 k = (s64)(it->hash[id] & (u64)(size - 1));
-        while (t[k])
+    for (s64 id = 0; id < t->n; id++) {
+        s64 k = (s64)(t->hash[id] & (u64)(size - 1));
+        while (tab[k])
             k = (k + 1) & (size - 1);
-        t[k] = id + 1;
+        tab[k] = id + 1;
     }
-    PyMem_RawFree(it->table);
-    it->table = t;
-    it->mask = size - 1;
+    PyMem_RawFree(t->table);
+    t->table = tab;
+    t->mask = size - 1;
     return 0;
 }
 
-/* The id of p[0:len] (hash h), adding it when new; -1 on memory error. */
+s64 rl_strtab_insert(rl_strtab *t, const uint8_t *p, s64 len, u64 h, s64 k)
+{
+    if (t->n == t->cap) {
+        s64 cap = t->cap * 2;
+        s64 *off = PyMem_RawRealloc(t->off, (size_t)cap * sizeof(s64));
+        if (!off) return -1;
+        t->off = off;
+        s64 *ln = PyMem_RawRealloc(t->len, (size_t)cap * sizeof(s64));
+        if (!ln) return -1;
+        t->len = ln;
+        u64 *hs = PyMem_RawRealloc(t->hash, (size_t)cap * sizeof(u64));
+        if (!hs) return -1;
+        t->hash = hs;
+        t->cap = cap;
+    }
+    if (t->arena_len + len > t->arena_cap) {
+        s64 cap = t->arena_cap * 2;
+        while (cap < t->arena_len + len)
+            cap *= 2;
+        uint8_t *a = PyMem_RawRealloc(t->arena, (size_t)cap);
+        if (!a) return -1;
+        t->arena = a;
+        t->arena_cap = cap;
+    }
+    s64 id = t->n++;
+    memcpy(t->arena + t->arena_len, p, (size_t)len);
+    t->off[id] = t->arena_len;
+    t->len[id] = len;
+    t->hash[id] = h;
+    t->arena_len += len;
+    t->table[k] = id + 1;
+    if (2 * t->n > t->mask + 1 && strtab_grow_table(t) < 0)
+        return -1;
+    return id;
+}
+
+/* The id of p[0:len] (hash h), adding it when new (*added set); -1 on memory error. */
 static s64 interner_get(Interner *it, const uint8_t *p, s64 len, u64 h, int *added)
 {
-    s64 k = (s64)(h & (u64)it->mask);
-    for (;;) {
-        s64 slot = it->table[k];
-        if (!slot)
-            break;
-        s64 id = slot - 1;
-        if (it->hash[id] == h && it->len[id] == len && eq_bytes(it->arena + it->off[id], p, len))
-            return id;
-        k = (k + 1) & it->mask;
-    }
-    /* New string. */
-    if (it->n == it->cap) {
-        s64 cap = it->cap * 2;
-        s64 *off = PyMem_RawRealloc(it->off, (size_t)cap * sizeof(s64));
-        if (!off) return -1;
-        it->off = off;
-        s64 *ln = PyMem_RawRealloc(it->len, (size_t)cap * sizeof(s64));
-        if (!ln) return -1;
-        it->len = ln;
-        u64 *hs = PyMem_RawRealloc(it->hash, (size_t)cap * sizeof(u64));
-        if (!hs) return -1;
-        it->hash = hs;
-        it->cap = cap;
-    }
-    if (it->arena_len + len > it->arena_cap) {
-        s64 cap = it->arena_cap * 2;
-        while (cap < it->arena_len + len)
-            cap *= 2;
-        uint8_t *a = PyMem_RawRealloc(it->arena, (size_t)cap);
-        if (!a) return -1;
-        it->arena = a;
-        it->arena_cap = cap;
-    }
-    s64 id = it->n++;
-    memcpy(it->arena + it->arena_len, p, (size_t)len);
-    it->off[id] = it->arena_len;
-    it->len[id] = len;
-    it->hash[id] = h;
-    it->arena_len += len;
-    it->table[k] = id + 1;
-    *added = 1;
-    if (2 * it->n > it->mask + 1 && interner_grow_table(it) < 0)
-        return -1;
+    s64 before = it->t.n, id = rl_strtab_get(&it->t, p, len, h);
+    if (it->t.n != before)
+        *added = 1;
     return id;
 }
 
@@ -367,15 +361,15 @@ static PyObject *Interner_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     Interner *it = (Interner *)type->tp_alloc(type, 0);
     if (!it)
         return NULL;
-    it->cap = 64;
-    it->arena_cap = 4096;
-    it->mask = 127;
-    it->off = PyMem_RawMalloc(64 * sizeof(s64));
-    it->len = PyMem_RawMalloc(64 * sizeof(s64));
-    it->hash = PyMem_RawMalloc(64 * sizeof(u64));
-    it->arena = PyMem_RawMalloc(4096);
-    it->table = PyMem_RawCalloc(128, sizeof(s64));
-    if (!it->off || !it->len || !it->hash || !it->arena || !it->table) {
+    it->t.cap = 64;
+    it->t.arena_cap = 4096;
+    it->t.mask = 127;
+    it->t.off = PyMem_RawMalloc(64 * sizeof(s64));
+    it->t.len = PyMem_RawMalloc(64 * sizeof(s64));
+    it->t.hash = PyMem_RawMalloc(64 * sizeof(u64));
+    it->t.arena = PyMem_RawMalloc(4096);
+    it->t.table = PyMem_RawCalloc(128, sizeof(s64));
+    if (!it->t.off || !it->t.len || !it->t.hash || !it->t.arena || !it->t.table) {
         Py_DECREF(it);
         return PyErr_NoMemory();
     }
@@ -384,11 +378,11 @@ static PyObject *Interner_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 
 static void Interner_dealloc(Interner *it)
 {
-    PyMem_RawFree(it->arena);
-    PyMem_RawFree(it->off);
-    PyMem_RawFree(it->len);
-    PyMem_RawFree(it->hash);
-    PyMem_RawFree(it->table);
+    PyMem_RawFree(it->t.arena);
+    PyMem_RawFree(it->t.off);
+    PyMem_RawFree(it->t.len);
+    PyMem_RawFree(it->t.hash);
+    PyMem_RawFree(it->t.table);
     Py_TYPE(it)->tp_free((PyObject *)it);
 }
 
@@ -424,7 +418,7 @@ static PyObject *Interner_intern(Interner *it, PyObject *args)
     }
     const s64 *off = v[1].buf, *len = v[2].buf;
     const u64 *hs = v[3].buf;
-    s64 *ids = v[4].buf, before = it->n;
+    s64 *ids = v[4].buf, before = it->t.n;
     const uint8_t *buf = v[0].buf;
     for (Py_ssize_t r = 0; r < m; r++)
         if (off[r] < 0 || len[r] < 0 || off[r] + len[r] > v[0].len) {
@@ -437,8 +431,8 @@ static PyObject *Interner_intern(Interner *it, PyObject *args)
     s64 last = -1;
     for (Py_ssize_t r = 0; r < m; r++) {
         u64 h = len[r] ? hs[r] : empty;   /* an absent string may come with hash 0 */
-        if (last >= 0 && it->hash[last] == h && it->len[last] == len[r]
-            && eq_bytes(it->arena + it->off[last], buf + off[r], len[r])) {
+        if (last >= 0 && it->t.hash[last] == h && it->t.len[last] == len[r]
+            && eq_bytes(it->t.arena + it->t.off[last], buf + off[r], len[r])) {
             ids[r] = last;
             continue;
         }
@@ -452,7 +446,7 @@ static PyObject *Interner_intern(Interner *it, PyObject *args)
     if (failed)
         PyErr_NoMemory();
     else
-        result = PyLong_FromLongLong(it->n - before);
+        result = PyLong_FromLongLong(it->t.n - before);
 done:
     release_all(v, 5);
     return result;
@@ -465,13 +459,13 @@ static PyObject *Interner_strings(Interner *it, PyObject *args)
         return NULL;
     if (start < 0)
         start = 0;
-    Py_ssize_t n = start < it->n ? it->n - start : 0;
+    Py_ssize_t n = start < it->t.n ? it->t.n - start : 0;
     PyObject *list = PyList_New(n);
     if (!list)
         return NULL;
     for (Py_ssize_t k = 0; k < n; k++) {
         s64 id = start + k;
-        PyObject *b = PyBytes_FromStringAndSize((const char *)it->arena + it->off[id], it->len[id]);
+        PyObject *b = PyBytes_FromStringAndSize((const char *)it->t.arena + it->t.off[id], it->t.len[id]);
         if (!b) {
             Py_DECREF(list);
             return NULL;
@@ -481,128 +475,97 @@ static PyObject *Interner_strings(Interner *it, PyObject *args)
     return list;
 }
 
-static Py_ssize_t Interner_len(Interner *it) { return (Py_ssize_t)it->n; }
+static Py_ssize_t Interner_len(Interner *it) { return (Py_ssize_t)it->t.n; }
 
-PyDoc_STRVAR(compact_doc,
-"compact(interner, buf, code, status, ints, strs, hashes, ts, cols, slots, out_row, out_time, out_ints, out_ids)\n"
-"    -> number of new strings\n\n"
-"Copy out the lines of status `code` from scan_lines outputs (the first len(status)\n"
-"lines): their row, ts, the integer columns `cols` (out_ints[c, k]) and the ids in\n"
-"`interner` of the string slots `slots` (out_ids[s, k]); out_row has one entry per\n"
-"such line. Runs without the GIL: `interner` must not be used by another thread meanwhile.");
+PyDoc_STRVAR(scan_events_doc,
+"scan_events(interner, buf, start, spec, row, time, ints, ids, bad, counts) -> (rows, next_start)\n\n"
+"Scan the lines of buf[start:], at most row.shape[1] of them, and append the start,\n"
+"end and other event lines (kinds 0, 1, 2) straight to their columns, their strings\n"
+"interned in `interner`; see reclaimlab.trace._scan.scan_events. Runs without the\n"
+"GIL: `interner` must not be used by another thread meanwhile.");
 
-static PyObject *py_compact(PyObject *self, PyObject *args)
+static PyObject *py_scan_events(PyObject *self, PyObject *args)
 {
-    PyObject *o[13];
-    int code;
-    if (!PyArg_ParseTuple(args, "O!OiOOOOOOOOOOO:compact", &InternerType, &o[12], &o[0], &code, &o[1], &o[2], &o[3],
-                          &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10], &o[11]))
+    PyObject *o[8], *iobj;
+    Py_ssize_t start;
+    if (!PyArg_ParseTuple(args, "O!OnOOOOOOO:scan_events", &InternerType, &iobj, &o[0], &start, &o[1], &o[2], &o[3],
+                          &o[4], &o[5], &o[6], &o[7]))
         return NULL;
-    Interner *it = (Interner *)o[12];
-    Py_buffer v[12];
+    Interner *it = (Interner *)iobj;
+    Py_buffer v[8];
     memset(v, 0, sizeof v);
     PyObject *result = NULL;
-    static const char *names[12] = {"buf", "status", "ints", "strs", "hashes", "ts", "cols", "slots",
-                                    "out_row", "out_time", "out_ints", "out_ids"};
-    static const Py_ssize_t size[12] = {1, 1, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8};
-    static const int kind[12] = {K_ANY, K_INT, K_INT, K_INT, K_INT, K_FLOAT, K_INT, K_INT, K_INT, K_FLOAT, K_INT,
-                                 K_INT};
-    for (int k = 0; k < 12; k++)
-        if (get_buf(o[k], &v[k], k >= 8, size[k], kind[k], names[k]) < 0)
+    static const char *names[8] = {"buf", "spec", "row", "time", "ints", "ids", "bad", "counts"};
+    static const Py_ssize_t size[8] = {1, 8, 8, 8, 8, 8, 8, 8};
+    static const int kind[8] = {K_ANY, K_INT, K_INT, K_FLOAT, K_INT, K_INT, K_INT, K_INT};
+    for (int k = 0; k < 8; k++)
+        if (get_buf(o[k], &v[k], k >= 2, size[k], kind[k], names[k]) < 0)
             goto done;
-    Py_ssize_t rows = nitems(&v[1]), nc = nitems(&v[6]), ns = nitems(&v[7]), n = nitems(&v[8]);
-    const s64 *cols = v[6].buf, *slots = v[7].buf;
-    if (nitems(&v[2]) < rows * N_INT || nitems(&v[3]) < rows * N_STR * 2 || nitems(&v[4]) < rows * N_STR
-        || nitems(&v[5]) < rows || nitems(&v[9]) != n || nitems(&v[10]) != nc * n || nitems(&v[11]) != ns * n
-        || ns > N_STR) {
-        PyErr_SetString(PyExc_ValueError, "compact: arrays of inconsistent sizes");
+    enum { SPEC = 2 + N_INT + N_STR, N_COUNTS = 9 + 9 + RL_KINDS + 1 };
+    Py_ssize_t n = v[0].len, cap = nitems(&v[2]) / RL_KINDS;
+    if (nitems(&v[1]) != RL_KINDS * SPEC || nitems(&v[2]) != RL_KINDS * cap || nitems(&v[3]) != RL_KINDS * cap
+        || nitems(&v[4]) != RL_KINDS * N_INT * cap || nitems(&v[5]) != RL_KINDS * N_STR * cap
+        || nitems(&v[6]) != 4 * cap || nitems(&v[7]) != N_COUNTS) {
+        PyErr_SetString(PyExc_ValueError, "scan_events: arrays of inconsistent sizes");
         goto done;
     }
-    for (Py_ssize_t k = 0; k < nc; k++)
-        if (cols[k] < 0 || cols[k] >= N_INT) {
-            PyErr_SetString(PyExc_ValueError, "compact: column out of range");
-            goto done;
-        }
-    for (Py_ssize_t k = 0; k < ns; k++)
-        if (slots[k] < 0 || slots[k] >= N_STR) {
-            PyErr_SetString(PyExc_ValueError, "compact: slot out of range");
-            goto done;
-        }
-    const int8_t *status = v[1].buf;
-    const s64 *ints = v[2].buf, *strs = v[3].buf;
-    const u64 *hs = v[4].buf;
-    const double *ts = v[5].buf;
-    const uint8_t *buf = v[0].buf;
-    s64 *out_row = v[8].buf, *out_ints = v[10].buf, *out_ids = v[11].buf;
-    double *out_time = v[9].buf;
-    s64 before = it->n, k = 0;
-    int failed = 0, added = 0, bad_span = 0;
-    Py_BEGIN_ALLOW_THREADS
-    const u64 empty = rl_hash(buf, 0);
-    s64 last[N_STR];
-    for (int q = 0; q < N_STR; q++)
-        last[q] = -1;
-    /* Ids by span: the scanner gives a string repeated within its pass the span of
-       its first copy, so an equal span is the same bytes and needs no comparison
-       (nor a read of text long out of cache). Direct-mapped on the offset. */
-    enum { SPAN_CACHE = 1024 };
-    struct { s64 off, len, id; } seen[SPAN_CACHE];
-    for (int q = 0; q < SPAN_CACHE; q++)
-        seen[q].off = seen[q].len = -1;
-    for (Py_ssize_t r = 0; r < rows && !failed; r++) {
-        if (status[r] != code)
-            continue;
-        if (k >= n) {
-            failed = 2;
-            break;
-        }
-        out_row[k] = r;
-        out_time[k] = ts[r];
-        for (Py_ssize_t c = 0; c < nc; c++)
-            out_ints[c * n + k] = ints[r * N_INT + cols[c]];
-        for (Py_ssize_t q = 0; q < ns; q++) {
-            s64 slot = slots[q], off = strs[(r * N_STR + slot) * 2], len = strs[(r * N_STR + slot) * 2 + 1];
-            if (off < 0 || len < 0 || off + len > (s64)v[0].len) {
-                bad_span = 1;
-                failed = 2;
-                break;
-            }
-            int e = (int)(((u64)off * 0x9E3779B97F4A7C15ULL) >> 54) & (SPAN_CACHE - 1);
-            s64 id;
-            if (len > 0 && seen[e].off == off && seen[e].len == len) {
-                id = seen[e].id;
-            } else {
-                u64 h = len ? hs[r * N_STR + slot] : empty;
-                id = last[q];
-                if (!(id >= 0 && it->hash[id] == h && it->len[id] == len
-                      && eq_bytes(it->arena + it->off[id], buf + off, len))) {
-                    id = interner_get(it, buf + off, len, h, &added);
-                    if (id < 0) {
-                        failed = 1;
-                        break;
-                    }
-                    last[q] = id;
-                }
-                if (len > 0) {
-                    seen[e].off = off;
-                    seen[e].len = len;
-                    seen[e].id = id;
-                }
-            }
-            out_ids[q * n + k] = id;
-        }
-        k++;
+    if (start < 0 || start > n) {
+        PyErr_SetString(PyExc_ValueError, "scan_events: start out of range");
+        goto done;
     }
+    rl_events ev;
+    memset(&ev, 0, sizeof ev);
+    ev.cap = cap;
+    const s64 *spec = v[1].buf;
+    for (int k = 0; k < RL_KINDS; k++) {
+        rl_kind *K = &ev.kind[k];
+        const s64 *sp = spec + k * SPEC;
+        if (sp[0] < 0 || sp[0] > N_INT || sp[1] < 0 || sp[1] > N_STR) {
+            PyErr_SetString(PyExc_ValueError, "scan_events: spec out of range");
+            goto done;
+        }
+        K->nc = (int)sp[0];
+        K->ns = (int)sp[1];
+        for (int q = 0; q < K->nc + K->ns; q++) {
+            s64 x = sp[2 + q];
+            if (x < 0 || x >= (q < K->nc ? N_INT : N_STR)) {
+                PyErr_SetString(PyExc_ValueError, "scan_events: spec out of range");
+                goto done;
+            }
+            if (q < K->nc)
+                K->cols[q] = (int)x;
+            else
+                K->slots[q - K->nc] = (int)x;
+        }
+        K->row = (s64 *)v[2].buf + k * cap;
+        K->time = (double *)v[3].buf + k * cap;
+        K->ints = (s64 *)v[4].buf + k * N_INT * cap;
+        K->ids = (s64 *)v[5].buf + k * N_STR * cap;
+    }
+    s64 *bad = v[6].buf;
+    ev.bad_row = bad;
+    ev.bad_status = bad + cap;
+    ev.bad_start = bad + 2 * cap;
+    ev.bad_eol = bad + 3 * cap;
+    s64 rows, next;
+    Py_BEGIN_ALLOW_THREADS
+    rows = rl_scan_events(v[0].buf, n, start, &ev, &it->t, &next);
     Py_END_ALLOW_THREADS
-    if (failed == 1)
+    if (rows < 0) {
         PyErr_NoMemory();
-    else if (failed == 2 || k != n)
-        PyErr_SetString(PyExc_ValueError, bad_span ? "compact: span out of range"
-                                                   : "compact: out_row does not have one entry per line of the code");
-    else
-        result = PyLong_FromLongLong(it->n - before);
+        goto done;
+    }
+    s64 *counts = v[7].buf;
+    for (int k = 0; k < 9; k++) {
+        counts[k] = ev.status_counts[k];
+        counts[9 + k] = ev.flag_widths[k];
+    }
+    for (int k = 0; k < RL_KINDS; k++)
+        counts[18 + k] = ev.kind[k].n;
+    counts[18 + RL_KINDS] = ev.nbad;
+    result = Py_BuildValue("(LL)", (long long)rows, (long long)next);
 done:
-    release_all(v, 12);
+    release_all(v, 8);
     return result;
 }
 
@@ -673,6 +636,113 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(take_matched_doc,
+"take_matched(src, index, fill, out) -> None\n\n"
+"out[i] = src[index[i]] where index[i] >= 0, else fill[0]: the end event's value of\n"
+"each start (index: pair's end_of). src, fill and out hold 8-byte items of one kind\n"
+"(int64 or float64); index is int64 and every index[i] < len(src).");
+
+static PyObject *py_take_matched(PyObject *self, PyObject *args)
+{
+    PyObject *o[4];
+    if (!PyArg_ParseTuple(args, "OOOO:take_matched", &o[0], &o[1], &o[2], &o[3]))
+        return NULL;
+    Py_buffer v[4];
+    memset(v, 0, sizeof v);
+    PyObject *result = NULL;
+    static const char *names[4] = {"src", "index", "fill", "out"};
+    static const int kind[4] = {K_ANY, K_INT, K_ANY, K_ANY};
+    for (int k = 0; k < 4; k++)
+        if (get_buf(o[k], &v[k], k == 3, 8, kind[k], names[k]) < 0)
+            goto done;
+    if (strcmp(v[0].format ? v[0].format : "B", v[2].format ? v[2].format : "B")
+        || strcmp(v[0].format ? v[0].format : "B", v[3].format ? v[3].format : "B")) {
+        PyErr_SetString(PyExc_TypeError, "take_matched: src, fill and out must have the same item format");
+        goto done;
+    }
+    Py_ssize_t n = nitems(&v[1]), ns = nitems(&v[0]);
+    if (nitems(&v[3]) != n || nitems(&v[2]) != 1) {
+        PyErr_SetString(PyExc_ValueError, "take_matched: out must be as long as index, fill hold one item");
+        goto done;
+    }
+    const s64 *idx = v[1].buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (idx[i] >= ns) {
+            PyErr_SetString(PyExc_IndexError, "take_matched: index out of range");
+            goto done;
+        }
+    Py_BEGIN_ALLOW_THREADS
+    const u64 *src = v[0].buf, fill = *(const u64 *)v[2].buf;
+    u64 *out = v[3].buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        out[i] = idx[i] >= 0 ? src[idx[i]] : fill;
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    release_all(v, 4);
+    return result;
+}
+
+PyDoc_STRVAR(take_objects_doc,
+"take_objects(table, ids, out) -> None\n\n"
+"out[i] = table[ids[i]] for a list `table` and an object array `out` as long as the\n"
+"int64 `ids` (every id in range): numpy's take for strings, with the references\n"
+"counted per distinct item instead of one at a time.");
+
+static PyObject *py_take_objects(PyObject *self, PyObject *args)
+{
+    PyObject *table, *oids, *oout;
+    if (!PyArg_ParseTuple(args, "O!OO:take_objects", &PyList_Type, &table, &oids, &oout))
+        return NULL;
+    Py_buffer vi, vo;
+    if (get_buf(oids, &vi, 0, 8, K_INT, "ids") < 0)
+        return NULL;
+    if (PyObject_GetBuffer(oout, &vo, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&vi);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_ssize_t *counts = NULL;
+    Py_ssize_t n = nitems(&vi), nt = PyList_GET_SIZE(table);
+    if (!vo.format || strcmp(vo.format, "O") || vo.itemsize != (Py_ssize_t)sizeof(PyObject *)
+        || vo.len / vo.itemsize != n) {
+        PyErr_SetString(PyExc_TypeError, "take_objects: out must be an object array as long as ids");
+        goto done;
+    }
+    const s64 *ids = vi.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= nt) {
+            PyErr_SetString(PyExc_IndexError, "take_objects: id out of range");
+            goto done;
+        }
+    counts = PyMem_Calloc(nt ? (size_t)nt : 1, sizeof(Py_ssize_t));
+    if (!counts) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        counts[ids[i]]++;
+    /* The new references first, all of one item at once (so none of them can go away
+       below); then the old items of out (None from numpy.empty) are let go one by one. */
+    for (Py_ssize_t k = 0; k < nt; k++)
+        if (counts[k]) {
+            PyObject *item = PyList_GET_ITEM(table, k);
+            Py_SET_REFCNT(item, Py_REFCNT(item) + counts[k]);
+        }
+    PyObject **o = vo.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *old = o[i];
+        o[i] = PyList_GET_ITEM(table, ids[i]);
+        Py_XDECREF(old);
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(counts);
+    PyBuffer_Release(&vi);
+    PyBuffer_Release(&vo);
+    return result;
+}
+
 PyDoc_STRVAR(descents_doc,
 "descents(lines, times) -> int\n\n"
 "Runs of events, each in file order (lines[r] int64 ascending, times[r] float64):\n"
@@ -735,9 +805,11 @@ static PyMethodDef methods[] = {
     {"scan_kv", py_scan_kv, METH_VARARGS, scan_kv_doc},
     {"count_lines", py_count_lines, METH_O, "count_lines(buf) -> newlines in buf plus one."},
     {"str_hash", py_str_hash, METH_O, "str_hash(buf) -> the scanner's 64-bit hash of the bytes."},
-    {"compact", py_compact, METH_VARARGS, compact_doc},
+    {"scan_events", py_scan_events, METH_VARARGS, scan_events_doc},
     {"pair", py_pair, METH_VARARGS, pair_doc},
     {"descents", py_descents, METH_VARARGS, descents_doc},
+    {"take_matched", py_take_matched, METH_VARARGS, take_matched_doc},
+    {"take_objects", py_take_objects, METH_VARARGS, take_objects_doc},
     {"block", rl_block, METH_O,
      "block(nbytes) -> writable buffer of nbytes (np.frombuffer it); its memory goes back to a\n"
      "small pool when the last reference is dropped, so the next large output reuses mapped pages."},

@@ -22,14 +22,25 @@ RL_INLINE u64 load8(const uint8_t *p)
     return w;
 }
 
-/* a[0:n] == b[0:n], for short n (literals): 8 bytes at a time, no call into libc. */
+/* a[0:n] == b[0:n], for short n (literals, names): 8 bytes at a time, the last 8 (or 4)
+   overlapping the ones before, no byte loop and no call into libc. */
 RL_INLINE int eq_bytes(const uint8_t *a, const uint8_t *b, s64 n)
 {
-    s64 k = 0;
-    for (; k + 8 <= n; k += 8)
-        if (load8(a + k) != load8(b + k))
-            return 0;
-    for (; k < n; k++)
+    if (n >= 8) {
+        for (s64 k = 0; k + 8 < n; k += 8)
+            if (load8(a + k) != load8(b + k))
+                return 0;
+        return load8(a + n - 8) == load8(b + n - 8);
+    }
+    if (n >= 4) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return x == y && u == v;
+    }
+    for (s64 k = 0; k < n; k++)
         if (a[k] != b[k])
             return 0;
     return 1;
@@ -85,6 +96,64 @@ void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
                 const uint8_t *const *keys, const s64 *key_len, s64 nk, s64 n_int,
                 s64 *ints, s64 *spans, u64 *hashes, uint8_t *ok, s64 *present);
 s64 rl_count_lines(const uint8_t *buf, s64 n);
+
+/* ---- string table: distinct strings -> dense ids, comparing bytes (module.c Interner) ---- */
+typedef struct {
+    uint8_t *arena;          /* the bytes of every string, back to back */
+    s64 arena_len, arena_cap;
+    s64 *off, *len;          /* per id */
+    u64 *hash;               /* per id */
+    s64 n, cap;              /* ids */
+    s64 *table;              /* open addressing: id + 1, 0 = empty */
+    s64 mask;
+} rl_strtab;
+
+/* Add p[0:len] (hash h, not yet in t) at empty table slot k; its id, or -1 on memory error.
+   In module.c; allocates with PyMem_Raw*, so it may run without the GIL. */
+s64 rl_strtab_insert(rl_strtab *t, const uint8_t *p, s64 len, u64 h, s64 k);
+
+/* The id of p[0:len] (hash h), added when new; -1 on memory error. */
+RL_INLINE s64 rl_strtab_get(rl_strtab *t, const uint8_t *p, s64 len, u64 h)
+{
+    s64 k = (s64)(h & (u64)t->mask);
+    for (;;) {
+        s64 slot = t->table[k];
+        if (!slot)
+            return rl_strtab_insert(t, p, len, h, k);
+        s64 id = slot - 1;
+        if (t->hash[id] == h && t->len[id] == len && eq_bytes(t->arena + t->off[id], p, len))
+            return id;
+        k = (k + 1) & t->mask;
+    }
+}
+
+/* ---- lexer.c: kept lines straight into columns -------------------------------------------- */
+/* Kinds of kept lines, in this order: ST_START, ST_END, ST_OTHER. */
+enum { RL_KINDS = 3 };
+/* The lines of one kind: n of them, columns of capacity cap (row k of column c at [c * cap + k]). */
+typedef struct {
+    int nc, ns;              /* integer columns, string slots */
+    int cols[N_INT];         /* I_* of each integer column */
+    int slots[N_STR];        /* S_* of each string slot */
+    s64 *row;                /* line index within the call */
+    double *time;
+    s64 *ints;               /* nc columns */
+    s64 *ids;                /* ns columns: ids in the string table */
+    s64 n;
+} rl_kind;
+typedef struct {
+    rl_kind kind[RL_KINDS];
+    s64 cap;                 /* lines per call at most, and the capacity of every column */
+    /* Lines of negative status: line index, status, offset of the line, end of its text. */
+    s64 *bad_row, *bad_status, *bad_start, *bad_eol;
+    s64 nbad;
+    s64 status_counts[9];    /* lines per status + 4 */
+    s64 flag_widths[9];      /* start, end and other lines per width of the flags column */
+} rl_events;
+
+/* As rl_scan_lines, but the lines of each kind go straight into its columns and
+   their strings into `strings`; returns the lines scanned, or -1 on memory error. */
+s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strtab *strings, s64 *next_start);
 
 /* ---- pairing.c: joining starts with ends ------------------------------------------------ */
 int rl_pair(s64 ns, const s64 *start_pos, const s64 *start_pid, const s64 *start_sym, const s64 *start_ptr,

@@ -38,6 +38,7 @@ import numpy as np
 # strings -> dense ids, equal ids exactly when the bytes are equal. str_hash: the
 # scanner's 64-bit hash of a bytes-like object. count_lines: newlines plus one.
 from .._native import MAX_LINE, Interner, count_lines, str_hash
+from .._native import scan_events as _c_scan_events
 from .._native import scan_kv as _c_scan_kv
 from .._native import scan_lines as _c_scan_lines
 from .._native import N_INT as _C_N_INT
@@ -127,6 +128,73 @@ def scan_lines(buf, start: int, out) -> tuple[int, int]:
     ((3, 7), [1, 0, -1])
     """
     return _c_scan_lines(buf, start, *out)
+
+
+#: Kinds of event lines that :func:`scan_events` puts in columns, in the order of its outputs.
+KINDS = (START, END, OTHER)
+
+
+def event_spec(kinds: dict[int, tuple[list[int], list[int]]]) -> np.ndarray:
+    """The ``spec`` of :func:`scan_events`: per kind of :data:`KINDS` (status code ->
+    ``(integer columns I_*, string slots S_*)``), what goes in its columns."""
+    spec = np.zeros((len(KINDS), 2 + N_INT + N_STR), np.int64)
+    for k, code in enumerate(KINDS):
+        cols, slots = kinds.get(code, ((), ()))
+        spec[k, :2] = len(cols), len(slots)
+        spec[k, 2:2 + len(cols) + len(slots)] = [*cols, *slots]
+    return spec
+
+
+def new_event_outputs(capacity: int) -> tuple:
+    """Output arrays for :func:`scan_events` (at most ``capacity`` lines per call), reusable.
+
+    ``(row, time, ints, ids, bad, counts)``: for kind ``k`` of :data:`KINDS` and its
+    ``n`` lines, ``row[k, :n]`` (line index within the call), ``time[k, :n]``,
+    ``ints[k, c, :n]`` (its integer column ``c``), ``ids[k, q, :n]`` (the id of its
+    string slot ``q``); ``bad[:, :nbad]``: line index, status, offset and end of
+    text of each line of negative status; ``counts``: lines per status code -4..4
+    (``[0:9]``), event lines per width of the flags column 0..8 (``[9:18]``), ``n``
+    per kind (``[18:21]``) and ``nbad`` (``[21]``). Memory is only touched where
+    written, so the unused columns cost nothing.
+    """
+    k = len(KINDS)
+    return (np.empty((k, capacity), np.int64), np.empty((k, capacity)), np.empty((k, N_INT, capacity), np.int64),
+            np.empty((k, N_STR, capacity), np.int64), np.empty((4, capacity), np.int64), np.zeros(22, np.int64))
+
+
+def scan_events(interner: Interner, buf, start: int, spec: np.ndarray, out: tuple) -> tuple[int, int]:
+    """Scan the lines of ``buf[start:]`` as :func:`scan_lines` does, but put each event
+    line straight into the columns of its kind and intern its strings on the way.
+
+    Parameters
+    ----------
+    interner : Interner
+        Receives the strings of the kept lines; the ids in ``out`` are its ids.
+        It must not be used by another thread during the call (the GIL is released).
+    buf : bytes-like
+        Text; the last line need not end with a newline.
+    start : int
+        Offset of the first line to scan.
+    spec : numpy.ndarray
+        From :func:`event_spec`: the columns and string slots kept per kind.
+    out : tuple
+        From :func:`new_event_outputs`; at most its capacity lines are scanned.
+
+    Returns
+    -------
+    rows, next_start
+        As :func:`scan_lines`.
+
+    Examples
+    --------
+    >>> spec = event_spec({OTHER: ([I_PID], [S_EVENT])})
+    >>> it, out = Interner(), new_event_outputs(4)
+    >>> scan_events(it, b"# c\\nx-1 [0] 1.0: foo: a=1\\n", 0, spec, out), out[2][2, 0, :1].tolist()
+    ((2, 26), [1])
+    >>> it.strings(), out[5][[5, 6, 9, 20]].tolist()
+    ([b'foo'], [1, 1, 1, 1])
+    """
+    return _c_scan_events(interner, buf, start, spec, *out)
 
 
 def scan_kv(buf, payload: np.ndarray, eol: np.ndarray, keys: tuple[bytes, ...], n_int: int,

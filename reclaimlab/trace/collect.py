@@ -1,13 +1,15 @@
 """Turn scanned batches of trace lines into the trace Dataset.
 
-:mod:`reclaimlab.trace._scan` parses a batch of lines into integer columns and
-string spans with hashes; :class:`Collector` keeps the rows of the events that
-matter (copied out of the batch, so memory follows the events kept), interns
-every string it keeps (:class:`~reclaimlab.trace._scan.Interner`: a dense id per
-distinct byte string, the bytes compared, so a crafted string that collides
-with another's hash still gets its own id), decodes each distinct string once,
-deals with the bad lines (strict: raise; lenient: count) and at the end puts
-the events in timestamp order, pairs starts with ends and builds the Dataset.
+:func:`reclaimlab.trace._scan.scan_events` puts the event lines of a batch
+straight into columns per kind of event, every string interned
+(:class:`~reclaimlab.trace._scan.Interner`: a dense id per distinct byte
+string, the bytes compared, so a crafted string that collides with another's
+hash still gets its own id); :class:`Collector` copies the events that matter
+once into growing :class:`~reclaimlab.trace.columns.Columns` (so memory follows
+the events kept), maps the batch's string ids to its own, decodes each
+distinct string once, deals with the bad lines (strict: raise; lenient: count)
+and at the end puts the events in timestamp order, pairs starts with ends and
+builds the Dataset.
 Strings are object arrays that share one Python ``str`` per distinct value.
 """
 from __future__ import annotations
@@ -18,13 +20,13 @@ from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from .._native import compact, descents
+from .._native import descents, take_matched, take_objects
 from .._version import __version__
 from ..model.shrinkers import strip_symbol
 from . import _scan as S
+from .columns import Columns
 from .errors import TraceFormatError
 from .pairing import pair_calls
 from ..model.schema import (
@@ -66,21 +68,29 @@ _RECLAIM_NAMES = tuple(sorted(RECLAIM_EVENTS))
 _RECLAIM_BYTES = frozenset(name.encode() for name in _RECLAIM_NAMES)
 #: Text kept of a bad line for its error message (TraceFormatError keeps 300 characters).
 _TEXT_BYTES = 1200
-# What Collector.scan copies out per kind of line: status code, integer columns (the flags
-# width last), string slots.
+# What the scanner puts in columns per kind of line (in the order of S.KINDS): name, integer
+# columns, string slots.
 _PIECES = (
-    ("start", S.START, np.array([*_START_INTS.values(), S.I_FLAGSLEN]), np.array(list(_START_STRS.values()))),
-    ("end", S.END, np.array([*_END_INTS.values(), S.I_FLAGSLEN]), np.array(list(_END_STRS.values()))),
-    ("other", S.OTHER, np.array([S.I_PID, S.I_CPU, S.I_PAYLOAD, S.I_EOL, S.I_FLAGSLEN]),
-     np.array([S.S_EVENT, S.S_TASK])),
+    ("start", list(_START_INTS.values()), list(_START_STRS.values())),
+    ("end", list(_END_INTS.values()), list(_END_STRS.values())),
+    ("other", [S.I_PID, S.I_CPU, S.I_PAYLOAD, S.I_EOL], [S.S_EVENT, S.S_TASK]),
 )
-# Status codes -4..4 as bytes (int8 viewed as uint8), in the order of Collector.status_counts.
-_STATUS_BINS = np.arange(-4, 5) % 256
+_SPEC = S.event_spec({code: (cols, slots) for code, (_, cols, slots) in zip(S.KINDS, _PIECES)})
 
 
-def _gather(a: np.ndarray, sel: np.ndarray, cols: list[int]) -> np.ndarray:
-    """``a[sel][:, cols]`` transposed, as one contiguous array (column, line)."""
-    return np.ascontiguousarray(a[sel][:, cols].T)
+def _line_start(buf: np.ndarray, pos: int) -> int:
+    """Offset of the line that holds offset ``pos`` (blocks start at a line; lines
+    kept as events are at most MAX_LINE bytes long)."""
+    lo = max(0, pos - S.MAX_LINE - 1)
+    nl = np.flatnonzero(buf[lo:pos] == 10)
+    return lo + int(nl[-1]) + 1 if len(nl) else lo
+
+
+def _take_matched(src: np.ndarray, end_of: np.ndarray, fill) -> np.ndarray:
+    """``src[end_of]`` where a start has an end (``end_of >= 0``), else ``fill``: one pass, in C."""
+    out = np.empty(len(end_of), src.dtype)
+    take_matched(np.ascontiguousarray(src), end_of, np.array([fill], src.dtype), out)
+    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -131,7 +141,7 @@ def _reclaim_payloads(buf, local, other):
     """The ``key=value`` payloads of the reclaim events among ``other`` (a piece of
     :meth:`Collector.scan`), their strings interned in ``local``; None when there are none.
 
-    Returns ``(row, time, pid_cpu, eol, ids, kv, ok, present)``: ``ids`` holds
+    Returns ``(row, time, pid_cpu, payload, eol, ids, kv, ok, present)``: ``ids`` holds
     the event name, the task and the string keys (local ids), ``kv`` the integer
     keys; ``ok`` and ``present`` as :func:`~reclaimlab.trace._scan.scan_kv`.
     """
@@ -142,16 +152,16 @@ def _reclaim_payloads(buf, local, other):
     reclaim = np.isin(ids[0], reclaim_ids)
     if not reclaim.any():
         return None
-    eol = ints[3, reclaim]
+    payload, eol = ints[2, reclaim], ints[3, reclaim]
     m = len(eol)
     kv = np.full((len(_KV_INT), m), MISSING, np.int64)
     spans = np.zeros((len(_KV_STR), 2, m), np.int64)
     shash = np.zeros((len(_KV_STR), m), np.uint64)
-    ok, present = S.scan_kv(buf, ints[2, reclaim], eol, _KV_KEY_BYTES, len(_KV_INT), kv, spans, shash)
+    ok, present = S.scan_kv(buf, payload, eol, _KV_KEY_BYTES, len(_KV_INT), kv, spans, shash)
     kv_ids = np.empty((len(_KV_STR), m), np.int64)
     local.intern(buf, np.ascontiguousarray(spans[:, 0]).reshape(-1), np.ascontiguousarray(spans[:, 1]).reshape(-1),
                  shash.reshape(-1), kv_ids.reshape(-1))
-    return (row[reclaim], time[reclaim], np.ascontiguousarray(ints[:2, reclaim]), eol,
+    return (row[reclaim], time[reclaim], np.ascontiguousarray(ints[:2, reclaim]), payload, eol,
             np.vstack([ids[:, reclaim], kv_ids]), kv, ok, present)
 
 
@@ -160,11 +170,15 @@ class Pass(NamedTuple):
 
     buf: np.ndarray          #: the text
     rows: int                #: lines scanned
+    nbytes: int              #: bytes scanned
     next_start: int          #: offset of the next line not scanned
     out: tuple               #: the scanner outputs (reused after Collector.add)
     counts: np.ndarray       #: lines per status code -4..4
+    widths: np.ndarray       #: event lines per width of the flags column 0..8
+    bad: np.ndarray          #: (line index, status, offset, end of text) of each bad line
     local: S.Interner        #: the strings of this pass
-    pieces: dict             #: kind -> (row, time, ints, ids) of its lines (ids in ``local``)
+    pieces: dict             #: kind -> (row, time, ints, ids) of its lines (ids in ``local``;
+                             #: views of ``out``, valid until it is reused)
 
 
 class Collector:
@@ -179,13 +193,17 @@ class Collector:
     sort : bool
         Put the Dataset in timestamp order (stable) when the text is not;
         otherwise keep text order (pairing is in timestamp order either way).
+    size_hint : int or None
+        Bytes of text to come, when known: the event columns reserve their
+        capacity from it (see :class:`~reclaimlab.trace.columns.Columns`).
     """
 
-    def __init__(self, strict: bool, source: str, sort: bool = True) -> None:
+    def __init__(self, strict: bool, source: str, sort: bool = True, size_hint: int | None = None) -> None:
         self.strict = strict
         self.source = source
         self.sort = sort
         self.lines = 0
+        self.bytes = 0
         # Interned strings: id 0 is "" (also a string field that is absent), then the reclaim event names.
         self.interner = S.Interner()
         for text in ("",) + _RECLAIM_NAMES:
@@ -200,43 +218,42 @@ class Collector:
         self.preamble = 0
         self.lost = 0
         self.errors: list[TraceFormatError] = []   # strict mode: raised at the end of the block
-        self.parts: dict[str, list[dict]] = {"start": [], "end": [], "reclaim": []}
+        self.columns = {"start": Columns(len(_START_INTS), len(_START_STRS), size_hint),
+                        "end": Columns(len(_END_INTS), len(_END_STRS), size_hint)}
+        self.parts: dict[str, list[dict]] = {"reclaim": []}
 
     # -- per batch -------------------------------------------------------
     @staticmethod
     def scan(buf: np.ndarray, start: int, out) -> "Pass":
-        """Scan the lines of ``buf[start:]`` that fit in the outputs ``out`` and copy out
-        the events, with their strings interned in an interner of their own.
+        """Scan the lines of ``buf[start:]`` that fit in the outputs ``out``
+        (:func:`~reclaimlab.trace._scan.new_event_outputs`): the events go straight
+        into columns, with their strings interned in an interner of their own.
 
         Runs in the reader's worker threads (the C code releases the GIL): it
         touches no state of the Collector; :meth:`add` takes the result, in order.
         """
-        rows, nxt = S.scan_lines(buf, start, out)
-        status = out[0][:rows]
-        counts = np.bincount(status.view(np.uint8), minlength=256)
         local = S.Interner()
+        rows, nxt = S.scan_events(local, buf, start, _SPEC, out)
+        row, time, ints, ids, bad, counts = out
         pieces = {}
-        for kind, code, cols, slots in _PIECES:
-            n = int(counts[code])
+        for k, (kind, cols, slots) in enumerate(_PIECES):
+            n = int(counts[18 + k])
             if n:
-                piece = (np.empty(n, np.int64), np.empty(n), np.empty((len(cols), n), np.int64),
-                         np.empty((len(slots), n), np.int64))
-                compact(local, buf, code, status, out[1], out[2], out[3], out[4], cols, slots, *piece)
-                pieces[kind] = piece
+                pieces[kind] = (row[k, :n], time[k, :n], ints[k, :len(cols), :n], ids[k, :len(slots), :n])
         if "other" in pieces:
             pieces["reclaim"] = _reclaim_payloads(buf, local, pieces["other"])
-        return Pass(buf, rows, nxt, out, counts[_STATUS_BINS], local, pieces)
+        return Pass(buf, rows, nxt - start, nxt, out, counts[:9].copy(), counts[9:18].copy(), bad[:, :counts[21]], local,
+                    pieces)
 
     def add(self, p: "Pass") -> None:
         """Take the lines of one :meth:`scan` pass (passes in file order)."""
-        buf, rows, out = p.buf, p.rows, p.out
         base = self.lines
-        self.lines += rows
+        self.lines += p.rows
+        self.bytes += p.nbytes
         self.status_counts += p.counts
-        if p.counts[:4].any():  # bad lines
-            status = out[0][:rows]
-            for r in np.flatnonzero(status < 0).tolist():
-                self._bad(buf, int(status[r]), base + r + 1, int(out[5][r]), int(out[1][r, S.I_EOL]))
+        self.flag_widths += p.widths
+        for r, code, a, e in p.bad.T.tolist():  # bad lines
+            self._bad(p.buf, code, base + r + 1, a, e)
         if p.pieces:
             self._pieces(p, base)
         if self.errors:  # strict: the first bad line of the block, in file order
@@ -249,18 +266,15 @@ class Collector:
             self.strings += [b.decode("utf-8", "replace") for b in self.interner.strings(len(self.strings))]
         for kind in ("start", "end"):
             if kind in p.pieces:
-                row, time, ints, ids = p.pieces[kind]
-                self._count_flags(ints[-1])
-                self.parts[kind].append({"line": base + row + 1, "time": time, "ints": ints[:-1],
-                                         "ids": np.take(gmap, ids)})
+                row, time, ints, ids = p.pieces[kind]  # views of the scanner's outputs: copied
+                self.columns[kind].append(base, row, time, ints, ids, gmap, self.bytes)
                 self.events[f"mm_shrink_slab_{kind}"] += len(row)
         if "other" in p.pieces:
             self._other(p, base, gmap)
 
     def _other(self, p: "Pass", base: int, gmap: np.ndarray) -> None:
-        buf, out = p.buf, p.out
+        buf = p.buf
         row, time, ints, ids = p.pieces["other"]
-        self._count_flags(ints[-1])
         names = np.take(gmap, ids[0])
         uniq, counts = np.unique(names, return_counts=True)
         for i, n in zip(uniq.tolist(), counts.tolist()):
@@ -268,7 +282,7 @@ class Collector:
         rec = p.pieces["reclaim"]
         if rec is None:
             return
-        sel, time, pid_cpu, eol, ids, kv, ok, present = rec
+        sel, time, pid_cpu, payload, eol, ids, kv, ok, present = rec
         ids = np.take(gmap, ids)
         name_id = ids[0]
         req = self.required_mask[name_id]
@@ -276,18 +290,14 @@ class Collector:
         for r in np.flatnonzero(~ok).tolist():
             name = self.strings[int(name_id[r])]
             self.events[name] -= 1
-            self._malformed(name, base + int(sel[r]) + 1, self._text(buf, int(out[5][sel[r]]), int(eol[r])))
+            self._malformed(name, base + int(sel[r]) + 1, self._text(buf, _line_start(buf, int(payload[r])),
+                                                                     int(eol[r])))
         if not ok.all():
             sel, time, pid_cpu, ids, kv, present = sel[ok], time[ok], pid_cpu[:, ok], ids[:, ok], kv[:, ok], present[ok]
         if not len(sel):
             return
         self.parts["reclaim"].append({"line": base + sel + 1, "time": time, "ints": pid_cpu, "ids": ids, "kv": kv,
                                       "present": present})
-
-    def _count_flags(self, widths: np.ndarray) -> None:
-        """Count lines per flags-column width. The lexer gives widths 0 to 8 only
-        (lexer.c, parse_header), so no clipping is needed; [:9] keeps the shape anyway."""
-        self.flag_widths += np.bincount(widths, minlength=9)[:9]
 
     def _intern(self, buf, h: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
         """Ids of the strings at spans ``start``, ``length`` (hashes ``h``); new ones are decoded."""
@@ -329,8 +339,8 @@ class Collector:
     # -- at the end ------------------------------------------------------
     def dataset(self, compression: str) -> xr.Dataset:
         """The Dataset of everything collected (see :func:`reclaimlab.trace.read`)."""
-        starts = self._stack("start", len(_START_INTS), len(_START_STRS))
-        ends = self._stack("end", len(_END_INTS), len(_END_STRS))
+        starts = self.columns["start"].arrays()
+        ends = self.columns["end"].arrays()
         rec = self._stack_reclaim()
         start_pos, end_pos, n_desc = _time_order(starts, ends, rec, self.sort)
         data_vars, pairing = self._call_vars(starts, ends, start_pos, end_pos)
@@ -341,26 +351,20 @@ class Collector:
             ds.attrs["out_of_order_events"] = n_desc
         return ds
 
-    def _stack(self, kind: str, n_int: int, n_str: int) -> dict:
-        parts = self.parts[kind]
-        if not parts:
-            return {"line": np.zeros(0, np.int64), "time": np.zeros(0),
-                    "ints": np.zeros((n_int, 0), np.int64), "ids": np.zeros((n_str, 0), np.int64)}
-        out = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
-        parts.clear()  # the pieces are copied: let them go
-        return out
-
     def _strings(self, ids: np.ndarray, fn=None) -> np.ndarray:
         """Object array of the strings behind ``ids`` (``fn`` applied to each distinct one)."""
         if not len(ids):
             return np.empty(0, dtype=object)
-        table = np.empty(len(self.strings), dtype=object)
-        if fn is None:
-            table[:] = self.strings
-        else:
-            uniq = pd.unique(ids)
-            table[uniq] = [fn(self.strings[u]) for u in uniq.tolist()]
-        return table[ids]
+        table = self.strings
+        if fn is not None:
+            seen = np.zeros(len(self.strings), np.bool_)
+            seen[ids] = True
+            table = [None] * len(self.strings)
+            for u in np.flatnonzero(seen).tolist():
+                table[u] = fn(self.strings[u])
+        out = np.empty(len(ids), dtype=object)
+        take_objects(table, np.ascontiguousarray(ids, np.int64), out)
+        return out
 
     def _call_vars(self, starts: dict, ends: dict, start_pos: np.ndarray, end_pos: np.ndarray) -> tuple[dict, dict]:
         si = {name: k for k, name in enumerate(_START_INTS)}
@@ -374,19 +378,16 @@ class Collector:
             start_pos, sv[si["pid"]], sh[ss["symbol"]], sh[ss["shrinker_id"]], sv[si["nr_deferred"]],
             end_pos, ev[ei["pid"]], eh[es["symbol"]], eh[es["shrinker_id"]], ev[ei["unused_scan"]])
         has_end = end_of >= 0
-        j = np.where(has_end, end_of, 0)
         cols = {"time": starts["time"], "line": starts["line"], "has_end": has_end,
                 "shrinker": self._strings(sh[ss["symbol"]], lambda s: strip_symbol(s)[0]),
-                "end_time": np.where(has_end, ends["time"][j], np.nan) if len(ends["time"])
-                else np.full(ns, np.nan)}
+                "end_time": _take_matched(ends["time"], end_of, np.nan)}
         for name in ("task", "module", "shrinker_id", "gfp_flags"):
             cols[name] = self._strings(sh[ss[name]])
         for name, k in si.items():
             cols[name] = sv[k]
         for name, k in ei.items():
             if name != "pid":
-                cols[name] = (np.where(has_end, ev[k][j], MISSING) if ev.shape[1]
-                              else np.full(ns, MISSING, np.int64))
+                cols[name] = _take_matched(ev[k], end_of, MISSING)
         pairing = {"unmatched_starts": int(ns - has_end.sum()),
                    "orphan_ends": int(len(ends["line"]) - has_end.sum())}
         return {name: variable("call", cols[name], *CALL_VARS[name]) for name in CALL_VARS}, pairing

@@ -6,9 +6,11 @@ mapped with mmap instead of copied, and the pages of the chunks already
 collected are dropped again, so a file being truncated while it is read is not
 supported) and each chunk is parsed
 by one pass of the C scanner (:mod:`reclaimlab.trace._scan`, in the extension
-module :mod:`reclaimlab._native`) in worker threads, into output arrays of a
-fixed number of lines; only the events kept are copied out, so memory grows
-with the events kept, not with the file. The work is linear in the size of the
+module :mod:`reclaimlab._native`) in worker threads: it puts the event lines
+straight into reused columns of a fixed number of lines (no record per line),
+their strings interned on the way, and the main thread copies the events kept
+once into growing columns (:mod:`reclaimlab.trace.columns`) from which the
+Dataset is built, so memory grows with the events kept, not with the file. The work is linear in the size of the
 file, whatever its lines: a line longer than :data:`~reclaimlab.trace._scan.MAX_LINE`
 bytes is not parsed nor held in memory (an error in strict mode, counted in
 ``malformed_long_line`` otherwise).
@@ -144,7 +146,8 @@ def read(path: str | os.PathLike, strict: bool = False) -> xr.Dataset:
         mapped = None if opener else _map(raw)
         try:
             blocks = _split(mapped, release=True) if mapped is not None else _chunks(stream, path, problems)
-            ds = _parse_stream(blocks, strict, path, compression, sort=True)
+            ds = _parse_stream(blocks, strict, path, compression, sort=True,
+                               size_hint=len(mapped) if mapped is not None else None)
         finally:
             if opener:
                 stream.close()
@@ -193,7 +196,7 @@ def parse(text: str | bytes, *, strict: bool = False, source: str = "<text>") ->
         raise TypeError(f"text={type(text).__name__} must be str or bytes")
     if not isinstance(source, str):
         raise TypeError(f"source={source!r} must be a str")
-    return _parse_stream(_split(data), strict, source, "none", sort=False)
+    return _parse_stream(_split(data), strict, source, "none", sort=False, size_hint=len(data))
 
 
 _DECOMPRESS_ERRORS = (EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile, OSError)
@@ -309,7 +312,7 @@ class _Scanner:
         return Collector.scan(buf, start, out)
 
     def _outputs(self) -> tuple:
-        return self.free.pop() if self.free else S.new_outputs(SCAN_ROWS)
+        return self.free.pop() if self.free else S.new_event_outputs(SCAN_ROWS)
 
     def run(self, blocks):
         """Yield a :class:`~reclaimlab.trace.collect.Pass` per pass of the scanner, in file order."""
@@ -349,11 +352,13 @@ class _Scanner:
         self.free.append(out)
 
 
-def _parse_stream(blocks, strict: bool, source: str, compression: str, sort: bool) -> xr.Dataset:
-    """Scan the blocks, collect what they hold and build the Dataset."""
+def _parse_stream(blocks, strict: bool, source: str, compression: str, sort: bool,
+                  size_hint: int | None = None) -> xr.Dataset:
+    """Scan the blocks, collect what they hold and build the Dataset (``size_hint``:
+    bytes of text, when known)."""
     if not isinstance(strict, (bool, np.bool_)):
         raise TypeError(f"strict={strict!r} must be True or False")
-    col = Collector(bool(strict), source, sort)
+    col = Collector(bool(strict), source, sort, size_hint)
     scanner = _Scanner(WORKERS)
     for p in scanner.run(blocks):
         col.add(p)
