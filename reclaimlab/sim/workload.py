@@ -403,7 +403,8 @@ def _reclaim_exposed(sim: Sim, actor: Actor, todo: StepPlan, i: int, share: floa
     calls = 0
     while got < want and spent < window and calls < MAX_DIRECT_PER_STEP:
         n = calls % sim.params.nodes
-        pages, seconds = direct_reclaim(sim, n, not gfp_fs(sim, todo.fs_share(i)))
+        # One call after another: each starts when the last returned (reclaim.direct_reclaim).
+        pages, seconds = direct_reclaim(sim, n, not gfp_fs(sim, todo.fs_share(i)), start=spent)
         calls += 1
         got += pages
         spent += seconds
@@ -492,7 +493,8 @@ def _get_memory(sim: Sim, need: float, awake: float, fs_share: float) -> tuple[f
         short = [n for n in range(nodes) if free[n] - need / nodes < sim.wmin]
         if not short or spent >= awake or calls >= MAX_DIRECT_PER_STEP:
             break
-        pages, seconds = direct_reclaim(sim, short[0], not gfp_fs(sim, fs_share))
+        # One call after another: each starts when the last returned (reclaim.direct_reclaim).
+        pages, seconds = direct_reclaim(sim, short[0], not gfp_fs(sim, fs_share), start=spent)
         calls += 1
         spent += seconds
         if pages <= 0 and seconds <= 0:
