@@ -303,6 +303,11 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
     at a later time: a walk is drawn first, and if the time its flushes
     would hold the lock overlaps another's hold, it is put back (trylock
     fails) or waits for that hold to end (the blocking pass).
+    An AG is visited while it has inodes nobody has grabbed or inodes
+    another walk is still reclaiming (:func:`reclaiming`: they keep the AG
+    tagged until they are reclaimed); the latter cannot be grabbed, so a
+    walk of such an AG takes the lock (or is skipped, then waits for it) and
+    finds nothing, leaving nr_to_scan as it was (``!nr_found``).
 
     Each second blocked is also added to one cause of ``sim.waits``
     (:mod:`reclaimlab.sim.state`): the wait for another reclaimer's lock
