@@ -19,7 +19,7 @@ import pytest
 from reclaimlab.kernel.releases import Rules
 from reclaimlab.sim import xfs
 from reclaimlab.sim.engine import Sim
-from reclaimlab.sim.params import FileSet, SimParams
+from reclaimlab.sim.params import Costs, FileSet, SimParams
 from reclaimlab.sim.reclaim import direct_reclaim
 from reclaimlab.sim.state import ROOT, XFS_RECLAIM_LOCK
 
@@ -88,3 +88,26 @@ def test_a_tasks_next_call_does_not_wait_for_its_own_locks():
     second = direct_reclaim(sim, 0, nofs=False, start=first)[1]
     assert sim.waits[XFS_RECLAIM_LOCK] == 0
     assert second == pytest.approx(first, rel=0.2)
+
+
+def test_the_interactive_tasks_allocations_come_one_after_another():
+    """The interactive task is one task: its second allocation that reclaims in a step
+    starts after its first returned, so the first's AG locks are free again and the
+    inodes it flushed are gone. Two allocations of different tasks at the same moment:
+    the second waits behind the first's flushes."""
+    from reclaimlab.sim import workload
+
+    def two_allocations(same_task):
+        sim = xfs_sim(dirty=1000, formula="v4.19")
+        gpu = workload.InteractiveTask()
+        for _ in range(2):
+            # Free memory at min, filled with dirty pages that reclaim passes over.
+            sim.st.p_dirty[0, ROOT, 0] += int(sim.free(0) - sim.wmin)
+            assert workload.interactive_allocation(sim, 0, gpu if same_task else None)
+        return sim.latencies, sim.waits[XFS_RECLAIM_LOCK]    # the second's lock wait
+
+    flush_all = 1000 * Costs().inode_flush_ms * 1e-3
+    (one, two), lock = two_allocations(same_task=True)
+    assert one > flush_all and two < one / 10 and lock == 0
+    (one, two), lock = two_allocations(same_task=False)
+    assert lock == pytest.approx(flush_all) and two > flush_all
