@@ -67,7 +67,7 @@ def test_with_plenty_free_only_an_order_without_compaction_check_reclaims(monkey
     (compaction_ready) skip reclaim, the non-costly order 2 still makes its pass."""
     sim = plenty_sim(order)
     assert sim.free(0) > sim.high + alloc.compact_gap(order)
-    monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs: (32.0, 0.25))
+    monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs, start=0.0: (32.0, 0.25))
     workload.run_tasks(sim, [], [], interactive=[0, 0, 0])
     assert sim.latencies == [0.25 if reclaims else 0.0] * 3
 
@@ -75,7 +75,7 @@ def test_with_plenty_free_only_an_order_without_compaction_check_reclaims(monkey
 def test_a_costly_allocation_near_the_high_watermark_reclaims(monkeypatch):
     sim = plenty_sim(4)
     sim.reserved = sim.free(0) - sim.high      # free memory at the high watermark
-    monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs: (32.0, 0.25))
+    monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs, start=0.0: (32.0, 0.25))
     workload.interactive_allocation(sim, 0)
     assert sim.latencies == [0.25]
 

@@ -36,7 +36,7 @@ def free_above_min_by(sim, pages):
 def fake_reclaim(monkeypatch, seconds):
     calls = []
 
-    def fake(sim, n, nofs):
+    def fake(sim, n, nofs, start=0.0):
         calls.append(nofs)
         return 32.0, seconds
     monkeypatch.setattr(workload, "direct_reclaim", fake)
@@ -118,8 +118,8 @@ def test_the_exposed_gfp_kernel_allocation_inherits_the_deferred_work(monkeypatc
     sim.st.p_dirty[0, ROOT, 0] = int(sim.free(0) - sim.wmin) - 5
     real = reclaim.direct_reclaim
 
-    def slow(sim, n, nofs):                    # the writer's pass blocks for the whole step
-        pages, seconds = real(sim, n, nofs)
+    def slow(sim, n, nofs, start=0.0):         # the writer's pass blocks for the whole step
+        pages, seconds = real(sim, n, nofs, start)
         return pages, seconds + (DT if nofs else 0.0)
     monkeypatch.setattr(workload, "direct_reclaim", slow)
     actor = workload.Actor("writer", (0,))

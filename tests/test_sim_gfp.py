@@ -42,7 +42,7 @@ def contexts(monkeypatch, sim, actor):
     """The nofs argument of every direct reclaim call one task of ``actor`` makes."""
     calls = []
 
-    def fake(sim, n, nofs):
+    def fake(sim, n, nofs, start=0.0):
         calls.append(nofs)
         return 32.0, 1e-4
     monkeypatch.setattr(workload, "direct_reclaim", fake)

@@ -417,7 +417,7 @@ def test_a_task_asleep_in_direct_reclaim_allocates_nothing(monkeypatch):
     actor = workload.Actor("writer", (0,), tasks=2)
     todo = workload.plan(sim, actor)
     assert todo.need.sum() > 0
-    monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs: (32.0, 0.3))
+    monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs, start=0.0: (32.0, 0.3))
     before = sim.free(0)
     workload.admit(sim, actor, todo, 0)
     assert todo.done[0] == 0 and actor.debt[0] == pytest.approx(0.3 - 0.05)
@@ -433,7 +433,7 @@ def test_an_awake_task_that_got_no_memory_tries_again(monkeypatch):
     fs = FileSet("f", pages_per_file=4, creates_per_s=400.0)
     sim = make_sim("v5.0", filesets=[fs], anon_pages=GIB // 2, dt_s=0.05)
     fill_page_cache(sim, int(sim.free(0) - sim.wmin) + 10)      # free just under min
-    monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs: (0.0, 0.0))
+    monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs, start=0.0: (0.0, 0.0))
     actor = workload.Actor("writer", (0,))
     todo = workload.plan(sim, actor)
     workload.admit(sim, actor, todo, 0)
@@ -465,7 +465,7 @@ def test_an_interactive_allocation_below_min_reclaims_in_its_turn(monkeypatch):
     from reclaimlab.sim import workload
     fs = FileSet("f", pages_per_file=4, creates_per_s=400.0)
     sim = make_sim("v5.0", filesets=[fs], anon_pages=GIB // 2, dt_s=0.05)
-    monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs: (32.0, 0.3))
+    monkeypatch.setattr(workload, "direct_reclaim", lambda sim, n, nofs, start=0.0: (32.0, 0.3))
     workload.run_tasks(sim, [], [], interactive=[0, 0])
     assert sim.latencies == [0.0, 0.0]
     fill_page_cache(sim, int(sim.free(0) - sim.wmin) + 10)      # free just under min

@@ -90,11 +90,20 @@ def kswapd(sim: Sim, n: int, budget: float) -> float:
     return used
 
 
-def direct_reclaim(sim: Sim, home: int, nofs: bool) -> tuple[float, float]:
-    """One try_to_free_pages() call from node ``home``; returns (pages, seconds)."""
+def direct_reclaim(sim: Sim, home: int, nofs: bool, start: float = 0.0) -> tuple[float, float]:
+    """One try_to_free_pages() call from node ``home``; returns (pages, seconds).
+
+    ``start``: seconds into the step the call begins. A task that calls again
+    in the same step does so after its earlier calls returned, so it passes
+    the time they took: its clock (``sim.clock``, against which XFS's
+    per-AG reclaim locks are held, :mod:`reclaimlab.sim.xfs`) starts after
+    them, and it never waits for a lock it held itself (in
+    xfs_reclaim_inodes_ag() each AG's pag_ici_reclaim_lock is released
+    before the walk moves on, fs/xfs/xfs_icache.c, 4.19).
+    """
     order = [home] + [n for n in range(sim.params.nodes) if n != home]
     reclaimed, seconds = 0.0, 0.0
-    sim.clock = sim.now
+    sim.clock = sim.now + start
     sim.waits[:] = [0.0] * len(sim.waits)
     for priority in range(DEF_PRIORITY, -1, -1):
         for n in order:

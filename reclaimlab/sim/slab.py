@@ -271,9 +271,10 @@ def _scan_superblock(sim: Sim, n, m, nr, delta, total_scan) -> tuple[float, floa
         for _ in range(times if split[XFS_INODE] else 0):
             # One free_cached_objects() call per super_cache_scan() call.
             walked, freed, wait = xfs.reclaim_inodes_nr(sim, n, int(split[XFS_INODE]))
+            # A call that found nothing to grab may still have waited for another's AG lock.
+            walked_x, freed_x, seconds = walked_x + walked, freed_x + freed, seconds + wait
             if walked == 0:
                 break
-            walked_x, freed_x, seconds = walked_x + walked, freed_x + freed, seconds + wait
     pages += freed_x / sim.params.inode_objects_per_page
     for c, k, f in ((DENTRY, want[DENTRY], freed_d.sum()), (INODE, want[INODE], freed_i),
                     (XFS_INODE, walked_x, freed_x)):

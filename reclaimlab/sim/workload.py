@@ -110,6 +110,19 @@ class Actor:
 
 
 @dataclass
+class InteractiveTask:
+    """The interactive task within one step.
+
+    It is one task, so its allocations come one after another: one that
+    reclaims starts after the direct reclaim of its earlier ones in the step
+    has returned (``direct_reclaim(start=busy)``), and never waits for XFS
+    AG locks it held itself.
+    """
+
+    busy: float = 0.0     #: seconds its direct reclaim has taken so far this step
+
+
+@dataclass
 class ReadDraw:
     """A file set's working-set reads on one node this step, drawn before memory is granted."""
 
@@ -304,6 +317,7 @@ def run_tasks(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], intera
     """
     nodes = sim.params.nodes
     tasks_asked = sum(t.demand.sum() for t in todo if t) / nodes
+    gpu = InteractiveTask()
     # An interactive allocation holds its memory only briefly: counted as a page.
     if all(sim.free(n) - tasks_asked - len(interactive) / nodes >= sim.wmin for n in range(nodes)):
         for t in todo:
@@ -314,7 +328,7 @@ def run_tasks(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], intera
             # moment of the step, when the tasks have taken a random share of their memory.
             for n in interactive:
                 sim.reserved = sim.rng.random() * tasks_asked
-                if not interactive_allocation(sim, n):
+                if not interactive_allocation(sim, n, gpu):
                     sim.latencies.append(0.0)
             sim.reserved = 0.0
         else:
@@ -326,11 +340,11 @@ def run_tasks(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], intera
         for j in sim.rng.permutation(len(turns)):
             a, i = turns[j]
             if a is None:
-                if not interactive_allocation(sim, i):
+                if not interactive_allocation(sim, i, gpu):
                     waiting.append(i)
             else:
                 admit(sim, actors[a], todo[a], i)
-        expose(sim, actors, todo, waiting)
+        expose(sim, actors, todo, waiting, gpu)
         sim.reserved = 0.0
     for actor, t in zip(actors, todo):
         finish(sim, actor, t)
@@ -352,7 +366,8 @@ def exposure(r: np.ndarray) -> float:
     return float(1.0 - np.prod(1.0 - np.clip(r, 0.0, 1.0)))
 
 
-def expose(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], waiting: list[int]) -> None:
+def expose(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], waiting: list[int],
+           gpu: InteractiveTask | None = None) -> None:
     """Allocations that arrive while another task is in direct reclaim reclaim themselves.
 
     While a task reclaims because memory ran short, free memory sits at the
@@ -363,7 +378,8 @@ def expose(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], waiting: 
     turn; each is exposed with the chance that its moment falls in a
     reclaimer's time (:func:`exposure`) and then makes one GFP_KERNEL pass.
     A task is exposed for that share of its step's allocations, less its
-    own reclaim time (:func:`_reclaim_exposed`).
+    own reclaim time (:func:`_reclaim_exposed`). ``gpu``: the interactive
+    task's step so far (its passes come one after another, :class:`InteractiveTask`).
     """
     dt = sim.params.dt_s
     shares = [(a, i, t.reclaiming[i] / dt) for a, t in enumerate(todo) if t
@@ -373,11 +389,14 @@ def expose(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], waiting: 
         return
     r = np.array([x for _, _, x in shares])
     everyone = exposure(r)
+    gpu = gpu or InteractiveTask()
     for n in waiting:
         hit = sim.rng.random() < everyone
         if hit:
             disk.issue_as(sim, "interactive")
-        sim.latencies.append(direct_reclaim(sim, n, nofs=False)[1] if hit else 0.0)
+            seconds = direct_reclaim(sim, n, nofs=False, start=gpu.busy)[1]
+            gpu.busy += seconds
+        sim.latencies.append(seconds if hit else 0.0)
     for a, t in enumerate(todo):
         if not t:
             continue
@@ -403,7 +422,8 @@ def _reclaim_exposed(sim: Sim, actor: Actor, todo: StepPlan, i: int, share: floa
     calls = 0
     while got < want and spent < window and calls < MAX_DIRECT_PER_STEP:
         n = calls % sim.params.nodes
-        pages, seconds = direct_reclaim(sim, n, not gfp_fs(sim, todo.fs_share(i)))
+        # One call after another: each starts when the last returned (reclaim.direct_reclaim).
+        pages, seconds = direct_reclaim(sim, n, not gfp_fs(sim, todo.fs_share(i)), start=spent)
         calls += 1
         got += pages
         spent += seconds
@@ -412,18 +432,22 @@ def _reclaim_exposed(sim: Sim, actor: Actor, todo: StepPlan, i: int, share: floa
     actor.debt[i] += spent
 
 
-def interactive_allocation(sim: Sim, n: int) -> bool:
+def interactive_allocation(sim: Sim, n: int, gpu: InteractiveTask | None = None) -> bool:
     """One GFP_KERNEL allocation on node ``n``; a direct reclaim pass when the allocator needs one.
 
     Which allocation reclaims (order 0: free at or below min; higher orders:
     no free block of the order) is :func:`reclaimlab.sim.alloc.enters_direct_reclaim`.
     One that reclaims has its latency recorded; one that does not is
     recorded by the caller (it may still find a reclaimer holding free
-    memory at min, :func:`expose`). Returns whether it reclaimed.
+    memory at min, :func:`expose`). Returns whether it reclaimed. ``gpu``:
+    the interactive task's step so far (:class:`InteractiveTask`).
     """
     if alloc.enters_direct_reclaim(sim, n, sim.params.interactive_order):
+        gpu = gpu or InteractiveTask()
         disk.issue_as(sim, "interactive")
-        sim.latencies.append(direct_reclaim(sim, n, nofs=False)[1])
+        seconds = direct_reclaim(sim, n, nofs=False, start=gpu.busy)[1]
+        gpu.busy += seconds
+        sim.latencies.append(seconds)
         return True
     return False
 
@@ -492,7 +516,8 @@ def _get_memory(sim: Sim, need: float, awake: float, fs_share: float) -> tuple[f
         short = [n for n in range(nodes) if free[n] - need / nodes < sim.wmin]
         if not short or spent >= awake or calls >= MAX_DIRECT_PER_STEP:
             break
-        pages, seconds = direct_reclaim(sim, short[0], not gfp_fs(sim, fs_share))
+        # One call after another: each starts when the last returned (reclaim.direct_reclaim).
+        pages, seconds = direct_reclaim(sim, short[0], not gfp_fs(sim, fs_share), start=spent)
         calls += 1
         spent += seconds
         if pages <= 0 and seconds <= 0:

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,12 +74,16 @@ class XfsState:
     ags: int
     #: Per AG, the (begin, end) times sync reclaim holds its reclaim lock.
     ag_holds: list[list[tuple[float, float]]] = field(init=False)
+    #: Per AG, (begin, end, inodes) of each hold: inodes a sync walk grabbed and is still
+    #: reclaiming, counted as reclaimable until then (:func:`reclaiming`).
+    ag_reclaiming: list[list[tuple[float, float, int]]] = field(init=False)
     ail_credit: float = 0.0                 # xfsaild's inode writes carried to the next step
     worker_due: float = XFS_RECLAIM_WORKER_S   # next xfs_reclaim_worker() run, s
     log_due: float = XFS_LOG_WORKER_S          # next xfs_log_worker() run, s
 
     def __post_init__(self) -> None:
         self.ag_holds = [[] for _ in range(self.ags)]
+        self.ag_reclaiming = [[] for _ in range(self.ags)]
 
 
 def spread_over_ags(reclaimable: int, ags: int) -> list[int]:
@@ -233,6 +238,32 @@ def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> flo
     return None
 
 
+def reclaiming(sim: Sim) -> list[int]:
+    """Per AG: inodes another sync walk has grabbed and not yet reclaimed at ``sim.clock``.
+
+    xfs_reclaim_inode() (fs/xfs/xfs_icache.c, 4.19) clears an inode's reclaim
+    tag, and so drops ``pag_ici_reclaimable``, only at its ``reclaim:`` label:
+    for a dirty inode after xfs_iflush() and the xfs_bwrite() it waits for.
+    While a walk holds an AG's reclaim lock, the inodes of its batches still
+    count as reclaimable and keep the AG tagged (XFS_ICI_RECLAIM_TAG). The
+    model draws a walk's inodes at the start of its hold, so it keeps them
+    here until the hold ends, declining evenly over it (the batch's inodes
+    are reclaimed one after another): ``ceil(inodes * (end - clock) / (end -
+    begin))`` for a hold with ``begin <= clock < end``, all of them for a hold
+    that begins after the clock (a walk run earlier in the model's step that
+    reaches this AG later in time).
+    """
+    clock = sim.clock
+    out = []
+    for held in sim.xfs.ag_reclaiming:
+        count = 0
+        for b, e, inodes in held:
+            if clock < e:
+                count += math.ceil(inodes * min((e - clock) / (e - b), 1.0))
+        out.append(count)
+    return out
+
+
 def nr_cached_objects(sim: Sim) -> int:
     """xfs_fs_nr_cached_objects(): the whole file system's reclaimable inodes.
 
@@ -240,8 +271,10 @@ def nr_cached_objects(sim: Sim) -> int:
     ``pag_ici_reclaimable`` (fs/xfs/xfs_icache.c): one count for the whole
     file system, whatever node and memcg super_cache_count() asks for
     (fs/super.c), so every node's and every memcg's call sees all of it.
+    It includes the inodes another sync walk is still reclaiming at the
+    caller's clock (:func:`reclaiming`).
     """
-    return int(sim.st.x_clean.sum() + sim.st.x_dirty.sum())
+    return int(sim.st.x_clean.sum() + sim.st.x_dirty.sum()) + sum(reclaiming(sim))
 
 
 def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
@@ -270,6 +303,11 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
     at a later time: a walk is drawn first, and if the time its flushes
     would hold the lock overlaps another's hold, it is put back (trylock
     fails) or waits for that hold to end (the blocking pass).
+    An AG is visited while it has inodes nobody has grabbed or inodes
+    another walk is still reclaiming (:func:`reclaiming`: they keep the AG
+    tagged until they are reclaimed); the latter cannot be grabbed, so a
+    walk of such an AG takes the lock (or is skipped, then waits for it) and
+    finds nothing, leaving nr_to_scan as it was (``!nr_found``).
 
     Each second blocked is also added to one cause of ``sim.waits``
     (:mod:`reclaimlab.sim.state`): the wait for another reclaimer's lock
@@ -282,15 +320,20 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
     nodes = sim.params.nodes
     sync = sim.rules.xfs_reclaim == "sync"
     st.x_pushed[:] = st.x_dirty      # xfs_ail_push_all(): xfsaild takes what is dirty now
-    left = spread_over_ags(nr_cached_objects(sim), sim.params.xfs_ags)
+    left = spread_over_ags(int(st.x_clean.sum() + st.x_dirty.sum()), sim.params.xfs_ags)
     start, nr = sim.clock, k
     walked = freed = 0
     for trylock in (True, False):
         skipped = False
+        # xfs_perag_get_tag(): an AG is visited while pag_ici_reclaimable counts any inode,
+        # those another walk is still reclaiming included (reclaiming()).
+        busy = reclaiming(sim) if sync else [0] * len(left)
         for ag, inodes in enumerate(left):
-            if not inodes:
+            if not inodes and not busy[ag]:
                 continue
-            count, nr_after = ag_walk(nr, inodes)
+            # The lookup finds only inodes nobody has grabbed (xfs_reclaim_inode_grab skips
+            # XFS_IRECLAIM ones); an AG with none left costs nr_to_scan nothing (!nr_found).
+            count, nr_after = ag_walk(nr, inodes) if inodes else (0, nr)
             # Rows: clean, dirty; columns: nodes.
             got = take(sim.rng, np.stack([st.x_clean, st.x_dirty]), count)
             dirty = int(got[1].sum())
@@ -334,6 +377,7 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
             if held:
                 disk.charge(sim, flush_service)
                 holds[ag].append((sim.clock, sim.clock + held))
+                sim.xfs.ag_reclaiming[ag].append((sim.clock, sim.clock + held, int(got.sum())))
                 sim.clock += held
                 read_s = io_s * reads / (dirty + reads) if reads else 0.0
                 sim.waits[XFS_SYNC_RECLAIM] += io_s - read_s
@@ -400,6 +444,8 @@ def step(sim: Sim) -> None:
     """
     for holds in sim.xfs.ag_holds:
         holds[:] = [h for h in holds if h[1] > sim.now]
+    for held in sim.xfs.ag_reclaiming:
+        held[:] = [h for h in held if h[1] > sim.now]
     if sim.now >= sim.xfs.log_due:
         log_worker(sim)
         sim.xfs.log_due += XFS_LOG_WORKER_S
