@@ -152,7 +152,7 @@ def summarize(run: xr.Dataset) -> xr.Dataset:
         out[name] = (dims, np.asarray(data), {"units": units, "long_name": long_name})
 
     for name in ("workload_time", "alloc_latency_p50", "alloc_latency_p99", "alloc_latency_p999",
-                 "allocations"):
+                 "alloc_stalls_per_min", "allocations"):
         if name in run:
             attrs = {k: v for k, v in run[name].attrs.items() if k in ("units", "long_name")}
             out[name] = ((), run[name].values, attrs)

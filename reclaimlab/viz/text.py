@@ -439,6 +439,10 @@ def summary(ds: xr.Dataset, *, width: int = 72, unicode: bool = False,
         if var in ds:
             da = ds[var] if "formula" in ds[var].dims else ds[var].expand_dims(formula=formulas)
             rows.append([f"allocation latency {q} (ms)"] + [fmt(1e3 * float(v)) for v in da.values])
+    if "alloc_stalls_per_min" in ds:
+        da = ds.alloc_stalls_per_min
+        da = da if "formula" in da.dims else da.expand_dims(formula=formulas)
+        rows.append(["allocations > 100 ms per min"] + [fmt(float(v)) for v in da.values])
     lines += table(["measure"] + formulas, rows, width=width, key_cols=1, unicode=unicode)
     note = _workload_note(ds)
     if note:
