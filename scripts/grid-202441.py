@@ -52,9 +52,7 @@ scenario's reduced preset (shorter, coarser runs), not the grid.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -63,6 +61,7 @@ import xarray as xr
 
 import reclaimlab as rl
 from reclaimlab.grid import grid
+from reclaimlab.viz.save import write_text
 
 KERNELS = ["4.18", "4.19", "4.19.3", "5.0", "5.10"]
 SEEDS = [0, 1]
@@ -164,30 +163,6 @@ def table(ds: xr.Dataset, command: str, seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path``: a temporary file beside it, fsynced, then renamed over it."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~umask
-        os.chmod(tmp, mode)     # as rl.save: an existing target keeps its mode, a new one gets the umask's
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dfd = os.open(path.parent or ".", os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, required=True, help="the grid Dataset (.nc or .zarr)")
@@ -215,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     ds.attrs["command"] = command
     rl.save(ds, args.out)
     text = table(ds, command, seconds)
-    write_atomic(args.table, text)
+    write_text(args.table, text)
     sys.stdout.write(text)
     return 0
 

@@ -78,7 +78,7 @@ import xarray as xr
 
 from .theme import pin_fonts, vl_version
 
-__all__ = ["save", "load", "SUFFIXES", "chart_bytes", "MAX_SCALE", "MAX_LOAD_BYTES"]
+__all__ = ["save", "load", "write_text", "SUFFIXES", "chart_bytes", "MAX_SCALE", "MAX_LOAD_BYTES"]
 
 CHART_SUFFIXES = (".svg", ".png", ".pdf", ".html", ".json")
 TEXT_SUFFIXES = (".txt",)
@@ -390,6 +390,25 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _between_renames() -> None:
     """Called between the two renames of the fallback swap (a hook for tests)."""
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically: a temporary file beside it, fsynced, renamed.
+
+    A reader sees the old file or the whole new one, never a part; an existing
+    file keeps its mode. Returns the path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = write_text(pathlib.Path(tempfile.mkdtemp()) / "table.md", "| a |")
+    >>> p.read_text()
+    '| a |'
+    """
+    path = Path(path)
+    _check_target(path)
+    _write_atomic(path, text.encode("utf-8"))
+    return path
 
 
 def _write_atomic_with(path: Path, writer, *, directory: bool = False) -> None:
