@@ -140,3 +140,22 @@ def test_a_cgroups_evicted_inodes_are_not_the_working_sets():
     sim.st.i_unref[0, 1, 0] = 100
     shrink_slab(sim, 0, 1, 0, nofs=False)
     assert sim.st.x_clean[0] > 0 and sim.st.x_clean_set[0, 0] == 0
+
+
+def test_xfs_holds_every_inode_counted_recyclable_all_run(monkeypatch):
+    """The sets' recyclable inodes are part of XFS's clean reclaimable inodes at every
+    step of a run (the inode LRU adds to both, XFS reclaim and recycling take from both)."""
+    import reclaimlab as rl
+
+    held = []
+    step = xfs.step
+
+    def checked(sim):
+        step(sim)
+        st = sim.st
+        assert (st.x_clean_set >= 0).all() and (st.x_clean_set.sum(axis=1) <= st.x_clean).all()
+        held.append(int(st.x_clean_set.sum()))
+
+    monkeypatch.setattr(xfs, "step", checked)
+    rl.simulate("compile-and-copy", kernel="4.19.3", reduced=True, duration_s=30.0)
+    assert max(held) > 0
