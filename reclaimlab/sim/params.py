@@ -47,8 +47,10 @@ class Costs:
     disk_read_ms : float
         One random IO on the disk: 8 ms for a 7200 rpm SATA disk (4.2 ms
         half rotation at 7200 rpm + ~4 ms average seek, the figure disk
-        makers give for such drives). A refaulted inode or dentry costs one;
-        it is also the service time of one request ahead of another
+        makers give for such drives). Looking an inode up again after XFS
+        reclaimed it costs one when its cluster buffer is not cached
+        (xfs_iread(); one XFS still holds is recycled without IO,
+        :mod:`reclaimlab.sim.xfs`); it is also the service time of one request ahead of another
         synchronous request (:mod:`reclaimlab.sim.disk`).
     disk_mb_per_s : float
         Sequential bandwidth of the disk: 120 MB/s, the middle of the
@@ -165,7 +167,9 @@ class SlabCache:
         the workload unlinks and flushes. An unlink (xfs_iunlink) and an inode
         flush (xfs_iflush) need their cluster's buffer; one that is not cached
         is read from disk first (xfs_imap_to_bp), and is cached again. A
-        reclaimed buffer is not recreated otherwise.
+        reclaimed buffer is not recreated otherwise. A lookup that reads a
+        read file's inode (xfs_iread) finds its buffer with the share of
+        these clusters the cache holds, and leaves the cache unchanged.
     """
 
     name: str

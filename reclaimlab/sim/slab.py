@@ -22,7 +22,8 @@ shrinkers do with the objects they are asked to scan:
   (not counted, not scanned). Under every rule an inode with dirty pages is
   off the LRU (inode_add_lru() refuses I_DIRTY_ALL, :func:`lru_inodes`).
   A freed VFS inode becomes an XFS inode awaiting reclaim; its slab memory
-  is freed only by XFS reclaim.
+  is freed only by XFS reclaim, and a lookup of its file before then
+  recycles it (``State.x_clean_set``, :func:`reclaimlab.sim.xfs.recycle`).
 * **XFS inode reclaim** (free_cached_objects) is :mod:`reclaimlab.sim.xfs`:
   one call per super_cache_scan() call that gives fs objects a share.
 * **Memcgs other than the root** (shrink_slab_memcg(), 4.19+): the
@@ -329,6 +330,11 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
     st.i_dirty[n, m] -= dirty
     st.x_dirty[n] += int(dirty.sum())
     st.x_clean[n] += int((freed - dirty).sum())
+    if m == ROOT:
+        # Still in XFS's inode cache (XFS_IRECLAIMABLE) until XFS reclaims it: a lookup of
+        # its file meanwhile recycles it without IO (xfs_iget_cache_hit(), xfs.py). The
+        # working sets' files are in the root memcg; a cgroup's files are not read again.
+        st.x_clean_set[n] += freed - dirty
     return int(freed.sum()), pages
 
 

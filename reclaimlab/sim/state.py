@@ -24,6 +24,10 @@ Per node: ``x_clean``/``x_dirty``, XFS inodes evicted from the VFS and
 awaiting XFS reclaim (the superblock's fs objects, §2.6); ``x_pushed``, the
 dirty ones the last AIL push queued for xfsaild; ``x_pinned``, the dirty ones
 whose last transaction is not on disk yet (pinned until a log force).
+Per (n, k): ``x_clean_set``, of ``x_clean``, the inodes of file set k's files
+that the root memcg's inode LRU evicted clean: still in XFS's inode cache
+(XFS_IRECLAIMABLE), so a lookup of one of those files recycles it without IO
+(xfs_iget_cache_hit(), :mod:`reclaimlab.sim.xfs`).
 
 Per (n, m, g): ``g_ref``/``g_unref`` objects of the other slab caches.
 Per shrinker: ``nr_deferred[s, n, m]`` and ``small_scan[s]`` (one C int per
@@ -82,6 +86,7 @@ class State:
         self.x_dirty = np.zeros(self.nodes, np.int64)
         self.x_pushed = np.zeros(self.nodes, np.int64)
         self.x_pinned = np.zeros(self.nodes, np.int64)
+        self.x_clean_set = np.zeros((self.nodes, self.filesets), np.int64)
         self.nr_deferred = np.zeros((self.shrinkers, self.nodes, self.memcgs), np.int64)
         self.small_scan = np.zeros(self.shrinkers, np.int64)
         self.sb_bit = np.zeros((self.nodes, self.memcgs), bool)

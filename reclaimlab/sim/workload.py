@@ -45,8 +45,12 @@ exits; the tasks' processes start staggered over one lifetime.
 Working-set reads (mean field over the set's files):
 
 * a read finds the file's dentry (sets DCACHE_REFERENCED), or its inode on
-  the LRU (a new dentry pins it again), or neither: a **refault** costing one
-  random disk read, which recreates the inode and dentry;
+  the LRU (a new dentry pins it again), or neither: a **refault**, which
+  recreates the dentry and looks the inode up in XFS (xfs_iget()): one
+  still awaiting XFS reclaim is recycled without IO, else the inode is read
+  through its cluster buffer, a random disk read when the buffer is not
+  cached (:func:`reclaimlab.sim.xfs.recycle`,
+  :func:`reclaimlab.sim.xfs.lookup_cluster_reads`);
 * the file's pages are there (mark_page_accessed: the second reference
   activates) or are read back from disk (a page-cache refault, one seek plus
   the file's size at disk bandwidth).
@@ -73,7 +77,7 @@ from .draw import poisson, take_values, thin
 from .lru import access_pages
 from .params import PAGE_KIB
 from .reclaim import direct_reclaim
-from .slab import DENTRY, INODE
+from .slab import DENTRY, INODE, XFS_INODE
 from .state import DIRTY_THROTTLE, FILE_READ, MEMORY_WAIT, REFAULT_READ, ROOT, XFS_CLUSTER_READ
 
 if TYPE_CHECKING:                      # the engine imports this module
@@ -131,6 +135,8 @@ class ReadDraw:
     misses: int
     page_hits: int
     page_misses: int
+    #: of ``misses``, lookups whose inode XFS still holds (XFS_IRECLAIMABLE): recycled without IO
+    recycled: int = 0
 
 
 @dataclass
@@ -553,12 +559,17 @@ def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
             pd, pu = min(D / W, 1.0), min(U / W, 1.0 - min(D / W, 1.0))
             dentry_hits, inode_hits, misses = (
                 int(x) for x in sim.rng.multinomial(reads, [pd, pu, max(1.0 - pd - pu, 0.0)]))
+            # xfs_iget() of a missed file: its inode may still be in XFS's cache (xfs.py).
+            recycled = (int(thin(sim.rng, misses, xfs.recycle_share(sim, n, k, W - D - U)))
+                        if misses and sim.st.x_clean_set[n, k] else 0)
             with_pages = min(-(-_cell_pages(st, n, ROOT, k) // fs.pages_per_file), W)
             page_hits = int(sim.rng.binomial(reads, with_pages / W))
-            node.reads = ReadDraw(dentry_hits, inode_hits, misses, page_hits, reads - page_hits)
+            node.reads = ReadDraw(dentry_hits, inode_hits, misses, page_hits, reads - page_hits, recycled)
             cache = node.reads.page_misses * fs.pages_per_file
-            # A lookup's dentry and inode (d_alloc, xfs_iget outside a transaction) are GFP_KERNEL.
-            slab = misses * (1 / sim.params.dentry_objects_per_page + 1 / sim.params.inode_objects_per_page)
+            # A lookup's dentry and inode (d_alloc, xfs_iget outside a transaction) are GFP_KERNEL;
+            # a recycled inode reuses its xfs_inode (the VFS inode is inside it): no new object.
+            slab = (misses / sim.params.dentry_objects_per_page
+                    + (misses - recycled) / sim.params.inode_objects_per_page)
             plan.pages += cache + slab
             plan.fs_pages += slab + (0.0 if nofs else cache)
         plan.nodes.append(node)
@@ -601,10 +612,18 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
             st.i_ref[n, ROOT, k] -= back[0]
             st.i_unref[n, ROOT, k] -= back[1]
             misses = scale(r.misses)
+            recycled = r.recycled
+            if recycled and misses < r.misses:
+                recycled = int(thin(sim.rng, recycled, misses / r.misses))
+            # xfs_iget_cache_hit(): XFS_IRECLAIMABLE inodes come back without IO (as many as
+            # XFS still holds now); the others are read, through their cluster buffer.
+            recycled = xfs.recycle(sim, n, k, min(recycled, misses))
             st.d_ref[n, ROOT, k] += back[0] + back[1] + misses
             tot.refaults[n, ROOT, DENTRY] += misses
             tot.refaults[n, ROOT, INODE] += misses
-            wait = disk.charge(sim, misses * costs.disk_read_ms * 1e-3)
+            tot.refaults[n, ROOT, XFS_INODE] += misses - recycled
+            reads = xfs.lookup_cluster_reads(sim, n, misses - recycled)
+            wait = disk.charge(sim, reads * costs.disk_read_ms * 1e-3)
             io += wait
             tot.blocked_by_cause[n, REFAULT_READ] += wait
             access_pages(st, sim.rng, n, ROOT, k, scale(r.page_hits) * fs.pages_per_file)

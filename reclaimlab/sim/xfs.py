@@ -45,6 +45,18 @@ XFS reclaims them; only then is their slab memory free.
   buffers back in (ML 20190131221904.GL4205@dastard).
   :func:`cluster_misses` draws the lookups that miss, :func:`cache_clusters`
   puts their buffers back, :func:`use_clusters` does both.
+* **Inode lookups after the VFS evicted the inode** (xfs_iget(),
+  fs/xfs/xfs_icache.c): an evicted inode stays in its AG's radix tree,
+  tagged XFS_IRECLAIMABLE, until XFS reclaim frees it. A lookup that finds
+  it there recycles it without IO (xfs_iget_cache_hit(): xfs_reinit_inode()
+  and the reclaim tag cleared, so it leaves the reclaimable count);
+  ``State.x_clean_set`` holds, per node and file set, the clean evicted
+  inodes XFS still has, and :func:`recycle_share` is the chance that a
+  lookup of one of the set's evicted files finds its inode (mean field).
+  A lookup that misses (xfs_iget_cache_miss()) reads the inode from its
+  cluster buffer (xfs_iread() -> xfs_imap_to_bp() -> xfs_trans_read_buf()),
+  which costs a disk read only when the buffer cache no longer holds it:
+  :func:`lookup_cluster_reads`.
 """
 from __future__ import annotations
 
@@ -56,7 +68,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import disk
-from .draw import take, thin
+from .draw import take, take_values, thin
 from .state import ROOT, XFS_CLUSTER_READ, XFS_LOG_FORCE, XFS_RECLAIM_LOCK, XFS_SYNC_RECLAIM
 
 if TYPE_CHECKING:                      # the engine imports this module
@@ -168,6 +180,87 @@ def use_clusters(sim: Sim, n: int, lookups: int) -> int:
     missed = cluster_misses(sim, n, lookups)
     cache_clusters(sim, n, lookups, missed)
     return missed
+
+
+def recycle_share(sim: Sim, n: int, k: int, evicted: int) -> float:
+    """Chance that a lookup of one of file set ``k``'s ``evicted`` files on node ``n`` recycles its inode.
+
+    ``evicted`` is the set's files on the node with neither a dentry nor a
+    VFS inode; of those, ``State.x_clean_set[n, k]`` still have their
+    xfs_inode in XFS's cache (XFS_IRECLAIMABLE, not yet reclaimed). A lookup
+    is of a file drawn uniformly among the evicted ones (the mean field of
+    the working-set reads), so it finds its inode with that share.
+
+    Examples
+    --------
+    >>> from reclaimlab.kernel.releases import Rules
+    >>> from reclaimlab.sim.engine import Sim
+    >>> from reclaimlab.sim.params import FileSet, SimParams
+    >>> sim = Sim(SimParams(filesets=(FileSet("f", 1, working_set=100, reads_per_s=1.0),)),
+    ...           Rules("v4.19", "v4.18", "sync", "none"), 0)
+    >>> sim.st.x_clean_set[0, 0] = 30
+    >>> recycle_share(sim, 0, 0, 60)
+    0.5
+    """
+    if evicted <= 0:
+        return 0.0
+    return min(int(sim.st.x_clean_set[n, k]) / evicted, 1.0)
+
+
+def recycle(sim: Sim, n: int, k: int, inodes: int) -> int:
+    """xfs_iget_cache_hit() on ``inodes`` XFS_IRECLAIMABLE inodes of file set ``k`` on node ``n``.
+
+    The inode is reinitialised in place (xfs_reinit_inode()) and its reclaim
+    tag cleared (the AG's ``pag_ici_reclaimable`` drops): it leaves XFS's
+    reclaimable inodes and is a VFS inode again, with no IO and no new slab
+    object. At most what XFS still holds of the set. Returns how many.
+    """
+    st = sim.st
+    got = min(int(inodes), int(st.x_clean_set[n, k]))
+    if got > 0:
+        st.x_clean_set[n, k] -= got
+        st.x_clean[n] -= got
+    return max(got, 0)
+
+
+def lookup_cluster_reads(sim: Sim, n: int, inodes: int) -> int:
+    """How many of ``inodes`` lookups on node ``n`` that XFS's cache misses read a cluster buffer from disk.
+
+    xfs_iget_cache_miss() -> xfs_iread() -> xfs_imap_to_bp() reads the
+    inode through its cluster buffer (xfs_trans_read_buf()): IO only when
+    the buffer cache no longer holds that buffer. The run's cluster cache
+    (a cache with ``inode_clusters=True``) holds the clusters of the inodes
+    the workload unlinks and flushes, not the read files'; all cluster
+    buffers are on the one xfs_buftarg LRU under one shrinker, so a read
+    file's buffer is taken to be held with the same share
+    (:func:`cluster_misses`, mean field; the cache is not changed, as its
+    objects are not these clusters). Without a cluster cache the run
+    models no buffer cache, and every such lookup reads.
+    """
+    if inodes <= 0:
+        return 0
+    if sim.layout.cluster_cache is None:
+        return int(inodes)
+    return cluster_misses(sim, n, int(inodes))
+
+
+def _forget_recyclable(sim: Sim, clean_freed: np.ndarray) -> None:
+    """XFS reclaim freed ``clean_freed[n]`` clean inodes per node: drop the file sets' share of them.
+
+    Which of a node's clean reclaimable inodes a walk frees is a uniform
+    draw (the AG radix trees are in inode-number order, not in file-set
+    order): the file sets' inodes and the others (cgroups' files, inodes
+    cleaned by xfsaild) as classes of one draw.
+    """
+    st = sim.st
+    for n in np.flatnonzero(clean_freed):
+        held = st.x_clean_set[n]
+        if not held.any():
+            continue
+        values = held.tolist()
+        values.append(int(st.x_clean[n]) - sum(values))
+        got = take_values(sim.rng, values, int(clean_freed[n]))
+        st.x_clean_set[n] -= np.array(got[:-1], np.int64)
 
 
 def inode_service_s(sim: Sim) -> float:
@@ -366,6 +459,7 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
             if sync and dirty:
                 for m in np.flatnonzero(got[1]):
                     cache_clusters(sim, int(m), int(got[1, m]), int(reads_by_node[m]))
+            _forget_recyclable(sim, gone[0])
             st.x_clean -= gone[0]
             st.x_dirty -= gone[1]
             st.x_pushed -= gone[1]              # flushed here, no longer queued for xfsaild
@@ -433,6 +527,7 @@ def log_worker(sim: Sim) -> None:
 def background_reclaim(sim: Sim) -> None:
     """xfs_reclaim_worker(): free every clean reclaimable inode (SYNC_TRYLOCK, no waiting)."""
     sim.st.x_clean[:] = 0
+    sim.st.x_clean_set[:] = 0
 
 
 def step(sim: Sim) -> None:
