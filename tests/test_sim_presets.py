@@ -57,7 +57,11 @@ def test_compile_and_copy_4193_slowest(reduced):
     t = {k: ds.workload_time.item() for k, ds in runs.items()}
     stall = {k: float(ds.stall.sum()) for k, ds in runs.items()}
     assert t["4.19.3"] > 1.2 * max(t["4.18"], t["5.0"]), t
-    assert stall["4.19.3"] > 5 * max(stall["4.18"], stall["5.0"]), stall
+    # Full run (seed 0): 4.19.3 stalls 15.7x as long as 4.18 (304 s against 19 s). The fast
+    # preset's single 8 GiB node makes 4.18 wait in sync XFS reclaim too (flushes 20 s, AG
+    # locks 6 s since a concurrent reclaimer follows the lock holder): 2.5x (65 s against 26 s).
+    factor = 2 if reduced else 5
+    assert stall["4.19.3"] > factor * max(stall["4.18"], stall["5.0"]), stall
 
 
 @pytest.mark.parametrize("reduced", [True, False], ids=["fast", "full"])
