@@ -106,7 +106,7 @@ def _compile_and_copy() -> Scenario:
                         seeks=buftarg.seeks, batch=buftarg.batch, inode_clusters=True)
     # A 16 GiB workstation, two 8 GiB nodes. Bug 202441 does not give the machine's
     # size (docs/kernel.md §7); 16 GiB is where 4.18's compile runs in the reported 3m30s
-    # with the copy running (221 s; 217 s since the tree is split by file size). With 2 GiB
+    # with the copy running (220 s, seed 0). With 2 GiB
     # nodes the page cache cannot keep the tree while the copy streams through it and
     # 4.18's compile takes 296 s (measured before the split).
     # The compilers' anonymous memory, the job's __GFP_FS allocations (its page cache
@@ -136,12 +136,13 @@ def _compile_and_copy() -> Scenario:
         "inode reclaim strips page cache), refaults of dentries and inodes (the compile's "
         "tree being trashed), stall, and workload_time, the compile's completion time: bug "
         "202441 reported 3m30s becoming more than an hour on 4.19.3.",
-        # Fast preset (under a second a run): one 8 GiB node, a one-minute compile of
+        # Fast preset (about a second a run): one 8 GiB node, a one-minute compile of
         # the same tree beside the same copy, at a coarser step. It keeps the order of
-        # the full run (4.18 = 5.0 < 4.19 <= 4.19.3 in compile time and in stall; 4.19.3
-        # 1.67x 4.18 against 1.54x, seed 0; 1.39x against 1.41x before the tree was split
-        # by file size). A smaller machine or tree does not: with a 512 MiB
-        # node nothing reclaims, and a 40 s compile puts 4.19.3 below 4.19.
+        # the full run in compile time (4.18 = 5.0 < 4.19 < 4.19.3: 69 / 79 / 94 s against
+        # 220 / 274 / 338 s, seed 0; 4.19.3 1.37x 4.18 against 1.53x) but not the size of
+        # the stall: its one node drives 4.18 into sync XFS reclaim too (26 s of stall
+        # against 65 s under 4.19.3, where the full run has 19 s against 304 s). A smaller
+        # machine or tree does not keep the order: with a 512 MiB node nothing reclaims.
         params, params.replace(nodes=1, duration_s=150.0, dt_s=0.1, job_seconds=60.0),
         knobs=("duration_s", "job_tasks", "anon_pages"),
     )
