@@ -90,6 +90,24 @@ def thin(rng: np.random.Generator, counts: np.ndarray, fraction) -> np.ndarray:
     return rng.binomial(n, p)
 
 
+def thin_values(rng: np.random.Generator, counts: list[int], fractions: list[float]) -> list[int]:
+    """:func:`thin` of a list of counts by a list of shares: the same draws in the same order.
+
+    ``thin`` on arrays of up to :data:`SMALL_ARRAY` elements draws each nonzero
+    count on its own (:func:`_binomial_each`); this does so on Python lists.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> thin_values(rng, [0, 10], [0.5, 1.0])
+    [0, 10]
+    """
+    if len(counts) > SMALL_ARRAY:
+        return thin(rng, np.array(counts, np.int64), np.array(fractions, float)).tolist()
+    return [int(rng.binomial(c, 0.0 if q < 0.0 else 1.0 if q > 1.0 else q)) if c else 0
+            for c, q in zip(counts, fractions)]
+
+
 #: Arrays up to this size are thinned one element at a time (:func:`_binomial_each`).
 SMALL_ARRAY = 64
 

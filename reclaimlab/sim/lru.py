@@ -47,28 +47,30 @@ def shrink_lruvec(st: State, rng: np.random.Generator, n: int, m: int, priority:
     -------
     (scanned, reclaimed) pages.
     """
-    inactive = st.p_inact[n, m] + st.p_ref[n, m] + st.p_dirty[n, m]
-    active = st.p_act[n, m]
-    n_inact, n_act = int(inactive.sum()), int(active.sum())
+    # One cell's counts as Python ints (a hot path: numpy's per-call cost dominated it).
+    p_inact, p_ref, p_act, p_dirty = st.lists[:4, n, m].tolist()
+    n_inact, n_act = sum(p_inact) + sum(p_ref) + sum(p_dirty), sum(p_act)
     if n_act and n_inact * inactive_ratio(n_inact + n_act) < n_act:
-        moved = take(rng, active, n_act >> priority)
-        st.p_act[n, m] -= moved
-        st.p_inact[n, m] += moved
-        n_inact += int(moved.sum())
+        moved = take_values(rng, p_act, n_act >> priority)
+        p_act = [a - x for a, x in zip(p_act, moved)]
+        p_inact = [a + x for a, x in zip(p_inact, moved)]
+        st.p_act[n, m] = p_act
+        st.p_inact[n, m] = p_inact
+        n_inact += sum(moved)
     target = n_inact >> priority
     if target == 0:
         return 0, 0
-    classes = np.stack([st.p_inact[n, m], st.p_ref[n, m], st.p_dirty[n, m]])
-    clean = int(classes[:2].sum())
+    clean = sum(p_inact) + sum(p_ref)
     if need is not None and clean:
         # Chunks of 32 until enough clean pages have come back.
         expect = need * n_inact / clean
         target = min(target, SWAP_CLUSTER_MAX * math.ceil(expect / SWAP_CLUSTER_MAX))
-    taken = take(rng, classes, target)
-    st.p_inact[n, m] -= taken[0]
-    st.p_ref[n, m] -= taken[1]
+    K = len(p_inact)
+    taken = take_values(rng, p_inact + p_ref + p_dirty, target)   # classes: inactive, referenced, dirty
+    st.p_inact[n, m] = [a - x for a, x in zip(p_inact, taken[:K])]
+    st.p_ref[n, m] = [a - x for a, x in zip(p_ref, taken[K:2 * K])]
     # Dirty pages stay on the list (rotated) until written back.
-    return int(taken.sum()), int(taken[:2].sum())
+    return sum(taken), sum(taken[:2 * K])
 
 
 def writeback(st: State, budget_pages: int, rng: np.random.Generator) -> int:

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import disk
-from .draw import take, thin
+from .draw import take, take_values, thin, thin_values
 from .state import ROOT, XFS_CLUSTER_READ, XFS_LOG_FORCE, XFS_RECLAIM_LOCK, XFS_SYNC_RECLAIM
 
 if TYPE_CHECKING:                      # the engine imports this module
@@ -291,17 +291,18 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
             if not inodes:
                 continue
             count, nr_after = ag_walk(nr, inodes)
-            # Rows: clean, dirty; columns: nodes.
-            got = take(sim.rng, np.stack([st.x_clean, st.x_dirty]), count)
-            dirty = int(got[1].sum())
+            # Classes: every node's clean, then every node's dirty inodes (Python ints: few nodes).
+            got = take_values(sim.rng, st.x_clean.tolist() + st.x_dirty.tolist(), count)
+            got_clean, got_dirty = got[:nodes], got[nodes:]
+            dirty = sum(got_dirty)
             # Per node, the flushes whose cluster buffer is not cached (cluster_misses).
-            reads_by_node = (thin(sim.rng, got[1], cluster_miss_share(sim))
+            reads_by_node = (thin_values(sim.rng, got_dirty, cluster_miss_share(sim).tolist())
                              if sync and dirty and sim.layout.cluster_cache is not None
-                             else np.zeros(nodes, np.int64))
-            reads = int(reads_by_node.sum())
+                             else [0] * nodes)
+            reads = sum(reads_by_node)
             # A pinned inode waits for a log force first (xfs_iunpin_wait); one
             # force unpins every inode, so a walk forces the log at most once.
-            force = bool(sync and dirty and thin(sim.rng, got[1], pinned_shares(sim)).any())
+            force = bool(sync and dirty and any(thin_values(sim.rng, got_dirty, pinned_shares(sim).tolist())))
             force_service = log_force_service_s(sim) if force else 0.0
             # A missing cluster buffer is read before the flush: one more IO of the same size.
             flush_service = (dirty + reads) * inode_service_s(sim)
@@ -319,18 +320,19 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
                     sim.waits[XFS_RECLAIM_LOCK] += end - sim.clock
                     sim.clock = end
                     end = _conflict(holds[ag], sim.clock, sim.clock + held)
-            gone = got if sync else got * np.array([[1], [0]])   # async leaves dirty inodes
+            gone_dirty = got_dirty if sync else [0] * nodes   # async leaves dirty inodes
             if sync and dirty:
-                for m in np.flatnonzero(got[1]):
-                    cache_clusters(sim, int(m), int(got[1, m]), int(reads_by_node[m]))
-            st.x_clean -= gone[0]
-            st.x_dirty -= gone[1]
-            st.x_pushed -= gone[1]              # flushed here, no longer queued for xfsaild
+                for m, c in enumerate(got_dirty):
+                    if c:
+                        cache_clusters(sim, m, c, reads_by_node[m])
+            st.x_clean -= got_clean
+            st.x_dirty -= gone_dirty
+            st.x_pushed -= gone_dirty           # flushed here, no longer queued for xfsaild
             if force:
                 log_force(sim, sync=True)
             np.minimum(st.x_pinned, st.x_dirty, out=st.x_pinned)
             left[ag] -= count
-            nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(gone.sum())
+            nr, walked, freed = nr_after, walked + sum(got), freed + sum(got_clean) + sum(gone_dirty)
             if held:
                 disk.charge(sim, flush_service)
                 holds[ag].append((sim.clock, sim.clock + held))

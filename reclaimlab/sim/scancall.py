@@ -1,0 +1,82 @@
+"""The scan arithmetic of one shrink_slab() call, on buffers allocated once per run.
+
+:func:`reclaimlab.kernel.formulas.scan` coerces, checks and broadcasts its
+inputs and allocates its outputs on every call (about 85 us), which was most
+of a per-memcg shrink_slab() in runs with many cgroups. The simulator's
+inputs are Python ints of a fixed shape (one per shrinker), so
+:class:`ShrinkerScan` hands them to the same C loop
+(:func:`reclaimlab.kernel.arith.run`, which still range-checks every input)
+through buffers made once. The result is the same integers: the same loop on
+the same values. On an error code the call is repeated through
+``formulas.scan``, which raises its usual error; a registered formula with its
+own delta rule (numpy code) always goes through ``formulas.scan``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernel import arith, formulas
+from ..kernel.spec import DELTA_CUSTOM
+
+
+class ShrinkerScan:
+    """do_shrink_slab()'s arithmetic for every shrinker of one (node, memcg), formula ``formula``.
+
+    Parameters
+    ----------
+    formula : str
+        The run's formula (any name :func:`reclaimlab.kernel.formulas.scan` takes).
+    seeks, batch : numpy.ndarray
+        Per shrinker (:class:`~.layout.Layout`).
+    fs_shrinker : numpy.ndarray of bool
+        Per shrinker: SHRINK_STOP when called without ``__GFP_FS``.
+    """
+
+    def __init__(self, formula: str, seeks: np.ndarray, batch: np.ndarray, fs_shrinker: np.ndarray) -> None:
+        spec = formulas.spec(formula)
+        self.formula = formula
+        self.checked = spec.delta_rule == DELTA_CUSTOM
+        self.rules = (spec.delta_rule, spec.zero_seek, spec.deferral, spec.floor, spec.accumulator)
+        s = len(seeks)
+        self.seeks = np.ascontiguousarray(seeks, np.int64)
+        self.batch = np.ascontiguousarray(batch, np.int64)
+        self.fs_shrinker = np.asarray(fs_shrinker, bool)
+        self.freeable = np.zeros(s, np.int64)
+        self.priority = np.zeros(1, np.int64)
+        self.nr = np.zeros(s, np.int64)
+        zero = np.zeros(1, np.int64)
+        # shrink_stop = fs_shrinker & nofs, as 0/1 (what formulas.scan's flag coercion gives).
+        self.stop = {False: np.zeros(s, np.int64), True: self.fs_shrinker.astype(np.int64)}
+        self.flat = {"freeable": self.freeable, "priority": self.priority, "seeks": self.seeks,
+                     "batch": self.batch, "nr_deferred": self.nr, "small_scan": zero,
+                     "lru_scanned": zero, "lru_eligible": zero, "custom": zero, "stop": zero}
+        self.out = (np.empty(s, np.uint64),) + tuple(np.empty(s, np.int64) for _ in range(5))
+
+    def __call__(self, freeable: list[int], priority: int, nr_deferred: np.ndarray,
+                 small_scan: np.ndarray, nofs: bool) -> tuple[list[int], list[int], list[int], np.ndarray, np.ndarray]:
+        """One call: (delta, total_scan, scanned) per shrinker as ints, next_deferred, small_scan.
+
+        ``nr_deferred`` and ``small_scan`` (int64, one per shrinker) are read, not changed;
+        the two arrays returned are owned by this object and overwritten by the next call.
+        """
+        if self.checked:
+            return self._checked(freeable, priority, nr_deferred, small_scan, nofs)
+        self.freeable[:] = freeable
+        self.priority[0] = priority
+        self.nr[:] = nr_deferred
+        flat = self.flat
+        flat["small_scan"] = np.ascontiguousarray(small_scan, np.int64)
+        flat["stop"] = self.stop[bool(nofs)]
+        out = self.out
+        code, _ = arith.run(self.rules, 1, flat, *out)
+        if code:
+            self._checked(freeable, priority, nr_deferred, small_scan, nofs)   # raises the error
+            raise RuntimeError(f"the C scan loop reported error {code} that formulas.scan did not")
+        return out[0].tolist(), out[1].tolist(), out[2].tolist(), out[3], out[4]
+
+    def _checked(self, freeable, priority, nr_deferred, small_scan, nofs):
+        res = formulas.scan(self.formula, np.array(freeable, np.int64), priority, seeks=self.seeks,
+                            batch=self.batch, nr_deferred=np.array(nr_deferred, np.int64),
+                            small_scan=small_scan, shrink_stop=self.fs_shrinker & bool(nofs))
+        return (res.delta.tolist(), res.total_scan.tolist(), res.scanned.tolist(), res.next_deferred,
+                np.array(res.small_scan, np.int64))
