@@ -108,6 +108,29 @@ def thin_values(rng: np.random.Generator, counts: list[int], fractions: list[flo
             for c, q in zip(counts, fractions)]
 
 
+def thin_sparse(rng: np.random.Generator, counts: np.ndarray, fraction: float) -> np.ndarray:
+    """:func:`thin` of an integer array by one share, drawing for its nonzero counts only.
+
+    A binomial draw of a count of 0 takes nothing from the stream (in a scalar
+    call and in an array call alike), so the draws for the nonzero counts in C
+    order are the whole draw: the same numbers, without walking a mostly empty
+    array (every memcg's cells, few of which hold anything).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> thin_sparse(rng, np.array([[0, 10], [0, 0]]), 1.0).tolist()
+    [[0, 10], [0, 0]]
+    """
+    p = 0.0 if fraction < 0.0 else 1.0 if fraction > 1.0 else float(fraction)
+    flat = np.ascontiguousarray(counts, np.int64).reshape(-1)
+    where = np.flatnonzero(flat)
+    out = np.zeros(flat.shape, np.int64)
+    if len(where):
+        out[where] = [rng.binomial(c, p) for c in flat[where].tolist()]
+    return out.reshape(np.shape(counts))
+
+
 #: Arrays up to this size are thinned one element at a time (:func:`_binomial_each`).
 SMALL_ARRAY = 64
 

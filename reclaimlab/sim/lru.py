@@ -75,14 +75,18 @@ def shrink_lruvec(st: State, rng: np.random.Generator, n: int, m: int, priority:
 
 def writeback(st: State, budget_pages: int, rng: np.random.Generator) -> int:
     """Clean up to ``budget_pages`` dirty pages (flusher threads); returns pages cleaned."""
-    dirty = st.p_dirty
-    total = int(dirty.sum())
+    # Only the cells with dirty pages: take_values draws nothing for an empty class,
+    # so drawing over them alone is the same draw as over the whole array.
+    dirty = st.lists[3].reshape(-1)             # p_dirty: a view of the contiguous block
+    where = np.flatnonzero(dirty)
+    values = dirty[where].tolist()
+    total = sum(values)
     if total == 0 or budget_pages <= 0:
         return 0
-    cleaned = take(rng, dirty, budget_pages)
-    st.p_dirty -= cleaned
-    st.p_ref += cleaned   # written pages were referenced once (generic_perform_write)
-    return int(cleaned.sum())
+    cleaned = take_values(rng, values, budget_pages)
+    dirty[where] -= cleaned
+    st.lists[1].reshape(-1)[where] += cleaned   # p_ref: written pages were referenced once (generic_perform_write)
+    return sum(cleaned)
 
 
 def access_pages(st: State, rng: np.random.Generator, n: int, m: int, k: int, pages: int) -> None:
@@ -92,7 +96,10 @@ def access_pages(st: State, rng: np.random.Generator, n: int, m: int, k: int, pa
     are activated (the second reference promotes); active pages stay.
     """
     # Scalar counts of one cell (a hot path): take_values avoids building arrays.
-    hit = take_values(rng, st.lists[:3, n, m, k].tolist(), pages)   # p_inact, p_ref, p_act
-    st.p_inact[n, m, k] += -hit[0]
-    st.p_ref[n, m, k] += hit[0] - hit[1]
-    st.p_act[n, m, k] += hit[1]
+    st.lists[:3, n, m, k] = accessed(rng, st.lists[:3, n, m, k].tolist(), pages)   # p_inact, p_ref, p_act
+
+
+def accessed(rng: np.random.Generator, counts: list[int], pages: int) -> list[int]:
+    """:func:`access_pages` on one cell's ``[p_inact, p_ref, p_act]``: the counts after it."""
+    hit = take_values(rng, counts, pages)
+    return [counts[0] - hit[0], counts[1] + hit[0] - hit[1], counts[2] + hit[1]]

@@ -415,7 +415,7 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
     i_unref = [x + r - f for x, r, f in zip(rows[7], rotated, freed)]
     st.i_ref[n, m] = i_ref
     st.i_unref[n, m] = i_unref
-    pages = _strip_pages(sim, n, m, np.array([a + b for a, b in zip(stripped, stripped_again)], np.int64))
+    pages = _strip_pages(sim, n, m, [a + b for a, b in zip(stripped, stripped_again)])
     i_dirty = rows[8]
     inodes = [a + b + c + d for a, b, c, d in zip(rows[4], rows[5], i_ref, i_unref)]
     share = [_clip01(x / max(i + f, 1)) for x, i, f in zip(i_dirty, inodes, freed)]
@@ -448,19 +448,23 @@ def _visit_values(sim: Sim, unused: list[int], with_pages: list[float], rotate: 
 def _strip_pages(sim: Sim, n, m, files) -> float:
     """invalidate_mapping_pages() on ``files`` inodes per file set; returns pages freed."""
     st = sim.st
-    if not files.any():
+    files = files.tolist() if isinstance(files, np.ndarray) else list(files)
+    if not any(files):
         return 0.0
-    clean = np.stack([st.p_inact[n, m], st.p_ref[n, m], st.p_act[n, m]])
-    pages = st.pages_at(n, m)
-    have = -(-pages // sim.layout.pages_per_file)
-    per_file = np.divide(pages, np.maximum(have, 1))
+    # The cell's counts before any stripping (each file set takes from its own).
+    p_inact, p_ref, p_act, p_dirty = st.lists[:4, n, m].tolist()
+    ppf = sim.layout.pages_per_file.tolist()
     total = 0.0
-    for k in np.flatnonzero(files):
-        gone = take(sim.rng, clean[:, k], int(round(files[k] * per_file[k])))
+    for k, f in enumerate(files):
+        if not f:
+            continue
+        pages = p_inact[k] + p_ref[k] + p_act[k] + p_dirty[k]
+        per_file = pages / max(-(-pages // ppf[k]), 1)
+        gone = take_values(sim.rng, [p_inact[k], p_ref[k], p_act[k]], int(round(f * per_file)))
         st.p_inact[n, m, k] -= gone[0]
         st.p_ref[n, m, k] -= gone[1]
         st.p_act[n, m, k] -= gone[2]
-        total += gone.sum()
+        total += sum(gone)
     return float(total)
 
 
