@@ -152,6 +152,44 @@ def _binomial_each(rng: np.random.Generator, n: np.ndarray, p) -> np.ndarray:
     return np.array(drawn, np.int64).reshape(n.shape)
 
 
+def multinomial_values(rng: np.random.Generator, n: int, pvals: list[float]) -> list[int]:
+    """``rng.multinomial(n, pvals).tolist()`` for a scalar ``n``: the same numbers from the same stream.
+
+    numpy's random_multinomial() draws the classes one after the other with
+    the scalar binomial routine: ``binomial(left, pvals[j] / remaining)``,
+    ``remaining -= pvals[j]``, stopping when nothing is left, the last class
+    taking the rest. Scalar ``Generator.binomial`` calls run that routine on
+    the same shares, without multinomial's array set-up (several times its
+    draws' cost for three classes). Shares that numpy would refuse, or that
+    make a conditional share leave [0, 1], go to ``rng.multinomial`` itself.
+
+    Examples
+    --------
+    >>> a, b = np.random.default_rng(5), np.random.default_rng(5)
+    >>> multinomial_values(a, 1000, [0.2, 0.3, 0.5]) == b.multinomial(1000, [0.2, 0.3, 0.5]).tolist()
+    True
+    """
+    d = len(pvals)
+    shares, remaining = [], 1.0
+    for p in pvals[:-1]:
+        shares.append(p / remaining if remaining else float("nan"))
+        remaining -= p
+    if (not isinstance(n, int) or n < 0 or d == 0 or sum(pvals[:-1]) > 1.0
+            or not all(0.0 <= p <= 1.0 for p in pvals) or not all(0.0 <= q <= 1.0 for q in shares)):
+        return rng.multinomial(n, pvals).tolist()
+    out = [0] * d
+    left = n
+    for j, q in enumerate(shares):
+        got = int(rng.binomial(left, q))
+        out[j] = got
+        left -= got
+        if left <= 0:
+            break
+    if left > 0:
+        out[d - 1] = left
+    return out
+
+
 def poisson(rng: np.random.Generator, mean) -> np.ndarray:
     """Event counts for an expected number ``mean`` (rates times a step)."""
     if isinstance(mean, (float, int)):

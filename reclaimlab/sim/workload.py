@@ -69,7 +69,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import alloc, disk, xfs
-from .draw import poisson, take_values, thin, thin_sparse
+from .draw import multinomial_values, poisson, take_values, thin, thin_sparse
 from .lru import accessed
 from .params import PAGE_KIB
 from .reclaim import direct_reclaim
@@ -529,8 +529,7 @@ def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
             p_inact, p_ref, p_act, p_dirty, d_ref, d_unref, i_ref, i_unref, _ = st.lists[:, n, ROOT, k].tolist()
             D, U = d_ref + d_unref, i_ref + i_unref
             pd, pu = min(D / W, 1.0), min(U / W, 1.0 - min(D / W, 1.0))
-            dentry_hits, inode_hits, misses = (
-                int(x) for x in rng.multinomial(reads, [pd, pu, max(1.0 - pd - pu, 0.0)]))
+            dentry_hits, inode_hits, misses = multinomial_values(rng, reads, [pd, pu, max(1.0 - pd - pu, 0.0)])
             with_pages = min(-(-(p_inact + p_ref + p_act + p_dirty) // fs.pages_per_file), W)
             page_hits = int(rng.binomial(reads, with_pages / W))
             node.reads = ReadDraw(dentry_hits, inode_hits, misses, page_hits, reads - page_hits)
