@@ -47,7 +47,8 @@ class Sim:
         self.per_memcg_deferred: bool = formulas.spec(rules.formula).deferral == DEFER_5_13
         self.layout: Layout = Layout.from_params(params)
         # do_shrink_slab()'s arithmetic for shrink_slab(), on buffers made once (scancall.py)
-        self.scanner = ShrinkerScan(rules.formula, self.layout.seeks, self.layout.batch, self.layout.fs_shrinker)
+        self.scanner = ShrinkerScan(rules.formula, self.layout.seeks, self.layout.batch, self.layout.fs_shrinker,
+                                    self.layout.numa_aware)
         self.rng: np.random.Generator = np.random.default_rng(seed)
         lay = self.layout
         self.st = State(params.nodes, lay.memcg_slots, len(params.filesets), lay.n_generic, lay.n_shrinkers)

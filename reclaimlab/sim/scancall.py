@@ -30,9 +30,12 @@ class ShrinkerScan:
         Per shrinker (:class:`~.layout.Layout`).
     fs_shrinker : numpy.ndarray of bool
         Per shrinker: SHRINK_STOP when called without ``__GFP_FS``.
+    numa_aware : numpy.ndarray of bool, optional
+        Per shrinker: NUMA-aware (its deferred count is per node); default all.
     """
 
-    def __init__(self, formula: str, seeks: np.ndarray, batch: np.ndarray, fs_shrinker: np.ndarray) -> None:
+    def __init__(self, formula: str, seeks: np.ndarray, batch: np.ndarray, fs_shrinker: np.ndarray,
+                 numa_aware: np.ndarray | None = None) -> None:
         spec = formulas.spec(formula)
         self.formula = formula
         self.checked = spec.delta_rule == DELTA_CUSTOM
@@ -41,16 +44,21 @@ class ShrinkerScan:
         self.seeks = np.ascontiguousarray(seeks, np.int64)
         self.batch = np.ascontiguousarray(batch, np.int64)
         self.fs_shrinker = np.asarray(fs_shrinker, bool)
+        #: Every shrinker NUMA-aware: a (node, memcg) call's deferred counts are one column.
+        self.all_numa = numa_aware is None or bool(np.all(numa_aware))
         self.freeable = np.zeros(s, np.int64)
         self.priority = np.zeros(1, np.int64)
         self.nr = np.zeros(s, np.int64)
         zero = np.zeros(1, np.int64)
         # shrink_stop = fs_shrinker & nofs, as 0/1 (what formulas.scan's flag coercion gives).
         self.stop = {False: np.zeros(s, np.int64), True: self.fs_shrinker.astype(np.int64)}
-        self.flat = {"freeable": self.freeable, "priority": self.priority, "seeks": self.seeks,
-                     "batch": self.batch, "nr_deferred": self.nr, "small_scan": zero,
-                     "lru_scanned": zero, "lru_eligible": zero, "custom": zero, "stop": zero}
+        # The C loop's inputs in arith.INPUT_ORDER; small_scan and stop are set per call.
+        self.inputs = [self.freeable, self.priority, self.seeks, self.batch, self.nr, zero, zero, zero, zero, zero]
+        assert arith.INPUT_ORDER[5] == "small_scan" and arith.INPUT_ORDER[9] == "stop"
         self.out = (np.empty(s, np.uint64),) + tuple(np.empty(s, np.int64) for _ in range(5))
+        self.rule_codes = tuple(int(r) for r in self.rules)
+        #: Whether the call changes small_scan (Rik van Riel's accumulator): otherwise it is passed through.
+        self.changes_small = bool(spec.accumulator) or self.checked
 
     def __call__(self, freeable: list[int], priority: int, nr_deferred: np.ndarray,
                  small_scan: np.ndarray, nofs: bool) -> tuple[list[int], list[int], list[int], np.ndarray, np.ndarray]:
@@ -58,17 +66,19 @@ class ShrinkerScan:
 
         ``nr_deferred`` and ``small_scan`` (int64, one per shrinker) are read, not changed;
         the two arrays returned are owned by this object and overwritten by the next call.
+        The small_scan returned equals the one given unless :attr:`changes_small`.
         """
         if self.checked:
             return self._checked(freeable, priority, nr_deferred, small_scan, nofs)
         self.freeable[:] = freeable
         self.priority[0] = priority
         self.nr[:] = nr_deferred
-        flat = self.flat
-        flat["small_scan"] = np.ascontiguousarray(small_scan, np.int64)
-        flat["stop"] = self.stop[bool(nofs)]
+        inputs = self.inputs
+        inputs[5] = small_scan if small_scan.flags.c_contiguous else np.ascontiguousarray(small_scan)
+        inputs[9] = self.stop[bool(nofs)]
         out = self.out
-        code, _ = arith.run(self.rules, 1, flat, *out)
+        # The loop arith.run() wraps, called directly (arith.run builds this list on every call).
+        code, _ = arith._scan(self.rule_codes, 1, inputs, out)
         if code:
             self._checked(freeable, priority, nr_deferred, small_scan, nofs)   # raises the error
             raise RuntimeError(f"the C scan loop reported error {code} that formulas.scan did not")

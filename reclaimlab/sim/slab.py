@@ -217,14 +217,16 @@ def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[fl
     if not any(F):
         return 0.0, 0.0      # do_shrink_slab() returns at a count of 0: nothing changes
     mi = m if sim.per_memcg_deferred else 0
-    if lay.numa_aware.all():
+    scanner = sim.scanner
+    if scanner.all_numa:
         slot = (slice(None), n, mi)
     else:
         slot = (np.arange(lay.n_shrinkers), np.where(lay.numa_aware, n, 0), mi)
-    delta, total_scan, scanned, next_deferred, small_scan = sim.scanner(
+    delta, total_scan, scanned, next_deferred, small_scan = scanner(
         F, priority, st.nr_deferred[slot], st.small_scan, nofs)
     st.nr_deferred[slot] = next_deferred
-    st.small_scan = small_scan.copy()
+    if scanner.changes_small:
+        st.small_scan = small_scan.copy()
     tot = sim.totals
     pages, seconds = 0.0, 0.0
     if sim.params.filesets and F[SB]:
@@ -233,8 +235,10 @@ def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[fl
     for g in range(lay.n_generic):
         k = scanned[1 + g]
         c = lay.generic_cache_index + g
-        tot.delta[n, m, c] += delta[1 + g]
-        tot.total_scan[n, m, c] += total_scan[1 + g]
+        if delta[1 + g]:
+            tot.delta[n, m, c] += delta[1 + g]
+        if total_scan[1 + g]:
+            tot.total_scan[n, m, c] += total_scan[1 + g]
         if k == 0:
             continue
         if m == PARENT and sim.parent_lists is not None:
@@ -300,9 +304,8 @@ def _split_values(nr: int, parts: tuple[int, int, int], batch: int) -> list[tupl
 
 def _floor_shares(value: int, share: list[float]) -> list[int] | None:
     """``np.floor(value * share).astype(np.int64)`` as ints; None when a product is out of int64's range."""
-    prod = [value * s for s in share]
-    if all(-9.2e18 < x < 9.2e18 for x in prod):
-        return [math.floor(x) for x in prod]
+    if 0 <= value < 2**62 and min(share) >= 0.0 and max(share) <= 1.0:   # the products fit int64
+        return [math.floor(value * s) for s in share]
     return None
 
 
@@ -319,6 +322,8 @@ def _scan_superblock(sim: Sim, n, m, nr, delta, total_scan, parts=None) -> tuple
     if weight:
         share = [float(x) / weight for x in parts]
         for out, value in ((tot.delta, delta), (tot.total_scan, total_scan)):
+            if not value:
+                continue                      # floor(0 * share) adds nothing
             floors = _floor_shares(value, share)
             if floors is None:
                 out[n, m, :3] += np.floor(value * np.array(share)).astype(np.int64)
