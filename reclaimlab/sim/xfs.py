@@ -360,7 +360,7 @@ def xfsaild(sim: Sim) -> None:
     st = sim.st
     # Pinned inodes are not in the AIL yet: only a log force puts them there.
     queued = np.minimum(st.x_pushed, st.x_dirty - st.x_pinned)
-    if not queued.any():
+    if not np.count_nonzero(queued):
         st.x_pushed[:] = 0
         sim.xfs.ail_credit = 0.0
         return
