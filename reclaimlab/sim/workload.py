@@ -66,6 +66,8 @@ from typing import TYPE_CHECKING
 
 from dataclasses import dataclass, field
 
+import math
+
 import numpy as np
 
 from . import alloc, disk, xfs
@@ -220,11 +222,17 @@ def anon_need(params, age: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np
     P = params.job_process_pages
     if not P or life == float("inf"):
         return np.zeros_like(work), np.zeros_like(work)
-    lives0, lives1 = age / life, (age + work) / life
-    whole0, whole1 = np.floor(lives0), np.floor(lives1)
-    held = P * (lives0 - whole0)
-    peak = np.where(whole1 > whole0, P - held, P * (lives1 - whole1) - held)
-    return np.where(work > 0, peak, 0.0), P * (lives1 - lives0)
+    # Per task in Python floats (a handful of tasks): the same IEEE operations as numpy's
+    # element-wise ones, without a dozen array calls a step.
+    peak, faulted = [], []
+    for a, w in zip(age.tolist(), work.tolist()):
+        lives0, lives1 = a / life, (a + w) / life
+        whole0, whole1 = math.floor(lives0), math.floor(lives1)
+        held = P * (lives0 - whole0)
+        top = P - held if whole1 > whole0 else P * (lives1 - whole1) - held
+        peak.append(top if w > 0 else 0.0)
+        faulted.append(P * (lives1 - lives0))
+    return np.array(peak, float).reshape(work.shape), np.array(faulted, float).reshape(work.shape)
 
 
 def job_anon_pages(sim: Sim, actors: list[Actor]) -> float:
