@@ -170,23 +170,34 @@ def multinomial_values(rng: np.random.Generator, n: int, pvals: list[float]) -> 
     True
     """
     d = len(pvals)
-    shares, remaining = [], 1.0
-    for p in pvals[:-1]:
-        shares.append(p / remaining if remaining else float("nan"))
-        remaining -= p
-    if (not isinstance(n, int) or n < 0 or d == 0 or sum(pvals[:-1]) > 1.0
-            or not all(0.0 <= p <= 1.0 for p in pvals) or not all(0.0 <= q <= 1.0 for q in shares)):
+    last = d - 1
+    shares, remaining, ok = [], 1.0, type(n) is int and n >= 0 and d > 0
+    for j, p in enumerate(pvals):
+        if not 0.0 <= p <= 1.0:
+            ok = False
+            break
+        if j < last:
+            q = p / remaining if remaining else 2.0     # 2.0: not a share, numpy decides
+            if not q <= 1.0:
+                ok = False
+                break
+            shares.append(q)
+            remaining -= p
+    if not ok or sum(pvals[:-1]) > 1.0:
         return rng.multinomial(n, pvals).tolist()
     out = [0] * d
+    if n == 0:
+        return out                                      # a binomial of 0 draws nothing
     left = n
+    binomial = rng.binomial
     for j, q in enumerate(shares):
-        got = int(rng.binomial(left, q))
+        got = binomial(left, q)
         out[j] = got
         left -= got
         if left <= 0:
             break
     if left > 0:
-        out[d - 1] = left
+        out[last] = left
     return out
 
 

@@ -565,7 +565,8 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
             if fs.replaces:
                 wait = _unlink(sim, n, k, c)
                 io += wait
-                tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
+                if wait:                     # adding 0.0 changes nothing: skip numpy's scalar update
+                    tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
             st.d_ref[n, ROOT, k] += c
             if fs.writes:
                 st.p_dirty[n, ROOT, k] += pages
@@ -589,19 +590,23 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
             c[7] -= back[1]
             misses = scale(r.misses)
             c[4] += back[0] + back[1] + misses
-            tot.refaults[n, ROOT, DENTRY] += misses
-            tot.refaults[n, ROOT, INODE] += misses
+            if misses:
+                tot.refaults[n, ROOT, DENTRY] += misses
+                tot.refaults[n, ROOT, INODE] += misses
             wait = disk.charge(sim, misses * costs.disk_read_ms * 1e-3)
             io += wait
-            tot.blocked_by_cause[n, REFAULT_READ] += wait
+            if wait:
+                tot.blocked_by_cause[n, REFAULT_READ] += wait
             c[0:3] = accessed(rng, c[0:3], scale(r.page_hits) * fs.pages_per_file)   # access_pages()
             refetch = scale(r.page_misses)
             c[1] += refetch * fs.pages_per_file
             st.lists[:, n, ROOT, k] = c
-            tot.page_refaults[n] += refetch * fs.pages_per_file
+            if refetch:
+                tot.page_refaults[n] += refetch * fs.pages_per_file
             wait = disk.charge(sim, read_service_s(costs, refetch * fs.pages_per_file, refetch))
             io += wait
-            tot.blocked_by_cause[n, REFAULT_READ] += wait
+            if wait:
+                tot.blocked_by_cause[n, REFAULT_READ] += wait
     return io
 
 
