@@ -32,6 +32,25 @@ class ShrinkerScan:
         Per shrinker: SHRINK_STOP when called without ``__GFP_FS``.
     numa_aware : numpy.ndarray of bool, optional
         Per shrinker: NUMA-aware (its deferred count is per node); default all.
+
+    Examples
+    --------
+    The superblock (batch 1024, a filesystem shrinker, called without
+    ``__GFP_FS``: SHRINK_STOP) and a cache of batch 128, as ``formulas.scan`` gives them:
+
+    >>> from reclaimlab.kernel import formulas
+    >>> s = ShrinkerScan("v4.19", np.array([2, 2]), np.array([1024, 128]), np.array([True, False]))
+    >>> delta, total, scanned, nxt, _ = s([312, 5000], 12, np.array([0, 700]), np.zeros(2, np.int64), nofs=True)
+    >>> delta, total, scanned, nxt.tolist()
+    ([312, 128], [312, 828], [0, 768], [312, 60])
+    >>> r = formulas.scan("v4.19", np.array([312, 5000]), 12, seeks=2, batch=np.array([1024, 128]),
+    ...                   nr_deferred=np.array([0, 700]), shrink_stop=np.array([True, False]))
+    >>> r.delta.tolist(), r.total_scan.tolist(), r.scanned.tolist(), r.next_deferred.tolist()
+    ([312, 128], [312, 828], [0, 768], [312, 60])
+    >>> s([-1, 0], 12, np.zeros(2, np.int64), np.zeros(2, np.int64), nofs=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: freeable=-1 (at flat index 0) is not allowed; freeable must be a non-negative object count (0 is valid and scans nothing)
     """
 
     def __init__(self, formula: str, seeks: np.ndarray, batch: np.ndarray, fs_shrinker: np.ndarray,
