@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .draw import take, take_values
+from .draw import take_values
 from .state import State
 
 SWAP_CLUSTER_MAX = 32
