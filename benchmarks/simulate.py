@@ -10,7 +10,16 @@ CPU and wall medians and their ratio, so a loaded machine slows both alike;
 run in the same process, as ratios, and the fitted exponent of
 time ~ size**b; (3) each scenario's reduced preset (goal: < 1 s).
 
+``--identical REV`` instead checks that the speed work changed no result:
+a fixed set of configurations (every scenario's reduced preset under
+several kernels, seeds, nodes 1/2 and cgroups 0/30, other formulas and
+rules; with ``--identical-set full`` also full presets and cells of the
+202441 grid) is run under revision REV and under today's code, each in a
+fresh process, and every pair of Datasets must be identical
+(``xarray.testing.assert_identical``, attrs and dtypes included).
+
 Run: .venv/bin/python benchmarks/simulate.py [--repeat 3] [--baseline REV | --baseline none]
+     .venv/bin/python benchmarks/simulate.py --identical 69e23c1 [--identical-set full]
 """
 from __future__ import annotations
 
@@ -18,6 +27,7 @@ import argparse
 import dataclasses
 import json
 import pathlib
+import pickle
 import shutil
 import subprocess
 import sys
@@ -100,6 +110,106 @@ def against_baseline(rev: str, repeat: int) -> None:
           f"{med[rev]['wall'] / med['today']['wall']:.2f}x wall (goal 2x)")
 
 
+# ---------------------------------------------------------------- identical results
+
+# Run configurations (a JSON list of [scenario, keywords, grid cell or null]) in a fresh
+# interpreter with the package at sys.path[0]; pickle the Datasets to the output path.
+# A grid cell [nodes, machine GiB, cgroups, copy MB/s] becomes the overrides of
+# scripts/grid-202441.py (1 GiB of anonymous memory per machine), as rl.grid makes them.
+IDENTICAL_CHILD = """
+import sys, json, pickle, dataclasses
+sys.path.insert(0, sys.argv[1])
+import reclaimlab as rl
+GIB_PAGES, MB_PAGES = 262144, 256
+out = []
+for scenario, kw, cell in json.loads(sys.argv[2]):
+    if cell:
+        nodes, gib, cgroups, mb = cell
+        base = rl.scenarios.get(scenario).params
+        kw = dict(kw, nodes=nodes, cgroups=cgroups, node_pages=gib * GIB_PAGES // nodes,
+                  anon_pages=GIB_PAGES // nodes,
+                  filesets=tuple(dataclasses.replace(f, creates_per_s=mb * MB_PAGES / f.pages_per_file)
+                                 if f.name == "copy" else f for f in base.filesets))
+    out.append(rl.simulate(scenario, **kw))
+with open(sys.argv[3], "wb") as f:
+    pickle.dump((rl.__file__, out), f)
+"""
+
+
+def identical_configs(which: str) -> list[tuple[str, dict, list | None]]:
+    """The configurations of ``--identical``: (scenario, simulate keywords, grid cell or None)."""
+    out = []
+    kernels = ["4.18", "4.19", "4.19.3", "5.0", "5.10", "6.1"]
+    for sc in rl.scenarios.names():
+        out += [(sc, {"kernel": k, "reduced": True}, None) for k in kernels]
+        out.append((sc, {"kernel": "4.19.3", "reduced": True, "seed": 1}, None))
+        for nodes in (1, 2):
+            for cgroups in (0, 30):
+                if rl.scenarios.get(sc).params.services is not None and cgroups:
+                    continue           # the services' memcg slots and systemd cgroups do not mix
+                out.append((sc, {"kernel": "4.19.3", "reduced": True, "nodes": nodes, "cgroups": cgroups,
+                                 "seed": 2}, None))
+                out.append((sc, {"kernel": "5.10", "reduced": True, "nodes": nodes, "cgroups": cgroups,
+                                 "seed": 3}, None))
+    for f in ("v4.15", "rik-2019", "dave-2019", "v5.13+floor", "rik-6.1", "v4.20"):
+        out.append(("compile-and-copy", {"formula": f, "reduced": True}, None))
+    out.append(("small-vs-large", {"formula": "v4.19", "inode_rule": "v5.16", "reduced": True}, None))
+    out.append(("small-vs-large", {"formula": "v4.19", "inode_rule": "a76cf1a474d7", "xfs_reclaim": "async",
+                                   "reduced": True}, None))
+    for remedy in ("none", "reparent", "collector"):
+        out.append(("dying-memcgs", {"formula": "v4.19", "memcg_remedy": remedy, "reduced": True}, None))
+        out.append(("dying-memcgs", {"formula": "v5.13", "memcg_remedy": remedy, "reduced": True, "nodes": 2},
+                    None))
+    for order, nodes in ((4, 1), (2, 2)):
+        out.append(("desktop-copy", {"kernel": "4.19.3", "reduced": True, "interactive_order": order,
+                                     "nodes": nodes}, None))
+    if which == "full":
+        out += [("compile-and-copy", {"kernel": k}, None) for k in ("4.18", "4.19", "4.19.3", "5.0", "5.10")]
+        out += [("compile-and-copy", {"kernel": "4.19.3", "seed": 1}, None),
+                ("desktop-copy", {"kernel": "4.19.3"}, None), ("desktop-copy", {"kernel": "4.18"}, None),
+                ("dying-memcgs", {"kernel": "4.19"}, None), ("recursive-grep", {"kernel": "4.19.3"}, None),
+                ("small-vs-large", {"kernel": "4.19.3"}, None)]
+        for cell, k in (((2, 16, 30, 40), "4.19.3"), ((1, 4, 30, 40), "4.19.3"), ((1, 4, 30, 40), "4.18"),
+                        ((1, 4, 0, 10), "4.18"), ((2, 4, 30, 40), "5.10"), ((1, 16, 0, 40), "5.0"),
+                        ((2, 16, 0, 10), "4.19")):
+            out.append(("compile-and-copy", {"kernel": k}, list(cell)))
+    return out
+
+
+def check_identical(rev: str, which: str) -> bool:
+    """Run :func:`identical_configs` under ``rev`` and today's code; report any Dataset that differs."""
+    import xarray as xr
+
+    configs = identical_configs(which)
+    with tempfile.TemporaryDirectory() as tmp:
+        (pathlib.Path(tmp) / "base").mkdir()
+        base = extract_baseline(rev, pathlib.Path(tmp) / "base")
+        if base is None:
+            return False
+        results = {}
+        for label, path in (("today", ROOT), (rev, base)):
+            out = pathlib.Path(tmp) / f"{label}.pkl"
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", IDENTICAL_CHILD, str(path), json.dumps(configs), str(out)],
+                           check=True)
+            with open(out, "rb") as f:
+                where, results[label] = pickle.load(f)
+            assert pathlib.Path(where).resolve().is_relative_to(pathlib.Path(path).resolve()), where
+            print(f"  {label}: {len(configs)} runs ({time.perf_counter() - t0:.0f} s wall)")
+    bad = 0
+    for (sc, kw, cell), a, b in zip(configs, results["today"], results[rev]):
+        try:
+            xr.testing.assert_identical(a, b)
+            assert a.attrs == b.attrs, "attrs differ"
+            for v in a.variables:
+                assert a[v].dtype == b[v].dtype, f"{v}: dtype {a[v].dtype} != {b[v].dtype}"
+        except AssertionError as e:
+            bad += 1
+            print(f"  DIFFERENT: {sc} {kw} cell={cell}: {str(e)[:1000]}")
+    print(f"  {len(configs) - bad} of {len(configs)} Datasets identical to {rev}'s")
+    return bad == 0
+
+
 def scaling(label, make, repeat):
     base = None
     sizes, times = [], []
@@ -118,7 +228,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--baseline", default=BASELINE_REV,
                     help="git revision to time the default run against ('none' to skip)")
+    ap.add_argument("--identical", metavar="REV",
+                    help="only check that today's results are identical to those of git revision REV")
+    ap.add_argument("--identical-set", choices=("quick", "full"), default="quick",
+                    help="quick: reduced presets (about 90 runs); full: also full presets and grid cells")
     args = ap.parse_args()
+    if args.identical:
+        print(f"results today and at {args.identical} ({args.identical_set} set), fresh processes:")
+        sys.exit(0 if check_identical(args.identical, args.identical_set) else 1)
     sc = rl.scenarios.get("compile-and-copy")
     p = sc.params
     t, ds = timed(lambda: rl.simulate("compile-and-copy", "v4.19"), args.repeat)

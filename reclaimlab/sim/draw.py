@@ -90,6 +90,47 @@ def thin(rng: np.random.Generator, counts: np.ndarray, fraction) -> np.ndarray:
     return rng.binomial(n, p)
 
 
+def thin_values(rng: np.random.Generator, counts: list[int], fractions: list[float]) -> list[int]:
+    """:func:`thin` of a list of counts by a list of shares: the same draws in the same order.
+
+    ``thin`` on arrays of up to :data:`SMALL_ARRAY` elements draws each nonzero
+    count on its own (:func:`_binomial_each`); this does so on Python lists.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> thin_values(rng, [0, 10], [0.5, 1.0])
+    [0, 10]
+    """
+    if len(counts) > SMALL_ARRAY:
+        return thin(rng, np.array(counts, np.int64), np.array(fractions, float)).tolist()
+    return [int(rng.binomial(c, 0.0 if q < 0.0 else 1.0 if q > 1.0 else q)) if c else 0
+            for c, q in zip(counts, fractions)]
+
+
+def thin_sparse(rng: np.random.Generator, counts: np.ndarray, fraction: float) -> np.ndarray:
+    """:func:`thin` of an integer array by one share, drawing for its nonzero counts only.
+
+    A binomial draw of a count of 0 takes nothing from the stream (in a scalar
+    call and in an array call alike), so the draws for the nonzero counts in C
+    order are the whole draw: the same numbers, without walking a mostly empty
+    array (every memcg's cells, few of which hold anything).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> thin_sparse(rng, np.array([[0, 10], [0, 0]]), 1.0).tolist()
+    [[0, 10], [0, 0]]
+    """
+    p = 0.0 if fraction < 0.0 else 1.0 if fraction > 1.0 else float(fraction)
+    flat = np.ascontiguousarray(counts, np.int64).reshape(-1)
+    where = np.flatnonzero(flat)
+    out = np.zeros(flat.shape, np.int64)
+    if len(where):
+        out[where] = [rng.binomial(c, p) for c in flat[where].tolist()]
+    return out.reshape(np.shape(counts))
+
+
 #: Arrays up to this size are thinned one element at a time (:func:`_binomial_each`).
 SMALL_ARRAY = 64
 
@@ -109,6 +150,55 @@ def _binomial_each(rng: np.random.Generator, n: np.ndarray, p) -> np.ndarray:
         n, p = np.broadcast_arrays(n, p)
         drawn = [rng.binomial(c, q) if c else 0 for c, q in zip(n.ravel().tolist(), p.ravel().tolist())]
     return np.array(drawn, np.int64).reshape(n.shape)
+
+
+def multinomial_values(rng: np.random.Generator, n: int, pvals: list[float]) -> list[int]:
+    """``rng.multinomial(n, pvals).tolist()`` for a scalar ``n``: the same numbers from the same stream.
+
+    numpy's random_multinomial() draws the classes one after the other with
+    the scalar binomial routine: ``binomial(left, pvals[j] / remaining)``,
+    ``remaining -= pvals[j]``, stopping when nothing is left, the last class
+    taking the rest. Scalar ``Generator.binomial`` calls run that routine on
+    the same shares, without multinomial's array set-up (several times its
+    draws' cost for three classes). Shares that numpy would refuse, or that
+    make a conditional share leave [0, 1], go to ``rng.multinomial`` itself.
+
+    Examples
+    --------
+    >>> a, b = np.random.default_rng(5), np.random.default_rng(5)
+    >>> multinomial_values(a, 1000, [0.2, 0.3, 0.5]) == b.multinomial(1000, [0.2, 0.3, 0.5]).tolist()
+    True
+    """
+    d = len(pvals)
+    last = d - 1
+    shares, remaining, ok = [], 1.0, type(n) is int and n >= 0 and d > 0
+    for j, p in enumerate(pvals):
+        if not 0.0 <= p <= 1.0:
+            ok = False
+            break
+        if j < last:
+            q = p / remaining if remaining else 2.0     # 2.0: not a share, numpy decides
+            if not q <= 1.0:
+                ok = False
+                break
+            shares.append(q)
+            remaining -= p
+    if not ok or sum(pvals[:-1]) > 1.0:
+        return rng.multinomial(n, pvals).tolist()
+    out = [0] * d
+    if n == 0:
+        return out                                      # a binomial of 0 draws nothing
+    left = n
+    binomial = rng.binomial
+    for j, q in enumerate(shares):
+        got = binomial(left, q)
+        out[j] = got
+        left -= got
+        if left <= 0:
+            break
+    if left > 0:
+        out[last] = left
+    return out
 
 
 def poisson(rng: np.random.Generator, mean) -> np.ndarray:

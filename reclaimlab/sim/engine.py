@@ -23,6 +23,7 @@ from .lrulist import SegmentList
 from .params import Costs, SimParams
 from .reclaim import kswapd
 from .recorder import Recorder, dataset
+from .scancall import ShrinkerScan
 from .state import CAUSES, ONLINE, PARENT, ROOT, State, StepTotals
 from .watermarks import watermarks
 from .workload import age_dirty, job_anon_pages, make_actors, plan, run_tasks, touch_slab_caches
@@ -45,6 +46,9 @@ class Sim:
         self.rules: Rules = rules
         self.per_memcg_deferred: bool = formulas.spec(rules.formula).deferral == DEFER_5_13
         self.layout: Layout = Layout.from_params(params)
+        # do_shrink_slab()'s arithmetic for shrink_slab(), on buffers made once (scancall.py)
+        self.scanner = ShrinkerScan(rules.formula, self.layout.seeks, self.layout.batch, self.layout.fs_shrinker,
+                                    self.layout.numa_aware)
         self.rng: np.random.Generator = np.random.default_rng(seed)
         lay = self.layout
         self.st = State(params.nodes, lay.memcg_slots, len(params.filesets), lay.n_generic, lay.n_shrinkers)

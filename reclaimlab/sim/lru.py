@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .draw import take, take_values
+from .draw import take_values
 from .state import State
 
 SWAP_CLUSTER_MAX = 32
@@ -47,40 +47,46 @@ def shrink_lruvec(st: State, rng: np.random.Generator, n: int, m: int, priority:
     -------
     (scanned, reclaimed) pages.
     """
-    inactive = st.p_inact[n, m] + st.p_ref[n, m] + st.p_dirty[n, m]
-    active = st.p_act[n, m]
-    n_inact, n_act = int(inactive.sum()), int(active.sum())
+    # One cell's counts as Python ints (a hot path: numpy's per-call cost dominated it).
+    p_inact, p_ref, p_act, p_dirty = st.lists[:4, n, m].tolist()
+    n_inact, n_act = sum(p_inact) + sum(p_ref) + sum(p_dirty), sum(p_act)
     if n_act and n_inact * inactive_ratio(n_inact + n_act) < n_act:
-        moved = take(rng, active, n_act >> priority)
-        st.p_act[n, m] -= moved
-        st.p_inact[n, m] += moved
-        n_inact += int(moved.sum())
+        moved = take_values(rng, p_act, n_act >> priority)
+        p_act = [a - x for a, x in zip(p_act, moved)]
+        p_inact = [a + x for a, x in zip(p_inact, moved)]
+        st.p_act[n, m] = p_act
+        st.p_inact[n, m] = p_inact
+        n_inact += sum(moved)
     target = n_inact >> priority
     if target == 0:
         return 0, 0
-    classes = np.stack([st.p_inact[n, m], st.p_ref[n, m], st.p_dirty[n, m]])
-    clean = int(classes[:2].sum())
+    clean = sum(p_inact) + sum(p_ref)
     if need is not None and clean:
         # Chunks of 32 until enough clean pages have come back.
         expect = need * n_inact / clean
         target = min(target, SWAP_CLUSTER_MAX * math.ceil(expect / SWAP_CLUSTER_MAX))
-    taken = take(rng, classes, target)
-    st.p_inact[n, m] -= taken[0]
-    st.p_ref[n, m] -= taken[1]
+    K = len(p_inact)
+    taken = take_values(rng, p_inact + p_ref + p_dirty, target)   # classes: inactive, referenced, dirty
+    st.p_inact[n, m] = [a - x for a, x in zip(p_inact, taken[:K])]
+    st.p_ref[n, m] = [a - x for a, x in zip(p_ref, taken[K:2 * K])]
     # Dirty pages stay on the list (rotated) until written back.
-    return int(taken.sum()), int(taken[:2].sum())
+    return sum(taken), sum(taken[:2 * K])
 
 
 def writeback(st: State, budget_pages: int, rng: np.random.Generator) -> int:
     """Clean up to ``budget_pages`` dirty pages (flusher threads); returns pages cleaned."""
-    dirty = st.p_dirty
-    total = int(dirty.sum())
+    # Only the cells with dirty pages: take_values draws nothing for an empty class,
+    # so drawing over them alone is the same draw as over the whole array.
+    dirty = st.lists[3].reshape(-1)             # p_dirty: a view of the contiguous block
+    where = np.flatnonzero(dirty)
+    values = dirty[where].tolist()
+    total = sum(values)
     if total == 0 or budget_pages <= 0:
         return 0
-    cleaned = take(rng, dirty, budget_pages)
-    st.p_dirty -= cleaned
-    st.p_ref += cleaned   # written pages were referenced once (generic_perform_write)
-    return int(cleaned.sum())
+    cleaned = take_values(rng, values, budget_pages)
+    dirty[where] -= cleaned
+    st.lists[1].reshape(-1)[where] += cleaned   # p_ref: written pages were referenced once (generic_perform_write)
+    return sum(cleaned)
 
 
 def access_pages(st: State, rng: np.random.Generator, n: int, m: int, k: int, pages: int) -> None:
@@ -90,7 +96,10 @@ def access_pages(st: State, rng: np.random.Generator, n: int, m: int, k: int, pa
     are activated (the second reference promotes); active pages stay.
     """
     # Scalar counts of one cell (a hot path): take_values avoids building arrays.
-    hit = take_values(rng, st.lists[:3, n, m, k].tolist(), pages)   # p_inact, p_ref, p_act
-    st.p_inact[n, m, k] += -hit[0]
-    st.p_ref[n, m, k] += hit[0] - hit[1]
-    st.p_act[n, m, k] += hit[1]
+    st.lists[:3, n, m, k] = accessed(rng, st.lists[:3, n, m, k].tolist(), pages)   # p_inact, p_ref, p_act
+
+
+def accessed(rng: np.random.Generator, counts: list[int], pages: int) -> list[int]:
+    """:func:`access_pages` on one cell's ``[p_inact, p_ref, p_act]``: the counts after it."""
+    hit = take_values(rng, counts, pages)
+    return [counts[0] - hit[0], counts[1] + hit[0] - hit[1], counts[2] + hit[1]]

@@ -40,23 +40,26 @@ def reclaim_pass(sim: Sim, n: int, priority: int, nr_to_reclaim: int, nofs: bool
     """One shrink_node() pass; returns (pages scanned, pages reclaimed, seconds)."""
     st, tot = sim.st, sim.totals
     scanned, reclaimed, seconds = 0, 0.0, 0.0
-    alive = st.memcg_state != FREE
-    lru = (st.p_inact[n] + st.p_ref[n] + st.p_act[n] + st.p_dirty[n]).sum(axis=1) if alive.sum() > 1 else None
-    slab = may_shrink(sim, n) if lru is not None else None
-    for m in np.flatnonzero(alive):
+    alive = np.flatnonzero(st.memcg_state != FREE).tolist()
+    many = len(alive) > 1
+    # Per memcg, as Python values: its pages on node n, whether shrink_slab() has work, its state.
+    lru = st.lists[:4, n].sum(axis=(0, 2)).tolist() if many else None
+    slab = may_shrink(sim, n).tolist() if many else None
+    online = (st.memcg_state == ONLINE).tolist()
+    for m in alive:
         if m != ROOT and not lru[m] and not slab[m]:
             continue                    # nothing on its LRU and no shrinker to call
         need = None if finish_lru else max(nr_to_reclaim - int(reclaimed), 0)
         if need == 0 or (m != ROOT and not lru[m]):
             s = r = 0
         else:
-            s, r = shrink_lruvec(st, sim.rng, n, int(m), priority, need)
+            s, r = shrink_lruvec(st, sim.rng, n, m, priority, need)
         scanned += s
         reclaimed += r
         seconds += s * sim.costs.page_scan_us * 1e-6
         sim.waits[RECLAIM_CPU] += s * sim.costs.page_scan_us * 1e-6
-        if st.memcg_state[m] == ONLINE and (slab is None or slab[m]):
-            pages, t = shrink_slab(sim, n, int(m), priority, nofs)
+        if online[m] and (slab is None or slab[m]):
+            pages, t = shrink_slab(sim, n, m, priority, nofs)
             reclaimed += pages
             seconds += t
     tot.pages_scanned[n] += scanned

@@ -1,7 +1,8 @@
 """shrink_slab() for one (node, memcg) at one priority (docs/kernel.md §2.1, §2.6, §3).
 
-The scan count of every shrinker comes from :func:`reclaimlab.formulas.scan`
-(built-in or registered formulas alike); this module only applies what the
+The scan count of every shrinker comes from :func:`reclaimlab.formulas.scan`'s
+arithmetic (built-in or registered formulas alike, through the run's
+:class:`~reclaimlab.sim.scancall.ShrinkerScan`); this module only applies what the
 shrinkers do with the objects they are asked to scan:
 
 * **superblock shrinker** (batch 1024, NUMA- and memcg-aware, SHRINK_STOP
@@ -39,11 +40,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import math
+
 import numpy as np
 
-from ..kernel import formulas
 from . import xfs
-from .draw import take, thin
+from .draw import take, take_values, thin
 from .state import PARENT, RECLAIM_CPU, ROOT
 
 if TYPE_CHECKING:                      # the engine imports this module
@@ -58,12 +60,39 @@ def mult_frac(x: int, numer: int, denom: int) -> int:
     return (x // denom) * numer + ((x % denom) * numer) // denom
 
 
+def _rows(sim: Sim, n: int, m: int) -> list[list[int]]:
+    """The state's (n, m, k) lists of one (node, memcg), as Python ints: ``rows[i][k]``, ``state.LISTS`` order.
+
+    One numpy call for the whole cell: the per-memcg shrinker calls work on a
+    handful of file sets, where element-wise Python beats numpy's per-call cost.
+    The float arithmetic below is the same IEEE operations numpy does element-wise.
+    """
+    return sim.st.lists[:, n, m].tolist()
+
+
+def _fractions(rows: list[list[int]], counts: list[int], ppf: list[int]) -> list[float]:
+    """Per file set: ``min(inodes, ceil(counts / pages_per_file)) / inodes`` (0 with no inodes)."""
+    out = []
+    for d_ref, d_unref, i_ref, i_unref, c, p in zip(rows[4], rows[5], rows[6], rows[7], counts, ppf):
+        inodes = d_ref + d_unref + i_ref + i_unref
+        out.append(min(inodes, -(-c // p)) / inodes if inodes > 0 else 0.0)
+    return out
+
+
+def _with_pages_values(sim: Sim, rows: list[list[int]]) -> list[float]:
+    """:func:`with_pages_fraction` of a cell's rows, as a list."""
+    pages = [a + b + c + d for a, b, c, d in zip(rows[0], rows[1], rows[2], rows[3])]
+    return _fractions(rows, pages, sim.layout.pages_per_file.tolist())
+
+
+def _dirty_values(sim: Sim, rows: list[list[int]]) -> list[float]:
+    """:func:`dirty_pages_fraction` of a cell's rows, as a list."""
+    return _fractions(rows, rows[3], sim.layout.pages_per_file.tolist())
+
+
 def with_pages_fraction(sim: Sim, n: int, m: int) -> np.ndarray:
     """Per file set: share of its inodes that still have page cache (mean field)."""
-    st = sim.st
-    inodes = st.inodes_at(n, m)
-    files_with_pages = np.minimum(inodes, -(-st.pages_at(n, m) // sim.layout.pages_per_file))
-    return np.divide(files_with_pages, inodes, out=np.zeros(len(inodes)), where=inodes > 0)
+    return np.array(_with_pages_values(sim, _rows(sim, n, m)), float)
 
 
 def dirty_pages_fraction(sim: Sim, n: int, m: int) -> np.ndarray:
@@ -73,10 +102,22 @@ def dirty_pages_fraction(sim: Sim, n: int, m: int) -> np.ndarray:
     written back, as a whole), ``ceil(dirty / pages_per_file)`` of them, spread
     over the set's inodes like the pages of :func:`with_pages_fraction`.
     """
-    st = sim.st
-    inodes = st.inodes_at(n, m)
-    files = np.minimum(inodes, -(-st.p_dirty[n, m] // sim.layout.pages_per_file))
-    return np.divide(files, inodes, out=np.zeros(len(inodes)), where=inodes > 0)
+    return np.array(_dirty_values(sim, _rows(sim, n, m)), float)
+
+
+def _lru_inode_values(sim: Sim, rows: list[list[int]]) -> tuple[list[int], list[int]]:
+    """:func:`lru_inodes` of a cell's rows, as lists."""
+    ref, unref = rows[6], rows[7]
+    if sim.rules.inode_rule == "v5.16":
+        off = _with_pages_values(sim, rows)
+    elif any(rows[3]):
+        off = _dirty_values(sim, rows)
+    else:
+        return ref, unref
+    if not any(off):
+        return ref, unref
+    keep = [1.0 - o for o in off]
+    return [math.floor(r * k) for r, k in zip(ref, keep)], [math.floor(u * k) for u, k in zip(unref, keep)]
 
 
 def lru_inodes(sim: Sim, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,18 +128,8 @@ def lru_inodes(sim: Sim, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     dirty off it, and inode_sync_complete() (fs/fs-writeback.c) puts it on once
     writeback has cleaned it. Under ``v5.16`` an inode with any pages is off it.
     """
-    st = sim.st
-    ref, unref = st.i_ref[n, m], st.i_unref[n, m]
-    if sim.rules.inode_rule == "v5.16":
-        off = with_pages_fraction(sim, n, m)
-    elif st.p_dirty[n, m].any():
-        off = dirty_pages_fraction(sim, n, m)
-    else:
-        return ref, unref
-    if not off.any():
-        return ref, unref
-    keep = 1.0 - off
-    return np.floor(ref * keep).astype(np.int64), np.floor(unref * keep).astype(np.int64)
+    ref, unref = _lru_inode_values(sim, _rows(sim, n, m))
+    return np.array(ref, np.int64), np.array(unref, np.int64)
 
 
 def superblock_parts(sim: Sim, n: int, m: int) -> tuple[int, int, int]:
@@ -110,20 +141,27 @@ def superblock_parts(sim: Sim, n: int, m: int) -> tuple[int, int, int]:
     (shrink_slab_memcg(): set by list_lru_add() on its lists); the model
     takes that as while it has dentries or inodes on this node's lists.
     """
-    st = sim.st
-    ref, unref = lru_inodes(sim, n, m)
-    dentries, inodes = int(st.dentries_at(n, m).sum()), int(ref.sum() + unref.sum())
+    rows = _rows(sim, n, m)
+    ref, unref = _lru_inode_values(sim, rows)
+    dentries, inodes = sum(rows[4]) + sum(rows[5]), sum(ref) + sum(unref)
     fs = xfs.nr_cached_objects(sim) if m == ROOT or dentries + inodes else 0
     return dentries, inodes, fs
 
 
 def count_objects(sim: Sim, n: int, m: int) -> np.ndarray:
     """What each shrinker's count_objects() returns on (n, m)."""
-    F = np.zeros(sim.layout.n_shrinkers, np.int64)
+    return np.array(_count_values(sim, n, m)[0], np.int64)
+
+
+def _count_values(sim: Sim, n: int, m: int) -> tuple[list[int], tuple[int, int, int] | None]:
+    """:func:`count_objects` as a list, and the :func:`superblock_parts` it used (None without file sets)."""
+    g_ref, g_unref = sim.st.generic_lists[:, n, m].tolist()
+    F = [0] + [r + u for r, u in zip(g_ref, g_unref)]
+    parts = None
     if sim.params.filesets:
-        F[SB] = mult_frac(sum(superblock_parts(sim, n, m)), sim.params.vfs_cache_pressure, 100)
-    F[1:] = sim.st.g_ref[n, m] + sim.st.g_unref[n, m]
-    return F
+        parts = superblock_parts(sim, n, m)
+        F[SB] = mult_frac(sum(parts), sim.params.vfs_cache_pressure, 100)
+    return F, parts
 
 
 def superblock_bit(sim: Sim, n: int, m: int, count: int) -> bool:
@@ -140,7 +178,8 @@ def superblock_bit(sim: Sim, n: int, m: int, count: int) -> bool:
     if m == ROOT:
         return True
     st = sim.st
-    if st.d_ref[n, m].any() or st.d_unref[n, m].any() or st.i_ref[n, m].any() or st.i_unref[n, m].any():
+    # d_ref, d_unref, i_ref, i_unref (count_nonzero: the cheapest numpy test of a small block)
+    if np.count_nonzero(st.lists[4:8, n, m]):
         st.sb_bit[n, m] = True
     elif count == 0:
         st.sb_bit[n, m] = False
@@ -173,41 +212,46 @@ def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[fl
     (pages freed, seconds spent): slab pages freed plus page cache stripped
     with inodes (both count as reclaimed, §3), and the CPU and IO wait time.
     """
-    st = sim.st
-    F = count_objects(sim, n, m)
-    if m != ROOT and sim.params.filesets and not superblock_bit(sim, n, m, int(F[SB])):
+    st, lay = sim.st, sim.layout
+    F, parts = _count_values(sim, n, m)
+    if m != ROOT and sim.params.filesets and not superblock_bit(sim, n, m, F[SB]):
         F[SB] = 0
-    if not F.any():
+    if not any(F):
         return 0.0, 0.0      # do_shrink_slab() returns at a count of 0: nothing changes
-    ni = np.where(sim.layout.numa_aware, n, 0)
     mi = m if sim.per_memcg_deferred else 0
-    slot = (np.arange(sim.layout.n_shrinkers), ni, mi)
-    res = formulas.scan(sim.rules.formula, F, priority, seeks=sim.layout.seeks, batch=sim.layout.batch,
-                        nr_deferred=st.nr_deferred[slot], small_scan=st.small_scan,
-                        shrink_stop=sim.layout.fs_shrinker & nofs)
-    st.nr_deferred[slot] = res.next_deferred
-    st.small_scan = np.array(res.small_scan, np.int64)
+    scanner = sim.scanner
+    if scanner.all_numa:
+        slot = (slice(None), n, mi)
+    else:
+        slot = (np.arange(lay.n_shrinkers), np.where(lay.numa_aware, n, 0), mi)
+    delta, total_scan, scanned, next_deferred, small_scan = scanner(
+        F, priority, st.nr_deferred[slot], st.small_scan, nofs)
+    st.nr_deferred[slot] = next_deferred
+    if scanner.changes_small:
+        st.small_scan = small_scan.copy()
     tot = sim.totals
     pages, seconds = 0.0, 0.0
     if sim.params.filesets and F[SB]:
-        p, s = _scan_superblock(sim, n, m, int(res.scanned[SB]), int(res.delta[SB]),
-                                int(res.total_scan[SB]))
+        p, s = _scan_superblock(sim, n, m, scanned[SB], delta[SB], total_scan[SB], parts)
         pages, seconds = pages + p, seconds + s
-    for g in range(sim.layout.n_generic):
-        k = int(res.scanned[1 + g])
-        c = sim.layout.generic_cache_index + g
-        tot.delta[n, m, c] += int(res.delta[1 + g])
-        tot.total_scan[n, m, c] += int(res.total_scan[1 + g])
+    for g in range(lay.n_generic):
+        k = scanned[1 + g]
+        c = lay.generic_cache_index + g
+        if delta[1 + g]:
+            tot.delta[n, m, c] += delta[1 + g]
+        if total_scan[1 + g]:
+            tot.total_scan[n, m, c] += total_scan[1 + g]
         if k == 0:
             continue
         if m == PARENT and sim.parent_lists is not None:
             freed = _walk_parent(sim, n, g, k)
         else:
-            freed, ref, unref = isolate_referenced(sim.rng, st.g_ref[n, m, g], st.g_unref[n, m, g], k)
-            st.g_ref[n, m, g], st.g_unref[n, m, g] = ref, unref
+            freed, ref, unref = _isolate_values(sim.rng, [int(st.g_ref[n, m, g])], [int(st.g_unref[n, m, g])], k)
+            freed = freed[0]
+            st.g_ref[n, m, g], st.g_unref[n, m, g] = ref[0], unref[0]
         tot.scanned[n, m, c] += k
         tot.freed[n, m, c] += int(freed)
-        pages += freed / sim.layout.generic_objects_per_page[g]
+        pages += freed / float(lay.generic_objects_per_page[g])
         cpu = k * sim.costs.object_scan_us * 1e-6 + freed * sim.costs.object_free_us * 1e-6
         seconds += cpu
         sim.waits[RECLAIM_CPU] += cpu
@@ -226,6 +270,16 @@ def isolate_referenced(rng, ref, unref, k: int):
     return freed + again, ref - rotated, unref - first[1] + rotated - again
 
 
+def _isolate_values(rng, ref: list[int], unref: list[int], k: int) -> tuple[list[int], list[int], list[int]]:
+    """:func:`isolate_referenced` on lists of classes (the same draws in the same order)."""
+    first = take_values(rng, ref + unref, k)
+    K = len(ref)
+    rotated, freed = first[:K], first[K:]
+    again = take_values(rng, rotated, k - sum(first))   # the walk comes back round
+    return ([f + a for f, a in zip(freed, again)], [r - x for r, x in zip(ref, rotated)],
+            [u - f + x - a for u, f, x, a in zip(unref, freed, rotated, again)])
+
+
 def _split_calls(nr: int, parts: tuple[int, int, int], batch: int) -> list[tuple[np.ndarray, int]]:
     """super_cache_scan() calls for ``nr`` scanned objects: [(per-cache counts, times)].
 
@@ -233,6 +287,11 @@ def _split_calls(nr: int, parts: tuple[int, int, int], batch: int) -> list[tuple
     ``mult_frac(size, part, total + 1)``; dentries and inodes get one more,
     fs objects one more only when their share is not nil (``if (fs_objects)``).
     """
+    return [(np.array(split), times) for split, times in _split_values(nr, parts, int(batch))]
+
+
+def _split_values(nr: int, parts: tuple[int, int, int], batch: int) -> list[tuple[list[int], int]]:
+    """:func:`_split_calls` with each split as a list of ints."""
     d, i, f = parts
     total = d + i + f + 1
     calls = []
@@ -240,53 +299,85 @@ def _split_calls(nr: int, parts: tuple[int, int, int], batch: int) -> list[tuple
     for size, times in ((batch, full), (rest, 1 if rest else 0)):
         if times:
             fs = mult_frac(size, f, total)
-            calls.append((np.array([mult_frac(size, d, total) + 1, mult_frac(size, i, total) + 1,
-                                    fs + 1 if fs else 0]), times))
+            calls.append(([mult_frac(size, d, total) + 1, mult_frac(size, i, total) + 1,
+                           fs + 1 if fs else 0], times))
     return calls
 
 
-def _scan_superblock(sim: Sim, n, m, nr, delta, total_scan) -> tuple[float, float]:
-    """Apply one super_cache_scan() call sequence of ``nr`` objects."""
+def _floor_shares(value: int, share: list[float]) -> list[int] | None:
+    """``np.floor(value * share).astype(np.int64)`` as ints; None when a product is out of int64's range."""
+    if 0 <= value < 2**62 and min(share) >= 0.0 and max(share) <= 1.0:   # the products fit int64
+        return [math.floor(value * s) for s in share]
+    return None
+
+
+def _scan_superblock(sim: Sim, n, m, nr, delta, total_scan, parts=None) -> tuple[float, float]:
+    """Apply one super_cache_scan() call sequence of ``nr`` objects.
+
+    ``parts``: :func:`superblock_parts` of (n, m) when the caller has them.
+    """
     st, tot, costs = sim.st, sim.totals, sim.costs
-    parts = superblock_parts(sim, n, m)
-    weights = np.array(parts, float)
-    if weights.sum():
-        share = weights / weights.sum()
-        tot.delta[n, m, :3] += np.floor(delta * share).astype(np.int64)
-        tot.total_scan[n, m, :3] += np.floor(total_scan * share).astype(np.int64)
+    if parts is None:
+        parts = superblock_parts(sim, n, m)
+    # The sum of three counts, exact as a float (< 2**53): numpy's sum of the float array.
+    weight = float(sum(parts))
+    if weight:
+        share = [float(x) / weight for x in parts]
+        for out, value in ((tot.delta, delta), (tot.total_scan, total_scan)):
+            if not value:
+                continue                      # floor(0 * share) adds nothing
+            floors = _floor_shares(value, share)
+            if floors is None:
+                out[n, m, :3] += np.floor(value * np.array(share)).astype(np.int64)
+            else:
+                out[n, m, :3] += floors
     if nr == 0:
         return 0.0, 0.0
-    calls = _split_calls(nr, parts, sim.layout.batch[SB])
-    want = sum(split * times for split, times in calls)
+    calls = _split_values(nr, parts, int(sim.layout.batch[SB]))
+    want = [sum(split[c] * times for split, times in calls) for c in range(3)]
     pages = 0.0
     # Dentries: freeing one drops the last reference to its inode.
-    freed_d, st.d_ref[n, m], st.d_unref[n, m] = isolate_referenced(
-        sim.rng, st.d_ref[n, m], st.d_unref[n, m], int(want[DENTRY]))
-    st.i_unref[n, m] += freed_d
-    pages += freed_d.sum() / sim.params.dentry_objects_per_page
-    freed_i, stripped = _prune_icache(sim, n, m, int(want[INODE]))
+    d_ref, d_unref, i_ref, i_unref = st.lists[4:8, n, m].tolist()
+    freed_d, d_ref, d_unref = _isolate_values(sim.rng, d_ref, d_unref, want[DENTRY])
+    st.lists[4:8, n, m] = [d_ref, d_unref, i_ref, [u + f for u, f in zip(i_unref, freed_d)]]
+    pages += sum(freed_d) / sim.params.dentry_objects_per_page
+    freed_i, stripped = _prune_icache(sim, n, m, want[INODE])
     pages += stripped
     seconds = 0.0
     walked_x = freed_x = 0
     for split, times in calls:
         for _ in range(times if split[XFS_INODE] else 0):
             # One free_cached_objects() call per super_cache_scan() call.
-            walked, freed, wait = xfs.reclaim_inodes_nr(sim, n, int(split[XFS_INODE]))
+            walked, freed, wait = xfs.reclaim_inodes_nr(sim, n, split[XFS_INODE])
             # A call that found nothing to grab may still have waited for another's AG lock.
             walked_x, freed_x, seconds = walked_x + walked, freed_x + freed, seconds + wait
             if walked == 0:
                 break
     pages += freed_x / sim.params.inode_objects_per_page
-    for c, k, f in ((DENTRY, want[DENTRY], freed_d.sum()), (INODE, want[INODE], freed_i),
+    for c, k, f in ((DENTRY, want[DENTRY], sum(freed_d)), (INODE, want[INODE], freed_i),
                     (XFS_INODE, walked_x, freed_x)):
         tot.scanned[n, m, c] += int(k)
         tot.freed[n, m, c] += int(f)
     objects = int(want[DENTRY] + want[INODE]) + walked_x
-    freed = int(freed_d.sum()) + freed_i + freed_x
+    freed = int(sum(freed_d)) + freed_i + freed_x
     cpu = objects * costs.object_scan_us * 1e-6 + freed * costs.object_free_us * 1e-6
     seconds += cpu
     sim.waits[RECLAIM_CPU] += cpu
     return pages, seconds
+
+
+def _seq_sum(values: list[float]) -> float:
+    """numpy's sum of a 1-d float64 array of these values, in the same order of additions.
+
+    Under 8 elements numpy adds them one after the other from 0.0; from 8 on it
+    sums pairwise, so that case is left to numpy.
+    """
+    if len(values) >= 8:
+        return float(np.array(values, float).sum())
+    s = 0.0
+    for v in values:
+        s += v
+    return s
 
 
 def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
@@ -299,43 +390,58 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
     and rotated (two steps), to be freed when a walk next comes round to it.
     """
     st = sim.st
-    ref, unref = lru_inodes(sim, n, m)
-    if k == 0 or ref.sum() + unref.sum() == 0:
+    rows = _rows(sim, n, m)
+    ref, unref = _lru_inode_values(sim, rows)
+    if k == 0 or sum(ref) + sum(unref) == 0:
         return 0, 0.0
+    K = len(ref)
     # Under v5.16 only inodes without pages are on the LRU; otherwise those with
     # dirty pages are off it, and the share with pages is among the others.
     if sim.rules.inode_rule == "v5.16":
-        with_pages = np.zeros(len(ref))
+        with_pages = [0.0] * K
     else:
-        dirty = dirty_pages_fraction(sim, n, m)
-        with_pages = np.clip(np.divide(with_pages_fraction(sim, n, m) - dirty, 1.0 - dirty,
-                                       out=np.zeros(len(ref)), where=dirty < 1.0), 0.0, 1.0)
-    rotate = (sim.layout.pages_per_file > 1) if sim.rules.inode_rule == "a76cf1a474d7" else np.zeros(len(ref), bool)
-    lru = ref + unref
-    steps_per_inode = (lru + unref * with_pages * ~rotate).sum() / lru.sum()
+        dirty = _dirty_values(sim, rows)
+        with_pages = [_clip01((w - d) / (1.0 - d)) if d < 1.0 else 0.0
+                      for w, d in zip(_with_pages_values(sim, rows), dirty)]
+    if sim.rules.inode_rule == "a76cf1a474d7":
+        rotate = [p > 1 for p in sim.layout.pages_per_file.tolist()]
+    else:
+        rotate = [False] * K
+    lru = [r + u for r, u in zip(ref, unref)]
+    steps = _seq_sum([x + (u * w * (0.0 if rot else 1.0)) for x, u, w, rot in zip(lru, unref, with_pages, rotate)])
+    steps_per_inode = steps / sum(lru)
     k = int(k / steps_per_inode)
-    first = take(sim.rng, np.stack([ref, unref]), k)
-    rotated = first[0]
-    freed, kept, stripped = _visit_unused(sim, first[1], with_pages, rotate)
+    first = take_values(sim.rng, ref + unref, k)
+    rotated = first[:K]
+    freed, kept, stripped = _visit_values(sim, first[K:], with_pages, rotate)
     # Back round the list: the rotated inodes are unreferenced now and the
     # stripped ones have no pages left.
-    again = take(sim.rng, np.stack([rotated, kept, stripped]), k - int(first.sum()))
-    freed_again, _, stripped_again = _visit_unused(sim, again[0], with_pages, rotate)
-    freed = freed + freed_again + again[2]
-    st.i_ref[n, m] -= rotated
-    st.i_unref[n, m] += rotated - freed
-    pages = _strip_pages(sim, n, m, stripped + stripped_again)
-    dirty = thin(sim.rng, freed, np.divide(st.i_dirty[n, m], np.maximum(st.inodes_at(n, m) + freed, 1)))
-    dirty = np.minimum(dirty, st.i_dirty[n, m])
-    st.i_dirty[n, m] -= dirty
-    st.x_dirty[n] += int(dirty.sum())
-    st.x_clean[n] += int((freed - dirty).sum())
+    again = take_values(sim.rng, rotated + kept + stripped, k - sum(first))
+    freed_again, _, stripped_again = _visit_values(sim, again[:K], with_pages, rotate)
+    freed = [a + b + c for a, b, c in zip(freed, freed_again, again[2 * K:])]
+    i_ref = [x - r for x, r in zip(rows[6], rotated)]
+    i_unref = [x + r - f for x, r, f in zip(rows[7], rotated, freed)]
+    st.i_ref[n, m] = i_ref
+    st.i_unref[n, m] = i_unref
+    pages = _strip_pages(sim, n, m, [a + b for a, b in zip(stripped, stripped_again)])
+    i_dirty = rows[8]
+    inodes = [a + b + c + d for a, b, c, d in zip(rows[4], rows[5], i_ref, i_unref)]
+    share = [_clip01(x / max(i + f, 1)) for x, i, f in zip(i_dirty, inodes, freed)]
+    dirty = [min(sim.rng.binomial(c, q) if c else 0, x) for c, q, x in zip(freed, share, i_dirty)]
+    st.i_dirty[n, m] = [x - d for x, d in zip(i_dirty, dirty)]
+    st.x_dirty[n] += sum(dirty)
+    st.x_clean[n] += sum(f - d for f, d in zip(freed, dirty))
     if m == ROOT:
         # Still in XFS's inode cache (XFS_IRECLAIMABLE) until XFS reclaims it: a lookup of
         # its file meanwhile recycles it without IO (xfs_iget_cache_hit(), xfs.py). The
         # working sets' files are in the root memcg; a cgroup's files are not read again.
-        st.x_clean_set[n] += freed - dirty
-    return int(freed.sum()), pages
+        st.x_clean_set[n] += [f - d for f, d in zip(freed, dirty)]
+    return sum(freed), pages
+
+
+def _clip01(x: float) -> float:
+    """``np.clip(x, 0.0, 1.0)`` of one float (NaN stays NaN)."""
+    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
 
 
 def _visit_unused(sim: Sim, unused, with_pages, rotate):
@@ -344,22 +450,34 @@ def _visit_unused(sim: Sim, unused, with_pages, rotate):
     return unused - have, np.where(rotate, have, 0), np.where(rotate, 0, have)
 
 
+def _visit_values(sim: Sim, unused: list[int], with_pages: list[float], rotate: list[bool]):
+    """:func:`_visit_unused` on lists (``with_pages`` within [0, 1]): the same binomial draws."""
+    rng = sim.rng
+    have = [int(rng.binomial(c, _clip01(q))) if c else 0 for c, q in zip(unused, with_pages)]
+    return ([u - h for u, h in zip(unused, have)], [h if r else 0 for h, r in zip(have, rotate)],
+            [0 if r else h for h, r in zip(have, rotate)])
+
+
 def _strip_pages(sim: Sim, n, m, files) -> float:
     """invalidate_mapping_pages() on ``files`` inodes per file set; returns pages freed."""
     st = sim.st
-    if not files.any():
+    files = files.tolist() if isinstance(files, np.ndarray) else list(files)
+    if not any(files):
         return 0.0
-    clean = np.stack([st.p_inact[n, m], st.p_ref[n, m], st.p_act[n, m]])
-    pages = st.pages_at(n, m)
-    have = -(-pages // sim.layout.pages_per_file)
-    per_file = np.divide(pages, np.maximum(have, 1))
+    # The cell's counts before any stripping (each file set takes from its own).
+    p_inact, p_ref, p_act, p_dirty = st.lists[:4, n, m].tolist()
+    ppf = sim.layout.pages_per_file.tolist()
     total = 0.0
-    for k in np.flatnonzero(files):
-        gone = take(sim.rng, clean[:, k], int(round(files[k] * per_file[k])))
+    for k, f in enumerate(files):
+        if not f:
+            continue
+        pages = p_inact[k] + p_ref[k] + p_act[k] + p_dirty[k]
+        per_file = pages / max(-(-pages // ppf[k]), 1)
+        gone = take_values(sim.rng, [p_inact[k], p_ref[k], p_act[k]], int(round(f * per_file)))
         st.p_inact[n, m, k] -= gone[0]
         st.p_ref[n, m, k] -= gone[1]
         st.p_act[n, m, k] -= gone[2]
-        total += gone.sum()
+        total += sum(gone)
     return float(total)
 
 

@@ -70,11 +70,13 @@ from typing import TYPE_CHECKING
 
 from dataclasses import dataclass, field
 
+import math
+
 import numpy as np
 
 from . import alloc, disk, xfs
-from .draw import poisson, take_values, thin
-from .lru import access_pages
+from .draw import multinomial_values, poisson, take_values, thin, thin_sparse
+from .lru import accessed
 from .params import PAGE_KIB
 from .reclaim import direct_reclaim
 from .slab import DENTRY, INODE, XFS_INODE
@@ -239,11 +241,17 @@ def anon_need(params, age: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np
     P = params.job_process_pages
     if not P or life == float("inf"):
         return np.zeros_like(work), np.zeros_like(work)
-    lives0, lives1 = age / life, (age + work) / life
-    whole0, whole1 = np.floor(lives0), np.floor(lives1)
-    held = P * (lives0 - whole0)
-    peak = np.where(whole1 > whole0, P - held, P * (lives1 - whole1) - held)
-    return np.where(work > 0, peak, 0.0), P * (lives1 - lives0)
+    # Per task in Python floats (a handful of tasks): the same IEEE operations as numpy's
+    # element-wise ones, without a dozen array calls a step.
+    peak, faulted = [], []
+    for a, w in zip(age.tolist(), work.tolist()):
+        lives0, lives1 = a / life, (a + w) / life
+        whole0, whole1 = math.floor(lives0), math.floor(lives1)
+        held = P * (lives0 - whole0)
+        top = P - held if whole1 > whole0 else P * (lives1 - whole1) - held
+        peak.append(top if w > 0 else 0.0)
+        faulted.append(P * (lives1 - lives0))
+    return np.array(peak, float).reshape(work.shape), np.array(faulted, float).reshape(work.shape)
 
 
 def job_anon_pages(sim: Sim, actors: list[Actor]) -> float:
@@ -256,7 +264,7 @@ def plan(sim: Sim, actor: Actor) -> StepPlan | None:
     dt = sim.params.dt_s
     tasks = actor.tasks
     # A task asleep in direct reclaim past the last step's end is still in it (exposure).
-    if actor.in_reclaim.any():
+    if np.count_nonzero(actor.in_reclaim):     # .any() of a few floats, cheaper
         reclaiming = np.minimum(actor.in_reclaim, dt)
         actor.in_reclaim -= reclaiming
     else:
@@ -487,14 +495,14 @@ def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
     if todo is None:
         return
     work, done = todo.work, todo.done
-    if done.any():
+    if np.count_nonzero(done):
         disk.issue_as(sim, actor.name, "io")
         done_s = done.sum()
         granted = done_s / work.sum()
         io = sum(_apply(sim, p, granted) for p in todo.plans)
         actor.debt += io * done / done_s
     short = (work > 0) & ~todo.asleep & (done < work)
-    if short.any():
+    if np.count_nonzero(short):
         lost = (work[short] - done[short]).sum()
         sim.totals.blocked_by_cause[:, MEMORY_WAIT] += lost / sim.params.nodes
     if actor.job:
@@ -534,42 +542,43 @@ def _get_memory(sim: Sim, need: float, awake: float, fs_share: float) -> tuple[f
 
 def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
     """Draw what file set ``k`` does in ``seconds`` of its task's time, per node."""
-    fs = sim.params.filesets[k]
-    N = sim.params.nodes
-    st = sim.st
+    params = sim.params
+    fs = params.filesets[k]
+    N = params.nodes
+    st, rng = sim.st, sim.rng
     plan = FilesetPlan(k)
     # Page-cache allocations use the mapping's gfp mask (page_cache_alloc(), readahead_gfp_mask()).
-    nofs = sim.params.mapping_nofs or fs.nofs
+    nofs = params.mapping_nofs or fs.nofs
+    # Pages per object, as the expressions below always evaluated them (the same floats).
+    per_created = fs.pages_per_file + 1 / params.dentry_objects_per_page + 1 / params.inode_objects_per_page
     for n in range(N):
         node = NodeDraw(n)
         if fs.creates_per_s:
-            node.creates = int(poisson(sim.rng, fs.creates_per_s * seconds / N))
-            pages = node.creates * (fs.pages_per_file + 1 / sim.params.dentry_objects_per_page
-                                    + 1 / sim.params.inode_objects_per_page)
+            node.creates = int(poisson(rng, fs.creates_per_s * seconds / N))
+            pages = node.creates * per_created
             plan.pages += pages
             # Read (or written) through the mapping; a created file's slab objects in
             # xfs_create's transaction (PF_MEMALLOC_NOFS): no __GFP_FS on XFS.
             plan.fs_pages += 0.0 if nofs else pages
         if fs.working_set:
             W = max(fs.working_set // N, 1)
-            reads = int(poisson(sim.rng, W * fs.reads_per_s * seconds))
+            reads = int(poisson(rng, W * fs.reads_per_s * seconds))
             # One cell of the state: its counts as Python ints, not whole-array sums (a hot path).
-            d_ref, d_unref, i_ref, i_unref = _cell(st, 4, 8, n, ROOT, k)
+            p_inact, p_ref, p_act, p_dirty, d_ref, d_unref, i_ref, i_unref, _ = st.lists[:, n, ROOT, k].tolist()
             D, U = d_ref + d_unref, i_ref + i_unref
             pd, pu = min(D / W, 1.0), min(U / W, 1.0 - min(D / W, 1.0))
-            dentry_hits, inode_hits, misses = (
-                int(x) for x in sim.rng.multinomial(reads, [pd, pu, max(1.0 - pd - pu, 0.0)]))
+            dentry_hits, inode_hits, misses = multinomial_values(rng, reads, [pd, pu, max(1.0 - pd - pu, 0.0)])
             # xfs_iget() of a missed file: its inode may still be in XFS's cache (xfs.py).
-            recycled = (int(thin(sim.rng, misses, xfs.recycle_share(sim, n, k, W - D - U)))
-                        if misses and sim.st.x_clean_set[n, k] else 0)
-            with_pages = min(-(-_cell_pages(st, n, ROOT, k) // fs.pages_per_file), W)
-            page_hits = int(sim.rng.binomial(reads, with_pages / W))
+            recycled = (int(thin(rng, misses, xfs.recycle_share(sim, n, k, W - D - U)))
+                        if misses and st.x_clean_set[n, k] else 0)
+            with_pages = min(-(-(p_inact + p_ref + p_act + p_dirty) // fs.pages_per_file), W)
+            page_hits = int(rng.binomial(reads, with_pages / W))
             node.reads = ReadDraw(dentry_hits, inode_hits, misses, page_hits, reads - page_hits, recycled)
             cache = node.reads.page_misses * fs.pages_per_file
             # A lookup's dentry and inode (d_alloc, xfs_iget outside a transaction) are GFP_KERNEL;
             # a recycled inode reuses its xfs_inode (the VFS inode is inside it): no new object.
-            slab = (misses / sim.params.dentry_objects_per_page
-                    + (misses - recycled) / sim.params.inode_objects_per_page)
+            slab = (misses / params.dentry_objects_per_page
+                    + (misses - recycled) / params.inode_objects_per_page)
             plan.pages += cache + slab
             plan.fs_pages += slab + (0.0 if nofs else cache)
         plan.nodes.append(node)
@@ -591,7 +600,8 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
             if fs.replaces:
                 wait = _unlink(sim, n, k, c)
                 io += wait
-                tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
+                if wait:                     # adding 0.0 changes nothing: skip numpy's scalar update
+                    tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
             st.d_ref[n, ROOT, k] += c
             if fs.writes:
                 st.p_dirty[n, ROOT, k] += pages
@@ -603,36 +613,43 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 tot.blocked_by_cause[n, FILE_READ] += wait
         if node.reads is not None:
             r = node.reads
-            hits = scale(r.dentry_hits)
-            d_ref, d_unref = _cell(st, 4, 6, n, ROOT, k)
-            fresh = take_values(sim.rng, [d_unref, d_ref], hits)[0]
-            st.d_unref[n, ROOT, k] -= fresh
-            st.d_ref[n, ROOT, k] += fresh
-            back = take_values(sim.rng, _cell(st, 6, 8, n, ROOT, k), scale(r.inode_hits))
-            st.i_ref[n, ROOT, k] -= back[0]
-            st.i_unref[n, ROOT, k] -= back[1]
+            rng = sim.rng
+            # The cell as Python ints, changed in order and written back once (nothing
+            # in between reads it): p_inact, p_ref, p_act, p_dirty, d_ref, d_unref, i_ref, i_unref, i_dirty.
+            c = st.lists[:, n, ROOT, k].tolist()
+            fresh = take_values(rng, [c[5], c[4]], scale(r.dentry_hits))[0]
+            c[5] -= fresh
+            c[4] += fresh
+            back = take_values(rng, [c[6], c[7]], scale(r.inode_hits))
+            c[6] -= back[0]
+            c[7] -= back[1]
             misses = scale(r.misses)
             recycled = r.recycled
             if recycled and misses < r.misses:
-                recycled = int(thin(sim.rng, recycled, misses / r.misses))
+                recycled = int(thin(rng, recycled, misses / r.misses))
             # xfs_iget_cache_hit(): XFS_IRECLAIMABLE inodes come back without IO (as many as
             # XFS still holds now); the others are read, through their cluster buffer.
             recycled = xfs.recycle(sim, n, k, min(recycled, misses))
-            st.d_ref[n, ROOT, k] += back[0] + back[1] + misses
-            tot.refaults[n, ROOT, DENTRY] += misses
-            tot.refaults[n, ROOT, INODE] += misses
-            tot.refaults[n, ROOT, XFS_INODE] += misses - recycled
+            c[4] += back[0] + back[1] + misses
+            if misses:
+                tot.refaults[n, ROOT, DENTRY] += misses
+                tot.refaults[n, ROOT, INODE] += misses
+                tot.refaults[n, ROOT, XFS_INODE] += misses - recycled
             reads = xfs.lookup_cluster_reads(sim, n, misses - recycled)
             wait = disk.charge(sim, reads * costs.disk_read_ms * 1e-3)
             io += wait
-            tot.blocked_by_cause[n, REFAULT_READ] += wait
-            access_pages(st, sim.rng, n, ROOT, k, scale(r.page_hits) * fs.pages_per_file)
+            if wait:
+                tot.blocked_by_cause[n, REFAULT_READ] += wait
+            c[0:3] = accessed(rng, c[0:3], scale(r.page_hits) * fs.pages_per_file)   # access_pages()
             refetch = scale(r.page_misses)
-            st.p_ref[n, ROOT, k] += refetch * fs.pages_per_file
-            tot.page_refaults[n] += refetch * fs.pages_per_file
+            c[1] += refetch * fs.pages_per_file
+            st.lists[:, n, ROOT, k] = c
+            if refetch:
+                tot.page_refaults[n] += refetch * fs.pages_per_file
             wait = disk.charge(sim, read_service_s(costs, refetch * fs.pages_per_file, refetch))
             io += wait
-            tot.blocked_by_cause[n, REFAULT_READ] += wait
+            if wait:
+                tot.blocked_by_cause[n, REFAULT_READ] += wait
     return io
 
 
@@ -645,11 +662,6 @@ def _cell(st, first: int, last: int, n: int, m: int, k: int) -> list[int]:
     return st.lists[first:last, n, m, k].tolist()
 
 
-def _cell_pages(st, n: int, m: int, k: int) -> int:
-    """Page-cache pages of one (node, memcg, file set) cell."""
-    return sum(_cell(st, 0, 4, n, m, k))
-
-
 def _unlink(sim: Sim, n: int, k: int, files: int) -> float:
     """Unlink ``files`` old files of set ``k``: page cache, dentry and inode go at once.
 
@@ -660,25 +672,18 @@ def _unlink(sim: Sim, n: int, k: int, files: int) -> float:
     ``inode_flush_ms`` per inode, queued on the disk (:mod:`reclaimlab.sim.disk`).
     """
     st = sim.st
-    page_counts = _cell(st, 0, 4, n, ROOT, k)      # p_inact, p_ref, p_act, p_dirty
-    object_counts = _cell(st, 4, 8, n, ROOT, k)    # d_ref, d_unref, i_ref, i_unref
+    c = st.lists[:, n, ROOT, k].tolist()
+    page_counts = c[0:4]       # p_inact, p_ref, p_act, p_dirty
+    object_counts = c[4:8]     # d_ref, d_unref, i_ref, i_unref
     pages = sum(page_counts)
     have = sum(object_counts)
     files = min(files, have)
     if files == 0:
         return 0.0
     d = take_values(sim.rng, object_counts, files)
-    st.d_ref[n, ROOT, k] -= d[0]
-    st.d_unref[n, ROOT, k] -= d[1]
-    st.i_ref[n, ROOT, k] -= d[2]
-    st.i_unref[n, ROOT, k] -= d[3]
     gone = take_values(sim.rng, page_counts, pages * files // have)
-    st.p_inact[n, ROOT, k] -= gone[0]
-    st.p_ref[n, ROOT, k] -= gone[1]
-    st.p_act[n, ROOT, k] -= gone[2]
-    st.p_dirty[n, ROOT, k] -= gone[3]
-    dirty = min(int(st.i_dirty[n, ROOT, k]), files)
-    st.i_dirty[n, ROOT, k] -= dirty
+    dirty = min(c[8], files)
+    st.lists[:, n, ROOT, k] = [x - y for x, y in zip(c, gone + d + [dirty])]
     st.x_dirty[n] += files          # xfs_inactive(): a transaction dirties the inode
     st.x_pinned[n] += files         # and pins it until the log is forced
     return disk.charge(sim, xfs.use_clusters(sim, n, files) * xfs.inode_service_s(sim))
@@ -718,7 +723,7 @@ def age_dirty(sim: Sim) -> None:
     # A cached file's dirty inode is written about dirty_expire after it was
     # dirtied (in XFS: a log worker push, then xfsaild; written here directly,
     # at the disk's cost); evicted dirty ones wait in XFS (xfs.py).
-    written = thin(sim.rng, st.i_dirty, min(dt / costs.dirty_expire_s, 1.0))
+    written = thin_sparse(sim.rng, st.i_dirty, min(dt / costs.dirty_expire_s, 1.0))
     st.i_dirty -= written
     for n, inodes in enumerate(written.sum(axis=(1, 2))):
         if inodes:

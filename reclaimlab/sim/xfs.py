@@ -68,7 +68,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import disk
-from .draw import take, take_values, thin
+from .draw import take, take_values, thin, thin_values
 from .state import ROOT, XFS_CLUSTER_READ, XFS_LOG_FORCE, XFS_RECLAIM_LOCK, XFS_SYNC_RECLAIM
 
 if TYPE_CHECKING:                      # the engine imports this module
@@ -135,8 +135,11 @@ def cluster_miss_share(sim: Sim) -> np.ndarray:
     if sim.layout.cluster_cache is None:
         return np.zeros(sim.params.nodes)
     g = sim.layout.cluster_cache
-    held = sim.st.g_ref[:, ROOT, g] + sim.st.g_unref[:, ROOT, g]
-    return np.clip(1.0 - held / sim.layout.clusters_per_node, 0.0, 1.0)
+    # Per node in Python floats: np.clip's value for these shares (never NaN, never -0.0),
+    # at a fraction of np.clip's cost; cluster_misses() does the same for one node.
+    per_node = sim.layout.clusters_per_node
+    return np.array([min(max(1.0 - (r + u) / per_node, 0.0), 1.0) for r, u in
+                     zip(sim.st.g_ref[:, ROOT, g].tolist(), sim.st.g_unref[:, ROOT, g].tolist())])
 
 
 def cluster_misses(sim: Sim, n: int, lookups: int) -> int:
@@ -244,7 +247,7 @@ def lookup_cluster_reads(sim: Sim, n: int, inodes: int) -> int:
     return cluster_misses(sim, n, int(inodes))
 
 
-def _forget_recyclable(sim: Sim, clean_freed: np.ndarray) -> None:
+def _forget_recyclable(sim: Sim, clean_freed: list[int]) -> None:
     """XFS reclaim freed ``clean_freed[n]`` clean inodes per node: drop the file sets' share of them.
 
     Which of a node's clean reclaimable inodes a walk frees is a uniform
@@ -367,7 +370,8 @@ def nr_cached_objects(sim: Sim) -> int:
     It includes the inodes another sync walk is still reclaiming at the
     caller's clock (:func:`reclaiming`).
     """
-    return int(sim.st.x_clean.sum() + sim.st.x_dirty.sum()) + sum(reclaiming(sim))
+    # As Python ints: one value per node, and numpy's per-call cost was most of the work.
+    return sum(sim.st.x_clean.tolist()) + sum(sim.st.x_dirty.tolist()) + sum(reclaiming(sim))
 
 
 def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
@@ -413,7 +417,7 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
     nodes = sim.params.nodes
     sync = sim.rules.xfs_reclaim == "sync"
     st.x_pushed[:] = st.x_dirty      # xfs_ail_push_all(): xfsaild takes what is dirty now
-    left = spread_over_ags(int(st.x_clean.sum() + st.x_dirty.sum()), sim.params.xfs_ags)
+    left = spread_over_ags(sum(st.x_clean.tolist()) + sum(st.x_dirty.tolist()), sim.params.xfs_ags)
     start, nr = sim.clock, k
     walked = freed = 0
     for trylock in (True, False):
@@ -427,17 +431,18 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
             # The lookup finds only inodes nobody has grabbed (xfs_reclaim_inode_grab skips
             # XFS_IRECLAIM ones); an AG with none left costs nr_to_scan nothing (!nr_found).
             count, nr_after = ag_walk(nr, inodes) if inodes else (0, nr)
-            # Rows: clean, dirty; columns: nodes.
-            got = take(sim.rng, np.stack([st.x_clean, st.x_dirty]), count)
-            dirty = int(got[1].sum())
+            # Classes: every node's clean, then every node's dirty inodes (Python ints: few nodes).
+            got = take_values(sim.rng, st.x_clean.tolist() + st.x_dirty.tolist(), count)
+            got_clean, got_dirty = got[:nodes], got[nodes:]
+            dirty = sum(got_dirty)
             # Per node, the flushes whose cluster buffer is not cached (cluster_misses).
-            reads_by_node = (thin(sim.rng, got[1], cluster_miss_share(sim))
+            reads_by_node = (thin_values(sim.rng, got_dirty, cluster_miss_share(sim).tolist())
                              if sync and dirty and sim.layout.cluster_cache is not None
-                             else np.zeros(nodes, np.int64))
-            reads = int(reads_by_node.sum())
+                             else [0] * nodes)
+            reads = sum(reads_by_node)
             # A pinned inode waits for a log force first (xfs_iunpin_wait); one
             # force unpins every inode, so a walk forces the log at most once.
-            force = bool(sync and dirty and thin(sim.rng, got[1], pinned_shares(sim)).any())
+            force = bool(sync and dirty and any(thin_values(sim.rng, got_dirty, pinned_shares(sim).tolist())))
             force_service = log_force_service_s(sim) if force else 0.0
             # A missing cluster buffer is read before the flush: one more IO of the same size.
             flush_service = (dirty + reads) * inode_service_s(sim)
@@ -455,23 +460,24 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
                     sim.waits[XFS_RECLAIM_LOCK] += end - sim.clock
                     sim.clock = end
                     end = _conflict(holds[ag], sim.clock, sim.clock + held)
-            gone = got if sync else got * np.array([[1], [0]])   # async leaves dirty inodes
+            gone_dirty = got_dirty if sync else [0] * nodes   # async leaves dirty inodes
             if sync and dirty:
-                for m in np.flatnonzero(got[1]):
-                    cache_clusters(sim, int(m), int(got[1, m]), int(reads_by_node[m]))
-            _forget_recyclable(sim, gone[0])
-            st.x_clean -= gone[0]
-            st.x_dirty -= gone[1]
-            st.x_pushed -= gone[1]              # flushed here, no longer queued for xfsaild
+                for m, c in enumerate(got_dirty):
+                    if c:
+                        cache_clusters(sim, m, c, reads_by_node[m])
+            _forget_recyclable(sim, got_clean)
+            st.x_clean -= got_clean
+            st.x_dirty -= gone_dirty
+            st.x_pushed -= gone_dirty           # flushed here, no longer queued for xfsaild
             if force:
                 log_force(sim, sync=True)
             np.minimum(st.x_pinned, st.x_dirty, out=st.x_pinned)
             left[ag] -= count
-            nr, walked, freed = nr_after, walked + int(got.sum()), freed + int(gone.sum())
+            nr, walked, freed = nr_after, walked + sum(got), freed + sum(got_clean) + sum(gone_dirty)
             if held:
                 disk.charge(sim, flush_service)
                 holds[ag].append((sim.clock, sim.clock + held))
-                sim.xfs.ag_reclaiming[ag].append((sim.clock, sim.clock + held, int(got.sum())))
+                sim.xfs.ag_reclaiming[ag].append((sim.clock, sim.clock + held, sum(got)))
                 sim.clock += held
                 read_s = io_s * reads / (dirty + reads) if reads else 0.0
                 sim.waits[XFS_SYNC_RECLAIM] += io_s - read_s
@@ -495,7 +501,7 @@ def xfsaild(sim: Sim) -> None:
     st = sim.st
     # Pinned inodes are not in the AIL yet: only a log force puts them there.
     queued = np.minimum(st.x_pushed, st.x_dirty - st.x_pinned)
-    if not queued.any():
+    if not np.count_nonzero(queued):
         st.x_pushed[:] = 0
         sim.xfs.ail_credit = 0.0
         return
