@@ -333,7 +333,12 @@ def run_tasks(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], intera
     tasks_asked = sum(t.demand.sum() for t in todo if t) / nodes
     gpu = InteractiveTask()
     # An interactive allocation holds its memory only briefly: counted as a page.
-    if all(sim.free(n) - tasks_asked - len(interactive) / nodes >= sim.wmin for n in range(nodes)):
+    # Free per node before any task's turn: the engine's from the kswapd check when still valid.
+    free = sim.step_free
+    sim.step_free = None
+    if free is None:
+        free = [sim.free(n) for n in range(nodes)]
+    if all(free[n] - tasks_asked - len(interactive) / nodes >= sim.wmin for n in range(nodes)):
         for t in todo:
             if t:
                 t.done[:] = t.work
@@ -591,9 +596,9 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
     k = plan.k
     fs = sim.params.filesets[k]
     io = 0.0
+    scale = (lambda x: int(thin(sim.rng, x, granted))) if granted < 1.0 else int
     for node in plan.nodes:
         n = node.n
-        scale = (lambda x: int(thin(sim.rng, x, granted))) if granted < 1.0 else int
         if node.creates is not None:
             c = scale(node.creates)
             pages = c * fs.pages_per_file
