@@ -26,7 +26,7 @@ from .recorder import Recorder, dataset
 from .scancall import ShrinkerScan
 from .state import CAUSES, ONLINE, PARENT, ROOT, State, StepTotals
 from .watermarks import watermarks
-from .workload import age_dirty, job_anon_pages, make_actors, plan, run_tasks, touch_slab_caches
+from .workload import age_dirty, job_anon_pages, make_actors, plan, run_tasks, small_sum, touch_slab_caches
 
 MAX_INTERACTIVE_PER_STEP = 64
 
@@ -170,7 +170,7 @@ def run(params: SimParams, rules: Rules, *, seed: int, attrs: dict) -> xr.Datase
         touch_slab_caches(sim)
         todo = [plan(sim, actor) for actor in actors]
         # kswapd runs alongside the tasks: it sees this step's allocations coming.
-        sim.pending = sum(t.need.sum() for t in todo if t) / params.nodes
+        sim.pending = sum(small_sum(t.need) for t in todo if t) / params.nodes
         if params.kswapd:
             free, woke = [], False
             for n in range(params.nodes):
@@ -189,7 +189,7 @@ def run(params: SimParams, rules: Rules, *, seed: int, attrs: dict) -> xr.Datase
         sim.step_free = free if params.kswapd and not woke else None
         run_tasks(sim, actors, todo, interactive_allocations(sim))
         sim.job_anon = job_anon_pages(sim, actors)
-        progress = job.progress.sum() if job else 0.0
+        progress = small_sum(job.progress) if job else 0.0
         fraction = min(progress / total_work, 1.0) if job and total_work else 0.0
         if done_at is None and job and total_work and progress >= total_work:
             done_at = t + dt
