@@ -518,17 +518,22 @@ def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
         granted = done_s / small_sum(work)
         io = sum(_apply(sim, p, granted) for p in todo.plans)
         actor.debt += io * done / done_s
-    short = (work > 0) & ~todo.asleep & (done < work)
-    if np.count_nonzero(short):
+    # Whether any awake task got less than its work, on Python values first (a few tasks):
+    # most steps none did, and the masks below then cost more than the whole check.
+    if any(w > 0 and not a and d < w for w, a, d in zip(work.tolist(), todo.asleep.tolist(), done.tolist())):
+        short = (work > 0) & ~todo.asleep & (done < work)
         lost = (work[short] - done[short]).sum()
         sim.totals.blocked_by_cause[:, MEMORY_WAIT] += lost / sim.params.nodes
+    else:
+        short = None
     if actor.job:
         actor.progress += done
         if sim.params.job_processes_per_s:
             actor.age += done            # processes exit and free their memory (process_pages)
     else:
         # What an awake task could not allocate it does again later.
-        actor.debt[short] += work[short] - done[short]
+        if short is not None:
+            actor.debt[short] += work[short] - done[short]
 
 
 def _get_memory(sim: Sim, need: float, awake: float, fs_share: float) -> tuple[float, float]:
