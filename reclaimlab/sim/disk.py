@@ -178,6 +178,10 @@ def queued(sim: Sim, service_s: float) -> float:
 
 def charge(sim: Sim, service_s: float) -> float:
     """Book ``service_s`` seconds of synchronous IO of the current issuer; return its wait."""
+    if service_s == 0:
+        # Nothing to book: no wait, and an issuer's 0.0 in sync_s adds nothing to any sum
+        # or share after (the most common call: a step's reads that found everything cached).
+        return 0.0
     d = sim.disk
     wait = queued(sim, service_s)
     d.io_s += service_s

@@ -26,7 +26,7 @@ from .recorder import Recorder, dataset
 from .scancall import ShrinkerScan
 from .state import CAUSES, ONLINE, PARENT, ROOT, State, StepTotals
 from .watermarks import watermarks
-from .workload import age_dirty, job_anon_pages, make_actors, plan, run_tasks, touch_slab_caches
+from .workload import age_dirty, job_anon_pages, make_actors, plan, run_tasks, small_sum, touch_slab_caches
 
 MAX_INTERACTIVE_PER_STEP = 64
 
@@ -63,6 +63,9 @@ class Sim:
         self.pending = 0.0                 # pages the tasks will allocate this step, per node
         self.reserved = 0.0                # pages tasks got this step and have yet to fill, per node
         self.job_anon = 0.0                # anonymous pages the job's processes hold, all nodes
+        # Free pages per node as the kswapd check saw them, when nothing changed before the
+        # tasks' turn (no kswapd ran): run_tasks takes them instead of recomputing (None: stale).
+        self.step_free: list[float] | None = None
         self.now = 0.0                     # start of the current step, seconds
         self.clock = 0.0                   # the current reclaimer's time (now + its waits so far)
         # The current reclaim call's time by cause (state.CAUSES), reset when kswapd or a
@@ -86,7 +89,7 @@ class Sim:
         pages = dentries / p.dentry_objects_per_page + inodes / p.inode_objects_per_page
         if self.layout.n_generic == 1:
             # One cache (compile-and-copy's xfs_buf): the sum of its one term, as a scalar.
-            pages += int(st.generic_lists[:, n].sum()) / self.layout.generic_objects_per_page[0]
+            pages += int(np.add.reduce(st.generic_lists[:, n], axis=None)) / self.layout.generic_objects_per_page[0]
         elif self.layout.n_generic:
             # Objects per cache (ref and unref, every memcg), then pages per cache.
             pages += (st.generic_lists[:, n].sum(axis=(0, 1)) / self.layout.generic_objects_per_page).sum()
@@ -167,11 +170,14 @@ def run(params: SimParams, rules: Rules, *, seed: int, attrs: dict) -> xr.Datase
         touch_slab_caches(sim)
         todo = [plan(sim, actor) for actor in actors]
         # kswapd runs alongside the tasks: it sees this step's allocations coming.
-        sim.pending = sum(t.need.sum() for t in todo if t) / params.nodes
+        sim.pending = sum(small_sum(t.need) for t in todo if t) / params.nodes
         if params.kswapd:
+            free, woke = [], False
             for n in range(params.nodes):
-                if sim.free(n) - sim.pending >= sim.low and sim.st.kswapd_priority[n] < 0:
+                free.append(sim.free(n))      # after any kswapd run on the nodes before
+                if free[n] - sim.pending >= sim.low and sim.st.kswapd_priority[n] < 0:
                     continue
+                woke = True
                 if kswapd_debt[n] >= dt:
                     kswapd_debt[n] -= dt
                     continue
@@ -179,9 +185,11 @@ def run(params: SimParams, rules: Rules, *, seed: int, attrs: dict) -> xr.Datase
                 disk.issue_as(sim, "kswapd", n)
                 kswapd_debt[n] = max(kswapd(sim, n, budget) - budget, 0.0)
         sim.pending = 0.0
+        # kswapd changed nothing if it never woke (its debt alone): the tasks see the same free.
+        sim.step_free = free if params.kswapd and not woke else None
         run_tasks(sim, actors, todo, interactive_allocations(sim))
         sim.job_anon = job_anon_pages(sim, actors)
-        progress = job.progress.sum() if job else 0.0
+        progress = small_sum(job.progress) if job else 0.0
         fraction = min(progress / total_work, 1.0) if job and total_work else 0.0
         if done_at is None and job and total_work and progress >= total_work:
             done_at = t + dt

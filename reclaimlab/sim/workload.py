@@ -180,6 +180,18 @@ class StepPlan:
         return min(float(self.fs[i]) / d, 1.0) if d > 0 else 0.0
 
 
+def small_sum(a: np.ndarray) -> np.float64:
+    """``a.sum()`` of a 1-d float array, the same float, cheaper for a few elements.
+
+    numpy adds fewer than 8 elements one after the other from 0.0 (its pairwise
+    summation splits only longer runs), as Python's ``sum`` does; longer arrays
+    go to numpy. A task array (one float per task) is summed several times a step.
+    """
+    if a.ndim == 1 and len(a) < 8:
+        return np.float64(sum(a.tolist()))
+    return a.sum()
+
+
 def read_service_s(costs, pages: int, files: int) -> float:
     """Disk time to read ``pages`` pages of ``files`` files: a seek each, then bandwidth."""
     return files * costs.disk_read_ms * 1e-3 + pages * PAGE_KIB / 1024 / costs.disk_mb_per_s
@@ -256,7 +268,7 @@ def anon_need(params, age: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np
 
 def job_anon_pages(sim: Sim, actors: list[Actor]) -> float:
     """Anonymous pages the job's processes hold now, over all nodes."""
-    return float(sum(process_pages(sim.params, a.age).sum() for a in actors if a.job))
+    return float(sum(small_sum(process_pages(sim.params, a.age)) for a in actors if a.job))
 
 
 def plan(sim: Sim, actor: Actor) -> StepPlan | None:
@@ -275,7 +287,7 @@ def plan(sim: Sim, actor: Actor) -> StepPlan | None:
         return None
     work = np.maximum(dt - actor.debt, 0.0)
     actor.debt = np.maximum(actor.debt - dt, 0.0)
-    total = work.sum()
+    total = small_sum(work)
     if not total:
         if reclaiming.any():
             z = np.zeros(tasks)
@@ -330,10 +342,15 @@ def run_tasks(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], intera
     free memory at min and reclaim too (:func:`expose`).
     """
     nodes = sim.params.nodes
-    tasks_asked = sum(t.demand.sum() for t in todo if t) / nodes
+    tasks_asked = sum(small_sum(t.demand) for t in todo if t) / nodes
     gpu = InteractiveTask()
     # An interactive allocation holds its memory only briefly: counted as a page.
-    if all(sim.free(n) - tasks_asked - len(interactive) / nodes >= sim.wmin for n in range(nodes)):
+    # Free per node before any task's turn: the engine's from the kswapd check when still valid.
+    free = sim.step_free
+    sim.step_free = None
+    if free is None:
+        free = [sim.free(n) for n in range(nodes)]
+    if all(free[n] - tasks_asked - len(interactive) / nodes >= sim.wmin for n in range(nodes)):
         for t in todo:
             if t:
                 t.done[:] = t.work
@@ -497,21 +514,26 @@ def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
     work, done = todo.work, todo.done
     if np.count_nonzero(done):
         disk.issue_as(sim, actor.name, "io")
-        done_s = done.sum()
-        granted = done_s / work.sum()
+        done_s = small_sum(done)
+        granted = done_s / small_sum(work)
         io = sum(_apply(sim, p, granted) for p in todo.plans)
         actor.debt += io * done / done_s
-    short = (work > 0) & ~todo.asleep & (done < work)
-    if np.count_nonzero(short):
+    # Whether any awake task got less than its work, on Python values first (a few tasks):
+    # most steps none did, and the masks below then cost more than the whole check.
+    if any(w > 0 and not a and d < w for w, a, d in zip(work.tolist(), todo.asleep.tolist(), done.tolist())):
+        short = (work > 0) & ~todo.asleep & (done < work)
         lost = (work[short] - done[short]).sum()
         sim.totals.blocked_by_cause[:, MEMORY_WAIT] += lost / sim.params.nodes
+    else:
+        short = None
     if actor.job:
         actor.progress += done
         if sim.params.job_processes_per_s:
             actor.age += done            # processes exit and free their memory (process_pages)
     else:
         # What an awake task could not allocate it does again later.
-        actor.debt[short] += work[short] - done[short]
+        if short is not None:
+            actor.debt[short] += work[short] - done[short]
 
 
 def _get_memory(sim: Sim, need: float, awake: float, fs_share: float) -> tuple[float, float]:
@@ -591,9 +613,9 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
     k = plan.k
     fs = sim.params.filesets[k]
     io = 0.0
+    scale = (lambda x: int(thin(sim.rng, x, granted))) if granted < 1.0 else int
     for node in plan.nodes:
         n = node.n
-        scale = (lambda x: int(thin(sim.rng, x, granted))) if granted < 1.0 else int
         if node.creates is not None:
             c = scale(node.creates)
             pages = c * fs.pages_per_file
