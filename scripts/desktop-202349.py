@@ -18,17 +18,12 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-import reclaimlab as rl
-from reclaimlab.grid import grid
-from reclaimlab.viz.save import write_text
+import gridrun
 
 KERNELS = ["4.18", "4.19", "4.19.3", "5.0", "5.10"]
 SEEDS = [0, 1, 2]
@@ -67,29 +62,9 @@ def table(ds: xr.Dataset, command: str, seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, required=True, help="the grid Dataset (.nc or .zarr)")
-    ap.add_argument("--table", type=Path, required=True, help="the markdown table (.md)")
-    ap.add_argument("--workers", type=int, default=0, help="dask LocalCluster processes (0: run here)")
-    args = ap.parse_args(argv)
-    command = " ".join(["python", "scripts/desktop-202349.py", *(sys.argv[1:] if argv is None else argv)])
+    args = gridrun.parser(__doc__).parse_args(argv)
     kw = dict(kernels=KERNELS, seeds=SEEDS, dt_s=STEPS, progress=True)
-    started = time.monotonic()
-    if args.workers:
-        from dask.distributed import Client, LocalCluster
-
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
-            ds = grid("desktop-copy", client=client, **kw)
-    else:
-        ds = grid("desktop-copy", **kw)
-    seconds = time.monotonic() - started
-    ds.attrs.update(runtime_s=round(seconds, 1), command=command)
-    rl.save(ds, args.out)
-    text = table(ds, command, seconds)
-    write_text(args.table, text)
-    sys.stdout.write(text)
-    return 0
+    return gridrun.run("desktop-copy", kw, args, gridrun.command("desktop-202349.py", argv), table)
 
 
 if __name__ == "__main__":

@@ -51,17 +51,12 @@ scenario's reduced preset (shorter, coarser runs), not the grid.
 """
 from __future__ import annotations
 
-import argparse
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-import reclaimlab as rl
-from reclaimlab.grid import grid
-from reclaimlab.viz.save import write_text
+import gridrun
 
 KERNELS = ["4.18", "4.19", "4.19.3", "5.0", "5.10"]
 SEEDS = [0, 1]
@@ -164,35 +159,14 @@ def table(ds: xr.Dataset, command: str, seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, required=True, help="the grid Dataset (.nc or .zarr)")
-    ap.add_argument("--table", type=Path, required=True, help="the markdown table (.md)")
-    ap.add_argument("--workers", type=int, default=0, help="dask LocalCluster processes (0: run here)")
+    ap = gridrun.parser(__doc__)
     ap.add_argument("--quick", action="store_true", help="smoke test on the reduced preset, not the grid")
     args = ap.parse_args(argv)
     kw = dict(kernels=KERNELS, seeds=SEEDS, nodes=NODES, machine_gib=MACHINE_GIB, cgroups=CGROUPS,
               copy_mb_per_s=COPY_MB_PER_S, machine_anon_gib=MACHINE_ANON_GIB, progress=True)
     if args.quick:
         kw.update(reduced=True)
-    command = " ".join(["python", *sys.argv]) if argv is None else " ".join(["python", "scripts/grid-202441.py",
-                                                                              *argv])
-    started = time.monotonic()
-    if args.workers:
-        from dask.distributed import Client, LocalCluster
-
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
-            ds = grid("compile-and-copy", client=client, **kw)
-    else:
-        ds = grid("compile-and-copy", **kw)
-    seconds = time.monotonic() - started
-    ds.attrs["runtime_s"] = round(seconds, 1)
-    ds.attrs["command"] = command
-    rl.save(ds, args.out)
-    text = table(ds, command, seconds)
-    write_text(args.table, text)
-    sys.stdout.write(text)
-    return 0
+    return gridrun.run("compile-and-copy", kw, args, gridrun.command("grid-202441.py", argv), table)
 
 
 if __name__ == "__main__":

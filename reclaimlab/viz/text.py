@@ -375,7 +375,11 @@ def scorecard(ds, *, width: int = 72, unicode: bool = False) -> str:
 
 # --------------------------------------------------------------------------- run summary
 
-_LATENCY = (("alloc_latency_p50", "p50"), ("alloc_latency_p99", "p99"), ("alloc_latency_p999", "p99.9"))
+#: The interactive task's rows: (variable, label, factor from the variable's units).
+_INTERACTIVE = (("alloc_latency_p50", "allocation latency p50 (ms)", 1e3),
+                ("alloc_latency_p99", "allocation latency p99 (ms)", 1e3),
+                ("alloc_latency_p999", "allocation latency p99.9 (ms)", 1e3),
+                ("alloc_stalls_per_min", "allocations > 100 ms per min", 1.0))
 
 
 def _rules_line(ds: xr.Dataset, formula: str) -> str:
@@ -435,14 +439,10 @@ def summary(ds: xr.Dataset, *, width: int = 72, unicode: bool = False,
         if np.isnan(values).all():
             continue
         rows.append([f"{label} ({sc[var].attrs.get('units', units)})"] + [fmt(v) for v in values])
-    for var, q in _LATENCY:
+    for var, label, factor in _INTERACTIVE:
         if var in ds:
             da = ds[var] if "formula" in ds[var].dims else ds[var].expand_dims(formula=formulas)
-            rows.append([f"allocation latency {q} (ms)"] + [fmt(1e3 * float(v)) for v in da.values])
-    if "alloc_stalls_per_min" in ds:
-        da = ds.alloc_stalls_per_min
-        da = da if "formula" in da.dims else da.expand_dims(formula=formulas)
-        rows.append(["allocations > 100 ms per min"] + [fmt(float(v)) for v in da.values])
+            rows.append([label] + [fmt(factor * float(v)) for v in da.values])
     lines += table(["measure"] + formulas, rows, width=width, key_cols=1, unicode=unicode)
     note = _workload_note(ds)
     if note:
