@@ -99,20 +99,13 @@ def test_an_empty_memcg_loses_its_shrinker_bit():
     assert not slab.may_shrink(sim, 0)[1]
 
 
-def test_a_memcg_counting_fs_objects_keeps_its_bit_and_is_called_every_pass(monkeypatch):
+def test_a_memcg_counting_fs_objects_keeps_its_bit_and_is_called_every_pass():
     """nr_cached_objects() answers for every memcg: the count is not SHRINK_EMPTY, the bit stays.
 
-    Stands in for an XFS count that is global (xfs_fs_nr_cached_objects returns
-    xfs_reclaim_inodes_count(mp) whatever the memcg): each memcg call then asks
-    XFS for inode reclaim after the memcg's own lists are empty.
+    xfs_fs_nr_cached_objects() returns xfs_reclaim_inodes_count(mp) whatever the
+    memcg, and super_cache_count() adds it for every memcg: each memcg call then
+    asks XFS for inode reclaim after the memcg's own lists are empty.
     """
-    real = slab.superblock_parts
-
-    def global_fs(sim, n, m):
-        d, i, _ = real(sim, n, m)
-        return d, i, int(sim.st.x_clean[n] + sim.st.x_dirty[n])
-
-    monkeypatch.setattr(slab, "superblock_parts", global_fs)
     sim = cgroup_sim("v4.19", cgroups=2, files=20)
     sim.st.x_clean[0] = 100_000            # XFS inodes awaiting reclaim all along
     reclaim_pass(sim, 0, 12, 32, nofs=False, finish_lru=False)
@@ -129,11 +122,9 @@ def test_a_memcg_counting_fs_objects_keeps_its_bit_and_is_called_every_pass(monk
         assert sim.totals.scanned[0, m, XFS_INODE] > 0
 
 
-def test_a_memcg_is_not_called_on_a_node_where_it_never_had_objects(monkeypatch):
-    """The bit is per node: list_lru_add() sets it for the object's node only."""
-    real = slab.superblock_parts
-    monkeypatch.setattr(slab, "superblock_parts",
-                        lambda sim, n, m: real(sim, n, m)[:2] + (int(sim.st.x_clean[n]),))
+def test_a_memcg_is_not_called_on_a_node_where_it_never_had_objects():
+    """The bit is per node: list_lru_add() sets it for the object's node only, so the
+    file system's XFS count alone does not make shrink_slab_memcg() ask the memcg."""
     sim = cgroup_sim("v4.19", cgroups=1, files=1, nodes=2)
     empty = int(np.flatnonzero(sim.st.dentries()[:, 1, CGROUP_FILESET] == 0)[0])
     sim.st.x_clean[empty] = 5000
@@ -161,3 +152,56 @@ def test_the_bug_scenarios_default_to_30_cgroups_and_keep_their_variables():
     b = rl.simulate("desktop-copy", kernel="4.19", reduced=True, duration_s=2.0)
     assert set(a.data_vars) == set(b.data_vars) and a.slab.dims == b.slab.dims
     assert "memcg" not in b.dims
+
+
+# --- busy cgroups: their services reopen files (SimParams.cgroup_touch_per_s) ---
+
+def test_reopened_files_of_an_emptied_cgroup_set_its_bit_again():
+    """A lookup after reclaim freed the cgroup's dentries makes new unused dentries:
+    d_lru_add() -> list_lru_add() -> memcg_set_shrinker_bit(), so the next global pass
+    calls the cgroup's superblock shrinker again."""
+    from reclaimlab.sim.memcgs import touch_cgroup_files
+    sim = cgroup_sim("v4.19", cgroups=1, files=20)
+    for _ in range(3):
+        reclaim_pass(sim, 0, 12, 32, nofs=False, finish_lru=False)
+    assert not sim.st.sb_bit[0, 1]
+    sim.params = sim.params.replace(cgroup_touch_per_s=1e6)      # every file, this step
+    touch_cgroup_files(sim)
+    assert sim.st.d_unref[0, 1, CGROUP_FILESET] == 20             # new dentries, not referenced
+    assert sim.st.d_ref[0, 1, CGROUP_FILESET] == 0
+    assert slab.may_shrink(sim, 0)[1]
+    sim.totals.reset()
+    reclaim_pass(sim, 0, 12, 32, nofs=False, finish_lru=False)
+    assert sim.st.sb_bit[0, 1]
+    assert sim.totals.scanned[0, 1, DENTRY] > 0
+
+
+def test_reopening_a_cached_file_marks_its_dentry_referenced_and_pins_a_listed_inode():
+    """dput() of a dentry already on the LRU sets DCACHE_REFERENCED; a file whose dentry
+    is gone but whose inode is on the inode LRU gets a new dentry pinning that inode."""
+    from reclaimlab.sim.memcgs import touch_cgroup_files
+    sim = cgroup_sim("v4.19", cgroups=1, files=20)
+    g = CGROUP_FILESET
+    sim.st.d_unref[0, 1, g] = 12
+    sim.st.i_unref[0, 1, g] = 8                                   # dentries freed, inodes listed
+    sim.params = sim.params.replace(cgroup_touch_per_s=1e6)
+    touch_cgroup_files(sim)
+    assert sim.st.d_ref[0, 1, g] == 12
+    assert sim.st.d_unref[0, 1, g] == 8
+    assert sim.st.i_unref[0, 1, g] == 0
+
+
+def test_idle_cgroups_draw_nothing():
+    """At the default rate 0 the run is the one without the mechanism: same stream, same Dataset."""
+    kw = dict(kernel="4.19", reduced=True, duration_s=3.0)
+    a = rl.simulate("compile-and-copy", **kw)
+    b = rl.simulate("compile-and-copy", cgroup_touch_per_s=0.0, **kw)
+    c = rl.simulate("compile-and-copy", cgroup_touch_per_s=50.0, **kw)
+    assert a.identical(b.assign_attrs(scenario=a.attrs["scenario"]))
+    assert any(not a[v].identical(c[v]) for v in a.data_vars)        # and a busy one is not
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), "1"])
+def test_cgroup_touch_rate_is_checked(bad):
+    with pytest.raises((ValueError, TypeError), match="cgroup_touch_per_s"):
+        rl.simulate("compile-and-copy", reduced=True, cgroup_touch_per_s=bad)

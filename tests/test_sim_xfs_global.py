@@ -12,7 +12,7 @@ from reclaimlab.kernel.releases import Rules
 from reclaimlab.sim import memcgs, xfs
 from reclaimlab.sim.engine import Sim
 from reclaimlab.sim.params import FileSet, Services, SimParams
-from reclaimlab.sim.slab import SB, XFS_INODE, count_objects, shrink_slab, superblock_parts
+from reclaimlab.sim.slab import SB, XFS_INODE, count_objects, shrink_slab, superblock_bit, superblock_parts
 from reclaimlab.sim.state import ONLINE, PARENT, ROOT
 from reclaimlab.sim.xfs import nr_cached_objects, reclaim_inodes_nr
 
@@ -41,11 +41,12 @@ def test_nr_cached_objects_is_the_whole_file_systems_count_on_every_node():
     assert count_objects(sim, 0, ROOT)[SB] == count_objects(sim, 1, ROOT)[SB] == 1000
 
 
-def test_a_memcg_whose_shrinker_bit_is_set_counts_the_whole_file_system():
-    """shrink_slab_memcg() calls the superblock shrinker for a memcg that has objects on
-    the superblock's lists (list_lru_add() set its bit); nr_cached_objects ignores the
-    memcg, so that memcg's count includes every XFS inode awaiting reclaim. A memcg with
-    nothing on the lists is not asked."""
+def test_every_memcg_counts_the_whole_file_system_and_the_bit_decides_who_is_asked():
+    """super_cache_count() adds xfs_fs_nr_cached_objects() for every memcg (it ignores
+    sc->memcg and sc->nid), so each memcg's count includes every XFS inode awaiting
+    reclaim, its own lists empty or not. Whether shrink_slab_memcg() asks a memcg is
+    its shrinker_map bit: set by list_lru_add() on that node, so a memcg that never
+    had an object on the superblock's lists of a node is not asked there."""
     sim = two_node_sim(services=Services(count=2))
     memcgs.start(sim, 0.0)
     online = np.flatnonzero(sim.st.memcg_state == ONLINE)
@@ -55,8 +56,18 @@ def test_a_memcg_whose_shrinker_bit_is_set_counts_the_whole_file_system():
     with_lists, without = services
     sim.st.d_unref[0, with_lists, 1] = 10
     assert superblock_parts(sim, 0, with_lists) == (10, 0, 1000)
-    assert superblock_parts(sim, 0, without) == (0, 0, 0)
-    assert superblock_parts(sim, 1, with_lists) == (0, 0, 0)    # nothing on node 1's lists
+    assert superblock_parts(sim, 0, without) == (0, 0, 1000)
+    assert superblock_parts(sim, 1, with_lists) == (0, 0, 1000)
+    count = int(count_objects(sim, 0, with_lists)[SB])
+    assert superblock_bit(sim, 0, with_lists, count)
+    assert not superblock_bit(sim, 0, without, int(count_objects(sim, 0, without)[SB]))
+    assert not superblock_bit(sim, 1, with_lists, int(count_objects(sim, 1, with_lists)[SB]))
+    # The memcg's own objects gone: the count is the file system's, not SHRINK_EMPTY,
+    # so the bit stays (shrink_slab_memcg() clears it only on SHRINK_EMPTY).
+    sim.st.d_unref[0, with_lists, 1] = 0
+    assert superblock_bit(sim, 0, with_lists, int(count_objects(sim, 0, with_lists)[SB]))
+    sim.st.x_dirty[:] = 0
+    assert not superblock_bit(sim, 0, with_lists, int(count_objects(sim, 0, with_lists)[SB]))
 
 
 def test_the_reclaim_walk_frees_inodes_of_every_node():

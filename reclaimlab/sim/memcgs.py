@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..kernel import formulas
+from .draw import take_values
 from .slab import isolate_referenced
 from .lrulist import NOBODY
 from .state import DYING, FREE, ONLINE, PARENT
@@ -127,8 +128,50 @@ def _spawn(sim: Sim, t: float) -> None:
     st.g_unref[:, m] = 0
 
 
+def touch_cgroup_files(sim: Sim) -> None:
+    """The systemd cgroups open and close their files again (``cgroup_touch_per_s``), this step.
+
+    Per cgroup and node, a Poisson number of opens (the cgroup's rate times
+    the node's share of its files) falls on distinct files drawn uniformly
+    (:func:`~reclaimlab.sim.draw.take_values`) among those whose dentry is
+    cached (unreferenced or referenced), those whose dentry is gone but whose
+    inode is still on the inode LRU, and those with neither:
+
+    * a cached dentry is marked referenced (dput() of a dentry already on the
+      LRU sets DCACHE_REFERENCED, fs/dcache.c);
+    * otherwise the lookup makes a new dentry, unused again after the close
+      and so added to the cgroup's dentry LRU without the referenced bit
+      (d_lru_add() via list_lru_add(), which sets the memcg's shrinker bit for
+      the node, memcg_set_shrinker_bit()); it pins its inode, which the
+      lookup takes off the inode LRU if it was there.
+
+    The lookup's own cost (a recycled XFS inode or an inode cluster read, a
+    few per second) is not modelled. Draws nothing at a rate of 0.
+    """
+    p, st, rng = sim.params, sim.st, sim.rng
+    g = CGROUP_FILESET
+    for m in range(1, 1 + p.cgroups):
+        files = cgroup_files_per_node(p.cgroup_files, p.nodes, m)
+        for n in range(p.nodes):
+            if not files[n]:
+                continue
+            opens = int(rng.poisson(p.cgroup_touch_per_s * p.dt_s * files[n] / p.cgroup_files))
+            if not opens:
+                continue
+            d_ref, d_unref = int(st.d_ref[n, m, g]), int(st.d_unref[n, m, g])
+            i_ref, i_unref = int(st.i_ref[n, m, g]), int(st.i_unref[n, m, g])
+            gone = max(files[n] - d_ref - d_unref - i_ref - i_unref, 0)
+            _, du, ir, iu, new = take_values(rng, [d_ref, d_unref, i_ref, i_unref, gone], opens)
+            st.d_ref[n, m, g] = d_ref + du
+            st.d_unref[n, m, g] = d_unref - du + ir + iu + new
+            st.i_ref[n, m, g] = i_ref - ir
+            st.i_unref[n, m, g] = i_unref - iu
+
+
 def step(sim: Sim, t: float) -> None:
-    """Restart services whose time is up; release memcgs nothing pins any more."""
+    """Reopen the systemd cgroups' files; restart services whose time is up; release memcgs nothing pins any more."""
+    if sim.params.cgroups and sim.params.cgroup_touch_per_s:
+        touch_cgroup_files(sim)
     if sim.params.services is None:
         return
     st = sim.st

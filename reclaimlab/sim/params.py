@@ -243,6 +243,16 @@ class SimParams:
         4.19 floor scans all of them (fewer than the superblock's batch of
         1024) on every call, so results depend on it mainly through whether
         it is 0. Spread evenly over the nodes; no page cache.
+    cgroup_touch_per_s : float
+        Files each of those cgroups opens and closes again per second (its
+        service or session going on with its work: reading a configuration
+        file, writing a log). 0 by default: no report of bug 202441 or
+        202349 recorded it, so the grid leaves the cgroups idle and the
+        sensitivity to it is reported instead (docs/validation.md). A
+        reopened file whose dentry is gone gets a new unused dentry on the
+        cgroup's list (list_lru_add() sets the memcg's shrinker bit again);
+        one whose dentry is still cached is marked referenced (dput() sets
+        DCACHE_REFERENCED on a dentry already on the LRU).
     vfs_cache_pressure : int
         vm.vfs_cache_pressure (100).
     dentry_objects_per_page, inode_objects_per_page : int
@@ -311,6 +321,7 @@ class SimParams:
     # --- memcgs of a systemd machine (issue 17, mechanism 5: sim/memcgs.py) ---
     cgroups: int = 0
     cgroup_files: int = 20
+    cgroup_touch_per_s: float = 0.0
     # --- end of the memcg block ---
     vfs_cache_pressure: int = 100
     dentry_objects_per_page: int = 21
@@ -503,6 +514,7 @@ LIMITS: dict[str, tuple] = {
     # SimParams: memcgs of a systemd machine (sim/memcgs.py)
     "cgroups": ("int", 0, 65_534),                   # + the root: MEM_CGROUP_ID_MAX
     "cgroup_files": ("int", 0, MAX_COUNT),
+    "cgroup_touch_per_s": ("real", 0, None),
 }
 
 _NESTED = {"filesets", "caches", "services", "costs"}

@@ -136,16 +136,17 @@ def superblock_parts(sim: Sim, n: int, m: int) -> tuple[int, int, int]:
     """(dentries, inodes, fs objects) the superblock shrinker counts on (n, m).
 
     The fs objects are xfs_fs_nr_cached_objects(), the whole file system's
-    count, on every node (:func:`reclaimlab.sim.xfs.nr_cached_objects`). A
-    memcg other than the root is asked only while its shrinker bit is set
-    (shrink_slab_memcg(): set by list_lru_add() on its lists); the model
-    takes that as while it has dentries or inodes on this node's lists.
+    count, on every node and for every memcg
+    (:func:`reclaimlab.sim.xfs.nr_cached_objects`): super_cache_count() adds
+    it whatever ``sc->memcg`` is, so a memcg whose own lists are empty still
+    counts the file system's reclaimable inodes. Whether a memcg other than
+    the root is asked at all is its shrinker bit's business
+    (:func:`superblock_bit`), not this count's.
     """
     rows = _rows(sim, n, m)
     ref, unref = _lru_inode_values(sim, rows)
     dentries, inodes = sum(rows[4]) + sum(rows[5]), sum(ref) + sum(unref)
-    fs = xfs.nr_cached_objects(sim) if m == ROOT or dentries + inodes else 0
-    return dentries, inodes, fs
+    return dentries, inodes, xfs.nr_cached_objects(sim)
 
 
 def count_objects(sim: Sim, n: int, m: int) -> np.ndarray:
