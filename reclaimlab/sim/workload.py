@@ -625,6 +625,7 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 if wait:                     # adding 0.0 changes nothing: skip numpy's scalar update
                     tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
             st.d_ref[n, ROOT, k] += c
+            st.order.add(n, ROOT, k, pages)         # new pages enter the inactive list's head
             if fs.writes:
                 st.p_dirty[n, ROOT, k] += pages
                 st.i_dirty[n, ROOT, k] += c
@@ -662,9 +663,22 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
             io += wait
             if wait:
                 tot.blocked_by_cause[n, REFAULT_READ] += wait
+            shadows = st.workingset.at(n, ROOT)
+            was_active = c[2]
             c[0:3] = accessed(rng, c[0:3], scale(r.page_hits) * fs.pages_per_file)   # access_pages()
+            if c[2] != was_active:
+                shadows.activated(c[2] - was_active)     # mark_page_accessed(): workingset_activation()
             refetch = scale(r.page_misses)
-            c[1] += refetch * fs.pages_per_file
+            if refetch:
+                # add_to_page_cache_lru(): a shadow within the active list's size activates
+                # the page read back (workingset_refault()); the others enter the inactive head.
+                ppf = fs.pages_per_file
+                missing = max(sim.params.filesets[k].working_set // sim.params.nodes, 1) * ppf - sum(c[0:4])
+                active_file = int(st.p_act[n, ROOT].sum()) - st.p_act[n, ROOT, k] + c[2]
+                hot = shadows.refault(rng, k, refetch, ppf, missing, active_file)
+                c[2] += hot * ppf
+                c[1] += (refetch - hot) * ppf
+                st.order.add(n, ROOT, k, (refetch - hot) * ppf)   # read back: at the head
             st.lists[:, n, ROOT, k] = c
             if refetch:
                 tot.page_refaults[n] += refetch * fs.pages_per_file
