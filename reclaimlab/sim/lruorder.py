@@ -14,8 +14,8 @@ within that lap is activated for sure: a page referenced at rate lambda on a
 lap of T seconds is reclaimed with chance ``exp(-lambda T)``. Drawing each
 scan uniformly from the list instead (the mean-field picture of
 :mod:`reclaimlab.sim.draw`) reclaims it with chance ``1 / (1 + lambda T)``:
-a header read twice a second on a 40-second lap is then reclaimed once in
-81 laps, not once in 10^35.
+a header read twice a second on a 40-second lap is then reclaimed before
+its next read once in 81 reads, not once in 10^35.
 
 The order is kept as **cohorts**: the pages of each file set that entered
 the list in one step of the run, oldest first. Within a cohort the classes

@@ -53,7 +53,9 @@ Working-set reads (mean field over the set's files):
   :func:`reclaimlab.sim.xfs.lookup_cluster_reads`);
 * the file's pages are there (mark_page_accessed: the second reference
   activates) or are read back from disk (a page-cache refault, one seek plus
-  the file's size at disk bandwidth).
+  the file's size at disk bandwidth), at the head of the inactive list, or
+  on the active list when a recent shadow entry says so (workingset_refault,
+  :mod:`reclaimlab.sim.workingset`).
 
 New files (a copy, a compile's output, a grep) get a dentry, an inode and
 their pages; written files have dirty pages and a dirty inode until writeback.
