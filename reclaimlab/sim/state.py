@@ -35,9 +35,10 @@ shrinker, shared by every node and memcg, §1.6).
 Per (n, m): ``order``, the inactive file list's age order, oldest first
 (:mod:`reclaimlab.sim.lruorder`; its pages per file set always match
 ``p_inact + p_ref + p_dirty`` once synced); ``workingset``, its shadow
-entries and refault counters (:mod:`reclaimlab.sim.workingset`). ``sb_bit``, the superblock shrinker's bit in memcg m's
-shrinker_map for node n (memcg_set_shrinker_bit(), 4.19+): set when an
-object goes onto one of the memcg's superblock lists, cleared when
+entries and refault counters (:mod:`reclaimlab.sim.workingset`);
+``sb_bit``, the superblock shrinker's bit in memcg m's shrinker_map for
+node n (memcg_set_shrinker_bit(), 4.19+): set when an object goes onto one
+of the memcg's superblock lists, cleared when
 super_cache_count() returns SHRINK_EMPTY; shrink_slab_memcg() calls only the
 shrinkers whose bit is set (:mod:`reclaimlab.sim.slab`).
 """

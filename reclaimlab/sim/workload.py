@@ -675,7 +675,7 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 # add_to_page_cache_lru(): a shadow within the active list's size activates
                 # the page read back (workingset_refault()); the others enter the inactive head.
                 ppf = fs.pages_per_file
-                missing = max(sim.params.filesets[k].working_set // sim.params.nodes, 1) * ppf - sum(c[0:4])
+                missing = max(fs.working_set // sim.params.nodes, 1) * ppf - sum(c[0:4])   # as _plan's W
                 active_file = int(st.p_act[n, ROOT].sum()) - st.p_act[n, ROOT, k] + c[2]
                 hot = shadows.refault(rng, k, refetch, ppf, missing, active_file)
                 c[2] += hot * ppf
