@@ -137,6 +137,15 @@ def _populate(sim: Sim) -> None:
             if files > 0:
                 st.p_inact[n, ROOT, k] += files * ppf
                 st.d_unref[n, ROOT, k] += files
+    # A shadow older than the node's pages can activate nothing (the active list is smaller).
+    st.workingset.horizon = p.node_pages
+    # The inactive pages of the warm start, each file set spread evenly along the list
+    # (its order is not known; lruorder.INITIAL_COHORTS).
+    for n in range(p.nodes):
+        for m in range(st.memcgs):
+            inactive = (st.p_inact[n, m] + st.p_ref[n, m] + st.p_dirty[n, m]).tolist()
+            if any(inactive):
+                st.order.at(n, m).spread(inactive)
     for n in range(p.nodes):
         if sim.free(n) < sim.high:
             raise ValueError(
@@ -164,6 +173,7 @@ def run(params: SimParams, rules: Rules, *, seed: int, attrs: dict) -> xr.Datase
     for step in range(steps):
         t = step * dt
         sim.now = t
+        sim.st.order.now = t          # pages entering an inactive list now join this step's cohort
         age_dirty(sim)
         xfs.step(sim)
         memcgs.step(sim, t)

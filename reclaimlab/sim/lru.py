@@ -12,6 +12,12 @@
 * The active list is aged (deactivated ``active >> priority``) when the
   inactive list is low: ``inactive * ratio < active`` with
   ``ratio = int_sqrt(10 * GiB)`` (inactive_list_is_low).
+* The inactive list is a FIFO: pages enter at the head and reclaim isolates
+  the oldest from the tail (isolate_lru_pages), so a page is safe from
+  reclaim for a whole lap of the list; the order is kept per step as cohorts
+  of pages per file set (:mod:`reclaimlab.sim.lruorder`).
+* Reclaimed pages leave shadow entries; the active list is aged on every
+  pass while refaults are being activated (:mod:`reclaimlab.sim.workingset`).
 """
 from __future__ import annotations
 
@@ -49,14 +55,23 @@ def shrink_lruvec(st: State, rng: np.random.Generator, n: int, m: int, priority:
     """
     # One cell's counts as Python ints (a hot path: numpy's per-call cost dominated it).
     p_inact, p_ref, p_act, p_dirty = st.lists[:4, n, m].tolist()
+    K = len(p_inact)
+    order = st.order.at(n, m)
+    # What left the list since the last scan (activated, unlinked, stripped) leaves its cohorts.
+    order.sync([a + b + c for a, b, c in zip(p_inact, p_ref, p_dirty)], st.order.now)
     n_inact, n_act = sum(p_inact) + sum(p_ref) + sum(p_dirty), sum(p_act)
-    if n_act and n_inact * inactive_ratio(n_inact + n_act) < n_act:
+    shadows = st.workingset.at(n, m)
+    # inactive_list_is_low(): ratio 0 while refaults are being activated (2a2e48854d70).
+    if n_act and (shadows.refaults_seen() or n_inact * inactive_ratio(n_inact + n_act) < n_act):
         moved = take_values(rng, p_act, n_act >> priority)
         p_act = [a - x for a, x in zip(p_act, moved)]
         p_inact = [a + x for a, x in zip(p_inact, moved)]
         st.p_act[n, m] = p_act
         st.p_inact[n, m] = p_inact
         n_inact += sum(moved)
+        # move_active_pages_to_lru(): deactivated pages enter the inactive list at its head.
+        for k, x in enumerate(moved):
+            order.add(k, x, st.order.now)
     target = n_inact >> priority
     if target == 0:
         return 0, 0
@@ -65,12 +80,29 @@ def shrink_lruvec(st: State, rng: np.random.Generator, n: int, m: int, priority:
         # Chunks of 32 until enough clean pages have come back.
         expect = need * n_inact / clean
         target = min(target, SWAP_CLUSTER_MAX * math.ceil(expect / SWAP_CLUSTER_MAX))
-    K = len(p_inact)
-    taken = take_values(rng, p_inact + p_ref + p_dirty, target)   # classes: inactive, referenced, dirty
-    st.p_inact[n, m] = [a - x for a, x in zip(p_inact, taken[:K])]
-    st.p_ref[n, m] = [a - x for a, x in zip(p_ref, taken[K:2 * K])]
-    # Dirty pages stay on the list (rotated) until written back.
-    return sum(taken), sum(taken[:2 * K])
+    # isolate_lru_pages(): the oldest pages, from the tail (lruorder.py); each set's share
+    # split over its classes (PG_referenced or not, dirty) as its counts are.
+    per_set = order.take_oldest(rng, target)
+    freed = 0
+    rotated = 0
+    dirty = [0] * K
+    for k, t in enumerate(per_set):
+        if not t:
+            continue
+        got = take_values(rng, [p_inact[k], p_ref[k], p_dirty[k]], t)
+        dirty[k] = got[2]
+        p_inact[k] -= got[0]
+        p_ref[k] -= got[1]
+        freed += got[0] + got[1]
+        rotated += got[2]
+        # Dirty pages stay on the list until written back: put back at the head
+        # (putback_inactive_pages()).
+        order.add(k, got[2], st.order.now)
+    st.p_inact[n, m] = p_inact
+    st.p_ref[n, m] = p_ref
+    # workingset_eviction(): the reclaimed pages leave shadows and age the lruvec.
+    shadows.evicted([t - d for t, d in zip(per_set, dirty)], st.order.now, st.workingset.horizon)
+    return freed + rotated, freed
 
 
 def writeback(st: State, budget_pages: int, rng: np.random.Generator) -> int:

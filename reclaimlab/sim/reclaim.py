@@ -77,6 +77,7 @@ def kswapd(sim: Sim, n: int, budget: float) -> float:
     while used < budget:
         if sim.free(n) - sim.pending >= sim.high:
             st.kswapd_priority[n] = -1          # balanced: back to sleep
+            st.workingset.snapshot_node(n)      # balance_pgdat() ends: snapshot_refaults()
             break
         if st.kswapd_priority[n] < 1:
             st.kswapd_priority[n] = DEF_PRIORITY
@@ -88,6 +89,7 @@ def kswapd(sim: Sim, n: int, budget: float) -> float:
             st.kswapd_priority[n] = p - 1
             if p - 1 < 1:                        # gave up this round (never priority 0)
                 st.kswapd_priority[n] = -1
+                st.workingset.snapshot_node(n)
                 break
     sim.totals.kswapd_busy[n] += used
     return used
@@ -116,6 +118,8 @@ def direct_reclaim(sim: Sim, home: int, nofs: bool, start: float = 0.0) -> tuple
             seconds += t
         if reclaimed >= SWAP_CLUSTER_MAX:
             break
+    for n in order:                              # do_try_to_free_pages() ends: snapshot_refaults()
+        sim.st.workingset.snapshot_node(n)
     sim.totals.direct[home] += 1
     sim.totals.stall[home] += seconds
     sim.totals.stall_by_cause[home] += sim.waits

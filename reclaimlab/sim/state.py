@@ -32,9 +32,13 @@ that the root memcg's inode LRU evicted clean: still in XFS's inode cache
 Per (n, m, g): ``g_ref``/``g_unref`` objects of the other slab caches.
 Per shrinker: ``nr_deferred[s, n, m]`` and ``small_scan[s]`` (one C int per
 shrinker, shared by every node and memcg, §1.6).
-Per (n, m): ``sb_bit``, the superblock shrinker's bit in memcg m's
-shrinker_map for node n (memcg_set_shrinker_bit(), 4.19+): set when an
-object goes onto one of the memcg's superblock lists, cleared when
+Per (n, m): ``order``, the inactive file list's age order, oldest first
+(:mod:`reclaimlab.sim.lruorder`; its pages per file set always match
+``p_inact + p_ref + p_dirty`` once synced); ``workingset``, its shadow
+entries and refault counters (:mod:`reclaimlab.sim.workingset`);
+``sb_bit``, the superblock shrinker's bit in memcg m's shrinker_map for
+node n (memcg_set_shrinker_bit(), 4.19+): set when an object goes onto one
+of the memcg's superblock lists, cleared when
 super_cache_count() returns SHRINK_EMPTY; shrink_slab_memcg() calls only the
 shrinkers whose bit is set (:mod:`reclaimlab.sim.slab`).
 """
@@ -45,6 +49,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model.schema import STALL_CAUSES
+from .lruorder import Orders
+from .workingset import Workingset
 
 # memcg slot states
 FREE, ONLINE, DYING = 0, 1, 2
@@ -97,6 +103,10 @@ class State:
         # Objects charged to a dying memcg that sit on its parent's lists (§5.1).
         self.pinned_by = np.zeros((self.memcgs, self.nodes, self.caches), np.int64)
         self.kswapd_priority = np.full(self.nodes, -1, np.int64)   # -1: asleep
+        # The inactive file lists' age order (lruorder.py): cohorts of pages per file set.
+        self.order = Orders(self.filesets)
+        # Shadow entries and inactive_age per lruvec (workingset.py).
+        self.workingset = Workingset(self.filesets)
 
     # Derived counts -------------------------------------------------------
     def node_totals(self, n: int) -> list[int]:

@@ -53,7 +53,9 @@ Working-set reads (mean field over the set's files):
   :func:`reclaimlab.sim.xfs.lookup_cluster_reads`);
 * the file's pages are there (mark_page_accessed: the second reference
   activates) or are read back from disk (a page-cache refault, one seek plus
-  the file's size at disk bandwidth).
+  the file's size at disk bandwidth), at the head of the inactive list, or
+  on the active list when a recent shadow entry says so (workingset_refault,
+  :mod:`reclaimlab.sim.workingset`).
 
 New files (a copy, a compile's output, a grep) get a dentry, an inode and
 their pages; written files have dirty pages and a dirty inode until writeback.
@@ -625,6 +627,7 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 if wait:                     # adding 0.0 changes nothing: skip numpy's scalar update
                     tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
             st.d_ref[n, ROOT, k] += c
+            st.order.add(n, ROOT, k, pages)         # new pages enter the inactive list's head
             if fs.writes:
                 st.p_dirty[n, ROOT, k] += pages
                 st.i_dirty[n, ROOT, k] += c
@@ -662,9 +665,22 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
             io += wait
             if wait:
                 tot.blocked_by_cause[n, REFAULT_READ] += wait
+            shadows = st.workingset.at(n, ROOT)
+            was_active = c[2]
             c[0:3] = accessed(rng, c[0:3], scale(r.page_hits) * fs.pages_per_file)   # access_pages()
+            if c[2] != was_active:
+                shadows.activated(c[2] - was_active)     # mark_page_accessed(): workingset_activation()
             refetch = scale(r.page_misses)
-            c[1] += refetch * fs.pages_per_file
+            if refetch:
+                # add_to_page_cache_lru(): a shadow within the active list's size activates
+                # the page read back (workingset_refault()); the others enter the inactive head.
+                ppf = fs.pages_per_file
+                missing = max(fs.working_set // sim.params.nodes, 1) * ppf - sum(c[0:4])   # as _plan's W
+                active_file = int(st.p_act[n, ROOT].sum()) - st.p_act[n, ROOT, k] + c[2]
+                hot = shadows.refault(rng, k, refetch, ppf, missing, active_file)
+                c[2] += hot * ppf
+                c[1] += (refetch - hot) * ppf
+                st.order.add(n, ROOT, k, (refetch - hot) * ppf)   # read back: at the head
             st.lists[:, n, ROOT, k] = c
             if refetch:
                 tot.page_refaults[n] += refetch * fs.pages_per_file
