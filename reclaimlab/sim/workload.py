@@ -75,7 +75,7 @@ import math
 import numpy as np
 
 from . import alloc, disk, xfs
-from .draw import multinomial_values, poisson, take_values, thin, thin_sparse
+from .draw import binomial, multinomial_values, poisson, take_values, thin, thin_sparse
 from .lru import accessed
 from .params import PAGE_KIB
 from .reclaim import direct_reclaim
@@ -594,7 +594,7 @@ def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
             recycled = (int(thin(rng, misses, xfs.recycle_share(sim, n, k, W - D - U)))
                         if misses and st.x_clean_set[n, k] else 0)
             with_pages = min(-(-(p_inact + p_ref + p_act + p_dirty) // fs.pages_per_file), W)
-            page_hits = int(rng.binomial(reads, with_pages / W))
+            page_hits = binomial(rng, reads, with_pages / W)
             node.reads = ReadDraw(dentry_hits, inode_hits, misses, page_hits, reads - page_hits, recycled)
             cache = node.reads.page_misses * fs.pages_per_file
             # A lookup's dentry and inode (d_alloc, xfs_iget outside a transaction) are GFP_KERNEL;
