@@ -12,6 +12,9 @@ algorithms changed fails here, not silently in the simulator's results.
 """
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -255,6 +258,44 @@ def test_interleaved_generators():
         assert _native.binomial(a1, 100, 0.4) == b1.binomial(100, 0.4)
         assert _native.binomial(a2, 100, 0.4) == b2.binomial(100, 0.4)
     assert _same_position(a1, b1) and _same_position(a2, b2)
+
+
+def test_waits_for_the_generators_lock():
+    """With other threads about, a draw takes the bit generator's lock, as numpy's calls do."""
+    rng = np.random.default_rng(3)
+    got = []
+    worker = threading.Thread(target=lambda: got.append(_native.binomial(rng, 100, 0.4)))
+    with rng.bit_generator.lock:
+        worker.start()
+        time.sleep(0.2)
+        assert not got            # blocked on the lock this thread holds
+    worker.join(10)
+    assert got == [np.random.default_rng(3).binomial(100, 0.4)]
+    lock = rng.bit_generator.lock
+    assert lock.acquire(blocking=False)      # released again (from this thread's view too)
+    lock.release()
+
+
+def test_threads_draw_one_stream():
+    """Threads drawing from one Generator through both paths take numbers from one stream."""
+    rng = np.random.default_rng(4)
+    out: list[list[int]] = [[], []]
+
+    def work(j: int) -> None:
+        for _ in range(2000):
+            out[j].append(_native.binomial(rng, 50, 0.5) if j else int(rng.binomial(50, 0.5)))
+
+    threads = [threading.Thread(target=work, args=(j,)) for j in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    # 4000 draws in all: the stream moved by exactly that many.
+    ref = np.random.default_rng(4)
+    for _ in range(4000):
+        ref.binomial(50, 0.5)
+    assert _same_position(rng, ref)
+    assert sorted(out[0] + out[1]) == sorted(np.random.default_rng(4).binomial(50, 0.5, 4000).tolist())
 
 
 def test_draw_module_paths_match_numpy():

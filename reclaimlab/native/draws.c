@@ -41,73 +41,111 @@
 
 /* The last Generator seen, its bitgen_t and its lock. The reference keeps the Generator
  * (and so its bit generator and the bitgen_t inside it) alive, so an identity check is a
- * safe cache test: a run draws from one Generator hundreds of thousands of times. */
+ * safe cache test: a run draws from one Generator hundreds of thousands of times. The three
+ * are set together with no Python code in between (other threads may run during a lookup). */
 static PyObject *cached_rng, *cached_lock, *generator_type;
 static bitgen_t *cached_bitgen;
 static PyObject *s_bit_generator, *s_capsule, *s_lock, *s_acquire, *s_release;
 
-/* Point *bitgen at Generator `rng`'s bitgen_t with its lock acquired (release with unlock()).
+/* A Generator's bit generator in use: its bitgen_t, and its lock when it was acquired. */
+typedef struct {
+    bitgen_t *bitgen;
+    PyObject *lock;     /* a reference to the acquired lock, or NULL when none was needed */
+} held_t;
+
+/* The bitgen_t and lock of Generator `rng` (a new reference to the lock) into *bitgen, *lock.
  * Returns 1, or 0 when rng is not a numpy.random.Generator (a RandomState draws by other
  * algorithms, a subclass may override them), or -1 on error. */
-static int lock_bitgen(PyObject *rng, bitgen_t **bitgen)
+static int find_bitgen(PyObject *rng, bitgen_t **bitgen, PyObject **lock)
 {
-    if (rng != cached_rng) {
-        if (!generator_type) {
-            PyObject *mod = PyImport_ImportModule("numpy.random");
-            generator_type = mod ? PyObject_GetAttrString(mod, "Generator") : NULL;
-            Py_XDECREF(mod);
-            if (!generator_type)
-                return -1;
-        }
-        if ((PyObject *)Py_TYPE(rng) != generator_type)
-            return 0;
-        PyObject *bg = PyObject_GetAttr(rng, s_bit_generator);
-        if (!bg)
-            return -1;
-        PyObject *capsule = PyObject_GetAttr(bg, s_capsule);
-        PyObject *lock = capsule ? PyObject_GetAttr(bg, s_lock) : NULL;
-        Py_DECREF(bg);
-        if (!lock) {
-            Py_XDECREF(capsule);
-            return -1;
-        }
-        bitgen_t *p = PyCapsule_GetPointer(capsule, "BitGenerator");
-        Py_DECREF(capsule);
-        if (!p) {
-            Py_DECREF(lock);
-            return -1;
-        }
-        Py_INCREF(rng);
-        Py_XSETREF(cached_rng, rng);
-        Py_XSETREF(cached_lock, lock);
-        cached_bitgen = p;
+    if (rng == cached_rng) {
+        *bitgen = cached_bitgen;
+        *lock = Py_NewRef(cached_lock);
+        return 1;
     }
-    /* numpy draws under the bit generator's lock (`with self.lock`); so do we. A blocking
-     * acquire() lets other threads run while it waits. */
-    PyObject *r = PyObject_CallMethodNoArgs(cached_lock, s_acquire);
-    if (!r)
+    if (!generator_type) {
+        PyObject *mod = PyImport_ImportModule("numpy.random");
+        PyObject *type = mod ? PyObject_GetAttrString(mod, "Generator") : NULL;
+        Py_XDECREF(mod);
+        if (!type)
+            return -1;
+        Py_XSETREF(generator_type, type);
+    }
+    if ((PyObject *)Py_TYPE(rng) != generator_type)
+        return 0;
+    PyObject *bg = PyObject_GetAttr(rng, s_bit_generator);
+    if (!bg)
         return -1;
-    Py_DECREF(r);
-    *bitgen = cached_bitgen;
+    PyObject *capsule = PyObject_GetAttr(bg, s_capsule);
+    PyObject *lk = capsule ? PyObject_GetAttr(bg, s_lock) : NULL;
+    Py_DECREF(bg);
+    bitgen_t *p = lk ? PyCapsule_GetPointer(capsule, "BitGenerator") : NULL;
+    Py_XDECREF(capsule);
+    if (!p) {
+        Py_XDECREF(lk);
+        return -1;
+    }
+    PyObject *old_rng = cached_rng, *old_lock = cached_lock;
+    cached_rng = Py_NewRef(rng);
+    cached_lock = Py_NewRef(lk);
+    cached_bitgen = p;
+    Py_XDECREF(old_rng);
+    Py_XDECREF(old_lock);
+    *bitgen = p;
+    *lock = lk;
     return 1;
 }
 
-/* Acquire rng's bit generator into `bitgen`, or return None (not a Generator) / NULL (error). */
-#define LOCK_OR_RETURN(rng, bitgen)                 \
+/* Take Generator `rng`'s bit generator into *h (give it back with release()): 1, 0 (not a
+ * Generator: nothing taken) or -1 (error). */
+static int hold(PyObject *rng, held_t *h)
+{
+    PyObject *lock;
+    int ok = find_bitgen(rng, &h->bitgen, &lock);
+    if (ok <= 0)
+        return ok;
+    /* numpy draws under the bit generator's lock (`with self.lock`), so that no thread
+     * drawing with the GIL released interleaves; so do we. Only a thread of this
+     * interpreter can hold it: when ours is the only one (and we keep the GIL until
+     * release()), taking it would change nothing and cost two Python calls, a good share
+     * of a short draw. A blocking acquire() lets other threads run while it waits. */
+    PyThreadState *me = PyThreadState_Get();
+    PyThreadState *head = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(me));
+    if (head == me && PyThreadState_Next(head) == NULL) {
+        Py_DECREF(lock);
+        h->lock = NULL;
+        return 1;
+    }
+    PyObject *r = PyObject_CallMethodNoArgs(lock, s_acquire);
+    if (!r) {
+        Py_DECREF(lock);
+        return -1;
+    }
+    Py_DECREF(r);
+    h->lock = lock;
+    return 1;
+}
+
+/* Give back what hold() took. 0, or -1 on error. */
+static int release(held_t *h)
+{
+    if (!h->lock)
+        return 0;
+    PyObject *r = PyObject_CallMethodNoArgs(h->lock, s_release);
+    Py_CLEAR(h->lock);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
+/* Hold rng's bit generator in `h`, or return None (not a Generator) / NULL (error). */
+#define HOLD_OR_RETURN(rng, h)                      \
     do {                                            \
-        int ok_ = lock_bitgen((rng), &(bitgen));    \
+        int ok_ = hold((rng), &(h));                \
         if (ok_ < 0)                                \
             return NULL;                            \
         if (ok_ == 0)                               \
             Py_RETURN_NONE;                         \
     } while (0)
-
-static int unlock(void)
-{
-    PyObject *r = PyObject_CallMethodNoArgs(cached_lock, s_release);
-    Py_XDECREF(r);
-    return r ? 0 : -1;
-}
 
 /* ---- argument checks (no draws) ---------------------------------------------------------- */
 
@@ -146,7 +184,7 @@ static int get_list(PyObject *o, PyObject ***items, Py_ssize_t *n)
 {
     if (!PyList_Check(o) || PyList_GET_SIZE(o) > MAX_CHAIN)
         return 0;
-    *items = ((PyListObject *)o)->ob_item;
+    *items = PySequence_Fast_ITEMS(o);
     *n = PyList_GET_SIZE(o);
     return 1;
 }
@@ -209,18 +247,18 @@ PyObject *rl_hypergeometric_chain(PyObject *self, PyObject *args)
         return list_of(out, n);
     if (k >= total)
         return list_of(v, n);
-    bitgen_t *bitgen;
-    LOCK_OR_RETURN(rng, bitgen);
+    held_t h;
+    HOLD_OR_RETURN(rng, h);
     s64 left = k, rest = total;
     for (Py_ssize_t i = 0; i < n && left > 0; i++) {
         if (v[i] == 0)
             continue;
         rest -= v[i];
-        s64 got = rest == 0 ? left : random_hypergeometric(bitgen, v[i], rest, left);
+        s64 got = rest == 0 ? left : random_hypergeometric(h.bitgen, v[i], rest, left);
         out[i] = got;
         left -= got;
     }
-    if (unlock() < 0)
+    if (release(&h) < 0)
         return NULL;
     return list_of(out, n);
 }
@@ -239,10 +277,10 @@ PyObject *rl_binomial(PyObject *self, PyObject *args)
     double p;
     if (!get_count(n_obj, INT64_MAX, &n) || !get_share(p_obj, &p))
         Py_RETURN_NONE;
-    bitgen_t *bitgen;
-    LOCK_OR_RETURN(rng, bitgen);
-    s64 got = random_binomial(bitgen, p, n, &binomial_cache);
-    if (unlock() < 0)
+    held_t h;
+    HOLD_OR_RETURN(rng, h);
+    s64 got = random_binomial(h.bitgen, p, n, &binomial_cache);
+    if (release(&h) < 0)
         return NULL;
     return PyLong_FromLongLong(got);
 }
@@ -291,15 +329,15 @@ PyObject *rl_binomial_each(PyObject *self, PyObject *args)
         any |= c[i] != 0;
     }
     if (any) {
-        bitgen_t *bitgen;
-        int ok = lock_bitgen(rng, &bitgen);
+        held_t h;
+        int ok = hold(rng, &h);
         if (ok <= 0) {
             out = ok < 0 ? NULL : Py_NewRef(Py_None);
             goto done;
         }
         for (Py_ssize_t i = 0; i < n; i++)
-            c[i] = c[i] ? random_binomial(bitgen, p[i], c[i], &binomial_cache) : 0;
-        if (unlock() < 0)
+            c[i] = c[i] ? random_binomial(h.bitgen, p[i], c[i], &binomial_cache) : 0;
+        if (release(&h) < 0)
             goto done;
     }
     out = list_of(c, n);
@@ -351,18 +389,18 @@ PyObject *rl_multinomial(PyObject *self, PyObject *args)
     }
     if (n == 0)
         return list_of(out, d);    /* a binomial of 0 draws nothing */
-    bitgen_t *bitgen;
-    LOCK_OR_RETURN(rng, bitgen);
+    held_t h;
+    HOLD_OR_RETURN(rng, h);
     s64 left = n;
     for (Py_ssize_t j = 0; j < d - 1; j++) {
-        out[j] = random_binomial(bitgen, share[j], left, &binomial_cache);
+        out[j] = random_binomial(h.bitgen, share[j], left, &binomial_cache);
         left -= out[j];
         if (left <= 0)
             break;
     }
     if (left > 0)
         out[d - 1] = left;
-    if (unlock() < 0)
+    if (release(&h) < 0)
         return NULL;
     return list_of(out, d);
 }
@@ -382,10 +420,10 @@ PyObject *rl_poisson(PyObject *self, PyObject *args)
     double lam = PyFloat_AS_DOUBLE(lam_obj);
     if (!(lam >= 0.0 && lam <= POISSON_FAST_MAX))
         Py_RETURN_NONE;
-    bitgen_t *bitgen;
-    LOCK_OR_RETURN(rng, bitgen);
-    s64 got = random_poisson(bitgen, lam);
-    if (unlock() < 0)
+    held_t h;
+    HOLD_OR_RETURN(rng, h);
+    s64 got = random_poisson(h.bitgen, lam);
+    if (release(&h) < 0)
         return NULL;
     return PyLong_FromLongLong(got);
 }

@@ -152,7 +152,7 @@ def thin_sparse(rng: np.random.Generator, counts: np.ndarray, fraction: float) -
     """
     p = 0.0 if fraction < 0.0 else 1.0 if fraction > 1.0 else float(fraction)
     flat = np.ascontiguousarray(counts, np.int64).reshape(-1)
-    where = np.flatnonzero(flat)
+    where = flat.nonzero()[0]           # np.flatnonzero without its Python wrappers
     out = np.zeros(flat.shape, np.int64)
     if len(where):
         out[where] = _binomial_list(rng, flat[where].tolist(), p)

@@ -76,7 +76,7 @@ import numpy as np
 
 from . import alloc, disk, xfs
 from .draw import binomial, multinomial_values, poisson, take_values, thin, thin_sparse
-from .lru import accessed
+from .lru import accessed, writeback
 from .params import PAGE_KIB
 from .reclaim import direct_reclaim
 from .slab import DENTRY, INODE, XFS_INODE
@@ -734,8 +734,6 @@ def touch_slab_caches(sim: Sim) -> None:
 
 def age_dirty(sim: Sim) -> None:
     """Writeback: dirty pages at the disk bandwidth left to it, cached dirty inodes after dirty_expire."""
-    from .lru import writeback
-
     st, costs, dt = sim.st, sim.costs, sim.params.dt_s
     disk.next_step(sim)
     # The flushers get the disk time the last step's reads and inode IO left.
