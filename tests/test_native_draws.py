@@ -313,3 +313,30 @@ def test_draw_module_paths_match_numpy():
         assert draw.multinomial_values(a, counts[1], [0.25, 0.25, 0.5]) == \
             b.multinomial(counts[1], [0.25, 0.25, 0.5]).tolist()
     assert _same_position(a, b)
+
+
+def test_numpy_path_draws_the_same(monkeypatch):
+    """Without the C draws (another numpy, or no libnpyrandom at build) draw.py's functions give the same."""
+    g = np.random.default_rng(40)
+    cases = []
+    for _ in range(300):
+        counts = (g.integers(0, 60, 5) * (g.random(5) < 0.7)).tolist()
+        cases.append((counts, int(g.integers(-1, 150)), g.random(5).tolist(), float(g.random() * 30)))
+
+    def run(rng):
+        out = []
+        for counts, k, fr, lam in cases:
+            out.append(draw.take_values(rng, counts, k))
+            out.append(draw.thin_values(rng, counts, fr))
+            out.append(draw.thin(rng, np.array(counts), fr[0]).tolist())
+            out.append(draw.thin(rng, counts[0], fr[1]))
+            out.append(draw.thin_sparse(rng, np.array([counts, counts]), fr[2]).tolist())
+            out.append(draw.binomial(rng, counts[1], fr[3]))
+            out.append(draw.poisson(rng, lam))
+            out.append(draw.multinomial_values(rng, counts[2], [fr[4] / 2, fr[4] / 2, 1 - fr[4]]))
+        return out, rng.random()
+
+    fast = run(np.random.default_rng(41))
+    for name in ("_c_chain", "_c_binomial", "_c_binomial_each", "_c_multinomial", "_c_poisson"):
+        monkeypatch.setattr(draw, name, None)
+    assert run(np.random.default_rng(41)) == fast
