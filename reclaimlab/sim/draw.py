@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _native
+from .._native import DRAWS_NUMPY
 
 # The C draws, or None: numpy's algorithms are linked in from the numpy of the build,
 # so only that numpy's stream is certain to be reproduced.
-_C = _native if getattr(_native, "DRAWS_NUMPY", None) == np.__version__ else None
-_c_chain = _C.hypergeometric_chain if _C else None
-_c_binomial = _C.binomial if _C else None
-_c_binomial_each = _C.binomial_each if _C else None
-_c_multinomial = _C.multinomial if _C else None
-_c_poisson = _C.poisson if _C else None
+if DRAWS_NUMPY == np.__version__:
+    from .._native import binomial as _c_binomial
+    from .._native import binomial_each as _c_binomial_each
+    from .._native import hypergeometric_chain as _c_chain
+    from .._native import multinomial as _c_multinomial
+    from .._native import poisson as _c_poisson
+else:
+    _c_chain = _c_binomial = _c_binomial_each = _c_multinomial = _c_poisson = None
 
 
 def take(rng: np.random.Generator, counts: np.ndarray, k: int) -> np.ndarray:
