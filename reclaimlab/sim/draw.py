@@ -152,13 +152,33 @@ def thin_sparse(rng: np.random.Generator, counts: np.ndarray, fraction: float) -
     >>> thin_sparse(rng, np.array([[0, 10], [0, 0]]), 1.0).tolist()
     [[0, 10], [0, 0]]
     """
-    p = 0.0 if fraction < 0.0 else 1.0 if fraction > 1.0 else float(fraction)
     flat = np.ascontiguousarray(counts, np.int64).reshape(-1)
-    where = flat.nonzero()[0]           # np.flatnonzero without its Python wrappers
+    where, drawn = thin_nonzero(rng, flat, fraction)
     out = np.zeros(flat.shape, np.int64)
-    if len(where):
-        out[where] = _binomial_list(rng, flat[where].tolist(), p)
+    if drawn:
+        out[where] = drawn
     return out.reshape(np.shape(counts))
+
+
+def thin_nonzero(rng: np.random.Generator, flat: np.ndarray, fraction: float) -> tuple[np.ndarray, list[int]]:
+    """:func:`thin_sparse` of a 1-d integer array as (indices of its nonzero counts, their draws).
+
+    The same draws as :func:`thin_sparse`, for a caller that updates only
+    those cells (a whole array of mostly zeros costs more to build and
+    subtract than the draws).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> where, drawn = thin_nonzero(rng, np.array([0, 10, 0]), 1.0)
+    >>> where.tolist(), drawn
+    ([1], [10])
+    """
+    p = 0.0 if fraction < 0.0 else 1.0 if fraction > 1.0 else float(fraction)
+    where = flat.nonzero()[0]           # np.flatnonzero without its Python wrappers
+    if not len(where):
+        return where, []
+    return where, _binomial_list(rng, flat[where].tolist(), p)
 
 
 #: Arrays up to this size are thinned one element at a time (:func:`_binomial_each`).

@@ -75,7 +75,7 @@ import math
 import numpy as np
 
 from . import alloc, disk, xfs
-from .draw import binomial, multinomial_values, poisson, take_values, thin, thin_sparse
+from .draw import binomial, multinomial_values, poisson, take_values, thin, thin_nonzero
 from .lru import accessed, writeback
 from .params import PAGE_KIB
 from .reclaim import direct_reclaim
@@ -743,8 +743,16 @@ def age_dirty(sim: Sim) -> None:
     # A cached file's dirty inode is written about dirty_expire after it was
     # dirtied (in XFS: a log worker push, then xfsaild; written here directly,
     # at the disk's cost); evicted dirty ones wait in XFS (xfs.py).
-    written = thin_sparse(sim.rng, st.i_dirty, min(dt / costs.dirty_expire_s, 1.0))
-    st.i_dirty -= written
-    for n, inodes in enumerate(written.sum(axis=(1, 2))):
+    # Only the cells with dirty inodes: a flat view of i_dirty (a contiguous block of the state).
+    flat = st.i_dirty.reshape(-1)
+    where, written = thin_nonzero(sim.rng, flat, min(dt / costs.dirty_expire_s, 1.0))
+    if not written:
+        return
+    flat[where] -= written
+    cells = flat.size // sim.params.nodes        # (memcg, file set) cells of a node
+    per_node = [0] * sim.params.nodes
+    for i, w in zip(where.tolist(), written):
+        per_node[i // cells] += w
+    for n, inodes in enumerate(per_node):
         if inodes:
-            xfs.write_inodes(sim, n, int(inodes))
+            xfs.write_inodes(sim, n, inodes)
