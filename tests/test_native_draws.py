@@ -22,7 +22,8 @@ from reclaimlab import _native
 from reclaimlab.sim import draw
 
 pytestmark = pytest.mark.skipif(getattr(_native, "DRAWS_NUMPY", None) is None,
-                                reason="reclaimlab._native built without numpy's libnpyrandom")
+                                reason="reclaimlab._native built without numpy's libnpyrandom "
+                                       "(the simulator draws through numpy's Python API)")
 
 
 def _pair(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
@@ -35,7 +36,9 @@ def _same_position(a: np.random.Generator, b: np.random.Generator) -> bool:
 
 def test_built_for_the_numpy_in_use():
     """Rebuild the extension after changing numpy: the simulator otherwise takes the slow path."""
-    assert _native.DRAWS_NUMPY == np.__version__
+    assert _native.DRAWS_NUMPY == np.__version__, (
+        f"reclaimlab._native was built against numpy {_native.DRAWS_NUMPY}, numpy {np.__version__} "
+        "runs: rebuild it (pip install -e .) so that its draws are this numpy's")
     assert draw._c_binomial is _native.binomial
 
 

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._native import DRAWS_NUMPY
+try:
+    from .._native import DRAWS_NUMPY
+except ImportError:            # an extension built before draws.c: the numpy calls below
+    DRAWS_NUMPY = None
 
 # The C draws, or None: numpy's algorithms are linked in from the numpy of the build,
 # so only that numpy's stream is certain to be reproduced.
