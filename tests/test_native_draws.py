@@ -263,6 +263,16 @@ def test_interleaved_generators():
     assert _same_position(a1, b1) and _same_position(a2, b2)
 
 
+def test_follows_a_restored_state():
+    """Setting the bit generator's state (a rerun from a saved point) moves the C draws with it."""
+    a, b = _pair(6)
+    saved = a.bit_generator.state
+    first = [_native.binomial(a, 1000, 0.3) for _ in range(10)]
+    a.bit_generator.state = saved
+    assert [_native.binomial(a, 1000, 0.3) for _ in range(10)] == first == \
+        [b.binomial(1000, 0.3) for _ in range(10)]
+
+
 def test_waits_for_the_generators_lock():
     """With other threads about, a draw takes the bit generator's lock, as numpy's calls do."""
     rng = np.random.default_rng(3)
