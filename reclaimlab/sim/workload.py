@@ -268,7 +268,21 @@ def anon_need(params, age: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np
 
 def job_anon_pages(sim: Sim, actors: list[Actor]) -> float:
     """Anonymous pages the job's processes hold now, over all nodes."""
-    return float(sum(small_sum(process_pages(sim.params, a.age)) for a in actors if a.job))
+    return float(sum(_process_pages_sum(sim.params, a.age) for a in actors if a.job))
+
+
+def _process_pages_sum(params, age: np.ndarray) -> np.float64:
+    """``small_sum(process_pages(params, age))``: the same float, on Python floats for a few tasks.
+
+    Per task, Python's ``%`` is np.mod's float remainder (fmod, then the
+    divisor's sign), and ``P * m / life`` the same two IEEE operations as on
+    the arrays; small_sum adds fewer than 8 one after the other. Runs every step.
+    """
+    life = process_life_s(params)
+    P = params.job_process_pages
+    if age.ndim != 1 or len(age) >= 8 or not P or life == float("inf"):
+        return small_sum(process_pages(params, age))
+    return np.float64(sum([P * (a % life) / life for a in age.tolist()]))
 
 
 def plan(sim: Sim, actor: Actor) -> StepPlan | None:
