@@ -19,8 +19,8 @@
  *                                             libnpyrandom: DRAWS_NUMPY is then its version)
  *
  * Arrays come in through the buffer protocol (numpy arrays, bytes, memoryview):
- * no numpy headers are needed to build this file (draws.c alone uses numpy's random headers). The loops run with the GIL
- * released.
+ * no numpy headers are needed to build this file (draws.c alone uses numpy's random
+ * headers). The loops run with the GIL released.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -830,7 +830,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_native",
-    "reclaimlab's compiled core: do_shrink_slab() arithmetic and the ftrace scanner.", -1, methods,
+    "reclaimlab's compiled core: do_shrink_slab() arithmetic, the ftrace scanner and the\n"
+    "simulator's draws from a numpy Generator's stream.", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__native(void)
