@@ -77,7 +77,8 @@ def extract_baseline(rev: str, into: pathlib.Path) -> pathlib.Path | None:
         print(f"  baseline {rev!r} unavailable (not a git checkout or no such revision): {e}")
         return None
     subprocess.run(["tar", "-x", "-C", str(into)], input=tar, check=True)
-    # The extension is built, not tracked; the speed work did not change its C code.
+    # The extension is built, not tracked; the speed work only added to its C code (the
+    # simulator's draws, draws.c), which the baseline's Python does not call.
     for so in (ROOT / "reclaimlab").glob("_native*.so"):
         shutil.copy(so, into / "reclaimlab")
     return into

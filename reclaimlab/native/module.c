@@ -13,10 +13,14 @@
  *   take_matched(src, index, fill, out)       the end's value of each start
  *   take_objects(table, ids, out)             object arrays of strings by id
  *   block(nbytes), pool_info()                pooled memory for large outputs (outbuf.c)
+ *   hypergeometric_chain, binomial, binomial_each, multinomial, poisson
+ *                                             the simulator's draws from a numpy Generator's
+ *                                             stream (draws.c; only when built with numpy's
+ *                                             libnpyrandom: DRAWS_NUMPY is then its version)
  *
  * Arrays come in through the buffer protocol (numpy arrays, bytes, memoryview):
- * no numpy headers are needed to build this file. The loops run with the GIL
- * released.
+ * no numpy headers are needed to build this file (draws.c alone uses numpy's random
+ * headers). The loops run with the GIL released.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -814,25 +818,43 @@ static PyMethodDef methods[] = {
      "block(nbytes) -> writable buffer of nbytes (np.frombuffer it); its memory goes back to a\n"
      "small pool when the last reference is dropped, so the next large output reuses mapped pages."},
     {"pool_info", rl_pool_info, METH_NOARGS, "pool_info() -> (blocks, bytes) held by the pool of free blocks."},
+#ifdef RL_DRAWS_NUMPY
+    {"hypergeometric_chain", rl_hypergeometric_chain, METH_VARARGS, rl_hypergeometric_chain_doc},
+    {"binomial", rl_binomial, METH_VARARGS, rl_binomial_doc},
+    {"binomial_each", rl_binomial_each, METH_VARARGS, rl_binomial_each_doc},
+    {"multinomial", rl_multinomial, METH_VARARGS, rl_multinomial_doc},
+    {"poisson", rl_poisson, METH_VARARGS, rl_poisson_doc},
+#endif
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_native",
-    "reclaimlab's compiled core: do_shrink_slab() arithmetic and the ftrace scanner.", -1, methods,
+    "reclaimlab's compiled core: do_shrink_slab() arithmetic, the ftrace scanner and the\n"
+    "simulator's draws from a numpy Generator's stream.", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__native(void)
 {
     if (PyType_Ready(&InternerType) < 0 || PyType_Ready(&rl_BlockType) < 0)
         return NULL;
+#ifdef RL_DRAWS_NUMPY
+    if (rl_draws_init() < 0)
+        return NULL;
+#endif
     PyObject *m = PyModule_Create(&module);
     if (!m)
         return NULL;
     if (PyModule_AddObjectRef(m, "Interner", (PyObject *)&InternerType) < 0
         || PyModule_AddIntConstant(m, "MAX_LINE", RL_MAX_LINE) < 0
         || PyModule_AddIntConstant(m, "N_INT", N_INT) < 0
-        || PyModule_AddIntConstant(m, "N_STR", N_STR) < 0) {
+        || PyModule_AddIntConstant(m, "N_STR", N_STR) < 0
+#ifdef RL_DRAWS_NUMPY
+        || PyModule_AddStringConstant(m, "DRAWS_NUMPY", RL_DRAWS_NUMPY) < 0
+#else
+        || PyModule_AddObjectRef(m, "DRAWS_NUMPY", Py_None) < 0
+#endif
+        ) {
         Py_DECREF(m);
         return NULL;
     }

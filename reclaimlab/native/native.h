@@ -168,4 +168,18 @@ PyObject *rl_block(PyObject *module, PyObject *nbytes);
 PyObject *rl_pool_info(PyObject *module, PyObject *unused);
 #endif
 
+/* ---- draws.c: scalar draws from a numpy Generator's stream (built when numpy's libnpyrandom is
+ * found at build time: RL_DRAWS_NUMPY is then the numpy version it came from) ---- */
+#ifdef RL_DRAWS_NUMPY
+#include <Python.h>
+int rl_draws_init(void);
+extern const char rl_hypergeometric_chain_doc[], rl_binomial_doc[], rl_binomial_each_doc[],
+    rl_multinomial_doc[], rl_poisson_doc[];
+PyObject *rl_hypergeometric_chain(PyObject *self, PyObject *args);
+PyObject *rl_binomial(PyObject *self, PyObject *args);
+PyObject *rl_binomial_each(PyObject *self, PyObject *args);
+PyObject *rl_multinomial(PyObject *self, PyObject *args);
+PyObject *rl_poisson(PyObject *self, PyObject *args);
+#endif
+
 #endif

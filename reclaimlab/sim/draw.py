@@ -4,10 +4,33 @@ A list holds objects of several classes (referenced or not, of one file set
 or another). The kernel walks it from the tail; the model takes the k objects
 as a uniform sample without replacement (multivariate hypergeometric), the
 mean-field picture of an LRU whose classes are mixed along it.
+
+Every draw here is the one the plain numpy call would make, from the same
+position of the Generator's stream. The scalar ones go through the compiled
+module when it was built against the numpy running now (reclaimlab/native/draws.c:
+numpy's own routines, without about 1 us of argument handling per call); it
+returns None for anything numpy would refuse or convert its own way, and the
+numpy calls below then run as before.
 """
 from __future__ import annotations
 
 import numpy as np
+
+try:
+    from .._native import DRAWS_NUMPY
+except ImportError:            # an extension built before draws.c: the numpy calls below
+    DRAWS_NUMPY = None
+
+# The C draws, or None: numpy's algorithms are linked in from the numpy of the build,
+# so only that numpy's stream is certain to be reproduced.
+if DRAWS_NUMPY == np.__version__:
+    from .._native import binomial as _c_binomial
+    from .._native import binomial_each as _c_binomial_each
+    from .._native import hypergeometric_chain as _c_chain
+    from .._native import multinomial as _c_multinomial
+    from .._native import poisson as _c_poisson
+else:
+    _c_chain = _c_binomial = _c_binomial_each = _c_multinomial = _c_poisson = None
 
 
 def take(rng: np.random.Generator, counts: np.ndarray, k: int) -> np.ndarray:
@@ -47,6 +70,10 @@ def take_values(rng: np.random.Generator, values: list[int], k: int) -> list[int
     >>> sum(take_values(rng, [30, 70], 10))
     10
     """
+    if _c_chain is not None:
+        out = _c_chain(rng, values, k)
+        if out is not None:
+            return out
     total = sum(values)
     if k <= 0 or total == 0:
         return [0] * len(values)
@@ -85,7 +112,9 @@ def thin(rng: np.random.Generator, counts: np.ndarray, fraction) -> np.ndarray:
         p = np.clip(np.asarray(fraction, dtype=float), 0.0, 1.0)
     # A Python int count draws as the 0-d array did (the same binomial routine).
     n = counts if isinstance(counts, int) else np.asarray(counts, np.int64)
-    if not isinstance(n, int) and 0 < n.size <= SMALL_ARRAY:
+    if isinstance(n, int) and isinstance(p, float):
+        return binomial(rng, n, p)
+    if 0 < n.size <= SMALL_ARRAY:
         return _binomial_each(rng, n, p)
     return rng.binomial(n, p)
 
@@ -104,8 +133,12 @@ def thin_values(rng: np.random.Generator, counts: list[int], fractions: list[flo
     """
     if len(counts) > SMALL_ARRAY:
         return thin(rng, np.array(counts, np.int64), np.array(fractions, float)).tolist()
-    return [int(rng.binomial(c, 0.0 if q < 0.0 else 1.0 if q > 1.0 else q)) if c else 0
-            for c, q in zip(counts, fractions)]
+    shares = [0.0 if q < 0.0 else 1.0 if q > 1.0 else q for q in fractions]
+    if _c_binomial_each is not None:
+        out = _c_binomial_each(rng, counts, shares)
+        if out is not None:
+            return out
+    return [int(rng.binomial(c, q)) if c else 0 for c, q in zip(counts, shares)]
 
 
 def thin_sparse(rng: np.random.Generator, counts: np.ndarray, fraction: float) -> np.ndarray:
@@ -122,13 +155,33 @@ def thin_sparse(rng: np.random.Generator, counts: np.ndarray, fraction: float) -
     >>> thin_sparse(rng, np.array([[0, 10], [0, 0]]), 1.0).tolist()
     [[0, 10], [0, 0]]
     """
-    p = 0.0 if fraction < 0.0 else 1.0 if fraction > 1.0 else float(fraction)
     flat = np.ascontiguousarray(counts, np.int64).reshape(-1)
-    where = np.flatnonzero(flat)
+    where, drawn = thin_nonzero(rng, flat, fraction)
     out = np.zeros(flat.shape, np.int64)
-    if len(where):
-        out[where] = [rng.binomial(c, p) for c in flat[where].tolist()]
+    if drawn:
+        out[where] = drawn
     return out.reshape(np.shape(counts))
+
+
+def thin_nonzero(rng: np.random.Generator, flat: np.ndarray, fraction: float) -> tuple[np.ndarray, list[int]]:
+    """:func:`thin_sparse` of a 1-d integer array as (indices of its nonzero counts, their draws).
+
+    The same draws as :func:`thin_sparse`, for a caller that updates only
+    those cells (a whole array of mostly zeros costs more to build and
+    subtract than the draws).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> where, drawn = thin_nonzero(rng, np.array([0, 10, 0]), 1.0)
+    >>> where.tolist(), drawn
+    ([1], [10])
+    """
+    p = 0.0 if fraction < 0.0 else 1.0 if fraction > 1.0 else float(fraction)
+    where = flat.nonzero()[0]           # np.flatnonzero without its Python wrappers
+    if not len(where):
+        return where, []
+    return where, _binomial_list(rng, flat[where].tolist(), p)
 
 
 #: Arrays up to this size are thinned one element at a time (:func:`_binomial_each`).
@@ -145,11 +198,38 @@ def _binomial_each(rng: np.random.Generator, n: np.ndarray, p) -> np.ndarray:
     same stream, faster for the simulator's small arrays.
     """
     if isinstance(p, float):
-        drawn = [rng.binomial(c, p) if c else 0 for c in n.ravel().tolist()]
+        drawn = _binomial_list(rng, n.ravel().tolist(), p)
     else:
         n, p = np.broadcast_arrays(n, p)
-        drawn = [rng.binomial(c, q) if c else 0 for c, q in zip(n.ravel().tolist(), p.ravel().tolist())]
+        drawn = _binomial_list(rng, n.ravel().tolist(), p.ravel().tolist())
     return np.array(drawn, np.int64).reshape(n.shape)
+
+
+def _binomial_list(rng: np.random.Generator, counts: list[int], p: float | list[float]) -> list[int]:
+    """``[rng.binomial(c, q) if c else 0 ...]`` over ``counts`` with ``q = p`` or the matching ``p[i]``."""
+    if _c_binomial_each is not None:
+        out = _c_binomial_each(rng, counts, p)
+        if out is not None:
+            return out
+    if isinstance(p, float):
+        return [rng.binomial(c, p) if c else 0 for c in counts]
+    return [rng.binomial(c, q) if c else 0 for c, q in zip(counts, p)]
+
+
+def binomial(rng: np.random.Generator, n: int, p: float) -> int:
+    """``int(rng.binomial(n, p))`` for scalars: the same number from the same stream.
+
+    Examples
+    --------
+    >>> a, b = np.random.default_rng(5), np.random.default_rng(5)
+    >>> binomial(a, 1000, 0.3) == b.binomial(1000, 0.3)
+    True
+    """
+    if _c_binomial is not None:
+        out = _c_binomial(rng, n, p)
+        if out is not None:
+            return out
+    return int(rng.binomial(n, p))
 
 
 def multinomial_values(rng: np.random.Generator, n: int, pvals: list[float]) -> list[int]:
@@ -169,6 +249,10 @@ def multinomial_values(rng: np.random.Generator, n: int, pvals: list[float]) -> 
     >>> multinomial_values(a, 1000, [0.2, 0.3, 0.5]) == b.multinomial(1000, [0.2, 0.3, 0.5]).tolist()
     True
     """
+    if _c_multinomial is not None:
+        out = _c_multinomial(rng, n, pvals)
+        if out is not None:
+            return out
     d = len(pvals)
     last = d - 1
     shares, remaining, ok = [], 1.0, type(n) is int and n >= 0 and d > 0
@@ -205,5 +289,10 @@ def poisson(rng: np.random.Generator, mean) -> np.ndarray:
     """Event counts for an expected number ``mean`` (rates times a step)."""
     if isinstance(mean, (float, int)):
         # A scalar mean (most calls): Python's max gives np.maximum's value, NaN included.
-        return rng.poisson(max(float(mean), 0.0))
+        lam = max(float(mean), 0.0)
+        if _c_poisson is not None:
+            out = _c_poisson(rng, lam)
+            if out is not None:
+                return out
+        return rng.poisson(lam)
     return rng.poisson(np.maximum(np.asarray(mean, dtype=float), 0.0))

@@ -45,7 +45,7 @@ import math
 import numpy as np
 
 from . import xfs
-from .draw import take, take_values, thin
+from .draw import take, take_values, thin, thin_values
 from .state import PARENT, RECLAIM_CPU, ROOT
 
 if TYPE_CHECKING:                      # the engine imports this module
@@ -428,7 +428,7 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
     i_dirty = rows[8]
     inodes = [a + b + c + d for a, b, c, d in zip(rows[4], rows[5], i_ref, i_unref)]
     share = [_clip01(x / max(i + f, 1)) for x, i, f in zip(i_dirty, inodes, freed)]
-    dirty = [min(sim.rng.binomial(c, q) if c else 0, x) for c, q, x in zip(freed, share, i_dirty)]
+    dirty = [min(d, x) for d, x in zip(thin_values(sim.rng, freed, share), i_dirty)]
     st.i_dirty[n, m] = [x - d for x, d in zip(i_dirty, dirty)]
     st.x_dirty[n] += sum(dirty)
     st.x_clean[n] += sum(f - d for f, d in zip(freed, dirty))
@@ -453,8 +453,7 @@ def _visit_unused(sim: Sim, unused, with_pages, rotate):
 
 def _visit_values(sim: Sim, unused: list[int], with_pages: list[float], rotate: list[bool]):
     """:func:`_visit_unused` on lists (``with_pages`` within [0, 1]): the same binomial draws."""
-    rng = sim.rng
-    have = [int(rng.binomial(c, _clip01(q))) if c else 0 for c, q in zip(unused, with_pages)]
+    have = thin_values(sim.rng, unused, with_pages)
     return ([u - h for u, h in zip(unused, have)], [h if r else 0 for h, r in zip(have, rotate)],
             [0 if r else h for h, r in zip(have, rotate)])
 

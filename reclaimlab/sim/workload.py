@@ -77,8 +77,8 @@ import math
 import numpy as np
 
 from . import alloc, disk, xfs
-from .draw import multinomial_values, poisson, take_values, thin, thin_sparse
-from .lru import accessed
+from .draw import binomial, multinomial_values, poisson, take_values, thin, thin_nonzero
+from .lru import accessed, writeback
 from .params import PAGE_KIB
 from .reclaim import direct_reclaim
 from .slab import DENTRY, INODE, XFS_INODE
@@ -270,7 +270,21 @@ def anon_need(params, age: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np
 
 def job_anon_pages(sim: Sim, actors: list[Actor]) -> float:
     """Anonymous pages the job's processes hold now, over all nodes."""
-    return float(sum(small_sum(process_pages(sim.params, a.age)) for a in actors if a.job))
+    return float(sum(_process_pages_sum(sim.params, a.age) for a in actors if a.job))
+
+
+def _process_pages_sum(params, age: np.ndarray) -> np.float64:
+    """``small_sum(process_pages(params, age))``: the same float, on Python floats for a few tasks.
+
+    Per task, Python's ``%`` is np.mod's float remainder (fmod, then the
+    divisor's sign), and ``P * m / life`` the same two IEEE operations as on
+    the arrays; small_sum adds fewer than 8 one after the other. Runs every step.
+    """
+    life = process_life_s(params)
+    P = params.job_process_pages
+    if age.ndim != 1 or len(age) >= 8 or not P or life == float("inf"):
+        return small_sum(process_pages(params, age))
+    return np.float64(sum([P * (a % life) / life for a in age.tolist()]))
 
 
 def plan(sim: Sim, actor: Actor) -> StepPlan | None:
@@ -596,7 +610,7 @@ def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
             recycled = (int(thin(rng, misses, xfs.recycle_share(sim, n, k, W - D - U)))
                         if misses and st.x_clean_set[n, k] else 0)
             with_pages = min(-(-(p_inact + p_ref + p_act + p_dirty) // fs.pages_per_file), W)
-            page_hits = int(rng.binomial(reads, with_pages / W))
+            page_hits = binomial(rng, reads, with_pages / W)
             node.reads = ReadDraw(dentry_hits, inode_hits, misses, page_hits, reads - page_hits, recycled)
             cache = node.reads.page_misses * fs.pages_per_file
             # A lookup's dentry and inode (d_alloc, xfs_iget outside a transaction) are GFP_KERNEL;
@@ -750,8 +764,6 @@ def touch_slab_caches(sim: Sim) -> None:
 
 def age_dirty(sim: Sim) -> None:
     """Writeback: dirty pages at the disk bandwidth left to it, cached dirty inodes after dirty_expire."""
-    from .lru import writeback
-
     st, costs, dt = sim.st, sim.costs, sim.params.dt_s
     disk.next_step(sim)
     # The flushers get the disk time the last step's reads and inode IO left.
@@ -761,8 +773,16 @@ def age_dirty(sim: Sim) -> None:
     # A cached file's dirty inode is written about dirty_expire after it was
     # dirtied (in XFS: a log worker push, then xfsaild; written here directly,
     # at the disk's cost); evicted dirty ones wait in XFS (xfs.py).
-    written = thin_sparse(sim.rng, st.i_dirty, min(dt / costs.dirty_expire_s, 1.0))
-    st.i_dirty -= written
-    for n, inodes in enumerate(written.sum(axis=(1, 2))):
+    # Only the cells with dirty inodes: a flat view of i_dirty (a contiguous block of the state).
+    flat = st.i_dirty.reshape(-1)
+    where, written = thin_nonzero(sim.rng, flat, min(dt / costs.dirty_expire_s, 1.0))
+    if not written:
+        return
+    flat[where] -= written
+    cells = flat.size // sim.params.nodes        # (memcg, file set) cells of a node
+    per_node = [0] * sim.params.nodes
+    for i, w in zip(where.tolist(), written):
+        per_node[i // cells] += w
+    for n, inodes in enumerate(per_node):
         if inodes:
-            xfs.write_inodes(sim, n, int(inodes))
+            xfs.write_inodes(sim, n, inodes)

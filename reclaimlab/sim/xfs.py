@@ -218,6 +218,8 @@ def recycle(sim: Sim, n: int, k: int, inodes: int) -> int:
     reclaimable inodes and is a VFS inode again, with no IO and no new slab
     object. At most what XFS still holds of the set. Returns how many.
     """
+    if inodes <= 0:
+        return 0        # most lookups recycle nothing: skip reading the count
     st = sim.st
     got = min(int(inodes), int(st.x_clean_set[n, k]))
     if got > 0:
