@@ -12,8 +12,11 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml setup.py reclaimlab/native/module.c reclaimlab/native/scan.c reclaimlab/native/lexer.c reclaimlab/native/pairing.c reclaimlab/native/outbuf.c reclaimlab/native/draws.c reclaimlab/native/native.h
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=77' wheel
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# The extension links numpy's random routines (draws.c): rebuild it against the numpy this
+	# venv runs, which an isolated build environment may not have picked.
+	$(BIN)/python -m pip install --quiet --no-build-isolation --no-deps -e .
 	touch $@
 
 # Opens JupyterLab on notebooks/, loopback only, Jupyter's token auth left on.
