@@ -113,15 +113,17 @@ def test_desktop_copy_interactive_stalls_over_100ms_only_under_4193():
     single pages wait over 100 ms only when another reclaimer holds free memory at min and
     its GFP_KERNEL pass follows kswapd round the XFS AG locks (xfs_reclaim_inodes_ag's
     blocking restart), which needs the floor's deferred work reaching XFS."""
-    # A handful of waits a run: over seeds 0-2 and steps 0.05/0.1 s, 4.19.3 has 0.5-3 a
-    # minute in 5 of the 6 cells (none on seed 0 at the preset's 0.05 s) and the others
-    # none in any (scripts/desktop-202349.py, docs/validation.md). Seed 2 at the preset's step.
-    runs = {k: simulated("desktop-copy", kernel=k, reduced=False, seed=2)
-            for k in ("4.18", "5.0", "5.10", "4.19.3")}
-    per_min = {k: ds.alloc_stalls_per_min.item() for k, ds in runs.items()}
-    assert runs["4.19.3"].alloc_stalls_per_min.attrs["units"] == "1/min"
-    assert per_min["4.19.3"] > 0, per_min
-    assert per_min["4.18"] == per_min["5.0"] == per_min["5.10"] == 0, per_min
+    # A handful of waits a run, not in every seed: over seeds 0-2 and steps 0.05/0.1 s,
+    # 4.19.3 has 1-3 a minute in 4 of the 6 cells and the others none in any
+    # (scripts/desktop-202349.py, docs/validation.md). So the test takes all three seeds
+    # at the preset's step: waits under 4.19.3 in some seed, under the others in none.
+    per_min = {k: [simulated("desktop-copy", kernel=k, reduced=False, seed=s).alloc_stalls_per_min.item()
+                   for s in (0, 1, 2)]
+               for k in ("4.18", "5.0", "5.10", "4.19.3")}
+    units = simulated("desktop-copy", kernel="4.19.3", reduced=False, seed=0).alloc_stalls_per_min.attrs["units"]
+    assert units == "1/min"
+    assert sum(per_min["4.19.3"]) > 0, per_min
+    assert sum(per_min["4.18"]) == sum(per_min["5.0"]) == sum(per_min["5.10"]) == 0, per_min
 
 
 @pytest.mark.xfail(strict=True, reason=(
