@@ -627,6 +627,7 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 if wait:                     # adding 0.0 changes nothing: skip numpy's scalar update
                     tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
             st.d_ref[n, ROOT, k] += c
+            st.slab_order.add_dentries(n, ROOT, k, c, st.order.now, referenced=True)   # at the LRU's tail
             st.order.add(n, ROOT, k, pages)         # new pages enter the inactive list's head
             if fs.writes:
                 st.p_dirty[n, ROOT, k] += pages
@@ -656,6 +657,8 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
             # XFS still holds now); the others are read, through their cluster buffer.
             recycled = xfs.recycle(sim, n, k, min(recycled, misses))
             c[4] += back[0] + back[1] + misses
+            # New dentries (an inode found again, or a miss): at the dentry LRU's tail.
+            st.slab_order.add_dentries(n, ROOT, k, back[0] + back[1] + misses, st.order.now, referenced=True)
             if misses:
                 tot.refaults[n, ROOT, DENTRY] += misses
                 tot.refaults[n, ROOT, INODE] += misses
