@@ -14,7 +14,11 @@ shrinkers do with the objects they are asked to scan:
   is one super_cache_scan() call, and so one XFS free_cached_objects() call.
 * **dentries and other slab objects**: referenced -> clear the bit and rotate,
   unreferenced -> free. A walk longer than the list comes back to the rotated
-  objects and frees them.
+  objects and frees them. The dentry and inode LRUs are walked in order, from
+  the head, rotated objects going to the tail (:mod:`reclaimlab.sim.slaborder`,
+  :func:`_walk_dentries`, :func:`_prune_icache`); the other caches' lists are
+  a mean field (:func:`isolate_referenced`: the scanned objects drawn
+  uniformly from the classes).
 * **inodes** (inode_lru_isolate, §3) by ``inode_rule``: ``"v4.18"`` strips an
   unused inode's page cache (LRU_RETRY; iput() re-adds the inode with
   I_REFERENCED, so the restarted walk rotates it) and frees it on a later
@@ -45,7 +49,7 @@ import math
 import numpy as np
 
 from . import xfs
-from .draw import take, take_values, thin
+from .draw import take, take_values
 from .slaborder import BARE, REF, UNREF, sync_dentries, sync_inodes
 from .state import PARENT, RECLAIM_CPU, ROOT
 
@@ -373,20 +377,6 @@ def _scan_superblock(sim: Sim, n, m, nr, delta, total_scan, parts=None) -> tuple
     return pages, seconds
 
 
-def _seq_sum(values: list[float]) -> float:
-    """numpy's sum of a 1-d float64 array of these values, in the same order of additions.
-
-    Under 8 elements numpy adds them one after the other from 0.0; from 8 on it
-    sums pairwise, so that case is left to numpy.
-    """
-    if len(values) >= 8:
-        return float(np.array(values, float).sum())
-    s = 0.0
-    for v in values:
-        s += v
-    return s
-
-
 def _walk_dentries(sim: Sim, n: int, m: int, k: int) -> list[int]:
     """dentry_lru_isolate() over ``k`` steps of list_lru_walk_one(), from the head; dentries freed per set.
 
@@ -542,20 +532,6 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
 def _clip01(x: float) -> float:
     """``np.clip(x, 0.0, 1.0)`` of one float (NaN stays NaN)."""
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
-
-
-def _visit_unused(sim: Sim, unused, with_pages, rotate):
-    """Unused inodes met by the walk, per file set: (freed, rotated with pages, stripped)."""
-    have = thin(sim.rng, unused, with_pages)
-    return unused - have, np.where(rotate, have, 0), np.where(rotate, 0, have)
-
-
-def _visit_values(sim: Sim, unused: list[int], with_pages: list[float], rotate: list[bool]):
-    """:func:`_visit_unused` on lists (``with_pages`` within [0, 1]): the same binomial draws."""
-    rng = sim.rng
-    have = [int(rng.binomial(c, _clip01(q))) if c else 0 for c, q in zip(unused, with_pages)]
-    return ([u - h for u, h in zip(unused, have)], [h if r else 0 for h, r in zip(have, rotate)],
-            [0 if r else h for h, r in zip(have, rotate)])
 
 
 def _strip_pages(sim: Sim, n, m, files) -> float:
