@@ -195,3 +195,33 @@ def test_an_ordered_run_is_deterministic_for_a_seed():
     b = rl.simulate("compile-and-copy", kernel="4.19.3", reduced=True, duration_s=20.0, seed=3)
     assert np.array_equal(a.slab.values, b.slab.values)
     assert np.array_equal(a.scanned.values, b.scanned.values)
+
+
+def test_the_warm_start_spreads_each_set_evenly_along_the_list():
+    """The order of a run's first objects is not known: each set and class spread over INITIAL_COHORTS."""
+    from reclaimlab.sim.lruorder import INITIAL_COHORTS
+
+    sim = make_sim()
+    sim.st.d_unref[0, ROOT] = [512, 256]
+    sim.st.i_unref[0, ROOT] = [0, 1000]
+    sim.st.slab_order.warm_start(sim.st)
+    d = as_array(sim.st.slab_order.dentries(0, ROOT))
+    assert d.shape[0] == INITIAL_COHORTS
+    assert set(d[:, UNREF, 0].tolist()) == {2} and set(d[:, UNREF, 1].tolist()) == {1}
+    i = as_array(sim.st.slab_order.inodes(0, ROOT))
+    assert i[:, UNREF, 1].sum() == 1000 and i[:, UNREF, 1].max() - i[:, UNREF, 1].min() <= 1
+
+
+def test_a_created_files_dentry_enters_the_tail_unreferenced():
+    """dput() -> retain_dentry() -> d_lru_add(): a new dentry is on the LRU without DCACHE_REFERENCED."""
+    from reclaimlab.sim import workload
+
+    sim = make_sim()
+    put_dentries(sim, 1, 100, 0.0)                    # older dentries
+    sim.st.order.now = 1.0
+    plan = workload.FilesetPlan(0)
+    plan.nodes.append(workload.NodeDraw(0, creates=50))
+    workload._apply(sim, plan, 1.0)
+    assert sim.st.d_ref[0, ROOT, 0] == 0 and sim.st.d_unref[0, ROOT, 0] == 50
+    # A walk of 100 frees the older set first; 50 more reach the new ones, unreferenced: freed.
+    assert _walk_dentries(sim, 0, ROOT, 150) == [50, 100]
