@@ -236,11 +236,6 @@ class SlabOrders:
             self.dentries(n, m).put(REF if referenced else UNREF, k, int(count), now)
 
 
-def counts(order: ObjectOrder, classes: int) -> list[list[int]]:
-    """The order's objects per class and set: ``out[c][k]``."""
-    return [order.held(c) for c in range(classes)]
-
-
 def as_array(order: ObjectOrder) -> np.ndarray:
     """The live cohorts as (cohorts, classes, sets), oldest first (for tests and figures)."""
     return order.cohorts().reshape(-1, order.classes, order.file_sets)
