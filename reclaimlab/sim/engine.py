@@ -165,6 +165,8 @@ def run(params: SimParams, rules: Rules, *, seed: int, attrs: dict) -> xr.Datase
     steps = int(round(params.duration_s / dt))
     every = max(int(round(params.record_s / dt)), 1)
     memcgs.start(sim, 0.0)
+    # The warm start's dentries and inodes, spread along their LRUs (slaborder.py).
+    sim.st.slab_order.warm_start(sim.st)
     job = next((a for a in actors if a.job), None)
     total_work = params.job_seconds * params.job_tasks
     kswapd_debt = np.zeros(params.nodes)

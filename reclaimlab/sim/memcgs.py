@@ -166,6 +166,8 @@ def touch_cgroup_files(sim: Sim) -> None:
             st.d_unref[n, m, g] = d_unref - du + ir + iu + new
             st.i_ref[n, m, g] = i_ref - ir
             st.i_unref[n, m, g] = i_unref - iu
+            # The new dentries join the cgroup's dentry LRU at its tail (slaborder.py).
+            st.slab_order.add_dentries(n, m, g, ir + iu + new, st.order.now, referenced=False)
 
 
 def step(sim: Sim, t: float) -> None:

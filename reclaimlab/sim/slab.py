@@ -14,7 +14,11 @@ shrinkers do with the objects they are asked to scan:
   is one super_cache_scan() call, and so one XFS free_cached_objects() call.
 * **dentries and other slab objects**: referenced -> clear the bit and rotate,
   unreferenced -> free. A walk longer than the list comes back to the rotated
-  objects and frees them.
+  objects and frees them. The dentry and inode LRUs are walked in order, from
+  the head, rotated objects going to the tail (:mod:`reclaimlab.sim.slaborder`,
+  :func:`_walk_dentries`, :func:`_prune_icache`); the other caches' lists are
+  a mean field (:func:`isolate_referenced`: the scanned objects drawn
+  uniformly from the classes).
 * **inodes** (inode_lru_isolate, §3) by ``inode_rule``: ``"v4.18"`` strips an
   unused inode's page cache (LRU_RETRY; iput() re-adds the inode with
   I_REFERENCED, so the restarted walk rotates it) and frees it on a later
@@ -45,7 +49,8 @@ import math
 import numpy as np
 
 from . import xfs
-from .draw import take, take_values, thin, thin_values
+from .draw import take, take_values, thin_values
+from .slaborder import BARE, REF, UNREF, sync_dentries, sync_inodes
 from .state import PARENT, RECLAIM_CPU, ROOT
 
 if TYPE_CHECKING:                      # the engine imports this module
@@ -338,9 +343,14 @@ def _scan_superblock(sim: Sim, n, m, nr, delta, total_scan, parts=None) -> tuple
     want = [sum(split[c] * times for split, times in calls) for c in range(3)]
     pages = 0.0
     # Dentries: freeing one drops the last reference to its inode.
-    d_ref, d_unref, i_ref, i_unref = st.lists[4:8, n, m].tolist()
-    freed_d, d_ref, d_unref = _isolate_values(sim.rng, d_ref, d_unref, want[DENTRY])
-    st.lists[4:8, n, m] = [d_ref, d_unref, i_ref, [u + f for u, f in zip(i_unref, freed_d)]]
+    freed_d = _walk_dentries(sim, n, m, want[DENTRY])
+    if any(freed_d):
+        # iput_final() -> inode_add_lru(): the inode joins the inode LRU's tail, I_REFERENCED clear.
+        inodes = st.slab_order.inodes(n, m)
+        sync_inodes(inodes, st.i_ref[n, m].tolist(), st.i_unref[n, m].tolist())
+        for k, f in enumerate(freed_d):
+            inodes.put(UNREF, k, f, st.order.now)
+        st.i_unref[n, m] += freed_d
     pages += sum(freed_d) / sim.params.dentry_objects_per_page
     freed_i, stripped = _prune_icache(sim, n, m, want[INODE])
     pages += stripped
@@ -367,64 +377,143 @@ def _scan_superblock(sim: Sim, n, m, nr, delta, total_scan, parts=None) -> tuple
     return pages, seconds
 
 
-def _seq_sum(values: list[float]) -> float:
-    """numpy's sum of a 1-d float64 array of these values, in the same order of additions.
+def _walk_dentries(sim: Sim, n: int, m: int, k: int) -> list[int]:
+    """dentry_lru_isolate() over ``k`` steps of list_lru_walk_one(), from the head; dentries freed per set.
 
-    Under 8 elements numpy adds them one after the other from 0.0; from 8 on it
-    sums pairwise, so that case is left to numpy.
+    fs/dcache.c, v4.19: a dentry with DCACHE_REFERENCED has it cleared and is
+    moved to the tail (LRU_ROTATE); one without is freed (LRU_REMOVED, then
+    shrink_dentry_list()). A walk longer than the list comes back to the
+    rotated dentries, now unreferenced, and frees them
+    (:mod:`reclaimlab.sim.slaborder`).
     """
-    if len(values) >= 8:
-        return float(np.array(values, float).sum())
-    s = 0.0
-    for v in values:
-        s += v
-    return s
+    st = sim.st
+    d_ref, d_unref = st.lists[4:6, n, m].tolist()
+    order = st.slab_order.dentries(n, m)
+    sync_dentries(order, d_ref, d_unref)
+    K = len(d_ref)
+    freed = [0] * K
+    left, now = int(k), st.order.now
+    while left > 0:
+        got = order.take_oldest(sim.rng, left)
+        met = sum(got)
+        if met == 0:
+            break
+        left -= met
+        for j in range(K):
+            if got[j]:
+                order.put(UNREF, j, got[j], now)      # LRU_ROTATE: the bit cleared, to the tail
+            freed[j] += got[K + j]
+    st.d_ref[n, m] = order.held(REF)
+    st.d_unref[n, m] = order.held(UNREF)
+    return freed
 
 
 def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
-    """inode_lru_isolate() over ``k`` steps of the walk; returns (inodes freed, pages stripped).
+    """inode_lru_isolate() over ``k`` steps of list_lru_walk_one(), from the head; returns (inodes freed, pages stripped).
 
-    Referenced inodes rotate (the bit cleared); unused ones without pages are
-    freed; unused ones with pages are rotated under a76cf1a474d7 (more than one
-    page), otherwise their pages are stripped: LRU_RETRY restarts the walk,
-    and since iput() re-added the inode with I_REFERENCED, it is met again
-    and rotated (two steps), to be freed when a walk next comes round to it.
+    fs/inode.c, v4.19, in the order the kernel tests them, for each inode the
+    walk meets (:mod:`reclaimlab.sim.slaborder` keeps the list's order):
+
+    * an inode off the LRU in the kernel (dirty pages: inode_add_lru() refused
+      it, or inode_lru_isolate() takes it off, LRU_REMOVED; under v5.16 any
+      pages) is taken out of the order, without a step (the count leaves
+      these inodes out too, :func:`lru_inodes`): of the set's unpinned inodes
+      not known to be bare, the mean-field share off the LRU is kept off, and
+      those beyond it (written back, or their pages reclaimed, since the last
+      walk) rejoin the tail first;
+    * I_REFERENCED: cleared, LRU_ROTATE to the tail (one step);
+    * unused with pages (a mean-field share of the set's inodes not known to
+      be bare): under a76cf1a474d7 with more than one page (the set's file
+      size), LRU_ROTATE to the tail, pages kept; otherwise its pages are
+      stripped (invalidate_mapping_pages()) and LRU_RETRY restarts the walk,
+      which meets it again at the head: iput() found it still on the list and
+      set I_REFERENCED (inode_lru_list_add()), so it is rotated to the tail,
+      bare (two steps), to be freed when a walk next comes round to it;
+    * otherwise freed (LRU_REMOVED, one step).
+
+    The walk is taken in chunks of the objects its remaining steps are
+    expected to meet, until the steps are spent (the last chunk may overrun
+    by its strips' second steps).
     """
     st = sim.st
     rows = _rows(sim, n, m)
+    order = st.slab_order.inodes(n, m)
+    sync_inodes(order, rows[6], rows[7])
     ref, unref = _lru_inode_values(sim, rows)
     if k == 0 or sum(ref) + sum(unref) == 0:
         return 0, 0.0
     K = len(ref)
-    # Under v5.16 only inodes without pages are on the LRU; otherwise those with
-    # dirty pages are off it, and the share with pages is among the others.
-    if sim.rules.inode_rule == "v5.16":
-        with_pages = [0.0] * K
-    else:
-        dirty = _dirty_values(sim, rows)
-        with_pages = [_clip01((w - d) / (1.0 - d)) if d < 1.0 else 0.0
-                      for w, d in zip(_with_pages_values(sim, rows), dirty)]
-    if sim.rules.inode_rule == "a76cf1a474d7":
-        rotate = [p > 1 for p in sim.layout.pages_per_file.tolist()]
-    else:
-        rotate = [False] * K
-    lru = [r + u for r, u in zip(ref, unref)]
-    steps = _seq_sum([x + (u * w * (0.0 if rot else 1.0)) for x, u, w, rot in zip(lru, unref, with_pages, rotate)])
-    steps_per_inode = steps / sum(lru)
-    k = int(k / steps_per_inode)
-    first = take_values(sim.rng, ref + unref, k)
-    rotated = first[:K]
-    freed, kept, stripped = _visit_values(sim, first[K:], with_pages, rotate)
-    # Back round the list: the rotated inodes are unreferenced now and the
-    # stripped ones have no pages left.
-    again = take_values(sim.rng, rotated + kept + stripped, k - sum(first))
-    freed_again, _, stripped_again = _visit_values(sim, again[:K], with_pages, rotate)
-    freed = [a + b + c for a, b, c in zip(freed, freed_again, again[2 * K:])]
-    i_ref = [x - r for x, r in zip(rows[6], rotated)]
-    i_unref = [x + r - f for x, r, f in zip(rows[7], rotated, freed)]
+    ppf = sim.layout.pages_per_file.tolist()
+    bare = order.held(BARE)
+    off, strip_share = [], []
+    for j in range(K):
+        inodes = rows[4][j] + rows[5][j] + rows[6][j] + rows[7][j]
+        others = inodes - bare[j]             # inodes not known to have no pages
+        pages = rows[0][j] + rows[1][j] + rows[2][j] + rows[3][j]
+        w = _clip01(min(inodes, -(-pages // ppf[j])) / others) if others > 0 else 0.0
+        d = _clip01(min(inodes, -(-rows[3][j] // ppf[j])) / others) if others > 0 else 0.0
+        if sim.rules.inode_rule == "v5.16":
+            off.append(w)
+            strip_share.append(0.0)
+        else:
+            off.append(d)
+            strip_share.append(_clip01((w - d) / (1.0 - d)) if d < 1.0 else 0.0)
+    rotate = [sim.rules.inode_rule == "a76cf1a474d7" and p > 1 for p in ppf]
+    rng, now = sim.rng, st.order.now
+    # How many of each set's unpinned inodes not known to be bare are off the LRU.
+    held = order.known
+    target = [math.floor((held[j] + held[K + j] + order.off[j]) * off[j]) for j in range(K)]
+    for j in range(K):
+        if order.off[j] > target[j]:
+            # Written back (or, under v5.16, pages reclaimed): back on the LRU, at the tail.
+            order.put(UNREF, j, order.off[j] - target[j], now)
+            order.off[j] = target[j]
+    freed, stripped = [0] * K, [0] * K
+    left = int(k)
+    cap = sum(order.known) + left             # objects met: a bound on the loop
+    met_total = 0
+    while left > 0 and met_total < cap:
+        held = order.known
+        # The chance a met referenced or unreferenced inode of set j is off the LRU: the
+        # share of those not yet taken off.
+        p_off = [_clip01((target[j] - order.off[j]) / (held[j] + held[K + j]))
+                 if held[j] + held[K + j] else 0.0 for j in range(K)]
+        # Steps a met object is expected to take, for the chunk's size.
+        steps = sum((held[j] + held[K + j] * (1.0 + (0.0 if rotate[j] else strip_share[j]))) * (1.0 - p_off[j])
+                    + held[2 * K + j] for j in range(K))
+        objects = sum(held)
+        if steps <= 0.0 or objects == 0:
+            break
+        got = order.take_oldest(rng, max(int(left * objects / steps), 1))
+        met = sum(got)
+        if met == 0:
+            break
+        met_total += met
+        used = 0
+        for j in range(K):
+            r, u, b = got[j], got[K + j], got[2 * K + j]
+            if p_off[j] > 0.0:
+                r_off = int(rng.binomial(r, p_off[j])) if r else 0
+                u_off = int(rng.binomial(u, p_off[j])) if u else 0
+                order.off[j] += r_off + u_off                   # taken off the LRU, no step
+                r, u = r - r_off, u - u_off
+            order.put(UNREF, j, r, now)                       # I_REFERENCED: LRU_ROTATE
+            have = int(rng.binomial(u, strip_share[j])) if u and strip_share[j] > 0.0 else 0
+            if rotate[j]:
+                order.put(UNREF, j, have, now)                # a76cf1a474d7: nrpages > 1, LRU_ROTATE
+                used += have
+            else:
+                order.put(BARE, j, have, now)                 # stripped, LRU_RETRY, then LRU_ROTATE
+                stripped[j] += have
+                used += 2 * have
+            freed[j] += u - have + b
+            used += r + u - have + b
+        left -= used
+    i_ref = order.held(REF)
+    i_unref = [u + b + o for u, b, o in zip(order.held(UNREF), order.held(BARE), order.off)]
     st.i_ref[n, m] = i_ref
     st.i_unref[n, m] = i_unref
-    pages = _strip_pages(sim, n, m, [a + b for a, b in zip(stripped, stripped_again)])
+    pages = _strip_pages(sim, n, m, stripped)
     i_dirty = rows[8]
     inodes = [a + b + c + d for a, b, c, d in zip(rows[4], rows[5], i_ref, i_unref)]
     share = [_clip01(x / max(i + f, 1)) for x, i, f in zip(i_dirty, inodes, freed)]
@@ -443,19 +532,6 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
 def _clip01(x: float) -> float:
     """``np.clip(x, 0.0, 1.0)`` of one float (NaN stays NaN)."""
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
-
-
-def _visit_unused(sim: Sim, unused, with_pages, rotate):
-    """Unused inodes met by the walk, per file set: (freed, rotated with pages, stripped)."""
-    have = thin(sim.rng, unused, with_pages)
-    return unused - have, np.where(rotate, have, 0), np.where(rotate, 0, have)
-
-
-def _visit_values(sim: Sim, unused: list[int], with_pages: list[float], rotate: list[bool]):
-    """:func:`_visit_unused` on lists (``with_pages`` within [0, 1]): the same binomial draws."""
-    have = thin_values(sim.rng, unused, with_pages)
-    return ([u - h for u, h in zip(unused, have)], [h if r else 0 for h, r in zip(have, rotate)],
-            [0 if r else h for h, r in zip(have, rotate)])
 
 
 def _strip_pages(sim: Sim, n, m, files) -> float:

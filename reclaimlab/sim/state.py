@@ -34,7 +34,9 @@ Per shrinker: ``nr_deferred[s, n, m]`` and ``small_scan[s]`` (one C int per
 shrinker, shared by every node and memcg, §1.6).
 Per (n, m): ``order``, the inactive file list's age order, oldest first
 (:mod:`reclaimlab.sim.lruorder`; its pages per file set always match
-``p_inact + p_ref + p_dirty`` once synced); ``workingset``, its shadow
+``p_inact + p_ref + p_dirty`` once synced); ``slab_order``, the dentry and
+inode LRUs' walk order (:mod:`reclaimlab.sim.slaborder`; its objects per file
+set match ``d_ref``/``d_unref`` and ``i_ref``/``i_unref`` once synced); ``workingset``, its shadow
 entries and refault counters (:mod:`reclaimlab.sim.workingset`);
 ``sb_bit``, the superblock shrinker's bit in memcg m's shrinker_map for
 node n (memcg_set_shrinker_bit(), 4.19+): set when an object goes onto one
@@ -50,6 +52,7 @@ import numpy as np
 
 from ..model.schema import STALL_CAUSES
 from .lruorder import Orders
+from .slaborder import SlabOrders
 from .workingset import Workingset
 
 # memcg slot states
@@ -105,6 +108,8 @@ class State:
         self.kswapd_priority = np.full(self.nodes, -1, np.int64)   # -1: asleep
         # The inactive file lists' age order (lruorder.py): cohorts of pages per file set.
         self.order = Orders(self.filesets)
+        # The superblock's dentry and inode LRUs' walk order (slaborder.py): cohorts per set and class.
+        self.slab_order = SlabOrders(self.filesets)
         # Shadow entries and inactive_age per lruvec (workingset.py).
         self.workingset = Workingset(self.filesets)
 

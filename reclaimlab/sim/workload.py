@@ -640,7 +640,10 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 io += wait
                 if wait:                     # adding 0.0 changes nothing: skip numpy's scalar update
                     tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
-            st.d_ref[n, ROOT, k] += c
+            # The created file's dentry, unused after the close: dput() -> retain_dentry() ->
+            # d_lru_add(), at the dentry LRU's tail without DCACHE_REFERENCED (fs/dcache.c).
+            st.d_unref[n, ROOT, k] += c
+            st.slab_order.add_dentries(n, ROOT, k, c, st.order.now, referenced=False)
             st.order.add(n, ROOT, k, pages)         # new pages enter the inactive list's head
             if fs.writes:
                 st.p_dirty[n, ROOT, k] += pages
@@ -669,7 +672,10 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
             # xfs_iget_cache_hit(): XFS_IRECLAIMABLE inodes come back without IO (as many as
             # XFS still holds now); the others are read, through their cluster buffer.
             recycled = xfs.recycle(sim, n, k, min(recycled, misses))
-            c[4] += back[0] + back[1] + misses
+            # New dentries (an inode found again, or a miss), unused after the read: d_lru_add()
+            # puts them at the dentry LRU's tail without DCACHE_REFERENCED; the next lookup sets it.
+            c[5] += back[0] + back[1] + misses
+            st.slab_order.add_dentries(n, ROOT, k, back[0] + back[1] + misses, st.order.now, referenced=False)
             if misses:
                 tot.refaults[n, ROOT, DENTRY] += misses
                 tot.refaults[n, ROOT, INODE] += misses
