@@ -89,24 +89,8 @@ def test_binomial_each(p):
 
 # ---------------------------------------------------------------------- hypergeometric
 
-def _chain(rng: np.random.Generator, values: list[int], k: int) -> list[int]:
-    """take_values' chain through the public Generator calls: the reference."""
-    total = sum(values)
-    if k <= 0 or total == 0:
-        return [0] * len(values)
-    if k >= total:
-        return list(values)
-    out, left, rest = [0] * len(values), k, total
-    for i, c in enumerate(values):
-        if c == 0:
-            continue
-        rest -= c
-        if left == 0:
-            break
-        got = left if rest == 0 else int(rng.hypergeometric(c, rest, left))
-        out[i] = got
-        left -= got
-    return out
+#: take_values' chain through the public Generator calls: the reference.
+_chain = draw.take_values_numpy
 
 
 @pytest.mark.parametrize("good,bad,sample", [
