@@ -34,12 +34,13 @@ SEEDS = [0, 1]
 def table(ds: xr.Dataset, command: str, seconds: float) -> str:
     """workload_time per kernel and the 4.19.3/4.18 ratio, seed means, by cgroups x touch rate."""
     wt = ds.workload_time
+    seeds, cgroups, rates = (ds[d].values.tolist() for d in ("seed", "cgroups", "cgroup_touch_per_s"))
     mean = wt.mean("seed")
     ratio = (wt.sel(kernel="4.19.3") / wt.sel(kernel="4.18"))
     lines = [
         f"Command: `{command}` ({seconds / 60:.1f} minutes); reclaimlab {ds.attrs['reclaimlab_version']}.",
         "",
-        "workload_time in seconds, mean of seeds " + ", ".join(map(str, SEEDS)) +
+        "workload_time in seconds, mean of seeds " + ", ".join(map(str, seeds)) +
         "; ratio 4.19.3/4.18 per seed (min-max) and of the means. `*`: a run that had not "
         "finished (extrapolated).",
         "",
@@ -47,8 +48,8 @@ def table(ds: xr.Dataset, command: str, seconds: float) -> str:
         "|---|---|" + "---|" * (len(KERNELS) + 2),
     ]
     finished = ds.workload_finished
-    for c in CGROUPS:
-        for r in TOUCH_PER_S:
+    for c in cgroups:
+        for r in rates:
             cells = []
             for k in KERNELS:
                 cell = f"{float(mean.sel(kernel=k, cgroups=c, cgroup_touch_per_s=r)):,.0f}"
@@ -64,8 +65,13 @@ def table(ds: xr.Dataset, command: str, seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = gridrun.parser(__doc__).parse_args(argv)
+    ap = gridrun.parser(__doc__)
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke test: the reduced preset, seed 0, cgroups 0 and 10, rates 0 and 1")
+    args = ap.parse_args(argv)
     kw = dict(kernels=KERNELS, seeds=SEEDS, cgroups=CGROUPS, cgroup_touch_per_s=TOUCH_PER_S, progress=True)
+    if args.quick:
+        kw.update(reduced=True, seeds=[0], cgroups=[0, 10], cgroup_touch_per_s=[0.0, 1.0], progress=False)
     return gridrun.run("compile-and-copy", kw, args, gridrun.command("cgroups-202441.py", argv), table)
 
 
