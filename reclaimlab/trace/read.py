@@ -358,7 +358,7 @@ def _parse_stream(blocks, strict: bool, source: str, compression: str, sort: boo
     bytes of text, when known)."""
     if not isinstance(strict, (bool, np.bool_)):
         raise TypeError(f"strict={strict!r} must be True or False")
-    col = Collector(bool(strict), source, sort, size_hint)
+    col = Collector(bool(strict), source, sort, size_hint, threads=WORKERS > 0)
     scanner = _Scanner(WORKERS)
     for p in scanner.run(blocks):
         col.add(p)
