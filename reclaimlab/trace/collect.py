@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections import Counter
 from typing import NamedTuple
 
@@ -86,11 +87,54 @@ def _line_start(buf: np.ndarray, pos: int) -> int:
     return lo + int(nl[-1]) + 1 if len(nl) else lo
 
 
-def _take_matched(src: np.ndarray, end_of: np.ndarray, fill) -> np.ndarray:
-    """``src[end_of]`` where a start has an end (``end_of >= 0``), else ``fill``: one pass, in C."""
-    out = np.empty(len(end_of), src.dtype)
+def _take_matched(src: np.ndarray, end_of: np.ndarray, fill, out: np.ndarray | None = None) -> np.ndarray:
+    """``src[end_of]`` where a start has an end (``end_of >= 0``), else ``fill``: one pass, in C
+    (into ``out`` when given: contiguous, of ``src``'s dtype)."""
+    if out is None:
+        out = np.empty(len(end_of), src.dtype)
     take_matched(np.ascontiguousarray(src), end_of, np.array([fill], src.dtype), out)
     return out
+
+
+#: Calls from which the Dataset build pairs starts with ends in a thread of its own.
+_THREAD_MIN = 1 << 15
+
+
+def _in_thread(fn, *args):
+    """Start ``fn(*args)`` in a new thread; returns a function that waits for it and gives
+    its result (or raises its exception)."""
+    box: list = []
+
+    def run() -> None:
+        try:
+            box.append((True, fn(*args)))
+        except BaseException as exc:  # handed to the caller
+            box.append((False, exc))
+
+    t = threading.Thread(target=run, name="reclaimlab-pair", daemon=True)
+    t.start()
+
+    def result():
+        t.join()
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+    return result
+
+
+def _rows(k: int, n: int, dtype) -> np.ndarray:
+    """``k`` contiguous rows of ``n`` items in one allocation, for columns of the Dataset.
+
+    Why one allocation: numpy asks the kernel for transparent huge pages
+    (``madvise(MADV_HUGEPAGE)``) only for an allocation of 4 MB or more, and a
+    column of a million-line trace is just under that (464k calls x 8 bytes =
+    3.7 MB), so allocated one by one each column cost ~900 page faults of 4 kB
+    when first written: the 11 columns built at the end of a read made 11k
+    faults, a third of the Dataset build's time. Rows of one block fault in
+    2 MB at a time.
+    """
+    return np.empty((k, n), dtype)
 
 
 @functools.lru_cache(maxsize=1)
@@ -196,10 +240,15 @@ class Collector:
     size_hint : int or None
         Bytes of text to come, when known: the event columns reserve their
         capacity from it (see :class:`~reclaimlab.trace.columns.Columns`).
+    threads : bool
+        May use a thread beside the caller's while building the Dataset (the
+        result is the same either way).
     """
 
-    def __init__(self, strict: bool, source: str, sort: bool = True, size_hint: int | None = None) -> None:
+    def __init__(self, strict: bool, source: str, sort: bool = True, size_hint: int | None = None,
+                 threads: bool = False) -> None:
         self.strict = strict
+        self.threads = threads
         self.source = source
         self.sort = sort
         self.lines = 0
@@ -351,10 +400,11 @@ class Collector:
             ds.attrs["out_of_order_events"] = n_desc
         return ds
 
-    def _strings(self, ids: np.ndarray, fn=None) -> np.ndarray:
-        """Object array of the strings behind ``ids`` (``fn`` applied to each distinct one)."""
+    def _strings(self, ids: np.ndarray, fn=None, out: np.ndarray | None = None) -> np.ndarray:
+        """Object array of the strings behind ``ids`` (``fn`` applied to each distinct one;
+        into ``out`` when given: a contiguous object array as long as ``ids``)."""
         if not len(ids):
-            return np.empty(0, dtype=object)
+            return np.empty(0, dtype=object) if out is None else out
         table = self.strings
         if fn is not None:
             seen = np.zeros(len(self.strings), np.bool_)
@@ -362,7 +412,8 @@ class Collector:
             table = [None] * len(self.strings)
             for u in np.flatnonzero(seen).tolist():
                 table[u] = fn(self.strings[u])
-        out = np.empty(len(ids), dtype=object)
+        if out is None:
+            out = np.empty(len(ids), dtype=object)
         take_objects(table, np.ascontiguousarray(ids, np.int64), out)
         return out
 
@@ -374,20 +425,30 @@ class Collector:
         sh, eh, sv, ev = starts["ids"], ends["ids"], starts["ints"], ends["ints"]
         # Shrinker instance = (symbol, pointer), as interned ids.
         ns = len(starts["line"])
-        end_of = pair_calls(
-            start_pos, sv[si["pid"]], sh[ss["symbol"]], sh[ss["shrinker_id"]], sv[si["nr_deferred"]],
-            end_pos, ev[ei["pid"]], eh[es["symbol"]], eh[es["shrinker_id"]], ev[ei["unused_scan"]])
+        pair_args = (start_pos, sv[si["pid"]], sh[ss["symbol"]], sh[ss["shrinker_id"]], sv[si["nr_deferred"]],
+                     end_pos, ev[ei["pid"]], eh[es["symbol"]], eh[es["shrinker_id"]], ev[ei["unused_scan"]])
+        # The pairing (C, GIL released) runs in a thread of its own while this one builds the
+        # string columns, which do not depend on it (both a few ms a million lines; the
+        # scanner's threads are idle by now).
+        pairing_done = _in_thread(pair_calls, *pair_args) if self.threads and ns >= _THREAD_MIN else None
+        # The new columns, in two blocks (see _rows): the strings, the end event's values.
+        str_names = ("task", "module", "shrinker_id", "gfp_flags")
+        end_names = [name for name in ei if name != "pid"]
+        objs = _rows(1 + len(str_names), ns, object)
+        vals = _rows(1 + len(end_names), ns, np.int64)
+        cols = {"time": starts["time"], "line": starts["line"],
+                "shrinker": self._strings(sh[ss["symbol"]], lambda s: strip_symbol(s)[0], out=objs[0])}
+        for r, name in enumerate(str_names, 1):
+            cols[name] = self._strings(sh[ss[name]], out=objs[r])
+        end_of = pairing_done() if pairing_done is not None else pair_calls(*pair_args)
         has_end = end_of >= 0
-        cols = {"time": starts["time"], "line": starts["line"], "has_end": has_end,
-                "shrinker": self._strings(sh[ss["symbol"]], lambda s: strip_symbol(s)[0]),
-                "end_time": _take_matched(ends["time"], end_of, np.nan)}
-        for name in ("task", "module", "shrinker_id", "gfp_flags"):
-            cols[name] = self._strings(sh[ss[name]])
+        cols["has_end"] = has_end
+        cols["end_time"] = _take_matched(np.asarray(ends["time"], np.float64), end_of, np.nan,
+                                         out=vals[0].view(np.float64))
         for name, k in si.items():
             cols[name] = sv[k]
-        for name, k in ei.items():
-            if name != "pid":
-                cols[name] = _take_matched(ev[k], end_of, MISSING)
+        for r, name in enumerate(end_names, 1):
+            cols[name] = _take_matched(ev[ei[name]], end_of, MISSING, out=vals[r])
         pairing = {"unmatched_starts": int(ns - has_end.sum()),
                    "orphan_ends": int(len(ends["line"]) - has_end.sum())}
         return {name: variable("call", cols[name], *CALL_VARS[name]) for name in CALL_VARS}, pairing
