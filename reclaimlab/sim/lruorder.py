@@ -75,7 +75,7 @@ def remove_proportionally(col: np.ndarray, total: int, gone: int) -> None:
         # Only entries with a remainder can get one more (rem < their count: each is under
         # total, they sum to rem * total). Sorting just those, in index order, keeps the
         # stable order of the whole column: the same entries at a fraction of the cost.
-        idx = np.flatnonzero(frac)
+        idx = frac.nonzero()[0]     # np.flatnonzero without its Python wrappers (frac is 1-d)
         if rem == 1:
             q[idx[int(np.argmax(frac[idx]))]] += 1    # argmax: the first of the largest
         else:
@@ -224,4 +224,7 @@ class Orders:
     def add(self, n: int, m: int, k: int, pages: int) -> None:
         """``pages`` pages of set ``k`` enter the inactive list of (n, m) at its head, now."""
         if pages > 0:
-            self.at(n, m).add(k, pages, self.now)
+            order = self.lists.get((n, m))     # self.at(n, m), one call fewer on a hot path
+            if order is None:
+                order = self.at(n, m)
+            order.add(k, pages, self.now)

@@ -100,7 +100,7 @@ class ObjectOrder(InactiveOrder):
         """``count`` objects of class ``c``, set ``k``, enter at the tail (list_lru_add())."""
         if count > 0:
             self.fresh = False
-            self.add(self.col(c, k), count, stamp)
+            self.add(c * self.file_sets + k, count, stamp)     # self.col(c, k), without the call
 
     def start_from(self, per_class: list[list[int]]) -> None:
         """A warm start: each set's objects of each class spread evenly along the list."""
