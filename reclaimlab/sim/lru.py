@@ -110,7 +110,7 @@ def writeback(st: State, budget_pages: int, rng: np.random.Generator) -> int:
     # Only the cells with dirty pages: take_values draws nothing for an empty class,
     # so drawing over them alone is the same draw as over the whole array.
     dirty = st.lists[3].reshape(-1)             # p_dirty: a view of the contiguous block
-    where = np.flatnonzero(dirty)
+    where = dirty.nonzero()[0]                  # np.flatnonzero without its wrappers (dirty is 1-d)
     values = dirty[where].tolist()
     total = sum(values)
     if total == 0 or budget_pages <= 0:

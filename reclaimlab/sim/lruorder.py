@@ -72,7 +72,14 @@ def remove_proportionally(col: np.ndarray, total: int, gone: int) -> None:
     rem = gone - int(q.sum())
     if rem:
         frac = share - q * total
-        q[np.argsort(-frac, kind="stable")[:rem]] += 1
+        # Only entries with a remainder can get one more (rem < their count: each is under
+        # total, they sum to rem * total). Sorting just those, in index order, keeps the
+        # stable order of the whole column: the same entries at a fraction of the cost.
+        idx = frac.nonzero()[0]     # np.flatnonzero without its Python wrappers (frac is 1-d)
+        if rem == 1:
+            q[idx[int(np.argmax(frac[idx]))]] += 1    # argmax: the first of the largest
+        else:
+            q[idx[np.argsort(-frac[idx], kind="stable")[:rem]]] += 1
     col -= q
 
 
@@ -92,6 +99,7 @@ class InactiveOrder:
         self.start = 0          # the oldest cohort still holding pages (or self.end)
         self.end = 0            # one past the newest cohort
         self.known = [0] * sets  # pages per set in the cohorts (== the state's inactive pages after sync)
+        self.head_stamp = -np.inf  # stamps[end - 1] as a Python float: add()'s test without a numpy read
 
     # cohorts -------------------------------------------------------------
     def _append(self, stamp: float) -> int:
@@ -111,6 +119,7 @@ class InactiveOrder:
         i = self.end
         self.rows[i] = 0
         self.stamps[i] = stamp
+        self.head_stamp = stamp
         self.end += 1
         return i
 
@@ -119,7 +128,7 @@ class InactiveOrder:
         if pages <= 0:
             return
         i = self.end - 1
-        if i < self.start or self.stamps[i] != stamp:
+        if i < self.start or self.head_stamp != stamp:
             i = self._append(stamp)
         self.rows[i, k] += pages
         self.known[k] += int(pages)
@@ -175,16 +184,17 @@ class InactiveOrder:
         rows = self.rows
         while left > 0 and self.start < self.end:
             row = rows[self.start]
-            total = int(row.sum())
+            counts = row.tolist()          # a few sets: Python ints beat numpy's reductions
+            total = sum(counts)
             if total == 0:
                 self.start += 1
                 continue
             if total <= left:
-                got = row.tolist()
+                got = counts
                 row[:] = 0
                 self.start += 1
             else:
-                got = take_values(rng, row.tolist(), left)
+                got = take_values(rng, counts, left)
                 row -= np.array(got, np.int64)
             left -= sum(got)
             taken = [a + b for a, b in zip(taken, got)]
@@ -214,4 +224,7 @@ class Orders:
     def add(self, n: int, m: int, k: int, pages: int) -> None:
         """``pages`` pages of set ``k`` enter the inactive list of (n, m) at its head, now."""
         if pages > 0:
-            self.at(n, m).add(k, pages, self.now)
+            order = self.lists.get((n, m))     # self.at(n, m), one call fewer on a hot path
+            if order is None:
+                order = self.at(n, m)
+            order.add(k, pages, self.now)

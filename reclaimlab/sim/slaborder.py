@@ -100,7 +100,7 @@ class ObjectOrder(InactiveOrder):
         """``count`` objects of class ``c``, set ``k``, enter at the tail (list_lru_add())."""
         if count > 0:
             self.fresh = False
-            self.add(self.col(c, k), count, stamp)
+            self.add(c * self.file_sets + k, count, stamp)     # self.col(c, k), without the call
 
     def start_from(self, per_class: list[list[int]]) -> None:
         """A warm start: each set's objects of each class spread evenly along the list."""
@@ -128,6 +128,14 @@ class ObjectOrder(InactiveOrder):
         have = sum(self.known[c] for c in cols)
         count = min(count, have)
         if count <= 0:
+            return
+        if len(cols) == 1:
+            # One column: the same draw on a view, in place; remove_proportionally takes
+            # exactly count (count <= have), so the known count moves by count.
+            c = cols[0]
+            remove_proportionally(self.rows[self.start:self.end, c], have, count)
+            self.known[c] -= count
+            self._trim()
             return
         block = self.rows[self.start:self.end][:, cols]
         flat = block.ravel()
@@ -185,7 +193,7 @@ def sync_inodes(order: ObjectOrder, ref: list[int], unref: list[int]) -> None:
 
 def _stamp(order: ObjectOrder) -> float:
     """The stamp of objects found in the state but never told: the newest cohort's (they join the tail)."""
-    return float(order.stamps[order.end - 1]) if order.end > order.start else 0.0
+    return float(order.head_stamp) if order.end > order.start else 0.0
 
 
 class SlabOrders:
@@ -233,7 +241,12 @@ class SlabOrders:
     def add_dentries(self, n: int, m: int, k: int, count: int, now: float, referenced: bool) -> None:
         """``count`` new dentries of set ``k`` join (n, m)'s dentry LRU at the tail (d_lru_add())."""
         if count > 0:
-            self.dentries(n, m).put(REF if referenced else UNREF, k, int(count), now)
+            # put() inlined: one call per read and create in the workload (a hot path).
+            order = self.dentry.get((n, m))
+            if order is None:
+                order = self.dentries(n, m)
+            order.fresh = False
+            order.add((REF if referenced else UNREF) * order.file_sets + k, int(count), now)
 
 
 def as_array(order: ObjectOrder) -> np.ndarray:

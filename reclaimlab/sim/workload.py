@@ -696,7 +696,8 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 # the page read back (workingset_refault()); the others enter the inactive head.
                 ppf = fs.pages_per_file
                 missing = max(fs.working_set // sim.params.nodes, 1) * ppf - sum(c[0:4])   # as _plan's W
-                active_file = int(st.p_act[n, ROOT].sum()) - st.p_act[n, ROOT, k] + c[2]
+                act = st.p_act[n, ROOT].tolist()       # Python ints: cheaper than numpy's sum and index
+                active_file = sum(act) - act[k] + c[2]
                 hot = shadows.refault(rng, k, refetch, ppf, missing, active_file)
                 c[2] += hot * ppf
                 c[1] += (refetch - hot) * ppf

@@ -169,10 +169,12 @@ def cache_clusters(sim: Sim, n: int, lookups: int, missed: int) -> None:
     if g is None or lookups <= 0:
         return
     st = sim.st
-    unref, ref = st.g_unref[n, ROOT, g], st.g_ref[n, ROOT, g]
+    # Python ints: the same share (counts far below 2**53 divide exactly as numpy's doubles do)
+    # without numpy's scalar arithmetic, on every unlink.
+    unref, ref = int(st.g_unref[n, ROOT, g]), int(st.g_ref[n, ROOT, g])
     found = int(thin(sim.rng, lookups - missed, unref / max(unref + ref, 1)))
-    found = min(found, int(unref))
-    back = min(missed, max(sim.layout.clusters_per_node - int(unref + ref), 0))
+    found = min(found, unref)
+    back = min(missed, max(sim.layout.clusters_per_node - (unref + ref), 0))
     st.g_unref[n, ROOT, g] -= found
     st.g_ref[n, ROOT, g] += found + back
     sim.totals.refaults[n, ROOT, sim.layout.generic_cache_index + g] += back
