@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..kernel import formulas
-from .draw import take_values
+from .draw import poisson, take_values
 from .slab import isolate_referenced
 from .lrulist import NOBODY
 from .state import DYING, FREE, ONLINE, PARENT
@@ -155,7 +155,7 @@ def touch_cgroup_files(sim: Sim) -> None:
         for n in range(p.nodes):
             if not files[n]:
                 continue
-            opens = int(rng.poisson(p.cgroup_touch_per_s * p.dt_s * files[n] / p.cgroup_files))
+            opens = int(poisson(rng, p.cgroup_touch_per_s * p.dt_s * files[n] / p.cgroup_files))
             if not opens:
                 continue
             d_ref, d_unref = int(st.d_ref[n, m, g]), int(st.d_unref[n, m, g])

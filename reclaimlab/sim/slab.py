@@ -49,7 +49,7 @@ import math
 import numpy as np
 
 from . import xfs
-from .draw import take, take_values, thin_values
+from .draw import binomial, take, take_values, thin_values
 from .slaborder import BARE, REF, UNREF, sync_dentries, sync_inodes
 from .state import PARENT, RECLAIM_CPU, ROOT
 
@@ -493,12 +493,12 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
         for j in range(K):
             r, u, b = got[j], got[K + j], got[2 * K + j]
             if p_off[j] > 0.0:
-                r_off = int(rng.binomial(r, p_off[j])) if r else 0
-                u_off = int(rng.binomial(u, p_off[j])) if u else 0
+                r_off = binomial(rng, r, p_off[j]) if r else 0
+                u_off = binomial(rng, u, p_off[j]) if u else 0
                 order.off[j] += r_off + u_off                   # taken off the LRU, no step
                 r, u = r - r_off, u - u_off
             order.put(UNREF, j, r, now)                       # I_REFERENCED: LRU_ROTATE
-            have = int(rng.binomial(u, strip_share[j])) if u and strip_share[j] > 0.0 else 0
+            have = binomial(rng, u, strip_share[j]) if u and strip_share[j] > 0.0 else 0
             if rotate[j]:
                 order.put(UNREF, j, have, now)                # a76cf1a474d7: nrpages > 1, LRU_ROTATE
                 used += have

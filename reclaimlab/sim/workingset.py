@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .draw import binomial
 from .lruorder import remove_proportionally
 
 
@@ -116,13 +117,13 @@ class Shadows:
             shadows = missing
             if shadows == 0:
                 return 0
-        found = int(rng.binomial(files, shadows / missing))
+        found = binomial(rng, files, shadows / missing)
         if not found:
             return 0        # no shadow met: nothing consumed, nothing activated
         # refault_distance = age - stamp <= active_file: the rows stamped at or after age - active_file
         first = int(np.searchsorted(self.stamps[self.start:self.end], self.age - active_file, side="left"))
         recent = int(col[first:].sum())
-        hot = int(rng.binomial(found, recent / shadows))
+        hot = binomial(rng, found, recent / shadows)
         # the found shadows are consumed: recent ones from the recent rows, the rest from the older
         take_recent = min(hot * pages_per_file, recent)
         take_old = min((found - hot) * pages_per_file, shadows - recent)
