@@ -25,16 +25,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 
 import numpy as np
 
 import reclaimlab as rl
+from reclaimlab.grid import _pseudo
 from reclaimlab.scenarios import get
 from reclaimlab.sim import reclaim, recorder, slab, workingset
 
-GIB_PAGES = 262_144
 CELLS = ((4, 40), (4, 10), (16, 40), (16, 10))   # (GiB, copy MB/s)
 
 
@@ -87,14 +86,14 @@ def _wrap(counts: Counts):
 
 def run(kernel: str, gib: int, copy: float, seed: int):
     """One grid cell (one node, 1 GiB anon, no cgroups) with its counts."""
-    sc = get("compile-and-copy")
-    sets = tuple(dataclasses.replace(f, creates_per_s=copy * 256 / f.pages_per_file) if f.name == "copy" else f
-                 for f in sc.params.filesets)
+    # The grid's own translation of machine size, anonymous memory and copy rate into overrides.
+    cell = _pseudo(get("compile-and-copy").params, {"nodes": 1},
+                   {"machine_gib": gib, "machine_anon_gib": 1, "copy_mb_per_s": copy})
+    sets = cell["filesets"]
     counts = Counts(len(sets))
     undo = _wrap(counts)
     try:
-        ds = rl.simulate("compile-and-copy", kernel=kernel, seed=seed, nodes=1, node_pages=gib * GIB_PAGES,
-                         anon_pages=GIB_PAGES, cgroups=0, filesets=sets)
+        ds = rl.simulate("compile-and-copy", kernel=kernel, seed=seed, nodes=1, cgroups=0, **cell)
     finally:
         undo()
     return ds, counts, [f.name for f in sets], [f.pages_per_file for f in sets]
