@@ -348,15 +348,6 @@ class Collector:
         self.parts["reclaim"].append({"line": base + sel + 1, "time": time, "ints": pid_cpu, "ids": ids, "kv": kv,
                                       "present": present})
 
-    def _intern(self, buf, h: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
-        """Ids of the strings at spans ``start``, ``length`` (hashes ``h``); new ones are decoded."""
-        ids = np.empty(h.shape, np.int64)
-        if self.interner.intern(buf, np.ascontiguousarray(start).reshape(-1),
-                                np.ascontiguousarray(length).reshape(-1),
-                                np.ascontiguousarray(h).reshape(-1), ids.reshape(-1)):
-            self.strings += [b.decode("utf-8", "replace") for b in self.interner.strings(len(self.strings))]
-        return ids
-
     @staticmethod
     def _text(buf, a: int, e: int) -> str:
         return bytes(buf[a:max(a, e)]).decode("utf-8", "replace")
