@@ -83,7 +83,7 @@ from .sim.params import Costs, SimParams
 from .sim.watermarks import watermarks
 from .simulate import simulate
 
-__all__ = ["grid", "summarize", "PSEUDO_PARAMETERS", "RULE_ARGS"]
+__all__ = ["grid", "summarize", "pseudo_overrides", "PSEUDO_PARAMETERS", "RULE_ARGS"]
 
 GIB_PAGES = 262_144
 MB_PAGES = 256
@@ -265,10 +265,44 @@ def _axis_values(name: str, values) -> list:
     return vals
 
 
-def _pseudo(base: SimParams, kw: dict, pseudo: dict) -> dict:
-    """Overrides that the pseudo-parameters of one cell stand for."""
+def pseudo_overrides(base: SimParams, pseudo: Mapping[str, Any], *, nodes: int | None = None) -> dict:
+    """The :class:`SimParams` overrides that a cell's pseudo-parameters stand for.
+
+    Parameters
+    ----------
+    base : SimParams
+        The scenario's parameters (``rl.scenarios.get(name).params``).
+    pseudo : mapping
+        Pseudo-parameters (:data:`PSEUDO_PARAMETERS`: ``machine_gib``,
+        ``machine_anon_gib``, ``copy_mb_per_s``) and their values.
+    nodes : int, optional
+        The cell's number of NUMA nodes (default: ``base.nodes``); memory
+        per machine is split over them.
+
+    Returns
+    -------
+    dict
+        Field name -> value, to pass to ``rl.simulate`` or ``SimParams.replace``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown pseudo-parameter, fewer than one page per node, a
+        negative copy rate, or a copy rate for a scenario without a ``copy``
+        file set; the message names the parameter, its value and what is allowed.
+
+    Examples
+    --------
+    >>> from reclaimlab.scenarios import get
+    >>> o = pseudo_overrides(get("compile-and-copy").params, {"machine_gib": 16}, nodes=2)
+    >>> o["node_pages"]
+    2097152
+    """
+    unknown = sorted(set(pseudo) - set(PSEUDO_PARAMETERS))
+    if unknown:
+        raise ValueError(f"pseudo={unknown[0]!r} is not allowed; allowed: {', '.join(PSEUDO_PARAMETERS)}")
     out = {}
-    nodes = kw.get("nodes", base.nodes)
+    nodes = base.nodes if nodes is None else nodes
     if "machine_gib" in pseudo:
         g = pseudo["machine_gib"]
         out["node_pages"] = int(round(g * GIB_PAGES)) // nodes
@@ -461,7 +495,7 @@ def grid(
         pseudo = {k: setting.pop(k) for k in list(setting) if k in PSEUDO_PARAMETERS}
         key = tuple(sorted((k, repr(v)) for k, v in {**setting, **pseudo}.items()))
         try:
-            overrides = {**setting, **_pseudo(base, setting, pseudo)}
+            overrides = {**setting, **pseudo_overrides(base, pseudo, nodes=setting.get("nodes"))}
             if key not in checked:
                 params = base.replace(**overrides)
                 watermarks(params.node_pages, params.nodes, params.min_free_kbytes,

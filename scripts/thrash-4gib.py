@@ -30,7 +30,7 @@ import sys
 import numpy as np
 
 import reclaimlab as rl
-from reclaimlab.grid import _pseudo
+from reclaimlab.grid import pseudo_overrides
 from reclaimlab.scenarios import get
 from reclaimlab.sim import reclaim, recorder, slab, workingset
 
@@ -87,8 +87,8 @@ def _wrap(counts: Counts):
 def run(kernel: str, gib: int, copy: float, seed: int):
     """One grid cell (one node, 1 GiB anon, no cgroups) with its counts."""
     # The grid's own translation of machine size, anonymous memory and copy rate into overrides.
-    cell = _pseudo(get("compile-and-copy").params, {"nodes": 1},
-                   {"machine_gib": gib, "machine_anon_gib": 1, "copy_mb_per_s": copy})
+    cell = pseudo_overrides(get("compile-and-copy").params,
+                            {"machine_gib": gib, "machine_anon_gib": 1, "copy_mb_per_s": copy}, nodes=1)
     sets = cell["filesets"]
     counts = Counts(len(sets))
     undo = _wrap(counts)

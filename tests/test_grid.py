@@ -194,3 +194,19 @@ def test_copy_rate_needs_a_copy_file_set():
     with pytest.raises(ValueError, match=r"copy_mb_per_s=10 is not allowed: this scenario has no 'copy' "
                                          r"file set \(file sets: stream\)"):
         grid("small-vs-large", kernels=["5.0"], reduced=True, copy_mb_per_s=[10])
+
+
+def test_pseudo_overrides_is_the_grids_own_translation(small):
+    """The public translation gives the parameters the grid ran (scripts build cells with it)."""
+    from reclaimlab.grid import pseudo_overrides
+    base = rl.scenarios.get(CC).params
+    for nodes in (1, 2):
+        o = pseudo_overrides(base, {"machine_gib": 2, "copy_mb_per_s": 2.5}, nodes=nodes)
+        p = SimParams.from_json(small.params.sel(kernel="4.18", seed=0, nodes=nodes, machine_gib=2,
+                                                 copy_mb_per_s=2.5).item())
+        assert o["node_pages"] == p.node_pages
+        copy = next(f for f in o["filesets"] if f.name == "copy")
+        assert copy.creates_per_s == next(f for f in p.filesets if f.name == "copy").creates_per_s
+    assert pseudo_overrides(base, {}) == {}
+    with pytest.raises(ValueError, match=r"pseudo='machine_tib' is not allowed; allowed: machine_gib"):
+        pseudo_overrides(base, {"machine_tib": 1})
