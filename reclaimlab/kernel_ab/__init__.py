@@ -4,7 +4,7 @@ Three 6.1 kernels (stock, + the 172b06c32b94 floor, + Rik van Riel's
 accumulator) ran the same workload under qemu; their captures ship in
 ``reclaimlab/data/kernel-ab``. This package reads them (:mod:`.real`),
 describes the workload as a scenario measured from a capture
-(:mod:`.scenario`), simulates it under the formula each kernel runs and puts
+(:mod:`.workload`), simulates it under the formula each kernel runs and puts
 both sides in one Dataset (:func:`comparison`), drawn by :func:`text` and
 :func:`chart` (:mod:`.figure`).
 
@@ -22,7 +22,7 @@ from .compare import comparison, sensitivity
 from .figure import chart, order, text
 from .real import Capture, load
 from .report import summary, summary_text
-from .scenario import DESCRIPTIONS, Measured, measure, scenario
+from .workload import DESCRIPTIONS, Measured, measure, scenario
 
 __all__ = ["comparison", "sensitivity", "text", "chart", "order", "load", "Capture", "summary",
            "summary_text", "measure", "Measured", "scenario", "DESCRIPTIONS"]

@@ -1,7 +1,7 @@
 """One Dataset with the real kernels and the model side by side (issue 21, deliverable 4).
 
 :func:`comparison` reads the captures (:mod:`.real`), measures the guest and
-workload from one of them (:mod:`.scenario`), simulates that scenario under
+workload from one of them (:mod:`.workload`), simulates that scenario under
 the formula each kernel runs (``v5.13``, ``v5.13+floor``, ``rik-6.1``) and
 puts both sides on the same dims. Everything is restricted to the workload's
 global rounds, the part the model describes.
@@ -17,7 +17,7 @@ from .._version import __version__
 from ..data import KERNEL_AB
 from ..simulate import simulate
 from .real import Capture, cache_roles, global_window, load, window_stats
-from .scenario import DESCRIPTIONS, STREAM_FILE_PAGES, measure, scenario
+from .workload import DESCRIPTIONS, STREAM_FILE_PAGES, measure, scenario
 
 __all__ = ["comparison", "sensitivity", "real_side", "model_side", "VFS"]
 
@@ -70,7 +70,7 @@ def model_side(runs: dict[str, xr.Dataset], caches: list[str], params, offset_s:
     """Per variant, from simulated Datasets: per-cache numbers, priorities, slab and page cache.
 
     ``offset_s`` is added to the model's time: it starts where the guest first
-    reclaimed (:attr:`reclaimlab.kernel_ab.scenario.Measured.reclaim_start_s`).
+    reclaimed (:attr:`reclaimlab.kernel_ab.workload.Measured.reclaim_start_s`).
     """
     per_page = {"dentry": params.dentry_objects_per_page, "inode": params.inode_objects_per_page}
     per_page.update({c.name: c.objects_per_page for c in params.caches})
@@ -112,9 +112,9 @@ def comparison(directory: str | Path | None = None, *, measured_from: str = "sto
     measured_from : str
         The capture the scenario is measured from (``stock``, ``floor`` or ``rik``).
     description : str
-        How the big tree is described (:data:`reclaimlab.kernel_ab.scenario.DESCRIPTIONS`).
+        How the big tree is described (:data:`reclaimlab.kernel_ab.workload.DESCRIPTIONS`).
     stream_file_pages : int
-        Pages per file of the modelled stream (:data:`reclaimlab.kernel_ab.scenario.STREAM_FILE_PAGES`).
+        Pages per file of the modelled stream (:data:`reclaimlab.kernel_ab.workload.STREAM_FILE_PAGES`).
     seed : int
         The simulations' seed.
     reduced : bool
