@@ -108,3 +108,25 @@ def test_kswapd_blocked_past_its_step_skips_the_next_steps(monkeypatch):
     monkeypatch.setattr(engine, "_populate", populate)
     engine.run(params, rules, seed=0, attrs={})
     assert budgets == [(0.0, 0.05), (0.15, 0.025), (0.2, 0.05)]
+
+
+def test_kswapd_blocked_time_passes_while_it_is_not_needed(monkeypatch):
+    """Blocked for 3.5 steps from step 0; step 1 has plenty of free memory, so nobody wakes
+    kswapd, but its 0.05 s of blocking still pass: it skips only step 2 and runs in step 3
+    with what is left of that step (before, the debt stood still while kswapd was not needed)."""
+    budgets = []
+
+    def fake(sim, n, budget):
+        budgets.append((round(sim.now, 6), round(budget, 6)))
+        return 3.5 * sim.params.dt_s if len(budgets) == 1 else budget
+    monkeypatch.setattr(engine, "kswapd", fake)
+    params = SimParams(nodes=1, node_pages=GIB, anon_pages=GIB // 2, dt_s=0.05, duration_s=0.25,
+                       record_s=0.05, filesets=(FileSet("f", pages_per_file=64, creates_per_s=400.0),))
+    real_populate = engine._populate
+
+    def populate(sim):                         # under low, except in step 1 (above high)
+        real_populate(sim)
+        sim.free = lambda n: float(sim.high + 10_000 if round(sim.now, 6) == 0.05 else sim.wmin + 1)
+    monkeypatch.setattr(engine, "_populate", populate)
+    engine.run(params, Rules("v4.19", "v4.18", "sync", "none"), seed=0, attrs={})
+    assert budgets == [(0.0, 0.05), (0.15, 0.025), (0.2, 0.05)]
