@@ -37,3 +37,13 @@ def test_cgroups_sweep_quick(tmp_path, capsys):
     # Idle cgroups change nothing: with 10 idle cgroups 4.19.3 runs as with none.
     t = ds.workload_time.sel(kernel="4.19.3", seed=0)
     assert float(t.sel(cgroups=10, cgroup_touch_per_s=0.0)) == float(t.sel(cgroups=0, cgroup_touch_per_s=0.0))
+
+
+def test_desktop_script_fixes_a_parameter_for_every_cell():
+    """scripts/desktop-202349.py --set NAME=VALUE: sensitivity runs (a cost fixed for every cell)."""
+    import pytest
+    script = load("desktop-202349.py")
+    assert script.fixed(["inode_flush_ms=8", "page_scan_us=1.5", "xfs_reclaim=async"]) == {
+        "inode_flush_ms": 8, "page_scan_us": 1.5, "xfs_reclaim": "async"}
+    with pytest.raises(SystemExit, match="NAME=VALUE"):
+        script.fixed(["inode_flush_ms"])
