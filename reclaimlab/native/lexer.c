@@ -170,9 +170,27 @@ INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
 /* Bit 7 of each byte of w set where that byte is zero (exact: no false positives below the first). */
 INLINE u64 zero_bytes(u64 w) { return (w - ONES) & ~w & HIGHS; }
 
-/* Index of the first blank at or after i (or e): 8 bytes a step. */
+/* Bit i of the result set where byte i of buf[i:i+16] is a blank (SSE2, part of every x86-64). */
+#if RL_SSE2
+INLINE unsigned blanks16(const uint8_t *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))));
+}
+#endif
+
+/* Index of the first blank at or after i (or e): 16 bytes a step, then 8. */
 INLINE s64 read_word(const uint8_t *buf, s64 i, s64 e)
 {
+#if RL_SSE2
+    while (i + 16 <= e) {
+        unsigned m = blanks16(buf + i);
+        if (m)
+            return i + __builtin_ctz(m);
+        i += 16;
+    }
+#endif
     while (i + 8 <= e) {
         u64 w = load8(buf + i);
         u64 m = zero_bytes(w ^ (ONES * ' ')) | zero_bytes(w ^ (ONES * '\t'));
@@ -192,6 +210,14 @@ INLINE u64 zero_bytes_exact(u64 w) { return ~(((w & ~HIGHS) + ~HIGHS) | w) & HIG
    task names in 16 columns, so lines often start with many blanks). */
 INLINE s64 skip_blanks(const uint8_t *buf, s64 i, s64 e)
 {
+#if RL_SSE2
+    while (i + 16 <= e) {
+        unsigned m = ~blanks16(buf + i) & 0xFFFFu;
+        if (m)
+            return i + __builtin_ctz(m);
+        i += 16;
+    }
+#endif
     while (i + 8 <= e) {
         u64 w = load8(buf + i);
         u64 m = ~(zero_bytes_exact(w ^ (ONES * ' ')) | zero_bytes_exact(w ^ (ONES * '\t'))) & HIGHS;
@@ -272,27 +298,56 @@ INLINE s64 parse_timestamp(const uint8_t *buf, s64 i, s64 e, double *t)
     return i + 1;
 }
 
+/* The first non-blank at or below q, walking down to s (s - 1 when all are blanks): 8 bytes
+   a step (ftrace left-aligns the pid in a padded column, so several blanks come before "["). */
+INLINE s64 back_blanks(const uint8_t *buf, s64 q, s64 s)
+{
+    while (q - 7 >= s) {
+        u64 w = load8(buf + q - 7);  /* byte 7 is buf[q] */
+        u64 m = ~(zero_bytes_exact(w ^ (ONES * ' ')) | zero_bytes_exact(w ^ (ONES * '\t'))) & HIGHS;
+        if (m)
+            return q - 7 + ((63 - __builtin_clzll(m)) >> 3);
+        q -= 8;
+    }
+    while (q >= s && is_blank(buf[q]))
+        q--;
+    return q;
+}
+
+/* Offset of the first byte ch in buf[i:e], or e. The bracket is a few dozen bytes into the
+   line: 16 bytes a step costs less than a call to memchr for that. */
+INLINE s64 find_byte(const uint8_t *buf, s64 i, s64 e, uint8_t ch)
+{
+#if RL_SSE2
+    const __m128i needle = _mm_set1_epi8((char)ch);
+    for (; i + 16 <= e; i += 16) {
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(buf + i)), needle));
+        if (m)
+            return i + __builtin_ctz(m);
+    }
+#endif
+    const uint8_t *hit = i < e ? memchr(buf + i, ch, (size_t)(e - i)) : NULL;
+    return hit ? hit - buf : e;
+}
+
 /* Parse "task-pid [cpu] flags ts: event:"; return the payload offset or -1. */
 INLINE s64 parse_header(ctx *c, s64 s, s64 e)
 {
     const uint8_t *buf = c->buf;
     /* Candidate "[cpu]" brackets, leftmost first; the task may itself contain brackets. */
     for (s64 j = s; j < e; j++) {
-        const uint8_t *hit = memchr(buf + j, '[', (size_t)(e - j));
-        if (!hit)
+        j = find_byte(buf, j, e, '[');
+        if (j == e)
             break;
-        j = hit - buf;
-        s64 k = j + 1;
-        while (k < e && is_digit(buf[k]))
+        s64 k = j + 1, cpu = 0;
+        while (k < e && is_digit(buf[k])) {
+            cpu = cpu * 10 + (buf[k] - '0');  /* (wraps harmlessly past 9 digits: refused below) */
             k++;
+        }
         if (k == j + 1 || k >= e || buf[k] != ']' || k - j - 1 > 9)
             continue;
         /* Walk back from the bracket: blanks, optional "(tgid)", blanks, pid digits, '-'. */
-        s64 q = j - 1, nb = 0;
-        while (q >= s && is_blank(buf[q])) {
-            q--;
-            nb++;
-        }
+        s64 q = back_blanks(buf, j - 1, s), nb = j - 1 - q;
         if (nb == 0)
             continue;
         s64 tgid = -1;
@@ -385,11 +440,13 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
         if (n0 < 0 || i - n1 > 64)
             continue;
         /* Success: fill the header fields. */
-        s64 pid = 0, cpu = 0;
-        for (s64 t = q + 1; t < pe; t++)
-            pid = pid * 10 + (buf[t] - '0');
-        for (s64 t = j + 1; t < k; t++)
-            cpu = cpu * 10 + (buf[t] - '0');
+        s64 pid = 0;
+        u64 pv = 0;
+        if (swar_digits(buf, q + 1, e, &pv) == nd)  /* the pid's digits at once, when they fit */
+            pid = (s64)pv;
+        else
+            for (s64 t = q + 1; t < pe; t++)
+                pid = pid * 10 + (buf[t] - '0');
         INTS(c, I_PID) = pid;
         INTS(c, I_CPU) = cpu;
         INTS(c, I_FLAGSLEN) = flen;

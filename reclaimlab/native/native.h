@@ -11,6 +11,13 @@ typedef uint64_t u64;
 
 /* ---- small helpers shared by the C files ---- */
 #include <string.h>
+/* SSE2 is part of every x86-64 CPU: 16 bytes a step where the lexer searches and compares. */
+#if defined(__SSE2__) && (!defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#include <emmintrin.h>
+#define RL_SSE2 1
+#else
+#define RL_SSE2 0
+#endif
 #define RL_INLINE static inline __attribute__((always_inline))
 RL_INLINE u64 load8(const uint8_t *p)
 {
@@ -26,6 +33,14 @@ RL_INLINE u64 load8(const uint8_t *p)
    overlapping the ones before, no byte loop and no call into libc. */
 RL_INLINE int eq_bytes(const uint8_t *a, const uint8_t *b, s64 n)
 {
+#if RL_SSE2
+    if (n >= 16 && n <= 32) {  /* the first 16 and the last 16, overlapping */
+        __m128i x = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)a), _mm_loadu_si128((const __m128i *)b));
+        __m128i y = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(a + n - 16)),
+                                   _mm_loadu_si128((const __m128i *)(b + n - 16)));
+        return _mm_movemask_epi8(_mm_and_si128(x, y)) == 0xFFFF;
+    }
+#endif
     if (n >= 8) {
         for (s64 k = 0; k + 8 < n; k += 8)
             if (load8(a + k) != load8(b + k))
