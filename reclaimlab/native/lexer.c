@@ -629,13 +629,41 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
     return row;
 }
 
+/*
+ * Ids of recent strings of 8 to 16 bytes, looked up by their bytes: such a string is
+ * exactly two 8-byte words (the second holding bytes 8..len, zero-padded) and its
+ * length, so equal words mean equal strings and no byte comparison nor hash is needed.
+ * The shrinker pointers (16 hex digits), GFP flag names and most task names are of that
+ * size; a pointer changes from one start event to the next, so the `last` test below
+ * rarely catches it. A direct-mapped table of ICACHE entries, reset at every call.
+ */
+#define ICACHE 256
+typedef struct { u64 w0, w1; s64 len, id; } icache_entry;
+
 /* The id of buf[a:a+len] in t; *last (the id this column had on its previous line) is
    tried first: a byte comparison with a string in cache costs less than a hash. */
-INLINE s64 intern_span(rl_strtab *t, const uint8_t *buf, s64 a, s64 len, s64 *last)
+INLINE s64 intern_span(rl_strtab *t, icache_entry *ic, const uint8_t *buf, s64 a, s64 len, s64 *last)
 {
     s64 id = *last;
     if (id >= 0 && t->len[id] == len && eq_bytes(t->arena + t->off[id], buf + a, len))
         return id;
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (len >= 8 && len <= 16) {
+        u64 w0 = load8(buf + a), w1 = len == 8 ? 0 : load8(buf + a + len - 8) >> (8 * (16 - len));
+        icache_entry *c = &ic[((w0 ^ (w1 * HASH_MUL) ^ (u64)len) * HASH_MUL) >> 56];
+        if (c->w0 == w0 && c->w1 == w1 && c->len == len) {
+            *last = c->id;
+            return c->id;
+        }
+        id = rl_strtab_get(t, buf + a, len, hash_bytes(buf + a, len));
+        if (id >= 0)
+            *c = (icache_entry){w0, w1, len, id};
+        *last = id;
+        return id;
+    }
+#else
+    (void)ic;
+#endif
     id = rl_strtab_get(t, buf + a, len, hash_bytes(buf + a, len));
     *last = id;
     return id;
@@ -656,6 +684,9 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
     const s64 cap = ev->cap;
     s64 s = start, row = 0;
     s64 last[RL_KINDS][N_STR];
+    icache_entry icache[ICACHE];
+    for (int k = 0; k < ICACHE; k++)
+        icache[k].len = -1;  /* no string has that length: empty */
     for (int k = 0; k < RL_KINDS; k++) {
         ev->kind[k].n = 0;
         for (int q = 0; q < N_STR; q++)
@@ -716,7 +747,7 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
                 K->ints[q * cap + m] = ints[K->cols[q]];
             for (int q = 0; q < K->ns; q++) {
                 int slot = K->slots[q];
-                s64 id = intern_span(strings, buf, STR(&c, slot, 0), STR(&c, slot, 1), &last[kk][q]);
+                s64 id = intern_span(strings, icache, buf, STR(&c, slot, 0), STR(&c, slot, 1), &last[kk][q]);
                 if (id < 0) {
                     *next_start = s;
                     return -1;
