@@ -392,7 +392,9 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
         while (i < e && is_blank(buf[i]))
             i++;
         double t_val = 0.0;
-        s64 after = parse_timestamp(buf, i, e, &t_val);
+        /* A timestamp starts with a digit; anything else here is the flags column (what
+           parse_timestamp would say, without trying it). */
+        s64 after = i < e && is_digit(buf[i]) ? parse_timestamp(buf, i, e, &t_val) : -1;
         s64 flen = 0;
         if (after < 0) {
             s64 w = read_word(buf, i, e);
@@ -692,9 +694,28 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
         for (int q = 0; q < N_STR; q++)
             last[k][q] = -1;
     }
-    ev->nbad = 0;
-    for (int k = 0; k < 9; k++)
-        ev->status_counts[k] = ev->flag_widths[k] = 0;
+    /* Each kind's columns as plain pointers, and the counts in locals, for the loop: written
+       through the struct, every store of an integer would make the compiler load them again. */
+    s64 *restrict col[RL_KINDS][N_INT], *restrict idcol[RL_KINDS][N_STR], *restrict rowcol[RL_KINDS];
+    double *restrict timecol[RL_KINDS];
+    int src[RL_KINDS][N_INT], slot_of[RL_KINDS][N_STR], nc[RL_KINDS], ns[RL_KINDS];
+    s64 kn[RL_KINDS] = {0}, nbad = 0, counts[9] = {0}, widths[9] = {0};
+    for (int k = 0; k < RL_KINDS; k++) {
+        rl_kind *K = &ev->kind[k];
+        nc[k] = K->nc;
+        ns[k] = K->ns;
+        rowcol[k] = K->row;
+        timecol[k] = K->time;
+        for (int q = 0; q < K->nc; q++) {
+            col[k][q] = K->ints + q * cap;
+            src[k][q] = K->cols[q];
+        }
+        for (int q = 0; q < K->ns; q++) {
+            idcol[k][q] = K->ids + q * cap;
+            slot_of[k][q] = K->slots[q];
+        }
+    }
+    s64 ret = -1;
     for (; s < n && row < cap; row++) {
         s64 ints[N_INT], strs[N_STR * 2];
         double ts = 0.0;
@@ -729,37 +750,45 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
                 }
             }
         }
-        ev->status_counts[code + 4]++;
+        counts[code + 4]++;
         if (code < 0) {
-            s64 b = ev->nbad++;
+            s64 b = nbad++;
             ev->bad_row[b] = row;
             ev->bad_status[b] = code;
             ev->bad_start[b] = s;
             ev->bad_eol[b] = e;
         } else if (code >= ST_OTHER) {
             int kk = code == ST_START ? 0 : code == ST_END ? 1 : 2;
-            rl_kind *K = &ev->kind[kk];
-            s64 m = K->n++;
+            s64 m = kn[kk]++;
             INTS(&c, I_EOL) = e;
-            K->row[m] = row;
-            K->time[m] = ts;
-            for (int q = 0; q < K->nc; q++)
-                K->ints[q * cap + m] = ints[K->cols[q]];
-            for (int q = 0; q < K->ns; q++) {
-                int slot = K->slots[q];
+            rowcol[kk][m] = row;
+            timecol[kk][m] = ts;
+            for (int q = 0; q < nc[kk]; q++)
+                col[kk][q][m] = ints[src[kk][q]];
+            for (int q = 0; q < ns[kk]; q++) {
+                int slot = slot_of[kk][q];
                 s64 id = intern_span(strings, icache, buf, STR(&c, slot, 0), STR(&c, slot, 1), &last[kk][q]);
                 if (id < 0) {
                     *next_start = s;
-                    return -1;
+                    goto out;  /* memory error: ret stays -1 */
                 }
-                K->ids[q * cap + m] = id;
+                idcol[kk][q][m] = id;
             }
-            ev->flag_widths[ints[I_FLAGSLEN]]++;
+            widths[ints[I_FLAGSLEN]]++;
         }
         s = nxt;
     }
     *next_start = s < n ? s : n;
-    return row;
+    ret = row;
+out:
+    for (int k = 0; k < RL_KINDS; k++)
+        ev->kind[k].n = kn[k];
+    ev->nbad = nbad;
+    for (int k = 0; k < 9; k++) {
+        ev->status_counts[k] = counts[k];
+        ev->flag_widths[k] = widths[k];
+    }
+    return ret;
 }
 
 /*
