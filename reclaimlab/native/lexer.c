@@ -117,13 +117,16 @@ INLINE int swar_digits(const uint8_t *buf, s64 i, s64 e, u64 *val)
         u64 t = w - ONES * '0';
         u64 flag = (t | (w + ONES * (0x7F - '9'))) & HIGHS;
         if (flag) {
-            int nd = __builtin_ctzll(flag) >> 3;
+            int low = __builtin_ctzll(flag);   /* bit 7 of the first non-digit: 8 * nd + 7 */
+            int nd = low >> 3;
             if (nd == 0) {
                 *val = 0;
                 return 0;
             }
-            u64 x = t << (8 * (8 - nd));   /* the digits in the top bytes, leading zeros below */
-            x = (x & 0x0F0F0F0F0F0F0F0FULL) * 2561 >> 8;
+            /* The digits in the top bytes, zeros below. No mask needed: below the first
+               non-digit nothing borrowed, so those bytes of t are exactly 0..9. */
+            u64 x = t << (71 - low);
+            x = x * 2561 >> 8;
             x = (x & 0x00FF00FF00FF00FFULL) * 6553601 >> 16;
             x = (x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL >> 32;
             *val = x;
