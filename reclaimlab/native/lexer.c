@@ -104,18 +104,21 @@ INLINE s64 expect(const uint8_t *buf, s64 i, s64 e, const char *lit, s64 n)
 #define HIGHS 0x8080808080808080ULL
 
 /* The run of decimal digits at buf[i:e], 8 bytes at once: its length when it is 0 to 7
-   digits followed by a non-digit within 8 readable bytes (value in *val), else -1 (fewer
-   than 8 bytes left, or 8 digits or more: the caller reads them one by one). t holds
+   digits followed by a non-digit or e within 8 bytes (value in *val), else -1 (i >= e, fewer
+   than 8 bytes readable below lim (the end of the block, >= e), or 8 digits or more: the
+   caller reads them one by one). Bytes from e to lim may be loaded, never used. t holds
    c - '0' per byte; a byte is flagged when it is not a digit (c - '0' borrows, or
    c + 0x46 passes 0x7F); borrows and carries only start at non-digits, so the lowest
    flagged byte is exactly the first non-digit. Little-endian only. */
-INLINE int swar_digits(const uint8_t *buf, s64 i, s64 e, u64 *val)
+INLINE int swar_digits(const uint8_t *buf, s64 i, s64 e, s64 lim, u64 *val)
 {
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (i + 8 <= e) {
+    if (i < e && i + 8 <= lim) {
         u64 w = load8(buf + i);
         u64 t = w - ONES * '0';
         u64 flag = (t | (w + ONES * (0x7F - '9'))) & HIGHS;
+        if (e - i < 8)  /* the bytes from e on are past the field: not digits */
+            flag |= HIGHS << (8 * (e - i));
         if (flag) {
             int low = __builtin_ctzll(flag);   /* bit 7 of the first non-digit: 8 * nd + 7 */
             int nd = low >> 3;
@@ -142,7 +145,7 @@ INLINE int swar_digits(const uint8_t *buf, s64 i, s64 e, u64 *val)
 static const s64 POW10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
 
 /* A signed decimal int64 at buf[i:e] into *out; index after it or -1. */
-INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
+INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 lim, s64 *out)
 {
     if (i < 0 || i >= e)
         return -1;
@@ -152,7 +155,7 @@ INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
     s64 start = i;
     u64 v = 0;
     u64 x;
-    int nd = swar_digits(buf, i, e, &x);
+    int nd = swar_digits(buf, i, e, lim, &x);
     if (nd == 0)
         return -1;
     if (nd > 0) {  /* up to 7 digits at once (the usual case) */
@@ -236,6 +239,7 @@ INLINE s64 skip_blanks(const uint8_t *buf, s64 i, s64 e)
 /* The line being parsed: its row of each output (row-major: ints[row * N_INT + col] ...). */
 typedef struct {
     const uint8_t *buf;
+    s64 n;          /* bytes readable at buf (the block): loads may pass a line's end up to here */
     s64 *ints;      /* N_INT of this row */
     s64 *strs;      /* N_STR * 2 of this row */
     double *ts;     /* this row */
@@ -252,11 +256,11 @@ INLINE void span(ctx *c, int slot, s64 a, s64 b)
 
 /* Parse digits[.digits]: at i; return the index after ':' (and *t) or -1.
    Correctly rounded whenever all the digits fit in 53 bits: one integer divided by a power of ten. */
-INLINE s64 parse_timestamp(const uint8_t *buf, s64 i, s64 e, double *t)
+INLINE s64 parse_timestamp(const uint8_t *buf, s64 i, s64 e, s64 lim, double *t)
 {
     s64 start = i, ip = 0, frac = 0, scale = 1;
     u64 v;
-    int nd = swar_digits(buf, i, e, &v);
+    int nd = swar_digits(buf, i, e, lim, &v);
     if (nd >= 1) {  /* up to 7 digits at once (the usual case); else one by one */
         ip = (s64)v;
         i += nd;
@@ -273,7 +277,7 @@ INLINE s64 parse_timestamp(const uint8_t *buf, s64 i, s64 e, double *t)
     if (i < e && buf[i] == '.') {
         i++;
         s64 fs = i;
-        nd = swar_digits(buf, i, e, &v);
+        nd = swar_digits(buf, i, e, lim, &v);
         if (nd >= 1) {
             frac = (s64)v;
             scale = POW10[nd];
@@ -397,7 +401,7 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
         double t_val = 0.0;
         /* A timestamp starts with a digit; anything else here is the flags column (what
            parse_timestamp would say, without trying it). */
-        s64 after = i < e && is_digit(buf[i]) ? parse_timestamp(buf, i, e, &t_val) : -1;
+        s64 after = i < e && is_digit(buf[i]) ? parse_timestamp(buf, i, e, c->n, &t_val) : -1;
         s64 flen = 0;
         if (after < 0) {
             s64 w = read_word(buf, i, e);
@@ -407,7 +411,7 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
             i = w;
             while (i < e && is_blank(buf[i]))
                 i++;
-            after = parse_timestamp(buf, i, e, &t_val);
+            after = parse_timestamp(buf, i, e, c->n, &t_val);
             if (after < 0)
                 continue;
         }
@@ -447,7 +451,7 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
         /* Success: fill the header fields. */
         s64 pid = 0;
         u64 pv = 0;
-        if (swar_digits(buf, q + 1, e, &pv) == nd)  /* the pid's digits at once, when they fit */
+        if (swar_digits(buf, q + 1, e, c->n, &pv) == nd)  /* the pid's digits at once, when they fit */
             pid = (s64)pv;
         else
             for (s64 t = q + 1; t < pe; t++)
@@ -472,7 +476,7 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
 INLINE s64 fields(ctx *c, s64 i, s64 e, int a, int b)
 {
     for (int k = a; k < b; k++)
-        i = read_int(c->buf, expect(c->buf, i, e, PROG[k].lit, PROG[k].len), e, &INTS(c, PROG[k].col));
+        i = read_int(c->buf, expect(c->buf, i, e, PROG[k].lit, PROG[k].len), e, c->n, &INTS(c, PROG[k].col));
     return i;
 }
 
@@ -508,7 +512,7 @@ INLINE int parse_payload(ctx *c, s64 i, s64 e, int start)
         return 0;
     span(c, S_PTR, a, i - 1);
     i = EXPECT(i < e ? i + 1 : e + 1, L_NID);
-    i = read_int(buf, i, e, &INTS(c, I_NID));
+    i = read_int(buf, i, e, c->n, &INTS(c, I_NID));
     if (!start)
         return fields(c, i, e, P_END, P_STOP) == e;
     i = EXPECT(fields(c, i, e, P_OBJ, P_PGS), L_GFP);
@@ -580,7 +584,7 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
     for (int k = 0; k < CANON_SIZE; k++)
         canon[k].off = canon[k].len = -1;
     for (; s < n && row < cap; row++) {
-        ctx c = { buf, out->ints + row * N_INT, out->strs + row * N_STR * 2, out->ts + row };
+        ctx c = { buf, n, out->ints + row * N_INT, out->strs + row * N_STR * 2, out->ts + row };
         const uint8_t *nl = memchr(buf + s, '\n', (size_t)(n - s));
         s64 e = nl ? nl - buf : n;
         s64 nxt = e + 1;
@@ -722,7 +726,7 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
     for (; s < n && row < cap; row++) {
         s64 ints[N_INT], strs[N_STR * 2];
         double ts = 0.0;
-        ctx c = { buf, ints, strs, &ts };
+        ctx c = { buf, n, ints, strs, &ts };
         const uint8_t *nl = memchr(buf + s, '\n', (size_t)(n - s));
         s64 e = nl ? nl - buf : n;
         s64 nxt = e + 1;
@@ -842,7 +846,7 @@ void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
                     continue;
                 present[r] |= (s64)1 << k;
                 if (k < n_int) {
-                    if (read_int(buf, v0, i, &ints[k * m + r]) != i)
+                    if (read_int(buf, v0, i, i, &ints[k * m + r]) != i)
                         ok[r] = 0;
                 } else {
                     s64 ks = k - n_int;
