@@ -240,6 +240,8 @@ INLINE s64 skip_blanks(const uint8_t *buf, s64 i, s64 e)
 typedef struct {
     const uint8_t *buf;
     s64 n;          /* bytes readable at buf (the block): loads may pass a line's end up to here */
+    int shrink;     /* set by parse_header: 1 or 2 when it found mm_shrink_slab_start or _end
+                       the quick way, 0 when the caller must compare the name */
     s64 *ints;      /* N_INT of this row */
     s64 *strs;      /* N_STR * 2 of this row */
     double *ts;     /* this row */
@@ -456,6 +458,7 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
         else
             for (s64 t = q + 1; t < pe; t++)
                 pid = pid * 10 + (buf[t] - '0');
+        c->shrink = k0 < 0 ? 0 : k0 - n1 == 20 ? 1 : 2;
         INTS(c, I_PID) = pid;
         INTS(c, I_CPU) = cpu;
         INTS(c, I_FLAGSLEN) = flen;
@@ -566,6 +569,20 @@ INLINE int name_is(const uint8_t *buf, s64 a, s64 n, const char *lit, s64 len)
     return n == len && eq_bytes(buf + a, (const uint8_t *)lit, n);
 }
 
+/* Whether the event of a parsed header is mm_shrink_slab_start or _end: what parse_header
+   found, or (a "system:" prefix, say) a comparison of the name. */
+INLINE void shrink_kind(const ctx *c, int *is_start, int *is_end)
+{
+    if (c->shrink) {
+        *is_start = c->shrink == 1;
+        *is_end = c->shrink == 2;
+        return;
+    }
+    s64 na = c->strs[S_EVENT * 2], nn = c->strs[S_EVENT * 2 + 1];
+    *is_start = name_is(c->buf, na, nn, L_START, sizeof(L_START) - 1);
+    *is_end = !*is_start && name_is(c->buf, na, nn, L_END, sizeof(L_END) - 1);
+}
+
 /*
  * Classify and parse the lines of buf[start:n] until the outputs are full.
  * Returns the number of lines parsed; *next_start is the offset of the first
@@ -584,7 +601,7 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
     for (int k = 0; k < CANON_SIZE; k++)
         canon[k].off = canon[k].len = -1;
     for (; s < n && row < cap; row++) {
-        ctx c = { buf, n, out->ints + row * N_INT, out->strs + row * N_STR * 2, out->ts + row };
+        ctx c = { buf, n, 0, out->ints + row * N_INT, out->strs + row * N_STR * 2, out->ts + row };
         const uint8_t *nl = memchr(buf + s, '\n', (size_t)(n - s));
         s64 e = nl ? nl - buf : n;
         s64 nxt = e + 1;
@@ -609,10 +626,9 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
             if (p < 0) {
                 status[row] = ST_BAD_LINE;
             } else {
-                s64 na = STR(&c, S_EVENT, 0), nn = STR(&c, S_EVENT, 1);
-                int is_start = name_is(buf, na, nn, L_START, sizeof(L_START) - 1);
-                int code, mask;
-                if (is_start || name_is(buf, na, nn, L_END, sizeof(L_END) - 1)) {
+                int is_start, is_end, code, mask;
+                shrink_kind(&c, &is_start, &is_end);
+                if (is_start || is_end) {
                     int ok = parse_payload(&c, p, e, is_start);
                     code = is_start ? (ok ? ST_START : ST_BAD_START) : (ok ? ST_END : ST_BAD_END);
                 } else {
@@ -726,7 +742,7 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
     for (; s < n && row < cap; row++) {
         s64 ints[N_INT], strs[N_STR * 2];
         double ts = 0.0;
-        ctx c = { buf, n, ints, strs, &ts };
+        ctx c = { buf, n, 0, ints, strs, &ts };
         const uint8_t *nl = memchr(buf + s, '\n', (size_t)(n - s));
         s64 e = nl ? nl - buf : n;
         s64 nxt = e + 1;
@@ -746,9 +762,9 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
                 if (p < 0) {
                     code = ST_BAD_LINE;
                 } else {
-                    s64 na = STR(&c, S_EVENT, 0), nn = STR(&c, S_EVENT, 1);
-                    int is_start = name_is(buf, na, nn, L_START, sizeof(L_START) - 1);
-                    if (is_start || name_is(buf, na, nn, L_END, sizeof(L_END) - 1)) {
+                    int is_start, is_end;
+                    shrink_kind(&c, &is_start, &is_end);
+                    if (is_start || is_end) {
                         int ok = parse_payload(&c, p, e, is_start);
                         code = is_start ? (ok ? ST_START : ST_BAD_START) : (ok ? ST_END : ST_BAD_END);
                     } else {
