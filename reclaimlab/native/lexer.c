@@ -814,15 +814,35 @@ out:
     return ret;
 }
 
+/* Index of the first '=' or blank at or after i (or e): the end of a key. 16 bytes a step:
+   keys are of many lengths, and a byte loop ended at a place the branch predictor missed. */
+INLINE s64 key_end(const uint8_t *buf, s64 i, s64 e)
+{
+#if RL_SSE2
+    for (; i + 16 <= e; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(buf + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')))));
+        if (m)
+            return i + __builtin_ctz(m);
+    }
+#endif
+    while (i < e && buf[i] != '=' && !is_blank(buf[i]))
+        i++;
+    return i;
+}
+
 /*
  * Parse key=value payloads (the reclaim events of docs/kernel.md §4.3), row r from
  * payload[r] to eol[r]. Keys are compared byte for byte with keys[0:nk]; the
  * first n_int have integer values (ints[k * m + r], left alone when absent),
  * the rest string values (spans[(k' * 2 + 0/1) * m + r] offset/length and
- * hashes[k' * m + r], k' = k - n_int). ok[r]: every token is key=value and
+ * hashes[k' * m + r], k' = k - n_int). n: bytes readable at buf (integers are read 8
+ * bytes at a time up to there, never past their token). ok[r]: every token is key=value and
  * integer keys hold integers; present[r]: bit k set when key k was found.
  */
-void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
+void rl_scan_kv(const uint8_t *buf, s64 n, const s64 *payload, const s64 *eol, s64 m,
                 const uint8_t *const *keys, const s64 *key_len, s64 nk, s64 n_int,
                 s64 *ints, s64 *spans, u64 *hashes, uint8_t *ok, s64 *present)
 {
@@ -845,8 +865,7 @@ void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
             if (i >= e)
                 break;
             s64 k0 = i;
-            while (i < e && buf[i] != '=' && !is_blank(buf[i]))
-                i++;
+            i = key_end(buf, i, e);
             if (i >= e || buf[i] != '=' || i == k0) {
                 ok[r] = 0;
                 break;
@@ -862,7 +881,7 @@ void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
                     continue;
                 present[r] |= (s64)1 << k;
                 if (k < n_int) {
-                    if (read_int(buf, v0, i, i, &ints[k * m + r]) != i)
+                    if (read_int(buf, v0, i, n, &ints[k * m + r]) != i)
                         ok[r] = 0;
                 } else {
                     s64 ks = k - n_int;

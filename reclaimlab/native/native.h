@@ -107,7 +107,7 @@ typedef struct {
 
 u64 rl_hash(const uint8_t *p, s64 n);
 s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next_start);
-void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
+void rl_scan_kv(const uint8_t *buf, s64 n, const s64 *payload, const s64 *eol, s64 m,
                 const uint8_t *const *keys, const s64 *key_len, s64 nk, s64 n_int,
                 s64 *ints, s64 *spans, u64 *hashes, uint8_t *ok, s64 *present);
 s64 rl_count_lines(const uint8_t *buf, s64 n);
