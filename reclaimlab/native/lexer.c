@@ -719,8 +719,8 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
     }
     /* Each kind's columns as plain pointers, and the counts in locals, for the loop: written
        through the struct, every store of an integer would make the compiler load them again. */
-    s64 *restrict col[RL_KINDS][N_INT], *restrict idcol[RL_KINDS][N_STR], *restrict rowcol[RL_KINDS];
-    double *restrict timecol[RL_KINDS];
+    s64 *col[RL_KINDS][N_INT], *idcol[RL_KINDS][N_STR], *rowcol[RL_KINDS];
+    double *timecol[RL_KINDS];
     int src[RL_KINDS][N_INT], slot_of[RL_KINDS][N_STR], nc[RL_KINDS], ns[RL_KINDS];
     s64 kn[RL_KINDS] = {0}, nbad = 0, counts[9] = {0}, widths[9] = {0};
     for (int k = 0; k < RL_KINDS; k++) {
