@@ -112,7 +112,8 @@ def results() -> dict:
         rows, nxt = S.scan_lines(data, 0, lines)
         status = lines[0][:rows].copy()
         kept = status >= S.OTHER
-        out[(name, "lines")] = (rows, nxt, status, lines[4][:rows][kept].copy(), lines[1][:rows][kept, :S.I_FLAGSLEN].copy())
+        out[(name, "lines")] = (rows, nxt, status, lines[4][:rows][kept].copy(),
+                                lines[1][:rows][kept, :S.I_FLAGSLEN].copy())
     for f in SHIPPED + sorted(p for p in FIXTURES.glob("*") if p.suffix != ".md"):
         for strict in (False, True):
             out[(f.name, strict)] = _outcome(lambda: T.read(f, strict=strict))
