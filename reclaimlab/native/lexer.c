@@ -13,6 +13,17 @@
  * bracket, and a line longer than RL_MAX_LINE bytes is not parsed at all
  * (status ST_LONG_LINE). Pure C, no Python: module.c calls it with the GIL
  * released.
+ *
+ * Speed (a synthetic line of ~220 bytes: ~1450 instructions, ~150 ns on a 2.6 GHz
+ * EPYC): the code runs at ~4 instructions a cycle on identical lines, so what costs
+ * is instructions and, on real lines, branches whose outcome moves with the data
+ * (each missed one ~15 cycles). Hence SSE2 (part of every x86-64; byte-wise
+ * fallbacks elsewhere) where a search has no fixed length, integers read 8 bytes at
+ * a time even at the end of a line, and no byte loop whose exit depends on a
+ * field's width. Tried and left out, being slower: the blanks of a payload found
+ * all at once to parse its fields independently, and the newlines of a window
+ * listed ahead instead of memchr per line. Results are checked unchanged with
+ * benchmarks/trace_reference.py.
  */
 #include <string.h>
 
