@@ -195,8 +195,8 @@ def _reclaim_payloads(buf, local, other):
         return None
     is_reclaim = np.zeros(len(local), np.bool_)  # by local id: one lookup per event (np.isin sorts)
     is_reclaim[reclaim_ids] = True
-    reclaim = is_reclaim[ids[0]]
-    if not reclaim.any():
+    reclaim = np.flatnonzero(is_reclaim[ids[0]])  # positions, found once for every column below
+    if not len(reclaim):
         return None
     payload, eol = ints[2, reclaim], ints[3, reclaim]
     m = len(eol)
