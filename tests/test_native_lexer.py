@@ -1,7 +1,9 @@
 """The C lexer's integer and timestamp fields (reclaimlab/native/lexer.c), digit by digit.
 
-Integers of up to 7 digits followed by more of the line are read 8 bytes at a
-time; longer ones, and the last field of a line, one byte at a time. Both paths
+Integers of up to 7 digits are read 8 bytes at a time, the last field of a line too
+when the block goes on for 8 bytes after it (the bytes past the line's end are loaded
+but never taken for digits, even when the next line starts with some); longer ones, and
+a last field at the very end of the block, one byte at a time. Both paths
 must give what Python's ``int`` gives, refuse what the grammar refuses (no
 digits, a second sign, 20 digits or more, values past INT64_MAX) and stop at
 the same byte, whatever surrounds the number.
@@ -61,6 +63,21 @@ def test_end_integer_at_the_end_of_the_line(v, tail):
         assert status == S.BAD_END
     else:
         assert status == S.END and int(ints[S.I_TOTAL]) == want
+
+
+@pytest.mark.parametrize("v", NUMBERS)
+@pytest.mark.parametrize("after", ["\n", "\r\n", "  \n", "\n12345678901234567890", "\n0000000", "\r\n9",
+                                   "\n-1 [0] 1.0: x: y", "\n" + " " * 20])
+def test_last_integer_of_a_line_inside_the_block(v, after):
+    """The last field with more text after its line: the same value as at the end of the block."""
+    out = S.new_outputs(4)
+    text = (END.format(v=v, tail="") + after).encode()
+    rows, _ = S.scan_lines(text, 0, out)
+    status, ints = int(out[0][0]), out[1][0]
+    assert (status, int(ints[S.I_TOTAL]) if status == S.END else None) == \
+        (lambda r: (r[0], int(r[1][S.I_TOTAL]) if r[0] == S.END else None))(scan_one(END.format(v=v, tail="")))
+    want = expected(v)
+    assert (status == S.END and int(ints[S.I_TOTAL]) == want) if want is not None else status == S.BAD_END
 
 
 def test_random_integers_of_every_length():

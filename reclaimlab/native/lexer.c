@@ -13,6 +13,17 @@
  * bracket, and a line longer than RL_MAX_LINE bytes is not parsed at all
  * (status ST_LONG_LINE). Pure C, no Python: module.c calls it with the GIL
  * released.
+ *
+ * Speed (a synthetic line of ~220 bytes: ~1450 instructions, ~150 ns on a 2.6 GHz
+ * EPYC): the code runs at ~4 instructions a cycle on identical lines, so what costs
+ * is instructions and, on real lines, branches whose outcome moves with the data
+ * (each missed one ~15 cycles). Hence SSE2 (part of every x86-64; byte-wise
+ * fallbacks elsewhere) where a search has no fixed length, integers read 8 bytes at
+ * a time even at the end of a line, and no byte loop whose exit depends on a
+ * field's width. Tried and left out, being slower: the blanks of a payload found
+ * all at once to parse its fields independently, and the newlines of a window
+ * listed ahead instead of memchr per line. Results are checked unchanged with
+ * benchmarks/trace_reference.py.
  */
 #include <string.h>
 
@@ -104,26 +115,32 @@ INLINE s64 expect(const uint8_t *buf, s64 i, s64 e, const char *lit, s64 n)
 #define HIGHS 0x8080808080808080ULL
 
 /* The run of decimal digits at buf[i:e], 8 bytes at once: its length when it is 0 to 7
-   digits followed by a non-digit within 8 readable bytes (value in *val), else -1 (fewer
-   than 8 bytes left, or 8 digits or more: the caller reads them one by one). t holds
+   digits followed by a non-digit or e within 8 bytes (value in *val), else -1 (i >= e, fewer
+   than 8 bytes readable below lim (the end of the block, >= e), or 8 digits or more: the
+   caller reads them one by one). Bytes from e to lim may be loaded, never used. t holds
    c - '0' per byte; a byte is flagged when it is not a digit (c - '0' borrows, or
    c + 0x46 passes 0x7F); borrows and carries only start at non-digits, so the lowest
    flagged byte is exactly the first non-digit. Little-endian only. */
-INLINE int swar_digits(const uint8_t *buf, s64 i, s64 e, u64 *val)
+INLINE int swar_digits(const uint8_t *buf, s64 i, s64 e, s64 lim, u64 *val)
 {
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (i + 8 <= e) {
+    if (i < e && i + 8 <= lim) {
         u64 w = load8(buf + i);
         u64 t = w - ONES * '0';
         u64 flag = (t | (w + ONES * (0x7F - '9'))) & HIGHS;
+        if (e - i < 8)  /* the bytes from e on are past the field: not digits */
+            flag |= HIGHS << (8 * (e - i));
         if (flag) {
-            int nd = __builtin_ctzll(flag) >> 3;
+            int low = __builtin_ctzll(flag);   /* bit 7 of the first non-digit: 8 * nd + 7 */
+            int nd = low >> 3;
             if (nd == 0) {
                 *val = 0;
                 return 0;
             }
-            u64 x = t << (8 * (8 - nd));   /* the digits in the top bytes, leading zeros below */
-            x = (x & 0x0F0F0F0F0F0F0F0FULL) * 2561 >> 8;
+            /* The digits in the top bytes, zeros below. No mask needed: below the first
+               non-digit nothing borrowed, so those bytes of t are exactly 0..9. */
+            u64 x = t << (71 - low);
+            x = x * 2561 >> 8;
             x = (x & 0x00FF00FF00FF00FFULL) * 6553601 >> 16;
             x = (x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL >> 32;
             *val = x;
@@ -139,7 +156,7 @@ INLINE int swar_digits(const uint8_t *buf, s64 i, s64 e, u64 *val)
 static const s64 POW10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
 
 /* A signed decimal int64 at buf[i:e] into *out; index after it or -1. */
-INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
+INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 lim, s64 *out)
 {
     if (i < 0 || i >= e)
         return -1;
@@ -149,7 +166,7 @@ INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
     s64 start = i;
     u64 v = 0;
     u64 x;
-    int nd = swar_digits(buf, i, e, &x);
+    int nd = swar_digits(buf, i, e, lim, &x);
     if (nd == 0)
         return -1;
     if (nd > 0) {  /* up to 7 digits at once (the usual case) */
@@ -170,9 +187,27 @@ INLINE s64 read_int(const uint8_t *buf, s64 i, s64 e, s64 *out)
 /* Bit 7 of each byte of w set where that byte is zero (exact: no false positives below the first). */
 INLINE u64 zero_bytes(u64 w) { return (w - ONES) & ~w & HIGHS; }
 
-/* Index of the first blank at or after i (or e): 8 bytes a step. */
+/* Bit i of the result set where byte i of buf[i:i+16] is a blank (SSE2, part of every x86-64). */
+#if RL_SSE2
+INLINE unsigned blanks16(const uint8_t *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))));
+}
+#endif
+
+/* Index of the first blank at or after i (or e): 16 bytes a step, then 8. */
 INLINE s64 read_word(const uint8_t *buf, s64 i, s64 e)
 {
+#if RL_SSE2
+    while (i + 16 <= e) {
+        unsigned m = blanks16(buf + i);
+        if (m)
+            return i + __builtin_ctz(m);
+        i += 16;
+    }
+#endif
     while (i + 8 <= e) {
         u64 w = load8(buf + i);
         u64 m = zero_bytes(w ^ (ONES * ' ')) | zero_bytes(w ^ (ONES * '\t'));
@@ -192,6 +227,14 @@ INLINE u64 zero_bytes_exact(u64 w) { return ~(((w & ~HIGHS) + ~HIGHS) | w) & HIG
    task names in 16 columns, so lines often start with many blanks). */
 INLINE s64 skip_blanks(const uint8_t *buf, s64 i, s64 e)
 {
+#if RL_SSE2
+    while (i + 16 <= e) {
+        unsigned m = ~blanks16(buf + i) & 0xFFFFu;
+        if (m)
+            return i + __builtin_ctz(m);
+        i += 16;
+    }
+#endif
     while (i + 8 <= e) {
         u64 w = load8(buf + i);
         u64 m = ~(zero_bytes_exact(w ^ (ONES * ' ')) | zero_bytes_exact(w ^ (ONES * '\t'))) & HIGHS;
@@ -207,6 +250,9 @@ INLINE s64 skip_blanks(const uint8_t *buf, s64 i, s64 e)
 /* The line being parsed: its row of each output (row-major: ints[row * N_INT + col] ...). */
 typedef struct {
     const uint8_t *buf;
+    s64 n;          /* bytes readable at buf (the block): loads may pass a line's end up to here */
+    int shrink;     /* set by parse_header: 1 or 2 when it found mm_shrink_slab_start or _end
+                       the quick way, 0 when the caller must compare the name */
     s64 *ints;      /* N_INT of this row */
     s64 *strs;      /* N_STR * 2 of this row */
     double *ts;     /* this row */
@@ -223,11 +269,11 @@ INLINE void span(ctx *c, int slot, s64 a, s64 b)
 
 /* Parse digits[.digits]: at i; return the index after ':' (and *t) or -1.
    Correctly rounded whenever all the digits fit in 53 bits: one integer divided by a power of ten. */
-INLINE s64 parse_timestamp(const uint8_t *buf, s64 i, s64 e, double *t)
+INLINE s64 parse_timestamp(const uint8_t *buf, s64 i, s64 e, s64 lim, double *t)
 {
     s64 start = i, ip = 0, frac = 0, scale = 1;
     u64 v;
-    int nd = swar_digits(buf, i, e, &v);
+    int nd = swar_digits(buf, i, e, lim, &v);
     if (nd >= 1) {  /* up to 7 digits at once (the usual case); else one by one */
         ip = (s64)v;
         i += nd;
@@ -244,7 +290,7 @@ INLINE s64 parse_timestamp(const uint8_t *buf, s64 i, s64 e, double *t)
     if (i < e && buf[i] == '.') {
         i++;
         s64 fs = i;
-        nd = swar_digits(buf, i, e, &v);
+        nd = swar_digits(buf, i, e, lim, &v);
         if (nd >= 1) {
             frac = (s64)v;
             scale = POW10[nd];
@@ -272,27 +318,56 @@ INLINE s64 parse_timestamp(const uint8_t *buf, s64 i, s64 e, double *t)
     return i + 1;
 }
 
+/* The first non-blank at or below q, walking down to s (s - 1 when all are blanks): 8 bytes
+   a step (ftrace left-aligns the pid in a padded column, so several blanks come before "["). */
+INLINE s64 back_blanks(const uint8_t *buf, s64 q, s64 s)
+{
+    while (q - 7 >= s) {
+        u64 w = load8(buf + q - 7);  /* byte 7 is buf[q] */
+        u64 m = ~(zero_bytes_exact(w ^ (ONES * ' ')) | zero_bytes_exact(w ^ (ONES * '\t'))) & HIGHS;
+        if (m)
+            return q - 7 + ((63 - __builtin_clzll(m)) >> 3);
+        q -= 8;
+    }
+    while (q >= s && is_blank(buf[q]))
+        q--;
+    return q;
+}
+
+/* Offset of the first byte ch in buf[i:e], or e. The bracket is a few dozen bytes into the
+   line: 16 bytes a step costs less than a call to memchr for that. */
+INLINE s64 find_byte(const uint8_t *buf, s64 i, s64 e, uint8_t ch)
+{
+#if RL_SSE2
+    const __m128i needle = _mm_set1_epi8((char)ch);
+    for (; i + 16 <= e; i += 16) {
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(buf + i)), needle));
+        if (m)
+            return i + __builtin_ctz(m);
+    }
+#endif
+    const uint8_t *hit = i < e ? memchr(buf + i, ch, (size_t)(e - i)) : NULL;
+    return hit ? hit - buf : e;
+}
+
 /* Parse "task-pid [cpu] flags ts: event:"; return the payload offset or -1. */
 INLINE s64 parse_header(ctx *c, s64 s, s64 e)
 {
     const uint8_t *buf = c->buf;
     /* Candidate "[cpu]" brackets, leftmost first; the task may itself contain brackets. */
     for (s64 j = s; j < e; j++) {
-        const uint8_t *hit = memchr(buf + j, '[', (size_t)(e - j));
-        if (!hit)
+        j = find_byte(buf, j, e, '[');
+        if (j == e)
             break;
-        j = hit - buf;
-        s64 k = j + 1;
-        while (k < e && is_digit(buf[k]))
+        s64 k = j + 1, cpu = 0;
+        while (k < e && is_digit(buf[k])) {
+            cpu = cpu * 10 + (buf[k] - '0');  /* (wraps harmlessly past 9 digits: refused below) */
             k++;
+        }
         if (k == j + 1 || k >= e || buf[k] != ']' || k - j - 1 > 9)
             continue;
         /* Walk back from the bracket: blanks, optional "(tgid)", blanks, pid digits, '-'. */
-        s64 q = j - 1, nb = 0;
-        while (q >= s && is_blank(buf[q])) {
-            q--;
-            nb++;
-        }
+        s64 q = back_blanks(buf, j - 1, s), nb = j - 1 - q;
         if (nb == 0)
             continue;
         s64 tgid = -1;
@@ -337,7 +412,9 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
         while (i < e && is_blank(buf[i]))
             i++;
         double t_val = 0.0;
-        s64 after = parse_timestamp(buf, i, e, &t_val);
+        /* A timestamp starts with a digit; anything else here is the flags column (what
+           parse_timestamp would say, without trying it). */
+        s64 after = i < e && is_digit(buf[i]) ? parse_timestamp(buf, i, e, c->n, &t_val) : -1;
         s64 flen = 0;
         if (after < 0) {
             s64 w = read_word(buf, i, e);
@@ -347,7 +424,7 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
             i = w;
             while (i < e && is_blank(buf[i]))
                 i++;
-            after = parse_timestamp(buf, i, e, &t_val);
+            after = parse_timestamp(buf, i, e, c->n, &t_val);
             if (after < 0)
                 continue;
         }
@@ -385,11 +462,14 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
         if (n0 < 0 || i - n1 > 64)
             continue;
         /* Success: fill the header fields. */
-        s64 pid = 0, cpu = 0;
-        for (s64 t = q + 1; t < pe; t++)
-            pid = pid * 10 + (buf[t] - '0');
-        for (s64 t = j + 1; t < k; t++)
-            cpu = cpu * 10 + (buf[t] - '0');
+        s64 pid = 0;
+        u64 pv = 0;
+        if (swar_digits(buf, q + 1, e, c->n, &pv) == nd)  /* the pid's digits at once, when they fit */
+            pid = (s64)pv;
+        else
+            for (s64 t = q + 1; t < pe; t++)
+                pid = pid * 10 + (buf[t] - '0');
+        c->shrink = k0 < 0 ? 0 : k0 - n1 == 20 ? 1 : 2;
         INTS(c, I_PID) = pid;
         INTS(c, I_CPU) = cpu;
         INTS(c, I_FLAGSLEN) = flen;
@@ -410,7 +490,7 @@ INLINE s64 parse_header(ctx *c, s64 s, s64 e)
 INLINE s64 fields(ctx *c, s64 i, s64 e, int a, int b)
 {
     for (int k = a; k < b; k++)
-        i = read_int(c->buf, expect(c->buf, i, e, PROG[k].lit, PROG[k].len), e, &INTS(c, PROG[k].col));
+        i = read_int(c->buf, expect(c->buf, i, e, PROG[k].lit, PROG[k].len), e, c->n, &INTS(c, PROG[k].col));
     return i;
 }
 
@@ -446,7 +526,7 @@ INLINE int parse_payload(ctx *c, s64 i, s64 e, int start)
         return 0;
     span(c, S_PTR, a, i - 1);
     i = EXPECT(i < e ? i + 1 : e + 1, L_NID);
-    i = read_int(buf, i, e, &INTS(c, I_NID));
+    i = read_int(buf, i, e, c->n, &INTS(c, I_NID));
     if (!start)
         return fields(c, i, e, P_END, P_STOP) == e;
     i = EXPECT(fields(c, i, e, P_OBJ, P_PGS), L_GFP);
@@ -500,6 +580,20 @@ INLINE int name_is(const uint8_t *buf, s64 a, s64 n, const char *lit, s64 len)
     return n == len && eq_bytes(buf + a, (const uint8_t *)lit, n);
 }
 
+/* Whether the event of a parsed header is mm_shrink_slab_start or _end: what parse_header
+   found, or (a "system:" prefix, say) a comparison of the name. */
+INLINE void shrink_kind(const ctx *c, int *is_start, int *is_end)
+{
+    if (c->shrink) {
+        *is_start = c->shrink == 1;
+        *is_end = c->shrink == 2;
+        return;
+    }
+    s64 na = c->strs[S_EVENT * 2], nn = c->strs[S_EVENT * 2 + 1];
+    *is_start = name_is(c->buf, na, nn, L_START, sizeof(L_START) - 1);
+    *is_end = !*is_start && name_is(c->buf, na, nn, L_END, sizeof(L_END) - 1);
+}
+
 /*
  * Classify and parse the lines of buf[start:n] until the outputs are full.
  * Returns the number of lines parsed; *next_start is the offset of the first
@@ -518,7 +612,7 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
     for (int k = 0; k < CANON_SIZE; k++)
         canon[k].off = canon[k].len = -1;
     for (; s < n && row < cap; row++) {
-        ctx c = { buf, out->ints + row * N_INT, out->strs + row * N_STR * 2, out->ts + row };
+        ctx c = { buf, n, 0, out->ints + row * N_INT, out->strs + row * N_STR * 2, out->ts + row };
         const uint8_t *nl = memchr(buf + s, '\n', (size_t)(n - s));
         s64 e = nl ? nl - buf : n;
         s64 nxt = e + 1;
@@ -543,10 +637,9 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
             if (p < 0) {
                 status[row] = ST_BAD_LINE;
             } else {
-                s64 na = STR(&c, S_EVENT, 0), nn = STR(&c, S_EVENT, 1);
-                int is_start = name_is(buf, na, nn, L_START, sizeof(L_START) - 1);
-                int code, mask;
-                if (is_start || name_is(buf, na, nn, L_END, sizeof(L_END) - 1)) {
+                int is_start, is_end, code, mask;
+                shrink_kind(&c, &is_start, &is_end);
+                if (is_start || is_end) {
                     int ok = parse_payload(&c, p, e, is_start);
                     code = is_start ? (ok ? ST_START : ST_BAD_START) : (ok ? ST_END : ST_BAD_END);
                 } else {
@@ -572,13 +665,41 @@ s64 rl_scan_lines(const uint8_t *buf, s64 n, s64 start, rl_lines *out, s64 *next
     return row;
 }
 
+/*
+ * Ids of recent strings of 8 to 16 bytes, looked up by their bytes: such a string is
+ * exactly two 8-byte words (the second holding bytes 8..len, zero-padded) and its
+ * length, so equal words mean equal strings and no byte comparison nor hash is needed.
+ * The shrinker pointers (16 hex digits), GFP flag names and most task names are of that
+ * size; a pointer changes from one start event to the next, so the `last` test below
+ * rarely catches it. A direct-mapped table of ICACHE entries, reset at every call.
+ */
+#define ICACHE 256
+typedef struct { u64 w0, w1; s64 len, id; } icache_entry;
+
 /* The id of buf[a:a+len] in t; *last (the id this column had on its previous line) is
    tried first: a byte comparison with a string in cache costs less than a hash. */
-INLINE s64 intern_span(rl_strtab *t, const uint8_t *buf, s64 a, s64 len, s64 *last)
+INLINE s64 intern_span(rl_strtab *t, icache_entry *ic, const uint8_t *buf, s64 a, s64 len, s64 *last)
 {
     s64 id = *last;
     if (id >= 0 && t->len[id] == len && eq_bytes(t->arena + t->off[id], buf + a, len))
         return id;
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (len >= 8 && len <= 16) {
+        u64 w0 = load8(buf + a), w1 = len == 8 ? 0 : load8(buf + a + len - 8) >> (8 * (16 - len));
+        icache_entry *c = &ic[((w0 ^ (w1 * HASH_MUL) ^ (u64)len) * HASH_MUL) >> 56];
+        if (c->w0 == w0 && c->w1 == w1 && c->len == len) {
+            *last = c->id;
+            return c->id;
+        }
+        id = rl_strtab_get(t, buf + a, len, hash_bytes(buf + a, len));
+        if (id >= 0)
+            *c = (icache_entry){w0, w1, len, id};
+        *last = id;
+        return id;
+    }
+#else
+    (void)ic;
+#endif
     id = rl_strtab_get(t, buf + a, len, hash_bytes(buf + a, len));
     *last = id;
     return id;
@@ -599,18 +720,40 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
     const s64 cap = ev->cap;
     s64 s = start, row = 0;
     s64 last[RL_KINDS][N_STR];
+    icache_entry icache[ICACHE];
+    for (int k = 0; k < ICACHE; k++)
+        icache[k].len = -1;  /* no string has that length: empty */
     for (int k = 0; k < RL_KINDS; k++) {
         ev->kind[k].n = 0;
         for (int q = 0; q < N_STR; q++)
             last[k][q] = -1;
     }
-    ev->nbad = 0;
-    for (int k = 0; k < 9; k++)
-        ev->status_counts[k] = ev->flag_widths[k] = 0;
+    /* Each kind's columns as plain pointers, and the counts in locals, for the loop: written
+       through the struct, every store of an integer would make the compiler load them again. */
+    s64 *col[RL_KINDS][N_INT], *idcol[RL_KINDS][N_STR], *rowcol[RL_KINDS];
+    double *timecol[RL_KINDS];
+    int src[RL_KINDS][N_INT], slot_of[RL_KINDS][N_STR], nc[RL_KINDS], ns[RL_KINDS];
+    s64 kn[RL_KINDS] = {0}, nbad = 0, counts[9] = {0}, widths[9] = {0};
+    for (int k = 0; k < RL_KINDS; k++) {
+        rl_kind *K = &ev->kind[k];
+        nc[k] = K->nc;
+        ns[k] = K->ns;
+        rowcol[k] = K->row;
+        timecol[k] = K->time;
+        for (int q = 0; q < K->nc; q++) {
+            col[k][q] = K->ints + q * cap;
+            src[k][q] = K->cols[q];
+        }
+        for (int q = 0; q < K->ns; q++) {
+            idcol[k][q] = K->ids + q * cap;
+            slot_of[k][q] = K->slots[q];
+        }
+    }
+    s64 ret = -1;
     for (; s < n && row < cap; row++) {
         s64 ints[N_INT], strs[N_STR * 2];
         double ts = 0.0;
-        ctx c = { buf, ints, strs, &ts };
+        ctx c = { buf, n, 0, ints, strs, &ts };
         const uint8_t *nl = memchr(buf + s, '\n', (size_t)(n - s));
         s64 e = nl ? nl - buf : n;
         s64 nxt = e + 1;
@@ -630,9 +773,9 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
                 if (p < 0) {
                     code = ST_BAD_LINE;
                 } else {
-                    s64 na = STR(&c, S_EVENT, 0), nn = STR(&c, S_EVENT, 1);
-                    int is_start = name_is(buf, na, nn, L_START, sizeof(L_START) - 1);
-                    if (is_start || name_is(buf, na, nn, L_END, sizeof(L_END) - 1)) {
+                    int is_start, is_end;
+                    shrink_kind(&c, &is_start, &is_end);
+                    if (is_start || is_end) {
                         int ok = parse_payload(&c, p, e, is_start);
                         code = is_start ? (ok ? ST_START : ST_BAD_START) : (ok ? ST_END : ST_BAD_END);
                     } else {
@@ -641,37 +784,64 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
                 }
             }
         }
-        ev->status_counts[code + 4]++;
+        counts[code + 4]++;
         if (code < 0) {
-            s64 b = ev->nbad++;
+            s64 b = nbad++;
             ev->bad_row[b] = row;
             ev->bad_status[b] = code;
             ev->bad_start[b] = s;
             ev->bad_eol[b] = e;
         } else if (code >= ST_OTHER) {
             int kk = code == ST_START ? 0 : code == ST_END ? 1 : 2;
-            rl_kind *K = &ev->kind[kk];
-            s64 m = K->n++;
+            s64 m = kn[kk]++;
             INTS(&c, I_EOL) = e;
-            K->row[m] = row;
-            K->time[m] = ts;
-            for (int q = 0; q < K->nc; q++)
-                K->ints[q * cap + m] = ints[K->cols[q]];
-            for (int q = 0; q < K->ns; q++) {
-                int slot = K->slots[q];
-                s64 id = intern_span(strings, buf, STR(&c, slot, 0), STR(&c, slot, 1), &last[kk][q]);
+            rowcol[kk][m] = row;
+            timecol[kk][m] = ts;
+            for (int q = 0; q < nc[kk]; q++)
+                col[kk][q][m] = ints[src[kk][q]];
+            for (int q = 0; q < ns[kk]; q++) {
+                int slot = slot_of[kk][q];
+                s64 id = intern_span(strings, icache, buf, STR(&c, slot, 0), STR(&c, slot, 1), &last[kk][q]);
                 if (id < 0) {
                     *next_start = s;
-                    return -1;
+                    goto out;  /* memory error: ret stays -1 */
                 }
-                K->ids[q * cap + m] = id;
+                idcol[kk][q][m] = id;
             }
-            ev->flag_widths[ints[I_FLAGSLEN]]++;
+            widths[ints[I_FLAGSLEN]]++;
         }
         s = nxt;
     }
     *next_start = s < n ? s : n;
-    return row;
+    ret = row;
+out:
+    for (int k = 0; k < RL_KINDS; k++)
+        ev->kind[k].n = kn[k];
+    ev->nbad = nbad;
+    for (int k = 0; k < 9; k++) {
+        ev->status_counts[k] = counts[k];
+        ev->flag_widths[k] = widths[k];
+    }
+    return ret;
+}
+
+/* Index of the first '=' or blank at or after i (or e): the end of a key. 16 bytes a step:
+   keys are of many lengths, and a byte loop ended at a place the branch predictor missed. */
+INLINE s64 key_end(const uint8_t *buf, s64 i, s64 e)
+{
+#if RL_SSE2
+    for (; i + 16 <= e; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(buf + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')))));
+        if (m)
+            return i + __builtin_ctz(m);
+    }
+#endif
+    while (i < e && buf[i] != '=' && !is_blank(buf[i]))
+        i++;
+    return i;
 }
 
 /*
@@ -679,10 +849,11 @@ s64 rl_scan_events(const uint8_t *buf, s64 n, s64 start, rl_events *ev, rl_strta
  * payload[r] to eol[r]. Keys are compared byte for byte with keys[0:nk]; the
  * first n_int have integer values (ints[k * m + r], left alone when absent),
  * the rest string values (spans[(k' * 2 + 0/1) * m + r] offset/length and
- * hashes[k' * m + r], k' = k - n_int). ok[r]: every token is key=value and
+ * hashes[k' * m + r], k' = k - n_int). n: bytes readable at buf (integers are read 8
+ * bytes at a time up to there, never past their token). ok[r]: every token is key=value and
  * integer keys hold integers; present[r]: bit k set when key k was found.
  */
-void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
+void rl_scan_kv(const uint8_t *buf, s64 n, const s64 *payload, const s64 *eol, s64 m,
                 const uint8_t *const *keys, const s64 *key_len, s64 nk, s64 n_int,
                 s64 *ints, s64 *spans, u64 *hashes, uint8_t *ok, s64 *present)
 {
@@ -705,8 +876,7 @@ void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
             if (i >= e)
                 break;
             s64 k0 = i;
-            while (i < e && buf[i] != '=' && !is_blank(buf[i]))
-                i++;
+            i = key_end(buf, i, e);
             if (i >= e || buf[i] != '=' || i == k0) {
                 ok[r] = 0;
                 break;
@@ -722,7 +892,7 @@ void rl_scan_kv(const uint8_t *buf, const s64 *payload, const s64 *eol, s64 m,
                     continue;
                 present[r] |= (s64)1 << k;
                 if (k < n_int) {
-                    if (read_int(buf, v0, i, &ints[k * m + r]) != i)
+                    if (read_int(buf, v0, i, n, &ints[k * m + r]) != i)
                         ok[r] = 0;
                 } else {
                     s64 ks = k - n_int;

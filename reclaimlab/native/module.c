@@ -251,7 +251,7 @@ static PyObject *py_scan_kv(PyObject *self, PyObject *args)
             goto done;
         }
     Py_BEGIN_ALLOW_THREADS
-    rl_scan_kv(v[0].buf, pay, eol, m, kp, kl, nk, n_int, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf);
+    rl_scan_kv(v[0].buf, v[0].len, pay, eol, m, kp, kl, nk, n_int, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf);
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:

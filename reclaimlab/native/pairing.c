@@ -128,6 +128,9 @@ int rl_pair(s64 ns, const s64 *start_pos, const s64 *start_pid, const s64 *start
         qsort(order, (size_t)(ns + ne), sizeof(keyed), by_pos);
     }
     s64 a = 0, b = 0;
+    /* The group of the previous start: an end usually follows its start, so its group is
+       found without hashing. Reset by every table_get (a table that grows moves its groups). */
+    group *last = NULL;
     for (s64 k = 0; k < ns + ne; k++) {
         s64 ev;
         if (merged)
@@ -135,14 +138,20 @@ int rl_pair(s64 ns, const s64 *start_pos, const s64 *start_pid, const s64 *start
         else
             ev = order[k].ev;
         if (ev < ns) {
-            group *g = table_get(&t, start_sym[ev], start_ptr[ev], start_pid[ev]);
-            if (!g)
-                goto done;
+            group *g = last;
+            if (!g || g->sym != start_sym[ev] || g->ptr != start_ptr[ev] || g->pid != start_pid[ev]) {
+                g = table_get(&t, start_sym[ev], start_ptr[ev], start_pid[ev]);
+                if (!g)
+                    goto done;
+                last = g;
+            }
             prev[ev] = g->top;
             g->top = ev;
         } else {
             s64 e = ev - ns;
-            group *g = table_find(&t, end_sym[e], end_ptr[e], end_pid[e]);
+            group *g = last;
+            if (!g || g->sym != end_sym[e] || g->ptr != end_ptr[e] || g->pid != end_pid[e])
+                g = table_find(&t, end_sym[e], end_ptr[e], end_pid[e]);
             /* The most recent open start with the same nr; it and the starts above it close. */
             for (s64 s = g->top; s >= 0; s = prev[s])
                 if (start_nr[s] == end_unused[e]) {

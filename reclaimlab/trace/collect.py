@@ -193,8 +193,10 @@ def _reclaim_payloads(buf, local, other):
     reclaim_ids = [k for k, b in enumerate(local.strings()) if b in _RECLAIM_BYTES]
     if not reclaim_ids:
         return None
-    reclaim = np.isin(ids[0], reclaim_ids)
-    if not reclaim.any():
+    is_reclaim = np.zeros(len(local), np.bool_)  # by local id: one lookup per event (np.isin sorts)
+    is_reclaim[reclaim_ids] = True
+    reclaim = np.flatnonzero(is_reclaim[ids[0]])  # positions, found once for every column below
+    if not len(reclaim):
         return None
     payload, eol = ints[2, reclaim], ints[3, reclaim]
     m = len(eol)
@@ -324,10 +326,9 @@ class Collector:
     def _other(self, p: "Pass", base: int, gmap: np.ndarray) -> None:
         buf = p.buf
         row, time, ints, ids = p.pieces["other"]
-        names = np.take(gmap, ids[0])
-        uniq, counts = np.unique(names, return_counts=True)
-        for i, n in zip(uniq.tolist(), counts.tolist()):
-            self.events[self.strings[i]] += n
+        counts = np.bincount(np.take(gmap, ids[0]))  # events per name id (ids are dense)
+        for i in np.flatnonzero(counts).tolist():
+            self.events[self.strings[i]] += int(counts[i])
         rec = p.pieces["reclaim"]
         if rec is None:
             return
