@@ -467,10 +467,13 @@ def _reclaim_exposed(sim: Sim, actor: Actor, todo: StepPlan, i: int, share: floa
     window = share * todo.work[i]
     got = spent = 0.0
     calls = 0
+    # It is awake after its debt, and after the reclaim it made to get its memory (its debt
+    # now, admit()): these calls come after both, never beside its own earlier ones.
+    begin = sim.params.dt_s - float(todo.work[i]) + float(actor.debt[i])
     while got < want and spent < window and calls < MAX_DIRECT_PER_STEP:
         n = calls % sim.params.nodes
         # One call after another: each starts when the last returned (reclaim.direct_reclaim).
-        pages, seconds = direct_reclaim(sim, n, not gfp_fs(sim, todo.fs_share(i)), start=spent)
+        pages, seconds = direct_reclaim(sim, n, not gfp_fs(sim, todo.fs_share(i)), start=begin + spent)
         calls += 1
         got += pages
         spent += seconds
