@@ -34,6 +34,14 @@ def bandwidth_pages(sim):
 MS = 1e-3
 
 
+def overload(sim, issuers):
+    """``issuers`` serial issuers each book a whole step of IO on an idle disk: together
+    ``issuers`` steps' worth, more than the disk serves in the step."""
+    for j in range(issuers):
+        disk.issue_as(sim, "burst", j)
+        disk.charge(sim, sim.params.dt_s)
+
+
 def test_an_idle_disk_serves_a_request_in_its_service_time():
     sim = disk_sim()
     step_with_dirty(sim, 0)
@@ -128,7 +136,7 @@ def test_reads_of_the_last_step_take_disk_time_from_writeback():
     sim = disk_sim()
     disk.charge(sim, 0.05)                   # half of a 0.1 s step
     assert step_with_dirty(sim, 10 ** 6) == bandwidth_pages(sim) // 2
-    disk.charge(sim, 1.0)                    # ten steps' worth
+    overload(sim, 10)                        # ten steps' worth
     assert step_with_dirty(sim, 10 ** 6) == int(bandwidth_pages(sim) / 3)
 
 
@@ -136,7 +144,7 @@ def test_disk_time_booked_beyond_a_step_is_served_in_the_next_ones():
     """Nothing is forgotten: a burst of ten steps' IO keeps the disk busy after it,
     and it is ahead of each issuer's first request of the step."""
     sim = disk_sim()
-    disk.charge(sim, 1.0)
+    overload(sim, 10)
     step_with_dirty(sim, 0)
     assert sim.disk.backlog_s == pytest.approx(0.9)
     for left in (0.8, 0.7):                  # no new IO: the backlog drains a step at a time
@@ -163,8 +171,10 @@ def test_the_wait_is_the_service_plus_the_work_ahead_with_no_cap(reads, flushes,
     ahead = sim.disk.ahead_async_s + min(reads / sim.params.dt_s, 1.0) * io
     wait = disk.queued(sim, 0.008)
     assert wait == pytest.approx(0.008 * (1 + ahead / io) + sim.disk.backlog_s)
+    # Each serial stream takes at most the step (an idle disk: all of it); the rest runs on.
+    dt = sim.params.dt_s
     assert sim.disk.backlog_s == pytest.approx(
-        max(reads + flushes + (dirty - int(sim.st.p_dirty.sum())) * 4 / 1024 / sim.costs.disk_mb_per_s
+        max(min(reads, dt) + min(flushes, dt) + (dirty - int(sim.st.p_dirty.sum())) * 4 / 1024 / sim.costs.disk_mb_per_s
             - sim.params.dt_s, 0.0), abs=1e-9)
 
 
@@ -249,14 +259,17 @@ def test_sync_reclaim_forces_the_log_once_before_flushing_pinned_inodes():
     """4.19's xfs_reclaim_inode(SYNC_WAIT): a pinned inode waits in xfs_iunpin_wait()
     for a log force, and that force unpins every inode of the log (both nodes), so
     a walk through four AGs forces once. The disk books service times; the
-    reclaimer waits them stretched by the work ahead (two random IOs: 3x)."""
+    reclaimer waits them stretched by the work ahead (two random IOs: 3x), and its
+    serial stream takes a third of the disk while it lasts (the rest of the step's
+    share runs on into the next steps, disk.DiskState.streams)."""
     sim = pinned_sim(ags=4)
     sim.disk.ahead_async_s = 2 * sim.costs.disk_read_ms * 1e-3
     _, freed, waited = reclaim_inodes_nr(sim, 0, 1)       # a batch of 32 in each AG
     c = sim.costs
     service = (c.log_force_ms + 128 * c.inode_flush_ms) * 1e-3
     assert freed == 128
-    assert sim.disk.io_s == pytest.approx(service)
+    assert sim.disk.io_s == pytest.approx(sim.params.dt_s / 3)
+    assert sim.disk.io_s + sum(left for left, _ in sim.disk.streams.values()) == pytest.approx(service)
     assert waited == pytest.approx(3 * service)
     assert sim.st.x_pinned.tolist() == [0, 0]
     _, _, again = reclaim_inodes_nr(sim, 0, 1)        # nothing pinned now: flushes only
@@ -326,3 +339,66 @@ def test_disk_busy_counts_the_time_served_and_reaches_the_dataset():
     record = float(ds.time[1] - ds.time[0])
     assert ds.disk_busy.dims == ("time",) and ds.disk_busy.attrs["units"] == "s"
     assert 0 < float(ds.disk_busy.min()) and float(ds.disk_busy.max()) <= record + 1e-9
+
+
+def _reader_waits(dt_s: float, stream_s: float) -> tuple[float, float]:
+    """A reclaimer's serial stream of ``stream_s`` seconds of flushes at time 0, and a
+    reader's random IO every 0.1 s for a second: (the reader's total wait, the disk's busy time)."""
+    sim = disk_sim(dt_s=dt_s)
+    io = sim.costs.disk_read_ms * MS
+    waits, next_read = 0.0, 0.1
+    for step in range(int(round(1.2 / dt_s))):
+        step_with_dirty(sim, 0)
+        t = step * dt_s
+        if step == 0:
+            disk.issue_as(sim, "kswapd", 0)
+            disk.charge(sim, stream_s)
+        if t + 1e-9 >= next_read and next_read < 1.05:
+            disk.issue_as(sim, "reader")
+            waits += disk.charge(sim, io)
+            next_read += 0.1
+    return waits, sim.totals.disk_busy
+
+
+@pytest.mark.parametrize("stream_s,extra", [(0.4, (4, 8)), (0.15, (1, 3))])
+def test_a_serial_streams_delay_of_others_does_not_depend_on_the_step(stream_s, extra):
+    """xfs_bwrite() waits for each flush before the next: a reclaimer's stream has one
+    request at the disk at a time, however long it runs. Another issuer's read waits
+    for that one request while the stream lasts, whatever ``dt_s`` the engine uses.
+    Booked at once, the stream's part beyond the step it was charged in was a backlog
+    each read waited for in full (0.4 s stream: 0.73 s of waits, against 0.11 s
+    now; 0.15 s: 0.13 s against 0.09 s)."""
+    io = 8 * MS
+    runs = {dt: _reader_waits(dt, stream_s) for dt in (0.1, 0.025, 0.00625)}
+    for dt, (waits, busy) in runs.items():
+        # ten reads: those while the stream lasts wait one request of it (its share of
+        # the step, which the reads' own share slows a little), the others none
+        assert (10 + extra[0]) * io <= waits <= (10 + extra[1]) * io, dt
+        assert busy == pytest.approx(stream_s + 10 * io), dt       # the disk time is all served
+    waits = [w for w, _ in runs.values()]
+    assert max(waits) - min(waits) <= 2 * io
+
+
+def test_a_steady_readers_wait_behind_a_stream_does_not_depend_on_the_step():
+    """A task reading 20 random IOs a second, charged once a step (the engine books a
+    task's reads of a step together), behind a reclaimer's 0.4 s serial stream: its
+    wait per second is the same at every ``dt_s``. The stream's part beyond a step was
+    a backlog ahead of the reader's first request of every step, so the wait grew as
+    the step shrank (0.94 s at dt_s 0.1, 3.8 s at 0.025, 15 s at 0.00625; now 0.26 s at each)."""
+    io = 8 * MS
+    totals = {}
+    for dt in (0.1, 0.025, 0.00625):
+        sim = disk_sim(dt_s=dt)
+        wait = 0.0
+        for step in range(int(round(1.0 / dt))):
+            step_with_dirty(sim, 0)
+            if step == 0:
+                disk.issue_as(sim, "kswapd", 0)
+                disk.charge(sim, 0.4)
+            disk.issue_as(sim, "reader")
+            wait += disk.charge(sim, 20 * dt * io)
+        totals[dt] = wait
+    for dt, wait in totals.items():
+        # 0.16 s of reads; those in the stream's ~0.45 s wait its one request ahead too
+        assert 0.16 <= wait <= 0.30, (dt, wait)
+    assert max(totals.values()) / min(totals.values()) <= 1.1, totals

@@ -133,3 +133,30 @@ def test_the_exposed_gfp_kernel_allocation_inherits_the_deferred_work(monkeypatc
     assert sim.latencies[-1] > 0
     assert sim.totals.scanned[0, ROOT, DENTRY] > 0
     assert sim.st.nr_deferred[0, 0, 0] < wound
+
+
+def test_a_tasks_exposed_reclaim_comes_after_its_own_earlier_reclaim(monkeypatch):
+    """One task's direct reclaim calls come one after another (try_to_free_pages() returns
+    before its next allocation): the calls it makes for its exposed allocations start after
+    the debt it woke up with and after the reclaim it made to get its memory this step
+    (``actor.debt``), so it never queues for the XFS AG locks its own earlier calls hold.
+    Started at the step's beginning they met those holds, an error that grew as the step
+    shrank (compile-and-copy, 4.19, seed 0: AG-lock waits in exposed reclaim 21 s at
+    dt_s 0.05 and 99 s at 0.025)."""
+    sim = make_sim()
+    actor = workload.Actor("writer", (0,), tasks=2)
+    actor.in_reclaim[0] = actor.debt[0] = 1.0      # task 0 asleep in reclaim: exposes task 1
+    actor.debt[1] = 0.01                           # task 1 wakes 0.01 s into the step
+    todo = workload.plan(sim, actor)
+    assert todo.work[1] == pytest.approx(DT - 0.01)
+    actor.debt[1] = 0.015                          # and its own reclaim this step took 0.015 s
+    todo.done[1] = todo.work[1]
+    starts = []
+
+    def fake(sim, n, nofs, start=0.0):
+        starts.append(start)
+        return 1.0, 0.002
+    monkeypatch.setattr(workload, "direct_reclaim", fake)
+    workload.expose(sim, [actor], [todo], [])
+    assert starts[0] == pytest.approx(0.01 + 0.015)
+    assert starts[1] == pytest.approx(0.01 + 0.015 + 0.002)     # each call after the last

@@ -471,3 +471,20 @@ def test_an_interactive_allocation_below_min_reclaims_in_its_turn(monkeypatch):
     fill_page_cache(sim, int(sim.free(0) - sim.wmin) + 10)      # free just under min
     workload.run_tasks(sim, [], [], interactive=[0])
     assert sim.latencies[-1] == pytest.approx(0.3)
+
+
+def test_xfs_blocking_reclaim_queues_only_behind_holds_begun_before_it_asked():
+    """mutex_lock(&pag->pag_ici_reclaim_lock) in xfs_reclaim_inodes_ag()'s blocking pass:
+    the caller waits for the holder it finds (and those queued before it), then holds
+    the lock. A hold that begins after it asked (a reclaimer the model ran earlier in
+    the step but later in time) came after it, so it does not wait for that hold: here
+    0.5 s in AG 0, not until 5 s. Waiting for a free gap as long as its own flushes made one
+    waiter jump a chain of later holds, and the chains grew as the step shrank."""
+    sim = xfs_sim()
+    batch = 32 * sim.costs.inode_flush_ms * 1e-3
+    for holds in sim.xfs.ag_holds:
+        holds.append((sim.now, sim.now + 0.5))             # held now: trylock skips every AG
+    sim.xfs.ag_holds[0].append((sim.now + 0.1, sim.now + 5.0))   # someone who asked after it
+    walked, _, wait = reclaim_inodes_nr(sim, 0, 1)
+    assert walked == 128
+    assert wait == pytest.approx(0.5 + 4 * batch)

@@ -197,7 +197,7 @@ def run(params: SimParams, rules: Rules, *, seed: int, attrs: dict) -> xr.Datase
                     continue
                 budget = dt - kswapd_debt[n]
                 disk.issue_as(sim, "kswapd", n)
-                kswapd_debt[n] = max(kswapd(sim, n, budget) - budget, 0.0)
+                kswapd_debt[n] = max(kswapd(sim, n, budget, start=dt - budget) - budget, 0.0)
         sim.pending = 0.0
         # kswapd changed nothing if it never woke (its debt alone): the tasks see the same free.
         sim.step_free = free if params.kswapd and not woke else None

@@ -68,11 +68,17 @@ def reclaim_pass(sim: Sim, n: int, priority: int, nr_to_reclaim: int, nofs: bool
     return scanned, reclaimed, seconds
 
 
-def kswapd(sim: Sim, n: int, budget: float) -> float:
-    """Run node ``n``'s kswapd for up to ``budget`` seconds; returns time used."""
+def kswapd(sim: Sim, n: int, budget: float, start: float = 0.0) -> float:
+    """Run node ``n``'s kswapd for up to ``budget`` seconds; returns time used.
+
+    ``start``: seconds into the step kswapd starts, after the time it was still
+    blocked from earlier steps (its clock, against which XFS's per-AG reclaim
+    locks are held, starts then: it never waits for a hold of its own that
+    ended before it could run again).
+    """
     st = sim.st
     used = 0.0
-    sim.clock = sim.now
+    sim.clock = sim.now + start
     sim.waits[:] = [0.0] * len(sim.waits)
     while used < budget:
         if sim.free(n) - sim.pending >= sim.high:

@@ -467,10 +467,13 @@ def _reclaim_exposed(sim: Sim, actor: Actor, todo: StepPlan, i: int, share: floa
     window = share * todo.work[i]
     got = spent = 0.0
     calls = 0
+    # It is awake after its debt, and after the reclaim it made to get its memory (its debt
+    # now, admit()): these calls come after both, never beside its own earlier ones.
+    begin = sim.params.dt_s - float(todo.work[i]) + float(actor.debt[i])
     while got < want and spent < window and calls < MAX_DIRECT_PER_STEP:
         n = calls % sim.params.nodes
         # One call after another: each starts when the last returned (reclaim.direct_reclaim).
-        pages, seconds = direct_reclaim(sim, n, not gfp_fs(sim, todo.fs_share(i)), start=spent)
+        pages, seconds = direct_reclaim(sim, n, not gfp_fs(sim, todo.fs_share(i)), start=begin + spent)
         calls += 1
         got += pages
         spent += seconds
@@ -511,7 +514,8 @@ def admit(sim: Sim, actor: Actor, todo: StepPlan, i: int) -> None:
     """
     work = todo.work[i]
     disk.issue_as(sim, actor.name, i)
-    granted, spent = _get_memory(sim, todo.demand[i], work, todo.fs_share(i))
+    # Its debt from earlier steps (blocked) comes first: its reclaim starts after it.
+    granted, spent = _get_memory(sim, todo.demand[i], work, todo.fs_share(i), start=sim.params.dt_s - work)
     todo.reclaiming[i] = min(todo.reclaiming[i] + spent, sim.params.dt_s)
     if spent >= work:
         actor.debt[i] += spent - work
@@ -552,10 +556,12 @@ def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
             actor.debt[short] += work[short] - done[short]
 
 
-def _get_memory(sim: Sim, need: float, awake: float, fs_share: float) -> tuple[float, float]:
+def _get_memory(sim: Sim, need: float, awake: float, fs_share: float,
+                start: float = 0.0) -> tuple[float, float]:
     """Direct reclaim until ``need`` pages fit above min, or the task has slept ``awake`` seconds.
 
     Each call has ``__GFP_FS`` with chance ``fs_share`` (:func:`gfp_fs`).
+    ``start``: seconds into the step the task is awake (after its debt).
     Returns (share of ``need`` granted, seconds spent in direct reclaim).
     """
     if need <= 0:
@@ -569,7 +575,7 @@ def _get_memory(sim: Sim, need: float, awake: float, fs_share: float) -> tuple[f
         if not short or spent >= awake or calls >= MAX_DIRECT_PER_STEP:
             break
         # One call after another: each starts when the last returned (reclaim.direct_reclaim).
-        pages, seconds = direct_reclaim(sim, short[0], not gfp_fs(sim, fs_share), start=spent)
+        pages, seconds = direct_reclaim(sim, short[0], not gfp_fs(sim, fs_share), start=start + spent)
         calls += 1
         spent += seconds
         if pages <= 0 and seconds <= 0:

@@ -338,6 +338,23 @@ def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> flo
     return None
 
 
+def _queued_before(holds: list[tuple[float, float]], t: float) -> float | None:
+    """When an AG's reclaim lock asked for at ``t`` is free of the holds that began by then (None: free now).
+
+    mutex_lock() queues the caller behind the holder and the waiters that were
+    there first; whoever asks later waits behind it. The model knows only when
+    each hold began: those that began at or before ``t`` and still hold it then
+    are ahead of the caller. A hold that begins after ``t`` (a reclaimer the
+    model ran earlier in the step, later in time) came after it: the caller
+    does not wait for it, nor for holds chained after it.
+    """
+    end = None
+    for b, e in holds:
+        if b <= t < e and (end is None or e > end):
+            end = e
+    return end
+
+
 def reclaiming(sim: Sim) -> list[int]:
     """Per AG: inodes another sync walk has grabbed and not yet reclaimed at ``sim.clock``.
 
@@ -403,7 +420,8 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
     another within a step, so a reclaimer run earlier may have taken a lock
     at a later time: a walk is drawn first, and if the time its flushes
     would hold the lock overlaps another's hold, it is put back (trylock
-    fails) or waits for that hold to end (the blocking pass).
+    fails); in the blocking pass it waits for the holds that began by the
+    time it asked, not for those that begin later (:func:`_queued_before`).
     An AG is visited while it has inodes nobody has grabbed or inodes
     another walk is still reclaiming (:func:`reclaiming`: they keep the AG
     tagged until they are reclaimed); the latter cannot be grabbed, so a
@@ -460,10 +478,11 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
                 if end is not None and trylock:
                     skipped = True                   # put back: nothing was touched
                     continue
-                while end is not None:               # mutex_lock(): wait for the holder(s)
+                # mutex_lock(): wait for those that took the lock before this reclaimer asked.
+                end = _queued_before(holds[ag], sim.clock)
+                if end is not None:
                     sim.waits[XFS_RECLAIM_LOCK] += end - sim.clock
                     sim.clock = end
-                    end = _conflict(holds[ag], sim.clock, sim.clock + held)
             gone_dirty = got_dirty if sync else [0] * nodes   # async leaves dirty inodes
             if sync and dirty:
                 for m, c in enumerate(got_dirty):
