@@ -25,10 +25,25 @@ The model keeps counts, not pages: per (node, memcg) the shadows are pages
 per file set per step of eviction, stamped with ``inactive_age``. A read of a
 missed file of set k finds a shadow with the chance that the set's missing
 pages have one (shadows / missing pages), and that shadow is recent (within
-the active list) with the share of the set's shadows that are. Shadows of a
-file whose inode is later evicted (``truncate_inode_pages_final()``) are not
-dropped here; they are dropped once they could no longer activate anything
-(older than the node's pages) or outnumber the set's missing pages.
+the active list) with the share of the set's shadows that are.
+
+* **Shadows die with their inode**: evicting an inode truncates its mapping,
+  shadow entries included (``evict()`` -> ``xfs_fs_evict_inode()`` ->
+  ``truncate_inode_pages_final()`` -> ``truncate_exceptional_pvec_entries()``,
+  mm/truncate.c, v4.19), and the inode shrinker's ``invalidate_mapping_pages()``
+  clears a mapping's shadows as it drops its pages
+  (``invalidate_exceptional_entry()`` -> ``clear_shadow_entry()``). So a file
+  whose inode left the inode cache is read back with no shadow: not a
+  detected refault. The model holds a set's shadows in the mappings of its
+  cached inodes that miss pages, evenly (:meth:`Shadows.forget`, called when
+  the inode shrinker frees such inodes and when files are unlinked).
+
+Shadows are also dropped once they could no longer activate anything (older
+than the node's pages) or outnumber the set's missing pages. The
+shadow-node shrinker (``count_shadow_nodes()``, ``scan_shadow_nodes()``) is
+not modelled: it only frees radix-tree nodes holding nothing but shadows
+beyond ``file LRU pages >> 3`` of them (4.19), a bound the shadows of these
+workloads stay under (docs/simulator.md).
 """
 from __future__ import annotations
 
@@ -133,6 +148,27 @@ class Shadows:
             self.age += hot * pages_per_file
             self.activate += hot * pages_per_file
         return hot
+
+    def forget(self, k: int, inodes: int, holders: int) -> int:
+        """Drop the shadows of ``inodes`` evicted inodes of set ``k``; returns shadow pages dropped.
+
+        ``truncate_inode_pages_final()`` (evict) and ``invalidate_mapping_pages()``
+        (the inode shrinker) clear a mapping's shadow entries (mm/truncate.c,
+        v4.19). The set's shadows are held by ``holders`` cached inodes (those
+        missing pages), evenly: the evicted ones take ``inodes / holders`` of
+        them, from every eviction step in proportion (which files go does not
+        depend on when their pages were reclaimed).
+        """
+        if inodes <= 0 or self.start == self.end:
+            return 0
+        col = self.rows[self.start:self.end, k]
+        shadows = int(col.sum())
+        if shadows == 0:
+            return 0
+        # rounded to the nearest page: a floor would never take a small share
+        gone = shadows if inodes >= holders else (2 * shadows * int(inodes) + int(holders)) // (2 * int(holders))
+        remove_proportionally(col, shadows, gone)
+        return gone
 
     def refaults_seen(self) -> bool:
         """Whether WORKINGSET_ACTIVATE moved since the last ``snapshot_refaults()``."""

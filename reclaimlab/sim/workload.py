@@ -743,6 +743,11 @@ def _unlink(sim: Sim, n: int, k: int, files: int) -> float:
     gone = take_values(sim.rng, page_counts, pages * files // have)
     dirty = min(c[8], files)
     st.lists[:, n, ROOT, k] = [x - y for x, y in zip(c, gone + d + [dirty])]
+    # The unlinked inodes are evicted: truncate_inode_pages_final() drops their shadows
+    # (workingset.Shadows.forget), on average the set's shadows per cached inode.
+    shadows = st.workingset.lruvecs.get((n, ROOT))
+    if shadows is not None:
+        shadows.forget(k, files, have)
     st.x_dirty[n] += files          # xfs_inactive(): a transaction dirties the inode
     st.x_pinned[n] += files         # and pins it until the log is forced
     return disk.charge(sim, xfs.use_clusters(sim, n, files) * xfs.inode_service_s(sim))

@@ -1,0 +1,62 @@
+"""The page LRU's kernel rules that the earlier model left out (docs/simulator.md, "The page LRU").
+
+v4.19 sources: mm/swap.c mark_page_accessed(), pagevec_move_tail_fn(),
+rotate_reclaimable_page(); mm/vmscan.c shrink_active_list(),
+page_check_references(), shrink_page_list(); mm/truncate.c
+truncate_inode_pages_final(), invalidate_mapping_pages(); fs/inode.c
+inode_lru_isolate(), evict().
+"""
+import numpy as np
+
+from reclaimlab.kernel.releases import Rules
+from reclaimlab.sim.engine import Sim
+from reclaimlab.sim.params import FileSet, SimParams
+from reclaimlab.sim.slab import _prune_icache
+from reclaimlab.sim.state import ROOT
+from reclaimlab.sim.workingset import Shadows
+
+GIB = 262_144
+
+
+def inode_sim(files=2000, pages_per_file=4, pages=0):
+    fs = FileSet("f", pages_per_file=pages_per_file, creates_per_s=1.0)
+    params = SimParams(nodes=1, node_pages=GIB, filesets=(fs,), caches=())
+    sim = Sim(params, Rules("v4.19", "v4.18", "sync", "none"), 0)
+    sim.st.i_unref[0, ROOT, 0] = files          # unused inodes, their dentries gone
+    sim.st.p_inact[0, ROOT, 0] = pages
+    return sim
+
+
+# --- shadows die with their inode -------------------------------------------------
+
+def test_forget_takes_the_evicted_inodes_share_of_every_eviction_step():
+    """truncate_inode_pages_final(): an evicted inode's shadows go, whatever their age."""
+    s = Shadows(2)
+    s.evicted([600, 0], now=0.0, horizon=10**9)
+    s.evicted([400, 50], now=1.0, horizon=10**9)
+    assert s.forget(0, inodes=100, holders=1000) == 100          # a tenth of set 0's 1,000
+    assert s.rows[s.start:s.end, 0].tolist() == [540, 360]
+    assert s.rows[s.start:s.end, 1].tolist() == [0, 50]          # the other set keeps its own
+    assert s.forget(0, inodes=5, holders=5) == 900               # the last holders: all of them
+
+
+def test_inode_lru_isolate_frees_page_less_inodes_with_their_shadows():
+    """inode_lru_isolate() frees an unused inode without pages: evict() truncates its shadows.
+
+    2,000 page-less inodes hold 8,000 shadows; freeing 200 of them takes a tenth.
+    """
+    sim = inode_sim(files=2000, pages=0)
+    shadows = sim.st.workingset.at(0, ROOT)
+    shadows.evicted([8000], now=0.0, horizon=10**9)
+    assert _prune_icache(sim, 0, ROOT, 200) == (200, 0.0)
+    assert int(shadows.rows[shadows.start:shadows.end, 0].sum()) == 7200
+
+
+def test_a_refault_of_a_file_whose_inode_was_evicted_is_not_detected():
+    """No shadow left: workingset_refault() has nothing to find, the page comes back inactive."""
+    sim = inode_sim(files=1000, pages=0)
+    shadows = sim.st.workingset.at(0, ROOT)
+    shadows.evicted([4000], now=0.0, horizon=10**9)
+    _prune_icache(sim, 0, ROOT, 1000)                # every inode freed
+    rng = np.random.default_rng(0)
+    assert shadows.refault(rng, 0, files=100, pages_per_file=4, missing_pages=4000, active_file=10**6) == 0
