@@ -60,3 +60,49 @@ def test_a_refault_of_a_file_whose_inode_was_evicted_is_not_detected():
     _prune_icache(sim, 0, ROOT, 1000)                # every inode freed
     rng = np.random.default_rng(0)
     assert shadows.refault(rng, 0, files=100, pages_per_file=4, missing_pages=4000, active_file=10**6) == 0
+
+
+# --- a deactivated page keeps PG_referenced -----------------------------------------
+
+def low_inactive_state(active_referenced):
+    from reclaimlab.sim.state import State
+    st = State(1, 1, 2, 0, 1)
+    st.p_act[0, ROOT, 0] = 400_000                  # inactive * ratio < active: the list is low
+    st.p_act_ref[0, ROOT, 0] = active_referenced
+    st.p_inact[0, ROOT, 1] = 40_000
+    st.order.at(0, ROOT).spread([0, 40_000])
+    st.order.now = 1.0
+    return st
+
+
+def test_shrink_active_list_leaves_pg_referenced_set():
+    """shrink_active_list(): ClearPageActive() only, so pages referenced while active stay referenced.
+
+    Priority 4 deactivates 400,000 >> 4 = 25,000 pages; all of the set's
+    active pages were referenced since their activation, so all 25,000 enter
+    the inactive list with PG_referenced; with none referenced, none do.
+    """
+    from reclaimlab.sim.lru import shrink_lruvec
+    st = low_inactive_state(active_referenced=400_000)
+    shrink_lruvec(st, np.random.default_rng(2), 0, ROOT, 4, None)
+    assert st.p_ref[0, ROOT, 0] == 25_000 and st.p_inact[0, ROOT, 0] == 0
+    assert st.p_act_ref[0, ROOT, 0] == st.p_act[0, ROOT, 0] == 375_000
+    st = low_inactive_state(active_referenced=0)
+    shrink_lruvec(st, np.random.default_rng(2), 0, ROOT, 4, None)
+    assert st.p_inact[0, ROOT, 0] == 25_000 and st.p_ref[0, ROOT, 0] == 0
+
+
+def test_mark_page_accessed_on_an_active_page_sets_pg_referenced_and_one_more_activates_it_once_deactivated():
+    """mark_page_accessed(): active,unreferenced -> active,referenced; inactive,referenced -> active.
+
+    A page referenced while active needs one reference, not two, to come back
+    after a deactivation.
+    """
+    from reclaimlab.sim.lru import accessed
+    rng = np.random.default_rng(0)
+    assert accessed(rng, [0, 0, 100, 0], 100) == [0, 0, 100, 100]       # SetPageReferenced()
+    assert accessed(rng, [0, 0, 100, 100], 100) == [0, 0, 100, 100]     # stays
+    # deactivated with PG_referenced (p_ref): one reference activates, ClearPageReferenced()
+    assert accessed(rng, [0, 100, 0, 0], 100) == [0, 0, 100, 0]
+    # deactivated without it: the first reference only sets it
+    assert accessed(rng, [100, 0, 0, 0], 100) == [0, 100, 0, 0]

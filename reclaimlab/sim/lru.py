@@ -11,7 +11,11 @@
   has cleaned them.
 * The active list is aged (deactivated ``active >> priority``) when the
   inactive list is low: ``inactive * ratio < active`` with
-  ``ratio = int_sqrt(10 * GiB)`` (inactive_list_is_low).
+  ``ratio = int_sqrt(10 * GiB)`` (inactive_list_is_low). shrink_active_list()
+  clears PG_active but not PG_referenced (an unmapped page's
+  page_referenced() is 0 and leaves the flag alone), so a page referenced
+  while active (``State.p_act_ref``) enters the inactive list referenced and
+  its next reference activates it again (mark_page_accessed()).
 * The inactive list is a FIFO: pages enter at the head and reclaim isolates
   the oldest from the tail (isolate_lru_pages), so a page is safe from
   reclaim for a whole lap of the list; the order is kept per step as cohorts
@@ -64,10 +68,18 @@ def shrink_lruvec(st: State, rng: np.random.Generator, n: int, m: int, priority:
     # inactive_list_is_low(): ratio 0 while refaults are being activated (2a2e48854d70).
     if n_act and (shadows.refaults_seen() or n_inact * inactive_ratio(n_inact + n_act) < n_act):
         moved = take_values(rng, p_act, n_act >> priority)
+        # shrink_active_list(): ClearPageActive() only; the moved pages referenced while
+        # active keep PG_referenced (a draw of the set's active pages with it).
+        a_ref = st.p_act_ref[n, m].tolist()
+        kept = [take_values(rng, [r, a - r], x)[0] if x and r else 0
+                for r, a, x in zip(a_ref, p_act, moved)]
         p_act = [a - x for a, x in zip(p_act, moved)]
-        p_inact = [a + x for a, x in zip(p_inact, moved)]
+        p_inact = [a + x - y for a, x, y in zip(p_inact, moved, kept)]
+        p_ref = [a + y for a, y in zip(p_ref, kept)]
         st.p_act[n, m] = p_act
+        st.p_act_ref[n, m] = [r - y for r, y in zip(a_ref, kept)]
         st.p_inact[n, m] = p_inact
+        st.p_ref[n, m] = p_ref
         n_inact += sum(moved)
         # move_active_pages_to_lru(): deactivated pages enter the inactive list at its head.
         for k, x in enumerate(moved):
@@ -125,13 +137,23 @@ def access_pages(st: State, rng: np.random.Generator, n: int, m: int, k: int, pa
     """mark_page_accessed() on ``pages`` present pages of file set ``k``.
 
     Inactive unreferenced pages get PG_referenced; inactive referenced pages
-    are activated (the second reference promotes); active pages stay.
+    are activated, PG_referenced cleared (the second reference promotes);
+    active unreferenced pages get PG_referenced; active referenced pages stay
+    (mm/swap.c, v4.19).
     """
     # Scalar counts of one cell (a hot path): take_values avoids building arrays.
-    st.lists[:3, n, m, k] = accessed(rng, st.lists[:3, n, m, k].tolist(), pages)   # p_inact, p_ref, p_act
+    c = accessed(rng, st.lists[:3, n, m, k].tolist() + [int(st.p_act_ref[n, m, k])], pages)
+    st.lists[:3, n, m, k] = c[:3]      # p_inact, p_ref, p_act
+    st.p_act_ref[n, m, k] = c[3]
 
 
 def accessed(rng: np.random.Generator, counts: list[int], pages: int) -> list[int]:
-    """:func:`access_pages` on one cell's ``[p_inact, p_ref, p_act]``: the counts after it."""
-    hit = take_values(rng, counts, pages)
-    return [counts[0] - hit[0], counts[1] + hit[0] - hit[1], counts[2] + hit[1]]
+    """:func:`access_pages` on one cell's ``[p_inact, p_ref, p_act, p_act_ref]``: the counts after it.
+
+    ``p_act_ref`` is the part of ``p_act`` with PG_referenced.
+    """
+    p_inact, p_ref, p_act, a_ref = counts
+    hit = take_values(rng, [p_inact, p_ref, p_act - a_ref, a_ref], pages)
+    # mark_page_accessed(): activate_page() + ClearPageReferenced() for an inactive
+    # referenced page; SetPageReferenced() for an unreferenced one, active or not.
+    return [p_inact - hit[0], p_ref + hit[0] - hit[1], p_act + hit[1], a_ref + hit[2]]

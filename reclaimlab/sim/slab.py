@@ -577,6 +577,9 @@ def _strip_pages(sim: Sim, n, m, files) -> float:
         st.p_inact[n, m, k] -= gone[0]
         st.p_ref[n, m, k] -= gone[1]
         st.p_act[n, m, k] -= gone[2]
+        if gone[2]:             # the active pages gone: those with PG_referenced among them
+            a_ref = int(st.p_act_ref[n, m, k])
+            st.p_act_ref[n, m, k] -= take_values(sim.rng, [a_ref, p_act[k] - a_ref], gone[2])[0]
         total += sum(gone)
     return float(total)
 

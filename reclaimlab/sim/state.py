@@ -13,6 +13,10 @@ Per (n, m, k), for the files of file set k:
 * page cache (§2.3): ``p_inact`` inactive clean pages without PG_referenced,
   ``p_ref`` inactive clean pages with it, ``p_act`` active pages, ``p_dirty``
   inactive dirty pages (written back before they can be freed);
+  ``p_act_ref``, of ``p_act``, the pages with PG_referenced (referenced again
+  since their activation: mark_page_accessed() sets it on an active page, and
+  shrink_active_list() leaves it set, so a deactivated one is activated by
+  its next reference; not part of ``lists``);
 * ``d_ref``/``d_unref``: dentries on the dcache LRU with and without
   DCACHE_REFERENCED; each dentry pins its inode (i_count > 0);
 * ``i_ref``/``i_unref``: inodes whose dentry is gone (on the inode LRU, or
@@ -88,6 +92,8 @@ class State:
         self.lists = np.zeros((len(LISTS),) + nmk, np.int64)
         for i, name in enumerate(LISTS):
             setattr(self, name, self.lists[i])
+        # Of p_act, the pages with PG_referenced (a subset, so outside the block of lists).
+        self.p_act_ref = np.zeros(nmk, np.int64)
         nmg = (self.nodes, self.memcgs, self.caches)
         self.generic_lists = np.zeros((2,) + nmg, np.int64)
         self.g_ref, self.g_unref = self.generic_lists
