@@ -106,3 +106,66 @@ def test_mark_page_accessed_on_an_active_page_sets_pg_referenced_and_one_more_ac
     assert accessed(rng, [0, 100, 0, 0], 100) == [0, 0, 100, 0]
     # deactivated without it: the first reference only sets it
     assert accessed(rng, [100, 0, 0, 0], 100) == [0, 100, 0, 0]
+
+
+# --- a dirty page reclaim meets is activated, then rotated to the tail once written ---
+
+def dirty_state():
+    from reclaimlab.sim.state import State
+    st = State(1, 1, 2, 0, 1)
+    st.p_dirty[0, ROOT, 1] = 2_000                  # a copy's written pages
+    st.p_inact[0, ROOT, 0] = 8_000
+    st.order.at(0, ROOT).spread([8_000, 2_000])
+    st.order.now = 1.0
+    return st
+
+
+def test_shrink_page_list_activates_the_dirty_pages_it_meets():
+    """shrink_page_list(), v4.18/v4.19: a dirty file page gets SetPageReclaim() and activate_locked.
+
+    It leaves the inactive list (it is not put back at the head to be met
+    again a lap later) and is still dirty: scanned, not reclaimed.
+    """
+    from reclaimlab.sim.lru import shrink_lruvec
+    st = dirty_state()
+    scanned, reclaimed = shrink_lruvec(st, np.random.default_rng(0), 0, ROOT, 0, None)   # the whole list
+    assert (scanned, reclaimed) == (10_000, 8_000)
+    assert st.p_dirty[0, ROOT, 1] == st.p_dirty_act[0, ROOT, 1] == 2_000
+    assert st.order.at(0, ROOT).known == [0, 0]       # nothing left on the inactive list
+    # The marked pages count as active: the inactive list is now empty.
+    assert shrink_lruvec(st, np.random.default_rng(1), 0, ROOT, 0, None) == (0, 0)
+
+
+def test_a_marked_page_goes_to_the_inactive_tail_clean_and_unreferenced_once_written():
+    """end_page_writeback() -> rotate_reclaimable_page() -> pagevec_move_tail_fn() (mm/swap.c, v4.19).
+
+    The flushers write the marked (oldest) pages first; each goes to the
+    tail, PG_active cleared and PG_referenced already cleared by
+    page_check_references(): the next isolation takes them before any other.
+    """
+    from reclaimlab.sim.lru import shrink_lruvec, writeback
+    st = dirty_state()
+    rng = np.random.default_rng(0)
+    shrink_lruvec(st, rng, 0, ROOT, 2, None)          # 10,000 >> 2 = 2,500 of the oldest
+    marked = int(st.p_dirty_act[0, ROOT, 1])
+    assert 0 < marked < 2_000
+    st.order.now = 2.0
+    assert writeback(st, marked, rng) == marked
+    assert st.p_dirty_act[0, ROOT, 1] == 0 and st.p_dirty[0, ROOT, 1] == 2_000 - marked
+    assert st.p_inact[0, ROOT, 1] == marked and st.p_ref[0, ROOT, 1] == 0
+    assert st.order.at(0, ROOT).cohorts()[0].tolist() == [0, marked]   # the tail
+    st.order.now = 3.0
+    other = int(st.p_inact[0, ROOT, 0])
+    scanned, reclaimed = shrink_lruvec(st, rng, 0, ROOT, 5, None)    # about 8,000 >> 5 = 250 < marked
+    assert 0 < reclaimed == scanned <= marked
+    assert st.p_inact[0, ROOT, 1] == marked - reclaimed    # all of them from the tail
+    assert st.p_inact[0, ROOT, 0] == other
+
+
+def test_unmarked_dirty_pages_written_back_stay_in_place_referenced():
+    """Pages the flushers write before reclaim met them: generic_perform_write() referenced them once."""
+    from reclaimlab.sim.lru import writeback
+    st = dirty_state()
+    assert writeback(st, 500, np.random.default_rng(0)) == 500
+    assert st.p_ref[0, ROOT, 1] == 500 and st.p_inact[0, ROOT, 1] == 0
+    assert st.order.at(0, ROOT).known == [8_000, 2_000]

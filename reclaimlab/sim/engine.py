@@ -146,7 +146,7 @@ def _populate(sim: Sim) -> None:
     # (its order is not known; lruorder.INITIAL_COHORTS).
     for n in range(p.nodes):
         for m in range(st.memcgs):
-            inactive = (st.p_inact[n, m] + st.p_ref[n, m] + st.p_dirty[n, m]).tolist()
+            inactive = (st.p_inact[n, m] + st.p_ref[n, m] + st.p_dirty[n, m] - st.p_dirty_act[n, m]).tolist()
             if any(inactive):
                 st.order.at(n, m).spread(inactive)
     for n in range(p.nodes):

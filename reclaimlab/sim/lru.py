@@ -7,8 +7,18 @@
 * An unmapped clean file page on the inactive list is reclaimed when scanned,
   PG_referenced or not (page_check_references returns RECLAIM_CLEAN for it);
   what protects a page is activation: a second reference (mark_page_accessed)
-  moves it to the active list. Dirty pages are passed over until writeback
-  has cleaned them.
+  moves it to the active list.
+* A dirty file page reclaim meets is marked PageReclaim and activated
+  (shrink_page_list(), v4.18/v4.19: ``SetPageReclaim()``, ``goto
+  activate_locked``), so it leaves the inactive list (``State.p_dirty_act``);
+  when the flushers have written it, end_page_writeback() ->
+  rotate_reclaimable_page() moves it, clean and unreferenced
+  (page_check_references() cleared PG_referenced), to the inactive **tail**
+  (pagevec_move_tail_fn() clears PG_active), the next page reclaim takes. The
+  exception, kswapd writing the page itself (a PageReclaim page met again
+  while PGDAT_DIRTY is set), cannot arise here: the marked pages are on the
+  active list until written, and its head is far from the tail
+  shrink_active_list() takes from, so they are not deactivated first.
 * The active list is aged (deactivated ``active >> priority``) when the
   inactive list is low: ``inactive * ratio < active`` with
   ``ratio = int_sqrt(10 * GiB)`` (inactive_list_is_low). shrink_active_list()
@@ -60,14 +70,18 @@ def shrink_lruvec(st: State, rng: np.random.Generator, n: int, m: int, priority:
     # One cell's counts as Python ints (a hot path: numpy's per-call cost dominated it).
     p_inact, p_ref, p_act, p_dirty = st.lists[:4, n, m].tolist()
     K = len(p_inact)
+    d_act = st.p_dirty_act[n, m].tolist()          # dirty, activated by reclaim (PageReclaim)
+    d_inact = [a - b for a, b in zip(p_dirty, d_act)]
     order = st.order.at(n, m)
     # What left the list since the last scan (activated, unlinked, stripped) leaves its cohorts.
-    order.sync([a + b + c for a, b, c in zip(p_inact, p_ref, p_dirty)], st.order.now)
-    n_inact, n_act = sum(p_inact) + sum(p_ref) + sum(p_dirty), sum(p_act)
+    order.sync([a + b + c for a, b, c in zip(p_inact, p_ref, d_inact)], st.order.now)
+    n_inact, n_act = sum(p_inact) + sum(p_ref) + sum(d_inact), sum(p_act) + sum(d_act)
     shadows = st.workingset.at(n, m)
     # inactive_list_is_low(): ratio 0 while refaults are being activated (2a2e48854d70).
     if n_act and (shadows.refaults_seen() or n_inact * inactive_ratio(n_inact + n_act) < n_act):
-        moved = take_values(rng, p_act, n_act >> priority)
+        # shrink_active_list() takes from the active tail; the dirty pages reclaim just
+        # activated are at its head (written back long before the tail reaches them).
+        moved = take_values(rng, p_act, min(n_act >> priority, sum(p_act)))
         # shrink_active_list(): ClearPageActive() only; the moved pages referenced while
         # active keep PG_referenced (a draw of the set's active pages with it).
         a_ref = st.p_act_ref[n, m].tolist()
@@ -96,29 +110,39 @@ def shrink_lruvec(st: State, rng: np.random.Generator, n: int, m: int, priority:
     # split over its classes (PG_referenced or not, dirty) as its counts are.
     per_set = order.take_oldest(rng, target)
     freed = 0
-    rotated = 0
+    activated = 0
     dirty = [0] * K
     for k, t in enumerate(per_set):
         if not t:
             continue
-        got = take_values(rng, [p_inact[k], p_ref[k], p_dirty[k]], t)
+        got = take_values(rng, [p_inact[k], p_ref[k], d_inact[k]], t)
         dirty[k] = got[2]
         p_inact[k] -= got[0]
         p_ref[k] -= got[1]
         freed += got[0] + got[1]
-        rotated += got[2]
-        # Dirty pages stay on the list until written back: put back at the head
-        # (putback_inactive_pages()).
-        order.add(k, got[2], st.order.now)
+        # shrink_page_list(): a dirty file page is marked PageReclaim and activated
+        # (activate_locked): off the inactive list until written back (writeback()).
+        d_act[k] += got[2]
+        activated += got[2]
     st.p_inact[n, m] = p_inact
     st.p_ref[n, m] = p_ref
+    st.p_dirty_act[n, m] = d_act
     # workingset_eviction(): the reclaimed pages leave shadows and age the lruvec.
     shadows.evicted([t - d for t, d in zip(per_set, dirty)], st.order.now, st.workingset.horizon)
-    return freed + rotated, freed
+    return freed + activated, freed
 
 
 def writeback(st: State, budget_pages: int, rng: np.random.Generator) -> int:
-    """Clean up to ``budget_pages`` dirty pages (flusher threads); returns pages cleaned."""
+    """Clean up to ``budget_pages`` dirty pages (flusher threads); returns pages cleaned.
+
+    In each (node, memcg, set) cell the pages reclaim activated (PageReclaim,
+    ``State.p_dirty_act``) are written first: the flushers write inodes in
+    the order they were dirtied (``queue_io()``, oldest ``dirtied_when``
+    first), and those pages went round the whole inactive list since. Each
+    goes to the inactive tail, unreferenced (end_page_writeback() ->
+    rotate_reclaimable_page()); the others stay where they are, referenced
+    once by their write (generic_perform_write()).
+    """
     # Only the cells with dirty pages: take_values draws nothing for an empty class,
     # so drawing over them alone is the same draw as over the whole array.
     dirty = st.lists[3].reshape(-1)             # p_dirty: a view of the contiguous block
@@ -129,7 +153,19 @@ def writeback(st: State, budget_pages: int, rng: np.random.Generator) -> int:
         return 0
     cleaned = take_values(rng, values, budget_pages)
     dirty[where] -= cleaned
-    st.lists[1].reshape(-1)[where] += cleaned   # p_ref: written pages were referenced once (generic_perform_write)
+    d_act = st.p_dirty_act.reshape(-1)
+    marked = d_act[where].tolist()
+    rotated = [min(c, d) for c, d in zip(cleaned, marked)]
+    st.lists[1].reshape(-1)[where] += [c - r for c, r in zip(cleaned, rotated)]   # p_ref
+    if any(rotated):
+        d_act[where] -= rotated
+        st.lists[0].reshape(-1)[where] += rotated                                  # p_inact
+        _, M, K = st.p_dirty.shape
+        for i, r in zip(where.tolist(), rotated):
+            if r:
+                n, rest = divmod(i, M * K)
+                m, k = divmod(rest, K)
+                st.order.at(n, m).add_tail(k, r, st.order.now)
     return sum(cleaned)
 
 

@@ -750,6 +750,9 @@ def _unlink(sim: Sim, n: int, k: int, files: int) -> float:
     if gone[2]:                 # the active pages gone: those with PG_referenced among them
         a_ref = int(st.p_act_ref[n, ROOT, k])
         st.p_act_ref[n, ROOT, k] -= take_values(sim.rng, [a_ref, c[2] - a_ref], gone[2])[0]
+    if gone[3]:                 # the dirty pages gone: those reclaim activated among them
+        d_act = int(st.p_dirty_act[n, ROOT, k])
+        st.p_dirty_act[n, ROOT, k] -= take_values(sim.rng, [d_act, c[3] - d_act], gone[3])[0]
     # The unlinked inodes are evicted: truncate_inode_pages_final() drops their shadows
     # (workingset.Shadows.forget), on average the set's shadows per cached inode.
     shadows = st.workingset.lruvecs.get((n, ROOT))
