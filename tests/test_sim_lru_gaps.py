@@ -169,3 +169,18 @@ def test_unmarked_dirty_pages_written_back_stay_in_place_referenced():
     assert writeback(st, 500, np.random.default_rng(0)) == 500
     assert st.p_ref[0, ROOT, 1] == 500 and st.p_inact[0, ROOT, 1] == 0
     assert st.order.at(0, ROOT).known == [8_000, 2_000]
+
+
+def test_reclaim_meets_a_sets_dirty_pages_only_past_its_clean_ones():
+    """A write puts pages at the head and the flushers write the oldest first (queue_io()):
+    a written set's clean pages are older than its dirty ones, so the tail reaches them first."""
+    from reclaimlab.sim.lru import shrink_lruvec
+    from reclaimlab.sim.state import State
+    st = State(1, 1, 1, 0, 1)
+    st.p_ref[0, ROOT, 0] = 6_000
+    st.p_dirty[0, ROOT, 0] = 2_000
+    st.order.at(0, ROOT).spread([8_000])
+    assert shrink_lruvec(st, np.random.default_rng(0), 0, ROOT, 1, None) == (4_000, 4_000)
+    assert st.p_dirty_act[0, ROOT, 0] == 0
+    assert shrink_lruvec(st, np.random.default_rng(0), 0, ROOT, 0, None) == (4_000, 2_000)
+    assert st.p_dirty_act[0, ROOT, 0] == 2_000

@@ -8,6 +8,10 @@
   PG_referenced or not (page_check_references returns RECLAIM_CLEAN for it);
   what protects a page is activation: a second reference (mark_page_accessed)
   moves it to the active list.
+* A file set's dirty pages are its youngest inactive pages: a write puts
+  them at the head and the flushers write the oldest first, so reclaim, which
+  takes the oldest, meets a set's dirty pages only once it has taken all its
+  clean ones (the other classes are drawn from the set's counts).
 * A dirty file page reclaim meets is marked PageReclaim and activated
   (shrink_page_list(), v4.18/v4.19: ``SetPageReclaim()``, ``goto
   activate_locked``), so it leaves the inactive list (``State.p_dirty_act``);
@@ -115,7 +119,11 @@ def shrink_lruvec(st: State, rng: np.random.Generator, n: int, m: int, priority:
     for k, t in enumerate(per_set):
         if not t:
             continue
-        got = take_values(rng, [p_inact[k], p_ref[k], d_inact[k]], t)
+        # A set's dirty pages are its youngest inactive ones: written at the head, and the
+        # flushers write the oldest first (writeback()), so the oldest t pages of the set
+        # are dirty only past its clean ones.
+        met = max(t - p_inact[k] - p_ref[k], 0)
+        got = take_values(rng, [p_inact[k], p_ref[k]], t - met) + [met]
         dirty[k] = got[2]
         p_inact[k] -= got[0]
         p_ref[k] -= got[1]

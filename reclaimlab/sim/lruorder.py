@@ -22,7 +22,8 @@ the list in one step of the run, oldest first. Within a cohort the classes
 (PG_referenced or not, dirty) are mixed, as the state's counts are: the
 model's time resolution is the step. Only the number of pages per
 (cohort, file set) is kept; the class of a page taken from a cohort is drawn
-from its set's counts, as before.
+from its set's counts, except that a set's dirty pages are its youngest
+(:func:`reclaimlab.sim.lru.shrink_lruvec`).
 
 A dirty page reclaim meets leaves the list for the active one
 (``shrink_page_list()``: ``SetPageReclaim()``, ``activate_locked``) and comes
