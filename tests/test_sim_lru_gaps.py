@@ -34,10 +34,14 @@ def test_forget_takes_the_evicted_inodes_share_of_every_eviction_step():
     s = Shadows(2)
     s.evicted([600, 0], now=0.0, horizon=10**9)
     s.evicted([400, 50], now=1.0, horizon=10**9)
-    assert s.forget(0, inodes=100, holders=1000) == 100          # a tenth of set 0's 1,000
-    assert s.rows[s.start:s.end, 0].tolist() == [540, 360]
-    assert s.rows[s.start:s.end, 1].tolist() == [0, 50]          # the other set keeps its own
-    assert s.forget(0, inodes=5, holders=5) == 900               # the last holders: all of them
+    s.forget(0, inodes=100, holders=1000)                         # a tenth of set 0's 1,000
+    assert s.shadows_of(0).tolist() == [540, 360]
+    assert s.shadows_of(1).tolist() == [0, 50]                     # the other set keeps its own
+    s.forget(0, inodes=50, holders=900)
+    s.forget(0, inodes=50, holders=850)                            # one at a time, as 100 of 900
+    assert s.shadows_of(0).sum() == 800
+    s.forget(0, inodes=5, holders=5)                               # the last holders: all of them
+    assert s.shadows_of(0).sum() == 0
 
 
 def test_inode_lru_isolate_frees_page_less_inodes_with_their_shadows():
@@ -49,7 +53,7 @@ def test_inode_lru_isolate_frees_page_less_inodes_with_their_shadows():
     shadows = sim.st.workingset.at(0, ROOT)
     shadows.evicted([8000], now=0.0, horizon=10**9)
     assert _prune_icache(sim, 0, ROOT, 200) == (200, 0.0)
-    assert int(shadows.rows[shadows.start:shadows.end, 0].sum()) == 7200
+    assert int(shadows.shadows_of(0).sum()) == 7200
 
 
 def test_a_refault_of_a_file_whose_inode_was_evicted_is_not_detected():

@@ -66,6 +66,10 @@ class Shadows:
         self.age = 0                              # lruvec->inactive_age
         self.activate = 0                         # WORKINGSET_ACTIVATE
         self.snapshot = 0                         # lruvec->refaults
+        # Per set, the share of its shadows forget() left to drop (1.0: none); applied
+        # before anything reads or adds to the set's shadows (_settle), so dropping them
+        # one unlink at a time costs no array work.
+        self.keep = [1.0] * sets
 
     def _append(self, now: float) -> int:
         if self.end == len(self.rows):
@@ -95,6 +99,7 @@ class Shadows:
         pages = sum(per_set)
         if not pages:
             return
+        self._settle_all()
         i = self.end - 1
         if i < self.start or self.steps[i] != now:
             i = self._append(now)
@@ -120,6 +125,8 @@ class Shadows:
         """
         if files <= 0 or self.start == self.end:
             return 0
+        if self.keep[k] != 1.0:
+            self._settle(k)
         rows = self.rows[self.start:self.end]
         col = rows[:, k]
         shadows = int(col.sum())
@@ -149,26 +156,40 @@ class Shadows:
             self.activate += hot * pages_per_file
         return hot
 
-    def forget(self, k: int, inodes: int, holders: int) -> int:
-        """Drop the shadows of ``inodes`` evicted inodes of set ``k``; returns shadow pages dropped.
+    def forget(self, k: int, inodes: int, holders: int) -> None:
+        """Drop the shadows of ``inodes`` evicted inodes of set ``k``.
 
         ``truncate_inode_pages_final()`` (evict) and ``invalidate_mapping_pages()``
         (the inode shrinker) clear a mapping's shadow entries (mm/truncate.c,
         v4.19). The set's shadows are held by ``holders`` cached inodes (those
         missing pages), evenly: the evicted ones take ``inodes / holders`` of
         them, from every eviction step in proportion (which files go does not
-        depend on when their pages were reclaimed).
+        depend on when their pages were reclaimed). Applied before the set's
+        shadows are next read or added to (:meth:`shadows_of`).
         """
         if inodes <= 0 or self.start == self.end:
-            return 0
+            return
+        self.keep[k] *= 0.0 if inodes >= holders else 1.0 - inodes / holders
+
+    def _settle(self, k: int) -> None:
+        """Apply set ``k``'s pending :meth:`forget` (rounded to the nearest page)."""
+        keep, self.keep[k] = self.keep[k], 1.0
+        if self.start == self.end:
+            return
         col = self.rows[self.start:self.end, k]
         shadows = int(col.sum())
-        if shadows == 0:
-            return 0
-        # rounded to the nearest page: a floor would never take a small share
-        gone = shadows if inodes >= holders else (2 * shadows * int(inodes) + int(holders)) // (2 * int(holders))
-        remove_proportionally(col, shadows, gone)
-        return gone
+        remove_proportionally(col, shadows, shadows - int(shadows * keep + 0.5))
+
+    def _settle_all(self) -> None:
+        for k, keep in enumerate(self.keep):
+            if keep != 1.0:
+                self._settle(k)
+
+    def shadows_of(self, k: int) -> np.ndarray:
+        """Set ``k``'s shadow pages per eviction step, oldest first (pending forgets applied; a view)."""
+        if self.keep[k] != 1.0:
+            self._settle(k)
+        return self.rows[self.start:self.end, k]
 
     def refaults_seen(self) -> bool:
         """Whether WORKINGSET_ACTIVATE moved since the last ``snapshot_refaults()``."""
