@@ -111,7 +111,7 @@ def shrink_lruvec(st: State, rng: np.random.Generator, n: int, m: int, priority:
         expect = need * n_inact / clean
         target = min(target, SWAP_CLUSTER_MAX * math.ceil(expect / SWAP_CLUSTER_MAX))
     # isolate_lru_pages(): the oldest pages, from the tail (lruorder.py); each set's share
-    # split over its classes (PG_referenced or not, dirty) as its counts are.
+    # split over its classes (PG_referenced or not) as its counts are, its dirty pages last.
     per_set = order.take_oldest(rng, target)
     freed = 0
     activated = 0

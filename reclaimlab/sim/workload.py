@@ -726,7 +726,7 @@ def _cell(st, first: int, last: int, n: int, m: int, k: int) -> list[int]:
 
 
 def _unlink(sim: Sim, n: int, k: int, files: int) -> float:
-    """Unlink ``files`` old files of set ``k``: page cache, dentry and inode go at once.
+    """Unlink ``files`` old files of set ``k``: page cache, shadows, dentry and inode go at once.
 
     Returns the seconds the task waits to read inode cluster buffers the
     buffer cache no longer holds (xfs_iunlink puts the inode on the AGI's
