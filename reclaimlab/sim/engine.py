@@ -121,6 +121,9 @@ def _populate(sim: Sim) -> None:
             st.d_unref[:, ROOT, k] = per_node
             st.p_act[:, ROOT, k] = per_node * fs.pages_per_file // 2
             st.p_ref[:, ROOT, k] = per_node * fs.pages_per_file - st.p_act[:, ROOT, k]
+            # A working set read all along: its active pages were referenced since their
+            # activation (PG_referenced), as its inactive ones are.
+            st.p_act_ref[:, ROOT, k] = st.p_act[:, ROOT, k]
     for g, c in enumerate(p.caches):
         if c.memcg == "root":
             st.g_unref[:, ROOT, g] = c.objects // p.nodes
@@ -143,7 +146,7 @@ def _populate(sim: Sim) -> None:
     # (its order is not known; lruorder.INITIAL_COHORTS).
     for n in range(p.nodes):
         for m in range(st.memcgs):
-            inactive = (st.p_inact[n, m] + st.p_ref[n, m] + st.p_dirty[n, m]).tolist()
+            inactive = (st.p_inact[n, m] + st.p_ref[n, m] + st.p_dirty[n, m] - st.p_dirty_act[n, m]).tolist()
             if any(inactive):
                 st.order.at(n, m).spread(inactive)
     for n in range(p.nodes):

@@ -22,7 +22,13 @@ the list in one step of the run, oldest first. Within a cohort the classes
 (PG_referenced or not, dirty) are mixed, as the state's counts are: the
 model's time resolution is the step. Only the number of pages per
 (cohort, file set) is kept; the class of a page taken from a cohort is drawn
-from its set's counts, as before.
+from its set's counts, except that a set's dirty pages are its youngest
+(:func:`reclaimlab.sim.lru.shrink_lruvec`).
+
+A dirty page reclaim meets leaves the list for the active one
+(``shrink_page_list()``: ``SetPageReclaim()``, ``activate_locked``) and comes
+back at the **tail** once written (:meth:`InactiveOrder.add_tail`,
+``rotate_reclaimable_page()``).
 
 Pages leave the list other than through the tail: a second reference
 activates them, an unlink or the inode shrinker (``invalidate_mapping_pages()``)
@@ -100,6 +106,7 @@ class InactiveOrder:
         self.end = 0            # one past the newest cohort
         self.known = [0] * sets  # pages per set in the cohorts (== the state's inactive pages after sync)
         self.head_stamp = -np.inf  # stamps[end - 1] as a Python float: add()'s test without a numpy read
+        self.tail_made: tuple[int, float] | None = None   # (index, stamp) of the cohort add_tail() made last
 
     # cohorts -------------------------------------------------------------
     def _append(self, stamp: float) -> int:
@@ -116,6 +123,7 @@ class InactiveOrder:
             stamps[live:] = -np.inf
             self.rows, self.stamps = rows, stamps
             self.start, self.end = 0, live
+            self.tail_made = None
         i = self.end
         self.rows[i] = 0
         self.stamps[i] = stamp
@@ -131,6 +139,35 @@ class InactiveOrder:
         if i < self.start or self.head_stamp != stamp:
             i = self._append(stamp)
         self.rows[i, k] += pages
+        self.known[k] += int(pages)
+
+    def add_tail(self, k: int, pages: int, stamp: float) -> None:
+        """``pages`` pages of set ``k`` enter at the tail: the next isolation takes them first.
+
+        ``rotate_reclaimable_page()`` -> ``pagevec_move_tail_fn()`` (mm/swap.c,
+        v4.19): a page reclaim marked PageReclaim moves to the inactive tail
+        when its writeback ends. The pages of one step's calls share one
+        cohort, older than every other.
+        """
+        if pages <= 0:
+            return
+        if self.start == self.end:                 # an empty list: tail and head are one
+            self.add(k, pages, stamp)
+            return
+        if self.tail_made != (self.start, stamp):
+            if self.start == 0:                    # room below the oldest cohort
+                live, room = self.end, 64
+                rows = np.zeros((len(self.rows) + room, self.sets), np.int64)
+                stamps = np.full(len(rows), -np.inf)
+                rows[room:room + live] = self.rows[:live]
+                stamps[room:room + live] = self.stamps[:live]
+                self.rows, self.stamps = rows, stamps
+                self.start, self.end = room, room + live
+            self.start -= 1
+            self.rows[self.start] = 0
+            self.stamps[self.start] = self.stamps[self.start + 1]
+            self.tail_made = (self.start, stamp)
+        self.rows[self.start, k] += pages
         self.known[k] += int(pages)
 
     def spread(self, counts: list[int], cohorts: int = INITIAL_COHORTS, stamp: float = -1.0) -> None:
@@ -149,7 +186,7 @@ class InactiveOrder:
 
     # reconciling with the state's counts ---------------------------------
     def sync(self, inactive: list[int], stamp: float) -> None:
-        """Make the order hold ``inactive`` pages per set (the state's p_inact + p_ref + p_dirty).
+        """Make the order hold ``inactive`` pages per set (the state's p_inact + p_ref + p_dirty - p_dirty_act).
 
         Pages the state lost since the order last saw it (activated, unlinked,
         stripped with their inode) are taken from the set's cohorts in

@@ -514,6 +514,7 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
     st.i_ref[n, m] = i_ref
     st.i_unref[n, m] = i_unref
     pages = _strip_pages(sim, n, m, stripped)
+    _forget_shadows(sim, n, m, rows, freed)
     i_dirty = rows[8]
     inodes = [a + b + c + d for a, b, c, d in zip(rows[4], rows[5], i_ref, i_unref)]
     share = [_clip01(x / max(i + f, 1)) for x, i, f in zip(i_dirty, inodes, freed)]
@@ -527,6 +528,29 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
         # working sets' files are in the root memcg; a cgroup's files are not read again.
         st.x_clean_set[n] += [f - d for f, d in zip(freed, dirty)]
     return sum(freed), pages
+
+
+def _forget_shadows(sim: Sim, n: int, m: int, rows: list[list[int]], freed: list[int]) -> None:
+    """Freed inodes take their files' shadow entries with them (workingset.Shadows.forget).
+
+    evict() -> truncate_inode_pages_final() empties the mapping, shadows
+    included (mm/truncate.c, v4.19). The freed inodes had no pages; a set's
+    shadows are held by its cached inodes that miss pages (``rows``, the
+    counts before the walk), evenly. A stripped inode's shadows go too
+    (invalidate_mapping_pages() clears them), but the model's files with pages
+    are whole, so it holds none.
+    """
+    shadows = sim.st.workingset.lruvecs.get((n, m))
+    if shadows is None:
+        return
+    ppf = sim.layout.pages_per_file.tolist()
+    for j, f in enumerate(freed):
+        if not f:
+            continue
+        inodes = rows[4][j] + rows[5][j] + rows[6][j] + rows[7][j]
+        pages = rows[0][j] + rows[1][j] + rows[2][j] + rows[3][j]
+        holders = inodes - min(inodes, -(-pages // ppf[j]))
+        shadows.forget(j, f, max(holders, f))
 
 
 def _clip01(x: float) -> float:
@@ -553,6 +577,9 @@ def _strip_pages(sim: Sim, n, m, files) -> float:
         st.p_inact[n, m, k] -= gone[0]
         st.p_ref[n, m, k] -= gone[1]
         st.p_act[n, m, k] -= gone[2]
+        if gone[2]:             # the active pages gone: those with PG_referenced among them
+            a_ref = int(st.p_act_ref[n, m, k])
+            st.p_act_ref[n, m, k] -= take_values(sim.rng, [a_ref, p_act[k] - a_ref], gone[2])[0]
         total += sum(gone)
     return float(total)
 

@@ -13,6 +13,14 @@ Per (n, m, k), for the files of file set k:
 * page cache (§2.3): ``p_inact`` inactive clean pages without PG_referenced,
   ``p_ref`` inactive clean pages with it, ``p_act`` active pages, ``p_dirty``
   inactive dirty pages (written back before they can be freed);
+  ``p_act_ref``, of ``p_act``, the pages with PG_referenced (referenced again
+  since their activation: mark_page_accessed() sets it on an active page, and
+  shrink_active_list() leaves it set, so a deactivated one is activated by
+  its next reference; not part of ``lists``);
+  ``p_dirty_act``, of ``p_dirty``, the dirty pages reclaim met and activated
+  with PageReclaim set (shrink_page_list()), on the active list until
+  written back, when they go to the inactive tail (rotate_reclaimable_page());
+  not part of ``lists``;
 * ``d_ref``/``d_unref``: dentries on the dcache LRU with and without
   DCACHE_REFERENCED; each dentry pins its inode (i_count > 0);
 * ``i_ref``/``i_unref``: inodes whose dentry is gone (on the inode LRU, or
@@ -34,7 +42,7 @@ Per shrinker: ``nr_deferred[s, n, m]`` and ``small_scan[s]`` (one C int per
 shrinker, shared by every node and memcg, §1.6).
 Per (n, m): ``order``, the inactive file list's age order, oldest first
 (:mod:`reclaimlab.sim.lruorder`; its pages per file set always match
-``p_inact + p_ref + p_dirty`` once synced); ``slab_order``, the dentry and
+``p_inact + p_ref + p_dirty - p_dirty_act`` once synced); ``slab_order``, the dentry and
 inode LRUs' walk order (:mod:`reclaimlab.sim.slaborder`; its objects per file
 set match ``d_ref``/``d_unref`` and ``i_ref``/``i_unref`` once synced); ``workingset``, its shadow
 entries and refault counters (:mod:`reclaimlab.sim.workingset`);
@@ -88,6 +96,10 @@ class State:
         self.lists = np.zeros((len(LISTS),) + nmk, np.int64)
         for i, name in enumerate(LISTS):
             setattr(self, name, self.lists[i])
+        # Of p_act, the pages with PG_referenced (a subset, so outside the block of lists).
+        self.p_act_ref = np.zeros(nmk, np.int64)
+        # Of p_dirty, the pages reclaim activated (PageReclaim): on the active list until written.
+        self.p_dirty_act = np.zeros(nmk, np.int64)
         nmg = (self.nodes, self.memcgs, self.caches)
         self.generic_lists = np.zeros((2,) + nmg, np.int64)
         self.g_ref, self.g_unref = self.generic_lists

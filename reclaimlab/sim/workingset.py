@@ -25,10 +25,25 @@ The model keeps counts, not pages: per (node, memcg) the shadows are pages
 per file set per step of eviction, stamped with ``inactive_age``. A read of a
 missed file of set k finds a shadow with the chance that the set's missing
 pages have one (shadows / missing pages), and that shadow is recent (within
-the active list) with the share of the set's shadows that are. Shadows of a
-file whose inode is later evicted (``truncate_inode_pages_final()``) are not
-dropped here; they are dropped once they could no longer activate anything
-(older than the node's pages) or outnumber the set's missing pages.
+the active list) with the share of the set's shadows that are.
+
+* **Shadows die with their inode**: evicting an inode truncates its mapping,
+  shadow entries included (``evict()`` -> ``xfs_fs_evict_inode()`` ->
+  ``truncate_inode_pages_final()`` -> ``truncate_exceptional_pvec_entries()``,
+  mm/truncate.c, v4.19), and the inode shrinker's ``invalidate_mapping_pages()``
+  clears a mapping's shadows as it drops its pages
+  (``invalidate_exceptional_entry()`` -> ``clear_shadow_entry()``). So a file
+  whose inode left the inode cache is read back with no shadow: not a
+  detected refault. The model holds a set's shadows in the mappings of its
+  cached inodes that miss pages, evenly (:meth:`Shadows.forget`, called when
+  the inode shrinker frees such inodes and when files are unlinked).
+
+Shadows are also dropped once they could no longer activate anything (older
+than the node's pages) or outnumber the set's missing pages. The
+shadow-node shrinker (``count_shadow_nodes()``, ``scan_shadow_nodes()``) is
+not modelled: it only frees radix-tree nodes holding nothing but shadows
+beyond ``file LRU pages >> 3`` of them (4.19), a bound the shadows of these
+workloads stay under (docs/simulator.md).
 """
 from __future__ import annotations
 
@@ -51,6 +66,10 @@ class Shadows:
         self.age = 0                              # lruvec->inactive_age
         self.activate = 0                         # WORKINGSET_ACTIVATE
         self.snapshot = 0                         # lruvec->refaults
+        # Per set, the share of its shadows forget() left to drop (1.0: none); applied
+        # before anything reads or adds to the set's shadows (_settle), so dropping them
+        # one unlink at a time costs no array work.
+        self.keep = [1.0] * sets
 
     def _append(self, now: float) -> int:
         if self.end == len(self.rows):
@@ -80,6 +99,7 @@ class Shadows:
         pages = sum(per_set)
         if not pages:
             return
+        self._settle_all()
         i = self.end - 1
         if i < self.start or self.steps[i] != now:
             i = self._append(now)
@@ -105,6 +125,8 @@ class Shadows:
         """
         if files <= 0 or self.start == self.end:
             return 0
+        if self.keep[k] != 1.0:
+            self._settle(k)
         rows = self.rows[self.start:self.end]
         col = rows[:, k]
         shadows = int(col.sum())
@@ -133,6 +155,41 @@ class Shadows:
             self.age += hot * pages_per_file
             self.activate += hot * pages_per_file
         return hot
+
+    def forget(self, k: int, inodes: int, holders: int) -> None:
+        """Drop the shadows of ``inodes`` evicted inodes of set ``k``.
+
+        ``truncate_inode_pages_final()`` (evict) and ``invalidate_mapping_pages()``
+        (the inode shrinker) clear a mapping's shadow entries (mm/truncate.c,
+        v4.19). The set's shadows are held by ``holders`` cached inodes (those
+        missing pages), evenly: the evicted ones take ``inodes / holders`` of
+        them, from every eviction step in proportion (which files go does not
+        depend on when their pages were reclaimed). Applied before the set's
+        shadows are next read or added to (:meth:`shadows_of`).
+        """
+        if inodes <= 0 or self.start == self.end:
+            return
+        self.keep[k] *= 0.0 if inodes >= holders else 1.0 - inodes / holders
+
+    def _settle(self, k: int) -> None:
+        """Apply set ``k``'s pending :meth:`forget` (rounded to the nearest page)."""
+        keep, self.keep[k] = self.keep[k], 1.0
+        if self.start == self.end:
+            return
+        col = self.rows[self.start:self.end, k]
+        shadows = int(col.sum())
+        remove_proportionally(col, shadows, shadows - int(shadows * keep + 0.5))
+
+    def _settle_all(self) -> None:
+        for k, keep in enumerate(self.keep):
+            if keep != 1.0:
+                self._settle(k)
+
+    def shadows_of(self, k: int) -> np.ndarray:
+        """Set ``k``'s shadow pages per eviction step, oldest first (pending forgets applied; a view)."""
+        if self.keep[k] != 1.0:
+            self._settle(k)
+        return self.rows[self.start:self.end, k]
 
     def refaults_seen(self) -> bool:
         """Whether WORKINGSET_ACTIVATE moved since the last ``snapshot_refaults()``."""

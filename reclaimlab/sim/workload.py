@@ -693,7 +693,9 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 tot.blocked_by_cause[n, REFAULT_READ] += wait
             shadows = st.workingset.at(n, ROOT)
             was_active = c[2]
-            c[0:3] = accessed(rng, c[0:3], scale(r.page_hits) * fs.pages_per_file)   # access_pages()
+            # access_pages(); a_ref: of c[2], the active pages with PG_referenced
+            c[0], c[1], c[2], a_ref = accessed(rng, c[0:3] + [int(st.p_act_ref[n, ROOT, k])],
+                                               scale(r.page_hits) * fs.pages_per_file)
             if c[2] != was_active:
                 shadows.activated(c[2] - was_active)     # mark_page_accessed(): workingset_activation()
             refetch = scale(r.page_misses)
@@ -706,9 +708,11 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 active_file = sum(act) - act[k] + c[2]
                 hot = shadows.refault(rng, k, refetch, ppf, missing, active_file)
                 c[2] += hot * ppf
+                a_ref += hot * ppf      # the read's own mark_page_accessed() on the active page
                 c[1] += (refetch - hot) * ppf
                 st.order.add(n, ROOT, k, (refetch - hot) * ppf)   # read back: at the head
             st.lists[:, n, ROOT, k] = c
+            st.p_act_ref[n, ROOT, k] = a_ref
             if refetch:
                 tot.page_refaults[n] += refetch * fs.pages_per_file
             wait = disk.charge(sim, read_service_s(costs, refetch * fs.pages_per_file, refetch))
@@ -728,7 +732,7 @@ def _cell(st, first: int, last: int, n: int, m: int, k: int) -> list[int]:
 
 
 def _unlink(sim: Sim, n: int, k: int, files: int) -> float:
-    """Unlink ``files`` old files of set ``k``: page cache, dentry and inode go at once.
+    """Unlink ``files`` old files of set ``k``: page cache, shadows, dentry and inode go at once.
 
     Returns the seconds the task waits to read inode cluster buffers the
     buffer cache no longer holds (xfs_iunlink puts the inode on the AGI's
@@ -749,6 +753,17 @@ def _unlink(sim: Sim, n: int, k: int, files: int) -> float:
     gone = take_values(sim.rng, page_counts, pages * files // have)
     dirty = min(c[8], files)
     st.lists[:, n, ROOT, k] = [x - y for x, y in zip(c, gone + d + [dirty])]
+    if gone[2]:                 # the active pages gone: those with PG_referenced among them
+        a_ref = int(st.p_act_ref[n, ROOT, k])
+        st.p_act_ref[n, ROOT, k] -= take_values(sim.rng, [a_ref, c[2] - a_ref], gone[2])[0]
+    if gone[3]:                 # the dirty pages gone: those reclaim activated among them
+        d_act = int(st.p_dirty_act[n, ROOT, k])
+        st.p_dirty_act[n, ROOT, k] -= take_values(sim.rng, [d_act, c[3] - d_act], gone[3])[0]
+    # The unlinked inodes are evicted: truncate_inode_pages_final() drops their shadows
+    # (workingset.Shadows.forget), on average the set's shadows per cached inode.
+    shadows = st.workingset.lruvecs.get((n, ROOT))
+    if shadows is not None:
+        shadows.forget(k, files, have)
     st.x_dirty[n] += files          # xfs_inactive(): a transaction dirties the inode
     st.x_pinned[n] += files         # and pins it until the log is forced
     return disk.charge(sim, xfs.use_clusters(sim, n, files) * xfs.inode_service_s(sim))
