@@ -93,7 +93,8 @@ def test_kswapd_blocked_past_its_step_skips_the_next_steps(monkeypatch):
     the third it gets what is left of the step (one thread, blocked in XFS meanwhile)."""
     budgets = []
 
-    def fake(sim, n, budget):
+    def fake(sim, n, budget, start=0.0):
+        assert start == pytest.approx(sim.params.dt_s - budget)   # its clock starts after the debt
         budgets.append((round(sim.now, 6), round(budget, 6)))
         return 3.5 * sim.params.dt_s if len(budgets) == 1 else budget
     monkeypatch.setattr(engine, "kswapd", fake)
@@ -116,7 +117,8 @@ def test_kswapd_blocked_time_passes_while_it_is_not_needed(monkeypatch):
     with what is left of that step (before, the debt stood still while kswapd was not needed)."""
     budgets = []
 
-    def fake(sim, n, budget):
+    def fake(sim, n, budget, start=0.0):
+        assert start == pytest.approx(sim.params.dt_s - budget)   # its clock starts after the debt
         budgets.append((round(sim.now, 6), round(budget, 6)))
         return 3.5 * sim.params.dt_s if len(budgets) == 1 else budget
     monkeypatch.setattr(engine, "kswapd", fake)
