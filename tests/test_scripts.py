@@ -47,3 +47,21 @@ def test_desktop_script_fixes_a_parameter_for_every_cell():
         "inode_flush_ms": 8, "page_scan_us": 1.5, "xfs_reclaim": "async"}
     with pytest.raises(SystemExit, match="NAME=VALUE"):
         script.fixed(["inode_flush_ms"])
+
+
+def test_dt_convergence_prints_times_ratios_and_mechanism_totals(capsys):
+    """scripts/dt-convergence.py on the fast preset: a row per (dt_s, seed) with the three
+    kernels' times and ratios, a mean row per dt_s, and a table of totals per kernel."""
+    script = load("dt-convergence.py")
+    assert script.main(["--dt", "0.1", "0.2", "--seeds", "0", "--reduced"]) == 0
+    text = capsys.readouterr().out
+    rows = [line.strip("| ").split(" | ") for line in text.splitlines()
+            if line.startswith(("| 0.1 | 0 |", "| 0.2 | 0 |"))]
+    assert len(rows) == 2
+    for row in rows:
+        t18, t19, t193, r19, r193 = (float(x) for x in row[2:7])
+        # the times are printed to 0.1 s, the ratios to 0.01 of the unrounded times
+        assert t18 > 0 and abs(t19 / t18 - r19) < 0.01 and abs(t193 / t18 - r193) < 0.01
+    for k in script.KERNELS:
+        assert f"\n{k}: mean over seeds [0]\n" in text
+    assert "| workload_time |" in text and "| stall_by_cause:" in text
