@@ -337,3 +337,54 @@ def test_numpy_path_draws_the_same(monkeypatch):
     for name in ("_c_chain", "_c_binomial", "_c_binomial_each", "_c_multinomial", "_c_poisson"):
         monkeypatch.setattr(draw, name, None)
     assert run(np.random.default_rng(41)) == fast
+
+
+def _plan_sim(nodes: int, seed: int, creates: float, working_set: int, nofs: bool):
+    from reclaimlab.kernel.releases import Rules
+    from reclaimlab.sim.engine import Sim
+    from reclaimlab.sim.params import FileSet, SimParams
+
+    fs = FileSet("f", 3, working_set=working_set, reads_per_s=2.0, creates_per_s=creates, nofs=nofs)
+    return Sim(SimParams(nodes=nodes, filesets=(fs, FileSet("g", 1, working_set=10, reads_per_s=1.0))),
+               Rules("v4.19", "v4.18", "sync", "none"), seed)
+
+
+@pytest.mark.parametrize("nodes", [1, 2, 3])
+@pytest.mark.parametrize("creates,working_set,nofs", [(0.0, 4000, False), (50.0, 0, False), (50.0, 4000, True),
+                                                      (0.0, 1, False)])
+def test_fileset_draws_are_the_python_plans(nodes, creates, working_set, nofs):
+    """workload._plan's one compiled call (fileset_draws) gives _plan_numpy's draws, floats and stream."""
+    from reclaimlab.sim import workload
+    from reclaimlab.sim.state import ROOT
+
+    a, b = _plan_sim(nodes, 4, creates, working_set, nofs), _plan_sim(nodes, 4, creates, working_set, nofs)
+    g = np.random.default_rng(nodes)
+    spec = workload.draw_spec(a.params, 0)
+    for i in range(300):
+        # Any state the lists can hold: each count from 0 to beyond the working set.
+        cells = g.integers(0, max(working_set, 2) * (1 + i % 3), size=(9, nodes))
+        xcs = g.integers(0, max(working_set, 2), size=nodes) * (i % 2)
+        for sim in (a, b):
+            sim.st.lists[:, :, ROOT, 0] = cells
+            sim.st.x_clean_set[:, 0] = xcs
+        seconds = float(g.choice([0.0, 1e-3, 0.05, 0.2, 3.0]))
+        got = workload._plan(a, 0, seconds, spec)
+        want = workload._plan_numpy(b, 0, seconds)
+        assert (got.k, got.pages, got.fs_pages) == (want.k, want.pages, want.fs_pages)
+        assert got.nodes == want.nodes               # NodeDraw and ReadDraw are tuples: compared item by item
+    assert _same_position(a.rng, b.rng)
+
+
+def test_fileset_draws_leave_what_numpy_refuses_to_python():
+    """A count numpy's draws would refuse (a negative list) draws nothing in C: the Python draws then raise."""
+    from reclaimlab.sim import workload
+    from reclaimlab.sim.state import ROOT
+
+    sim = _plan_sim(2, 1, 0.0, 4000, False)
+    sim.st.lists[5, 1, ROOT, 0] = -5           # d_unref on node 1
+    before = sim.rng.bit_generator.state
+    assert _native.fileset_draws(sim.rng, sim.st.lists, sim.st.x_clean_set, workload.draw_spec(sim.params, 0),
+                                 0.05) is None
+    assert sim.rng.bit_generator.state == before
+    with pytest.raises(ValueError):
+        workload._plan(sim, 0, 0.05)

@@ -205,6 +205,10 @@ static PyObject *list_of(const s64 *v, Py_ssize_t n)
     return out;
 }
 
+/* Python's min(a, b) and max(a, b) on floats: a unless b is smaller (larger); NaN-safe as Python. */
+static inline double fmin_py(double a, double b) { return b < a ? b : a; }
+static inline double fmax_py(double a, double b) { return b > a ? b : a; }
+
 /* The binomial set-up numpy caches between calls (Generator._binomial): a pure function of
  * (n, p), recomputed whenever they change, so a cache of our own gives the same numbers. */
 static binomial_t binomial_cache;
@@ -357,6 +361,47 @@ const char rl_multinomial_doc[] =
     "when numpy would refuse the arguments or a conditional share the steps could reach\n"
     "leaves [0, 1] (shares after one of exactly 1.0 are never reached: it takes all).";
 
+/* numpy's multinomial shares for pvals[0..d): share[j] = pvals[j] / remaining, remaining -= pvals[j],
+ * up to a share of exactly 1.0 (it takes all; later shares are never reached). 1 when numpy would
+ * accept pvals and every share it reaches is in [0, 1], else 0. */
+static int multinomial_shares(const double *pv, Py_ssize_t d, double *share)
+{
+    double sum = 0.0;
+    for (Py_ssize_t j = 0; j < d; j++) {
+        if (!(pv[j] >= 0.0 && pv[j] <= 1.0))
+            return 0;
+        if (j < d - 1)
+            sum += pv[j];
+    }
+    /* numpy refuses a Kahan sum of pvals[:-1] above 1 + 1e-12: one at most 1.0 is accepted. */
+    if (sum > 1.0)
+        return 0;
+    double remaining = 1.0;
+    for (Py_ssize_t j = 0; j < d - 1; j++) {
+        share[j] = pv[j] / remaining;
+        if (!(share[j] >= 0.0 && share[j] <= 1.0))
+            return 0;
+        if (share[j] == 1.0)
+            break;
+        remaining -= pv[j];
+    }
+    return 1;
+}
+
+/* random_multinomial()'s steps on shares from multinomial_shares(): out[0..d) (n >= 0). */
+static void multinomial_draw(bitgen_t *bitgen, s64 n, const double *share, Py_ssize_t d, s64 *out)
+{
+    for (Py_ssize_t j = 0; j < d; j++)
+        out[j] = 0;
+    s64 left = n;
+    for (Py_ssize_t j = 0; j < d - 1 && left > 0; j++) {
+        out[j] = random_binomial(bitgen, share[j], left, &binomial_cache);
+        left -= out[j];
+    }
+    if (left > 0)
+        out[d - 1] = left;
+}
+
 PyObject *rl_multinomial(PyObject *self, PyObject *args)
 {
     PyObject *rng, *n_obj, *list, **items;
@@ -367,39 +412,19 @@ PyObject *rl_multinomial(PyObject *self, PyObject *args)
     double pv[MAX_CHAIN], share[MAX_CHAIN];
     if (!get_count(n_obj, INT64_MAX, &n) || !get_list(list, &items, &d) || d == 0)
         Py_RETURN_NONE;
-    double sum = 0.0;
-    for (Py_ssize_t j = 0; j < d; j++) {
+    for (Py_ssize_t j = 0; j < d; j++)
         if (!get_share(items[j], &pv[j]))
             Py_RETURN_NONE;
-        if (j < d - 1)
-            sum += pv[j];
-        out[j] = 0;
-    }
-    /* numpy refuses a Kahan sum of pvals[:-1] above 1 + 1e-12: one at most 1.0 is accepted. */
-    if (sum > 1.0)
+    if (!multinomial_shares(pv, d, share))
         Py_RETURN_NONE;
-    double remaining = 1.0;
-    for (Py_ssize_t j = 0; j < d - 1; j++) {
-        share[j] = pv[j] / remaining;
-        if (!(share[j] >= 0.0 && share[j] <= 1.0))
-            Py_RETURN_NONE;
-        if (share[j] == 1.0)
-            break;
-        remaining -= pv[j];
-    }
-    if (n == 0)
+    if (n == 0) {
+        for (Py_ssize_t j = 0; j < d; j++)
+            out[j] = 0;
         return list_of(out, d);    /* a binomial of 0 draws nothing */
+    }
     held_t h;
     HOLD_OR_RETURN(rng, h);
-    s64 left = n;
-    for (Py_ssize_t j = 0; j < d - 1; j++) {
-        out[j] = random_binomial(h.bitgen, share[j], left, &binomial_cache);
-        left -= out[j];
-        if (left <= 0)
-            break;
-    }
-    if (left > 0)
-        out[d - 1] = left;
+    multinomial_draw(h.bitgen, n, share, d, out);
     if (release(&h) < 0)
         return NULL;
     return list_of(out, d);
@@ -426,6 +451,166 @@ PyObject *rl_poisson(PyObject *self, PyObject *args)
     if (release(&h) < 0)
         return NULL;
     return PyLong_FromLongLong(got);
+}
+
+/* ---- a file set's step on every node (reclaimlab.sim.workload._plan) ----------------------- */
+
+/* The rows of State.lists workload._plan reads: p_inact .. p_dirty, d_ref, d_unref, i_ref, i_unref. */
+enum { P_INACT, P_REF, P_ACT, P_DIRTY, D_REF, D_UNREF, I_REF, I_UNREF, LIST_ROWS = 9 };
+
+/* A C-contiguous int64 buffer of `ndim` dimensions into *v (released by the caller), or 0. */
+static int get_counts(PyObject *o, int ndim, Py_buffer *v)
+{
+    if (PyObject_GetBuffer(o, v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (v->ndim == ndim && v->itemsize == 8 && v->format && (v->format[0] == 'l' || v->format[0] == 'q')
+        && v->format[1] == '\0')
+        return 1;
+    PyBuffer_Release(v);
+    return 0;
+}
+
+/* What the draws of one node's working-set reads need, read from the state before any draw. */
+typedef struct {
+    double lam;              /* mean reads (the same on every node) */
+    double pv[3], share[3];  /* dentry hit, inode hit, miss: shares of the multinomial */
+    double recycle;          /* xfs.recycle_share(), clipped as thin() clips it */
+    int thin;                /* whether a miss may recycle (XFS still holds some of the set) */
+    double cached;           /* with_pages / W: share of the set's files with pages cached */
+} reads_in;
+
+const char rl_fileset_draws_doc[] =
+    "fileset_draws(rng, lists, x_clean_set, spec, seconds) -> (pages, fs_pages, nodes), or None\n\n"
+    "reclaimlab.sim.workload._plan_numpy in C: file set k's draws on each node for `seconds` of\n"
+    "its task's time, in the same order from the same stream. lists is State.lists (int64,\n"
+    "(9, nodes, memcgs, sets)), x_clean_set State.x_clean_set (int64, (nodes, sets)); spec is\n"
+    "workload.DrawSpec (k, m, creates_per_s, W, reads_per_s, pages_per_file, per_created,\n"
+    "dentry_objects_per_page, inode_objects_per_page, nofs). nodes[n] is (n, creates or None,\n"
+    "(dentry_hits, inode_hits, misses, page_hits, page_misses, recycled) or None). None, with\n"
+    "nothing drawn, when a draw's argument is one numpy would refuse (or the C draws treat\n"
+    "otherwise): the caller then makes the Python draws, which raise or draw as before.";
+
+PyObject *rl_fileset_draws(PyObject *self, PyObject *args)
+{
+    PyObject *rng, *lists_obj, *xcs_obj;
+    Py_ssize_t k, m;
+    long long W, ppf;
+    double creates_per_s, reads_per_s, per_created, dopp, iopp, seconds;
+    int nofs;
+    if (!PyArg_ParseTuple(args, "OOO(nndLdLdddp)d:fileset_draws", &rng, &lists_obj, &xcs_obj, &k, &m,
+                          &creates_per_s, &W, &reads_per_s, &ppf, &per_created, &dopp, &iopp, &nofs, &seconds))
+        return NULL;
+    Py_buffer lv, xv;
+    if (!get_counts(lists_obj, 4, &lv))
+        Py_RETURN_NONE;
+    if (!get_counts(xcs_obj, 2, &xv)) {
+        PyBuffer_Release(&lv);
+        Py_RETURN_NONE;
+    }
+    const Py_ssize_t N = lv.shape[1], M = lv.shape[2], K = lv.shape[3];
+    PyObject *result = NULL;
+    reads_in in[MAX_CHAIN];
+    int ok = lv.shape[0] >= LIST_ROWS && xv.shape[0] == N && xv.shape[1] == K && k >= 0 && k < K && m >= 0
+             && m < M && N <= MAX_CHAIN;
+    /* Every draw's argument first, as the Python draws would see it (draw.poisson, draw.thin,
+     * draw.binomial, draw.multinomial_values): anything they would not pass to the C draws
+     * sends the whole plan to Python, before anything is drawn. */
+    double creates_lam = creates_per_s * seconds / (double)N;
+    if (creates_lam < 0.0)
+        creates_lam = 0.0;           /* max(mean, 0.0) */
+    if (creates_per_s != 0.0 && !(creates_lam >= 0.0 && creates_lam <= POISSON_FAST_MAX))
+        ok = 0;
+    const s64 *cells = lv.buf, *xcs = xv.buf;
+    for (Py_ssize_t n = 0; ok && W && n < N; n++) {
+        s64 c[LIST_ROWS];
+        for (int i = 0; i < LIST_ROWS; i++)
+            c[i] = cells[((i * N + n) * M + m) * K + k];
+        reads_in *r = &in[n];
+        r->lam = (double)W * reads_per_s * seconds;
+        if (r->lam < 0.0)
+            r->lam = 0.0;
+        s64 D = c[D_REF] + c[D_UNREF], U = c[I_REF] + c[I_UNREF];
+        s64 pages = c[P_INACT] + c[P_REF] + c[P_ACT] + c[P_DIRTY];
+        if (!(r->lam >= 0.0 && r->lam <= POISSON_FAST_MAX) || D < 0 || U < 0 || pages < 0 || W < 1 || ppf < 1) {
+            ok = 0;
+            break;
+        }
+        double pd = fmin_py((double)D / (double)W, 1.0);
+        double pu = fmin_py((double)U / (double)W, 1.0 - pd);
+        r->pv[0] = pd;
+        r->pv[1] = pu;
+        r->pv[2] = fmax_py(1.0 - pd - pu, 0.0);
+        s64 x = xcs[n * K + k];
+        s64 evicted = W - D - U;
+        double share = evicted <= 0 ? 0.0 : fmin_py((double)x / (double)evicted, 1.0);
+        r->recycle = share < 0.0 ? 0.0 : share > 1.0 ? 1.0 : share;
+        r->thin = x != 0;
+        s64 with_pages = (pages + ppf - 1) / ppf;      /* -(-pages // ppf), pages >= 0 */
+        if (with_pages > W)
+            with_pages = W;
+        r->cached = (double)with_pages / (double)W;
+        if (!multinomial_shares(r->pv, 3, r->share) || !(r->cached >= 0.0 && r->cached <= 1.0))
+            ok = 0;
+    }
+    if (!ok) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *nodes = PyList_New(N);
+    if (!nodes)
+        goto done;
+    held_t h;
+    int held = hold(rng, &h);
+    if (held <= 0) {
+        Py_DECREF(nodes);
+        result = held < 0 ? NULL : Py_NewRef(Py_None);
+        goto done;
+    }
+    double plan_pages = 0.0, plan_fs = 0.0;
+    int failed = 0;
+    for (Py_ssize_t n = 0; n < N; n++) {
+        PyObject *creates = Py_NewRef(Py_None), *reads = Py_NewRef(Py_None);
+        if (creates_per_s != 0.0) {
+            s64 made = random_poisson(h.bitgen, creates_lam);
+            double pages = (double)made * per_created;
+            plan_pages += pages;
+            plan_fs += nofs ? 0.0 : pages;
+            Py_SETREF(creates, PyLong_FromLongLong(made));
+        }
+        if (W) {
+            const reads_in *r = &in[n];
+            s64 count = random_poisson(h.bitgen, r->lam), hit[3], recycled = 0;
+            multinomial_draw(h.bitgen, count, r->share, 3, hit);
+            if (hit[2] && r->thin)
+                recycled = random_binomial(h.bitgen, r->recycle, hit[2], &binomial_cache);
+            s64 page_hits = random_binomial(h.bitgen, r->cached, count, &binomial_cache);
+            s64 page_misses = count - page_hits;
+            s64 cache = page_misses * ppf;
+            double slab = (double)hit[2] / dopp + (double)(hit[2] - recycled) / iopp;
+            plan_pages += (double)cache + slab;
+            plan_fs += slab + (nofs ? 0.0 : (double)cache);
+            Py_SETREF(reads, Py_BuildValue("(LLLLLL)", hit[0], hit[1], hit[2], page_hits, page_misses, recycled));
+        }
+        PyObject *node = creates && reads ? Py_BuildValue("(nOO)", n, creates, reads) : NULL;
+        Py_XDECREF(creates);
+        Py_XDECREF(reads);
+        if (!node) {
+            failed = 1;
+            break;
+        }
+        PyList_SET_ITEM(nodes, n, node);
+    }
+    if (release(&h) < 0 || failed) {
+        Py_DECREF(nodes);
+        goto done;
+    }
+    result = Py_BuildValue("(ddN)", plan_pages, plan_fs, nodes);
+done:
+    PyBuffer_Release(&lv);
+    PyBuffer_Release(&xv);
+    return result;
 }
 
 int rl_draws_init(void)

@@ -824,6 +824,7 @@ static PyMethodDef methods[] = {
     {"binomial_each", rl_binomial_each, METH_VARARGS, rl_binomial_each_doc},
     {"multinomial", rl_multinomial, METH_VARARGS, rl_multinomial_doc},
     {"poisson", rl_poisson, METH_VARARGS, rl_poisson_doc},
+    {"fileset_draws", rl_fileset_draws, METH_VARARGS, rl_fileset_draws_doc},
 #endif
     {NULL, NULL, 0, NULL},
 };

@@ -174,12 +174,13 @@ PyObject *rl_pool_info(PyObject *module, PyObject *unused);
 #include <Python.h>
 int rl_draws_init(void);
 extern const char rl_hypergeometric_chain_doc[], rl_binomial_doc[], rl_binomial_each_doc[],
-    rl_multinomial_doc[], rl_poisson_doc[];
+    rl_multinomial_doc[], rl_poisson_doc[], rl_fileset_draws_doc[];
 PyObject *rl_hypergeometric_chain(PyObject *self, PyObject *args);
 PyObject *rl_binomial(PyObject *self, PyObject *args);
 PyObject *rl_binomial_each(PyObject *self, PyObject *args);
 PyObject *rl_multinomial(PyObject *self, PyObject *args);
 PyObject *rl_poisson(PyObject *self, PyObject *args);
+PyObject *rl_fileset_draws(PyObject *self, PyObject *args);
 #endif
 
 #endif

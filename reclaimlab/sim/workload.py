@@ -71,13 +71,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import math
 
 import numpy as np
 
 from . import alloc, disk, xfs
-from .draw import binomial, multinomial_values, poisson, take_values, thin, thin_nonzero
+from .draw import binomial, fileset_draws, multinomial_values, poisson, take_values, thin, thin_nonzero
 from .lru import accessed, writeback
 from .params import PAGE_KIB
 from .reclaim import direct_reclaim
@@ -109,6 +110,8 @@ class Actor:
     age: np.ndarray = field(init=False)
     #: seconds each task's direct reclaim runs on past the end of the last step
     in_reclaim: np.ndarray = field(init=False)
+    #: :func:`draw_spec` of each file set, made at the first step (the run's parameters are fixed)
+    specs: tuple = field(init=False, default=())
 
     def __post_init__(self) -> None:
         self.debt = np.zeros(self.tasks)
@@ -130,9 +133,12 @@ class InteractiveTask:
     busy: float = 0.0     #: seconds its direct reclaim has taken so far this step
 
 
-@dataclass
-class ReadDraw:
-    """A file set's working-set reads on one node this step, drawn before memory is granted."""
+class ReadDraw(NamedTuple):
+    """A file set's working-set reads on one node this step, drawn before memory is granted.
+
+    A tuple, so that the compiled draws (:func:`_plan`) give the same layout
+    as plain tuples without building an object per node and step.
+    """
 
     dentry_hits: int
     inode_hits: int
@@ -143,13 +149,12 @@ class ReadDraw:
     recycled: int = 0
 
 
-@dataclass
-class NodeDraw:
-    """What a file set does on one node this step: new files, working-set reads."""
+class NodeDraw(NamedTuple):
+    """What a file set does on one node this step: new files, working-set reads (a tuple, as ReadDraw)."""
 
     n: int
     creates: int | None = None
-    reads: ReadDraw | None = None
+    reads: ReadDraw | tuple | None = None
 
 
 @dataclass
@@ -160,6 +165,38 @@ class FilesetPlan:
     pages: float = 0.0
     fs_pages: float = 0.0     # of ``pages``, those allocated with __GFP_FS
     nodes: list[NodeDraw] = field(default_factory=list)
+
+
+class DrawSpec(NamedTuple):
+    """What :func:`_plan` draws from for file set ``k``, fixed for a run (made once per actor).
+
+    ``W`` is the set's files per node (0: it reads no working set);
+    ``per_created`` the pages one created file needs (its pages, a dentry's
+    and an inode's share of a slab page), as the expressions always evaluated it.
+    """
+
+    k: int
+    m: int
+    creates_per_s: float
+    W: int
+    reads_per_s: float
+    pages_per_file: int
+    per_created: float
+    dentry_objects_per_page: float
+    inode_objects_per_page: float
+    nofs: bool
+
+
+def draw_spec(params, k: int) -> DrawSpec:
+    """File set ``k``'s :class:`DrawSpec` under ``params``."""
+    fs = params.filesets[k]
+    return DrawSpec(
+        k, ROOT, fs.creates_per_s, max(fs.working_set // params.nodes, 1) if fs.working_set else 0,
+        fs.reads_per_s, fs.pages_per_file,
+        fs.pages_per_file + 1 / params.dentry_objects_per_page + 1 / params.inode_objects_per_page,
+        params.dentry_objects_per_page, params.inode_objects_per_page,
+        # Page-cache allocations use the mapping's gfp mask (page_cache_alloc(), readahead_gfp_mask()).
+        bool(params.mapping_nofs or fs.nofs))
 
 
 @dataclass
@@ -310,7 +347,9 @@ def plan(sim: Sim, actor: Actor) -> StepPlan | None:
             return StepPlan(work, [], z, z, z.copy(), np.zeros(tasks, bool), z, z, reclaiming)
         return None
     # Rates are the actor's total: the awake tasks do work.sum() / tasks of it.
-    plans = [_plan(sim, k, total / tasks) for k in actor.filesets]
+    if len(actor.specs) != len(actor.filesets):
+        actor.specs = tuple(draw_spec(sim.params, k) for k in actor.filesets)
+    plans = [_plan(sim, spec.k, total / tasks, spec) for spec in actor.specs]
     share = work / total
     need = sum(p.pages for p in plans) * share
     fs = sum(p.fs_pages for p in plans) * share
@@ -578,8 +617,25 @@ def _get_memory(sim: Sim, need: float, awake: float, fs_share: float) -> tuple[f
     return float(min(1.0, room / need)), spent
 
 
-def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
-    """Draw what file set ``k`` does in ``seconds`` of its task's time, per node."""
+def _plan(sim: Sim, k: int, seconds: float, spec: DrawSpec | None = None) -> FilesetPlan:
+    """Draw what file set ``k`` does in ``seconds`` of its task's time, per node.
+
+    The draws are made in one compiled call when the extension has it
+    (:func:`~.draw.fileset_draws`: the same numbers, floats and order as
+    :func:`_plan_numpy`, which it runs a dozen times a step); ``spec`` is
+    :func:`draw_spec` of ``k``, made once by the caller.
+    """
+    spec = spec or draw_spec(sim.params, k)
+    st = sim.st
+    if type(spec.W) is int and type(spec.pages_per_file) is int:
+        out = fileset_draws(sim.rng, st.lists, st.x_clean_set, spec, seconds)
+        if out is not None:
+            return FilesetPlan(k, *out)
+    return _plan_numpy(sim, k, seconds)
+
+
+def _plan_numpy(sim: Sim, k: int, seconds: float) -> FilesetPlan:
+    """:func:`_plan` through the scalar draws of :mod:`~.draw`: the reference the compiled call follows."""
     params = sim.params
     fs = params.filesets[k]
     N = params.nodes
@@ -590,10 +646,10 @@ def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
     # Pages per object, as the expressions below always evaluated them (the same floats).
     per_created = fs.pages_per_file + 1 / params.dentry_objects_per_page + 1 / params.inode_objects_per_page
     for n in range(N):
-        node = NodeDraw(n)
+        creates = reads_drawn = None
         if fs.creates_per_s:
-            node.creates = int(poisson(rng, fs.creates_per_s * seconds / N))
-            pages = node.creates * per_created
+            creates = int(poisson(rng, fs.creates_per_s * seconds / N))
+            pages = creates * per_created
             plan.pages += pages
             # Read (or written) through the mapping; a created file's slab objects in
             # xfs_create's transaction (PF_MEMALLOC_NOFS): no __GFP_FS on XFS.
@@ -611,15 +667,15 @@ def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
                         if misses and st.x_clean_set[n, k] else 0)
             with_pages = min(-(-(p_inact + p_ref + p_act + p_dirty) // fs.pages_per_file), W)
             page_hits = binomial(rng, reads, with_pages / W)
-            node.reads = ReadDraw(dentry_hits, inode_hits, misses, page_hits, reads - page_hits, recycled)
-            cache = node.reads.page_misses * fs.pages_per_file
+            reads_drawn = ReadDraw(dentry_hits, inode_hits, misses, page_hits, reads - page_hits, recycled)
+            cache = reads_drawn.page_misses * fs.pages_per_file
             # A lookup's dentry and inode (d_alloc, xfs_iget outside a transaction) are GFP_KERNEL;
             # a recycled inode reuses its xfs_inode (the VFS inode is inside it): no new object.
             slab = (misses / params.dentry_objects_per_page
                     + (misses - recycled) / params.inode_objects_per_page)
             plan.pages += cache + slab
             plan.fs_pages += slab + (0.0 if nofs else cache)
-        plan.nodes.append(node)
+        plan.nodes.append(NodeDraw(n, creates, reads_drawn))
     return plan
 
 
@@ -630,10 +686,9 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
     fs = sim.params.filesets[k]
     io = 0.0
     scale = (lambda x: int(thin(sim.rng, x, granted))) if granted < 1.0 else int
-    for node in plan.nodes:
-        n = node.n
-        if node.creates is not None:
-            c = scale(node.creates)
+    for n, creates, reads in plan.nodes:       # NodeDraw layout (plain tuples from the C draws)
+        if creates is not None:
+            c = scale(creates)
             pages = c * fs.pages_per_file
             if fs.replaces:
                 wait = _unlink(sim, n, k, c)
@@ -653,22 +708,22 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 wait = disk.charge(sim, read_service_s(costs, pages, c))
                 io += wait
                 tot.blocked_by_cause[n, FILE_READ] += wait
-        if node.reads is not None:
-            r = node.reads
+        if reads is not None:
+            dentry_hits, inode_hits, r_misses, page_hits, page_misses, r_recycled = reads   # ReadDraw
             rng = sim.rng
             # The cell as Python ints, changed in order and written back once (nothing
             # in between reads it): p_inact, p_ref, p_act, p_dirty, d_ref, d_unref, i_ref, i_unref, i_dirty.
             c = st.lists[:, n, ROOT, k].tolist()
-            fresh = take_values(rng, [c[5], c[4]], scale(r.dentry_hits))[0]
+            fresh = take_values(rng, [c[5], c[4]], scale(dentry_hits))[0]
             c[5] -= fresh
             c[4] += fresh
-            back = take_values(rng, [c[6], c[7]], scale(r.inode_hits))
+            back = take_values(rng, [c[6], c[7]], scale(inode_hits))
             c[6] -= back[0]
             c[7] -= back[1]
-            misses = scale(r.misses)
-            recycled = r.recycled
-            if recycled and misses < r.misses:
-                recycled = int(thin(rng, recycled, misses / r.misses))
+            misses = scale(r_misses)
+            recycled = r_recycled
+            if recycled and misses < r_misses:
+                recycled = int(thin(rng, recycled, misses / r_misses))
             # xfs_iget_cache_hit(): XFS_IRECLAIMABLE inodes come back without IO (as many as
             # XFS still holds now); the others are read, through their cluster buffer.
             recycled = xfs.recycle(sim, n, k, min(recycled, misses))
@@ -687,10 +742,10 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 tot.blocked_by_cause[n, REFAULT_READ] += wait
             shadows = st.workingset.at(n, ROOT)
             was_active = c[2]
-            c[0:3] = accessed(rng, c[0:3], scale(r.page_hits) * fs.pages_per_file)   # access_pages()
+            c[0:3] = accessed(rng, c[0:3], scale(page_hits) * fs.pages_per_file)   # access_pages()
             if c[2] != was_active:
                 shadows.activated(c[2] - was_active)     # mark_page_accessed(): workingset_activation()
-            refetch = scale(r.page_misses)
+            refetch = scale(page_misses)
             if refetch:
                 # add_to_page_cache_lru(): a shadow within the active list's size activates
                 # the page read back (workingset_refault()); the others enter the inactive head.
