@@ -18,7 +18,7 @@ import os
 from setuptools import Extension, setup
 
 SOURCES = ["reclaimlab/native/module.c", "reclaimlab/native/scan.c", "reclaimlab/native/lexer.c",
-           "reclaimlab/native/pairing.c", "reclaimlab/native/outbuf.c"]
+           "reclaimlab/native/pairing.c", "reclaimlab/native/outbuf.c", "reclaimlab/native/cohorts.c"]
 
 
 def numpy_random() -> dict:

@@ -803,6 +803,33 @@ done:
 
 /* ---- module -------------------------------------------------------------------------------- */
 
+/* ---- cohorts ------------------------------------------------------------------------------ */
+
+PyDoc_STRVAR(remove_proportionally_doc,
+"remove_proportionally(col, total, gone) -> bool\n\n"
+"reclaimlab.sim.lruorder.remove_proportionally in C on a 1-d writable int64 buffer (any stride,\n"
+"a column of a cohort block), for 0 < gone < total. False, with col unchanged, when the caller\n"
+"must make the numpy calls (another item type, total not the column's sum).");
+
+static PyObject *py_remove_proportionally(PyObject *self, PyObject *args)
+{
+    PyObject *obj;
+    long long total, gone;
+    if (!PyArg_ParseTuple(args, "OLL:remove_proportionally", &obj, &total, &gone))
+        return NULL;
+    Py_buffer v;
+    if (PyObject_GetBuffer(obj, &v, PyBUF_STRIDES | PyBUF_WRITABLE | PyBUF_FORMAT) < 0) {
+        PyErr_Clear();
+        Py_RETURN_FALSE;
+    }
+    const char *f = v.format ? v.format : "B";
+    int ok = v.ndim == 1 && v.itemsize == 8 && (f[0] == 'l' || f[0] == 'q') && !f[1] && v.strides[0] % 8 == 0
+             && gone > 0 && gone < total
+             && rl_remove_proportionally(v.buf, v.strides[0] / 8, v.shape[0], total, gone);
+    PyBuffer_Release(&v);
+    return PyBool_FromLong(ok);
+}
+
 static PyMethodDef methods[] = {
     {"scan", py_scan, METH_VARARGS, scan_doc},
     {"scan_lines", py_scan_lines, METH_VARARGS, scan_lines_doc},
@@ -817,6 +844,7 @@ static PyMethodDef methods[] = {
     {"block", rl_block, METH_O,
      "block(nbytes) -> writable buffer of nbytes (np.frombuffer it); its memory goes back to a\n"
      "small pool when the last reference is dropped, so the next large output reuses mapped pages."},
+    {"remove_proportionally", py_remove_proportionally, METH_VARARGS, remove_proportionally_doc},
     {"pool_info", rl_pool_info, METH_NOARGS, "pool_info() -> (blocks, bytes) held by the pool of free blocks."},
 #ifdef RL_DRAWS_NUMPY
     {"hypergeometric_chain", rl_hypergeometric_chain, METH_VARARGS, rl_hypergeometric_chain_doc},

@@ -162,6 +162,11 @@ int rl_pair(s64 ns, const s64 *start_pos, const s64 *start_pid, const s64 *start
 s64 rl_descents(int runs, const s64 *const *line, const double *const *time, const s64 *len);
 
 /* ---- outbuf.c: pooled memory for large output arrays ------------------------------------ */
+/* ---- cohorts.c: removals in proportion from a column of cohorts ---- */
+/* col[i * stride], i < n, less its share of `gone` of `total` (lruorder.remove_proportionally);
+ * 1, or 0 with col unchanged when the caller must do it (no memory, total not the column's sum). */
+int rl_remove_proportionally(s64 *col, s64 stride, s64 n, s64 total, s64 gone);
+
 #ifdef Py_PYTHON_H
 extern PyTypeObject rl_BlockType;
 PyObject *rl_block(PyObject *module, PyObject *nbytes);
