@@ -680,76 +680,85 @@ def _plan_numpy(sim: Sim, k: int, seconds: float) -> FilesetPlan:
 
 
 def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
-    """Carry out ``granted`` of a plan; returns seconds of IO the task waited."""
+    """Carry out ``granted`` of a plan; returns seconds of IO the task waited.
+
+    Every step below that has a count of 0 to apply is skipped: it would draw
+    nothing (a binomial or hypergeometric draw of 0 takes nothing from the
+    stream), change no count and charge no IO. Most of a step's counts are 0
+    (no file created this step on a node, every read a hit), so the skips are
+    most of this function's speed, not a change of what it does.
+    """
     st, costs, tot = sim.st, sim.costs, sim.totals
     k = plan.k
     fs = sim.params.filesets[k]
+    ppf = fs.pages_per_file
     io = 0.0
-    scale = (lambda x: int(thin(sim.rng, x, granted))) if granted < 1.0 else int
+    rng = sim.rng
+    full = not granted < 1.0          # as the share was always tested (NaN: full)
     for n, creates, reads in plan.nodes:       # NodeDraw layout (plain tuples from the C draws)
-        if creates is not None:
-            c = scale(creates)
-            pages = c * fs.pages_per_file
-            if fs.replaces:
-                wait = _unlink(sim, n, k, c)
-                io += wait
-                if wait:                     # adding 0.0 changes nothing: skip numpy's scalar update
-                    tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
-            # The created file's dentry, unused after the close: dput() -> retain_dentry() ->
-            # d_lru_add(), at the dentry LRU's tail without DCACHE_REFERENCED (fs/dcache.c).
-            st.d_unref[n, ROOT, k] += c
-            st.slab_order.add_dentries(n, ROOT, k, c, st.order.now, referenced=False)
-            st.order.add(n, ROOT, k, pages)         # new pages enter the inactive list's head
-            if fs.writes:
-                st.p_dirty[n, ROOT, k] += pages
-                st.i_dirty[n, ROOT, k] += c
-            else:
-                st.p_ref[n, ROOT, k] += pages
-                wait = disk.charge(sim, read_service_s(costs, pages, c))
-                io += wait
-                tot.blocked_by_cause[n, FILE_READ] += wait
+        if creates:
+            c = creates if full else int(thin(rng, creates, granted))
+            if c:
+                io += _create(sim, n, k, c)
         if reads is not None:
             dentry_hits, inode_hits, r_misses, page_hits, page_misses, r_recycled = reads   # ReadDraw
-            rng = sim.rng
             # The cell as Python ints, changed in order and written back once (nothing
             # in between reads it): p_inact, p_ref, p_act, p_dirty, d_ref, d_unref, i_ref, i_unref, i_dirty.
             c = st.lists[:, n, ROOT, k].tolist()
-            fresh = take_values(rng, [c[5], c[4]], scale(dentry_hits))[0]
-            c[5] -= fresh
-            c[4] += fresh
-            back = take_values(rng, [c[6], c[7]], scale(inode_hits))
-            c[6] -= back[0]
-            c[7] -= back[1]
-            misses = scale(r_misses)
-            recycled = r_recycled
-            if recycled and misses < r_misses:
-                recycled = int(thin(rng, recycled, misses / r_misses))
-            # xfs_iget_cache_hit(): XFS_IRECLAIMABLE inodes come back without IO (as many as
-            # XFS still holds now); the others are read, through their cluster buffer.
-            recycled = xfs.recycle(sim, n, k, min(recycled, misses))
+            changed = False
+            # Each count is thinned to the granted share just before it is used (the draws' order).
+            if not full:
+                dentry_hits = _scaled(rng, dentry_hits, granted)
+            if dentry_hits:
+                fresh = take_values(rng, [c[5], c[4]], dentry_hits)[0]
+                c[5] -= fresh
+                c[4] += fresh
+                changed = True
+            found = 0
+            if not full:
+                inode_hits = _scaled(rng, inode_hits, granted)
+            if inode_hits:
+                back = take_values(rng, [c[6], c[7]], inode_hits)
+                c[6] -= back[0]
+                c[7] -= back[1]
+                found = back[0] + back[1]
+                changed = True
+            misses = r_misses if full else _scaled(rng, r_misses, granted)
+            if misses:
+                recycled = r_recycled
+                if recycled and misses < r_misses:
+                    recycled = int(thin(rng, recycled, misses / r_misses))
+                # xfs_iget_cache_hit(): XFS_IRECLAIMABLE inodes come back without IO (as many as
+                # XFS still holds now); the others are read, through their cluster buffer.
+                recycled = xfs.recycle(sim, n, k, min(recycled, misses))
             # New dentries (an inode found again, or a miss), unused after the read: d_lru_add()
             # puts them at the dentry LRU's tail without DCACHE_REFERENCED; the next lookup sets it.
-            c[5] += back[0] + back[1] + misses
-            st.slab_order.add_dentries(n, ROOT, k, back[0] + back[1] + misses, st.order.now, referenced=False)
+            if found + misses:
+                c[5] += found + misses
+                st.slab_order.add_dentries(n, ROOT, k, found + misses, st.order.now, referenced=False)
+                changed = True
             if misses:
                 tot.refaults[n, ROOT, DENTRY] += misses
                 tot.refaults[n, ROOT, INODE] += misses
                 tot.refaults[n, ROOT, XFS_INODE] += misses - recycled
-            reads = xfs.lookup_cluster_reads(sim, n, misses - recycled)
-            wait = disk.charge(sim, reads * costs.disk_read_ms * 1e-3)
-            io += wait
-            if wait:
-                tot.blocked_by_cause[n, REFAULT_READ] += wait
+                reads_io = xfs.lookup_cluster_reads(sim, n, misses - recycled)
+                if reads_io:
+                    wait = disk.charge(sim, reads_io * costs.disk_read_ms * 1e-3)
+                    io += wait
+                    if wait:
+                        tot.blocked_by_cause[n, REFAULT_READ] += wait
             shadows = st.workingset.at(n, ROOT)
-            was_active = c[2]
-            c[0:3] = accessed(rng, c[0:3], scale(page_hits) * fs.pages_per_file)   # access_pages()
-            if c[2] != was_active:
-                shadows.activated(c[2] - was_active)     # mark_page_accessed(): workingset_activation()
-            refetch = scale(page_misses)
+            hits = page_hits if full else _scaled(rng, page_hits, granted)
+            if hits:
+                was_active = c[2]
+                c[0:3] = accessed(rng, c[0:3], hits * ppf)        # access_pages()
+                if c[2] != was_active:
+                    shadows.activated(c[2] - was_active)     # mark_page_accessed(): workingset_activation()
+                changed = True
+            refetch = page_misses if full else _scaled(rng, page_misses, granted)
             if refetch:
                 # add_to_page_cache_lru(): a shadow within the active list's size activates
                 # the page read back (workingset_refault()); the others enter the inactive head.
-                ppf = fs.pages_per_file
                 missing = max(fs.working_set // sim.params.nodes, 1) * ppf - sum(c[0:4])   # as _plan's W
                 act = st.p_act[n, ROOT].tolist()       # Python ints: cheaper than numpy's sum and index
                 active_file = sum(act) - act[k] + c[2]
@@ -757,13 +766,47 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 c[2] += hot * ppf
                 c[1] += (refetch - hot) * ppf
                 st.order.add(n, ROOT, k, (refetch - hot) * ppf)   # read back: at the head
-            st.lists[:, n, ROOT, k] = c
+                changed = True
+            if changed:
+                st.lists[:, n, ROOT, k] = c
             if refetch:
-                tot.page_refaults[n] += refetch * fs.pages_per_file
-            wait = disk.charge(sim, read_service_s(costs, refetch * fs.pages_per_file, refetch))
-            io += wait
-            if wait:
-                tot.blocked_by_cause[n, REFAULT_READ] += wait
+                tot.page_refaults[n] += refetch * ppf
+                wait = disk.charge(sim, read_service_s(costs, refetch * ppf, refetch))
+                io += wait
+                if wait:
+                    tot.blocked_by_cause[n, REFAULT_READ] += wait
+    return io
+
+
+def _scaled(rng: np.random.Generator, count: int, granted: float) -> int:
+    """``count`` thinned to the ``granted`` share (a draw only when there is something to thin)."""
+    return int(thin(rng, count, granted)) if count else 0
+
+
+def _create(sim: Sim, n: int, k: int, c: int) -> float:
+    """``c`` new files of set ``k`` on node ``n`` (replacing as many old ones if the set does); the IO wait."""
+    st, tot = sim.st, sim.totals
+    fs = sim.params.filesets[k]
+    pages = c * fs.pages_per_file
+    io = 0.0
+    if fs.replaces:
+        wait = _unlink(sim, n, k, c)
+        io += wait
+        if wait:                     # adding 0.0 changes nothing: skip numpy's scalar update
+            tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
+    # The created file's dentry, unused after the close: dput() -> retain_dentry() ->
+    # d_lru_add(), at the dentry LRU's tail without DCACHE_REFERENCED (fs/dcache.c).
+    st.d_unref[n, ROOT, k] += c
+    st.slab_order.add_dentries(n, ROOT, k, c, st.order.now, referenced=False)
+    st.order.add(n, ROOT, k, pages)         # new pages enter the inactive list's head
+    if fs.writes:
+        st.p_dirty[n, ROOT, k] += pages
+        st.i_dirty[n, ROOT, k] += c
+    else:
+        st.p_ref[n, ROOT, k] += pages
+        wait = disk.charge(sim, read_service_s(sim.costs, pages, c))
+        io += wait
+        tot.blocked_by_cause[n, FILE_READ] += wait
     return io
 
 
