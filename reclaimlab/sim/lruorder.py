@@ -104,6 +104,9 @@ class InactiveOrder:
     def __init__(self, sets: int) -> None:
         self.sets = sets
         self.rows = np.zeros((64, sets), np.int64)     # cohorts, oldest at self.start
+        # The same memory as a memoryview: add() changes one count, which a memoryview's
+        # item access does without numpy's scalar boxing (kept in step with self.rows).
+        self._items = memoryview(self.rows)
         self.stamps = np.full(64, -np.inf)
         self.start = 0          # the oldest cohort still holding pages (or self.end)
         self.end = 0            # one past the newest cohort
@@ -124,6 +127,7 @@ class InactiveOrder:
             rows[live:] = 0
             stamps[live:] = -np.inf
             self.rows, self.stamps = rows, stamps
+            self._items = memoryview(rows)
             self.start, self.end = 0, live
         i = self.end
         self.rows[i] = 0
@@ -139,8 +143,9 @@ class InactiveOrder:
         i = self.end - 1
         if i < self.start or self.head_stamp != stamp:
             i = self._append(stamp)
-        self.rows[i, k] += pages
-        self.known[k] += int(pages)
+        pages = int(pages)
+        self._items[i, k] += pages
+        self.known[k] += pages
 
     def spread(self, counts: list[int], cohorts: int = INITIAL_COHORTS, stamp: float = -1.0) -> None:
         """Put ``counts`` pages per set on the list, each set evenly over ``cohorts`` cohorts (a warm start)."""
