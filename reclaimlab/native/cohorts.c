@@ -16,9 +16,19 @@
 
 #include "native.h"
 
-/* numpy's floor division and remainder of int64 by a positive divisor. */
+/* numpy's floor division of int64 by a positive divisor. Shares and totals of counts are far
+ * below 2**53, where a double quotient is within one of the exact one: corrected here, it saves
+ * the 64-bit integer division, most of this function's time. */
 static inline s64 floor_div(s64 a, s64 b)
 {
+    if (a >= 0 && a < ((s64)1 << 53) && b < ((s64)1 << 53)) {
+        s64 q = (s64)((double)a / (double)b);
+        if (q * b > a)
+            q--;
+        else if ((q + 1) * b <= a)
+            q++;
+        return q;
+    }
     s64 q = a / b;
     return (a % b != 0 && a < 0) ? q - 1 : q;
 }
@@ -26,9 +36,11 @@ static inline s64 floor_div(s64 a, s64 b)
 /* Up to this many extra items are placed by insertion into a short sorted list; more by qsort. */
 #define TOP_INSERT 64
 
+/* A nonzero entry of the column: its index, its share q and the remainder of its division. */
 typedef struct {
     s64 frac;
     s64 i;
+    s64 q;
 } rem_t;
 
 /* Larger remainder first, then the earlier entry: a total order, so qsort's result is unique. */
@@ -40,68 +52,70 @@ static int by_remainder(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* A buffer of n entries kept between calls (callers hold the GIL: one call at a time). */
+static rem_t *entries(s64 n)
+{
+    static rem_t *buf;
+    static s64 cap;
+    if (n > cap) {
+        s64 want = n > 2 * cap ? n : 2 * cap;
+        rem_t *p = realloc(buf, want * sizeof *p);
+        if (!p)
+            return NULL;
+        buf = p;
+        cap = want;
+    }
+    return buf;
+}
+
 int rl_remove_proportionally(s64 *col, s64 stride, s64 n, s64 total, s64 gone)
 {
-    if (total <= 0)
+    rem_t *r = total > 0 ? entries(n > 0 ? n : 1) : NULL;
+    if (!r)
         return 0;
-    s64 small_q[256];
-    rem_t small_r[256];
-    s64 *q = n <= 256 ? small_q : malloc(n * sizeof *q);
-    rem_t *r = n <= 256 ? small_r : malloc(n * sizeof *r);
-    int ok = q && r;
-    if (ok) {
-        s64 sum = 0;
-        s64 with = 0;
-        for (s64 i = 0; i < n; i++) {
-            if (col[i * stride] == 0) {      /* most cohorts hold nothing of a given set */
-                q[i] = 0;
-                continue;
-            }
-            s64 share = (s64)((u64)col[i * stride] * (u64)gone);     /* wraps as numpy's int64 */
-            q[i] = floor_div(share, total);
-            sum += q[i];
-            s64 frac = share - (s64)((u64)q[i] * (u64)total);
-            if (frac) {
-                r[with].frac = frac;
-                r[with].i = i;
-                with++;
-            }
-        }
-        s64 rem = gone - sum;
-        if (rem < 0) {
-            ok = 0;     /* not a proportional split (total is not the column's sum): numpy's way */
-        } else if (rem > 0) {
-            if (rem <= TOP_INSERT) {
-                /* The rem best, kept sorted in top[] as the entries come in index order: one
-                 * joins only with a larger remainder than the last kept (an earlier entry wins a
-                 * tie), after every kept one with a remainder at least its own. */
-                rem_t top[TOP_INSERT];
-                s64 kept = 0;
-                for (s64 j = 0; j < with; j++) {
-                    if (kept == rem && r[j].frac <= top[kept - 1].frac)
-                        continue;
-                    s64 at = kept < rem ? kept++ : kept - 1;
-                    while (at > 0 && top[at - 1].frac < r[j].frac) {
-                        top[at] = top[at - 1];
-                        at--;
-                    }
-                    top[at] = r[j];
-                }
-                for (s64 j = 0; j < kept; j++)
-                    q[top[j].i] += 1;
-            } else {
-                qsort(r, with, sizeof *r, by_remainder);
-                for (s64 j = 0; j < with && j < rem; j++)
-                    q[r[j].i] += 1;
-            }
-        }
-        if (ok)
-            for (s64 i = 0; i < n; i++)
-                col[i * stride] -= q[i];
+    /* The nonzero entries (most cohorts hold nothing of a given set), in index order. */
+    s64 sum = 0, m = 0;
+    for (s64 i = 0; i < n; i++) {
+        s64 c = col[i * stride];
+        if (c == 0)
+            continue;
+        s64 share = (s64)((u64)c * (u64)gone);     /* wraps as numpy's int64 */
+        s64 q = floor_div(share, total);
+        r[m].q = q;
+        r[m].frac = share - (s64)((u64)q * (u64)total);
+        r[m].i = i;
+        sum += q;
+        m++;
     }
-    if (q != small_q)
-        free(q);
-    if (r != small_r)
-        free(r);
-    return ok;
+    s64 rem = gone - sum;
+    if (rem < 0)
+        return 0;       /* not a proportional split (total is not the column's sum): numpy's way */
+    for (s64 j = 0; j < m; j++)
+        col[r[j].i * stride] -= r[j].q;
+    if (rem == 0)
+        return 1;
+    if (rem <= TOP_INSERT) {
+        /* The rem best, kept sorted in top[] as the entries come in index order: one joins only
+         * with a larger remainder than the last kept (an earlier entry wins a tie), after every
+         * kept one with a remainder at least its own. */
+        rem_t top[TOP_INSERT];
+        s64 kept = 0;
+        for (s64 j = 0; j < m; j++) {
+            if (r[j].frac == 0 || (kept == rem && r[j].frac <= top[kept - 1].frac))
+                continue;
+            s64 at = kept < rem ? kept++ : kept - 1;
+            while (at > 0 && top[at - 1].frac < r[j].frac) {
+                top[at] = top[at - 1];
+                at--;
+            }
+            top[at] = r[j];
+        }
+        for (s64 j = 0; j < kept; j++)
+            col[top[j].i * stride] -= 1;
+    } else {
+        qsort(r, m, sizeof *r, by_remainder);      /* remainders of 0 last */
+        for (s64 j = 0; j < m && j < rem && r[j].frac > 0; j++)
+            col[r[j].i * stride] -= 1;
+    }
+    return 1;
 }
