@@ -368,7 +368,7 @@ def test_fileset_draws_are_the_python_plans(nodes, creates, working_set, nofs):
             sim.st.lists[:, :, ROOT, 0] = cells
             sim.st.x_clean_set[:, 0] = xcs
         seconds = float(g.choice([0.0, 1e-3, 0.05, 0.2, 3.0]))
-        got = workload._plan(a, 0, seconds, spec)
+        got = workload._plans(a, (spec,), seconds)[0]
         want = workload._plan_numpy(b, 0, seconds)
         assert (got.k, got.pages, got.fs_pages) == (want.k, want.pages, want.fs_pages)
         assert got.nodes == want.nodes               # NodeDraw and ReadDraw are tuples: compared item by item
@@ -383,8 +383,26 @@ def test_fileset_draws_leave_what_numpy_refuses_to_python():
     sim = _plan_sim(2, 1, 0.0, 4000, False)
     sim.st.lists[5, 1, ROOT, 0] = -5           # d_unref on node 1
     before = sim.rng.bit_generator.state
-    assert _native.fileset_draws(sim.rng, sim.st.lists, sim.st.x_clean_set, workload.draw_spec(sim.params, 0),
-                                 0.05) is None
+    specs = (workload.draw_spec(sim.params, 1), workload.draw_spec(sim.params, 0))    # the bad one second
+    assert _native.fileset_draws(sim.rng, sim.st.lists, sim.st.x_clean_set, specs, 0.05) is None
     assert sim.rng.bit_generator.state == before
     with pytest.raises(ValueError):
         workload._plan(sim, 0, 0.05)
+
+
+def test_fileset_draws_of_an_actors_sets_follow_one_another():
+    """One call for all of an actor's sets draws them in turn, as _plan_numpy set after set."""
+    from reclaimlab.sim import workload
+    from reclaimlab.sim.state import ROOT
+
+    a, b = _plan_sim(2, 6, 30.0, 4000, False), _plan_sim(2, 6, 30.0, 4000, False)
+    specs = (workload.draw_spec(a.params, 0), workload.draw_spec(a.params, 1))
+    g = np.random.default_rng(2)
+    for _ in range(200):
+        cells = g.integers(0, 3000, size=(9, 2, 2))
+        for sim in (a, b):
+            sim.st.lists[:, :, ROOT, :] = cells
+        got = workload._plans(a, specs, 0.5)
+        want = [workload._plan_numpy(b, 0, 0.5), workload._plan_numpy(b, 1, 0.5)]
+        assert [(p.k, p.pages, p.fs_pages, p.nodes) for p in got] == [(p.k, p.pages, p.fs_pages, p.nodes) for p in want]
+    assert _same_position(a.rng, b.rng)

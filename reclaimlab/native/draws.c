@@ -481,68 +481,52 @@ typedef struct {
     double cached;           /* with_pages / W: share of the set's files with pages cached */
 } reads_in;
 
-const char rl_fileset_draws_doc[] =
-    "fileset_draws(rng, lists, x_clean_set, spec, seconds) -> (pages, fs_pages, nodes), or None\n\n"
-    "reclaimlab.sim.workload._plan_numpy in C: file set k's draws on each node for `seconds` of\n"
-    "its task's time, in the same order from the same stream. lists is State.lists (int64,\n"
-    "(9, nodes, memcgs, sets)), x_clean_set State.x_clean_set (int64, (nodes, sets)); spec is\n"
-    "workload.DrawSpec (k, m, creates_per_s, W, reads_per_s, pages_per_file, per_created,\n"
-    "dentry_objects_per_page, inode_objects_per_page, nofs). nodes[n] is (n, creates or None,\n"
-    "(dentry_hits, inode_hits, misses, page_hits, page_misses, recycled) or None). None, with\n"
-    "nothing drawn, when a draw's argument is one numpy would refuse (or the C draws treat\n"
-    "otherwise): the caller then makes the Python draws, which raise or draw as before.";
-
-PyObject *rl_fileset_draws(PyObject *self, PyObject *args)
-{
-    PyObject *rng, *lists_obj, *xcs_obj;
+/* One file set's step as its spec (workload.DrawSpec) gives it, and each node's read inputs. */
+typedef struct {
     Py_ssize_t k, m;
     long long W, ppf;
-    double creates_per_s, reads_per_s, per_created, dopp, iopp, seconds;
+    double creates_per_s, reads_per_s, per_created, dopp, iopp, creates_lam;
     int nofs;
-    if (!PyArg_ParseTuple(args, "OOO(nndLdLdddp)d:fileset_draws", &rng, &lists_obj, &xcs_obj, &k, &m,
-                          &creates_per_s, &W, &reads_per_s, &ppf, &per_created, &dopp, &iopp, &nofs, &seconds))
-        return NULL;
-    Py_buffer lv, xv;
-    if (!get_counts(lists_obj, 4, &lv))
-        Py_RETURN_NONE;
-    if (!get_counts(xcs_obj, 2, &xv)) {
-        PyBuffer_Release(&lv);
-        Py_RETURN_NONE;
-    }
-    const Py_ssize_t N = lv.shape[1], M = lv.shape[2], K = lv.shape[3];
-    PyObject *result = NULL;
     reads_in in[MAX_CHAIN];
-    int ok = lv.shape[0] >= LIST_ROWS && xv.shape[0] == N && xv.shape[1] == K && k >= 0 && k < K && m >= 0
-             && m < M && N <= MAX_CHAIN;
-    /* Every draw's argument first, as the Python draws would see it (draw.poisson, draw.thin,
-     * draw.binomial, draw.multinomial_values): anything they would not pass to the C draws
-     * sends the whole plan to Python, before anything is drawn. */
-    double creates_lam = creates_per_s * seconds / (double)N;
-    if (creates_lam < 0.0)
-        creates_lam = 0.0;           /* max(mean, 0.0) */
-    if (creates_per_s != 0.0 && !(creates_lam >= 0.0 && creates_lam <= POISSON_FAST_MAX))
-        ok = 0;
-    const s64 *cells = lv.buf, *xcs = xv.buf;
-    for (Py_ssize_t n = 0; ok && W && n < N; n++) {
+} fileset_t;
+
+/* Parse spec into *f and read its inputs from the state; 1 when every draw's argument is one the
+ * Python draws (draw.poisson, draw.thin, draw.binomial, draw.multinomial_values) would pass to
+ * the C draws, 0 when not, -1 on error. Nothing is drawn. */
+static int fileset_prepare(fileset_t *f, PyObject *spec, const Py_buffer *lv, const Py_buffer *xv, double seconds)
+{
+    if (!PyArg_ParseTuple(spec, "nndLdLdddp:DrawSpec", &f->k, &f->m, &f->creates_per_s, &f->W, &f->reads_per_s,
+                          &f->ppf, &f->per_created, &f->dopp, &f->iopp, &f->nofs))
+        return -1;
+    const Py_ssize_t N = lv->shape[1], M = lv->shape[2], K = lv->shape[3];
+    if (!(lv->shape[0] >= LIST_ROWS && xv->shape[0] == N && xv->shape[1] == K && f->k >= 0 && f->k < K
+          && f->m >= 0 && f->m < M && N <= MAX_CHAIN))
+        return 0;
+    f->creates_lam = f->creates_per_s * seconds / (double)N;
+    if (f->creates_lam < 0.0)
+        f->creates_lam = 0.0;           /* max(mean, 0.0) */
+    if (f->creates_per_s != 0.0 && !(f->creates_lam >= 0.0 && f->creates_lam <= POISSON_FAST_MAX))
+        return 0;
+    const s64 *cells = lv->buf, *xcs = xv->buf;
+    const long long W = f->W, ppf = f->ppf;
+    for (Py_ssize_t n = 0; W && n < N; n++) {
         s64 c[LIST_ROWS];
         for (int i = 0; i < LIST_ROWS; i++)
-            c[i] = cells[((i * N + n) * M + m) * K + k];
-        reads_in *r = &in[n];
-        r->lam = (double)W * reads_per_s * seconds;
+            c[i] = cells[((i * N + n) * M + f->m) * K + f->k];
+        reads_in *r = &f->in[n];
+        r->lam = (double)W * f->reads_per_s * seconds;
         if (r->lam < 0.0)
             r->lam = 0.0;
         s64 D = c[D_REF] + c[D_UNREF], U = c[I_REF] + c[I_UNREF];
         s64 pages = c[P_INACT] + c[P_REF] + c[P_ACT] + c[P_DIRTY];
-        if (!(r->lam >= 0.0 && r->lam <= POISSON_FAST_MAX) || D < 0 || U < 0 || pages < 0 || W < 1 || ppf < 1) {
-            ok = 0;
-            break;
-        }
+        if (!(r->lam >= 0.0 && r->lam <= POISSON_FAST_MAX) || D < 0 || U < 0 || pages < 0 || W < 1 || ppf < 1)
+            return 0;
         double pd = fmin_py((double)D / (double)W, 1.0);
         double pu = fmin_py((double)U / (double)W, 1.0 - pd);
         r->pv[0] = pd;
         r->pv[1] = pu;
         r->pv[2] = fmax_py(1.0 - pd - pu, 0.0);
-        s64 x = xcs[n * K + k];
+        s64 x = xcs[n * K + f->k];
         s64 evicted = W - D - U;
         double share = evicted <= 0 ? 0.0 : fmin_py((double)x / (double)evicted, 1.0);
         r->recycle = share < 0.0 ? 0.0 : share > 1.0 ? 1.0 : share;
@@ -552,64 +536,121 @@ PyObject *rl_fileset_draws(PyObject *self, PyObject *args)
             with_pages = W;
         r->cached = (double)with_pages / (double)W;
         if (!multinomial_shares(r->pv, 3, r->share) || !(r->cached >= 0.0 && r->cached <= 1.0))
-            ok = 0;
+            return 0;
     }
-    if (!ok) {
-        result = Py_NewRef(Py_None);
-        goto done;
-    }
+    return 1;
+}
+
+/* The draws of a prepared file set on each of N nodes, in _plan_numpy's order, as
+ * (pages, fs_pages, [(n, creates or None, (dentry_hits, ..., recycled) or None), ...]). */
+static PyObject *fileset_draw(const fileset_t *f, bitgen_t *bitgen, Py_ssize_t N)
+{
     PyObject *nodes = PyList_New(N);
     if (!nodes)
-        goto done;
-    held_t h;
-    int held = hold(rng, &h);
-    if (held <= 0) {
-        Py_DECREF(nodes);
-        result = held < 0 ? NULL : Py_NewRef(Py_None);
-        goto done;
-    }
+        return NULL;
     double plan_pages = 0.0, plan_fs = 0.0;
-    int failed = 0;
     for (Py_ssize_t n = 0; n < N; n++) {
         PyObject *creates = Py_NewRef(Py_None), *reads = Py_NewRef(Py_None);
-        if (creates_per_s != 0.0) {
-            s64 made = random_poisson(h.bitgen, creates_lam);
-            double pages = (double)made * per_created;
+        if (f->creates_per_s != 0.0) {
+            s64 made = random_poisson(bitgen, f->creates_lam);
+            double pages = (double)made * f->per_created;
             plan_pages += pages;
-            plan_fs += nofs ? 0.0 : pages;
+            plan_fs += f->nofs ? 0.0 : pages;
             Py_SETREF(creates, PyLong_FromLongLong(made));
         }
-        if (W) {
-            const reads_in *r = &in[n];
-            s64 count = random_poisson(h.bitgen, r->lam), hit[3], recycled = 0;
-            multinomial_draw(h.bitgen, count, r->share, 3, hit);
+        if (f->W) {
+            const reads_in *r = &f->in[n];
+            s64 count = random_poisson(bitgen, r->lam), hit[3], recycled = 0;
+            multinomial_draw(bitgen, count, r->share, 3, hit);
             if (hit[2] && r->thin)
-                recycled = random_binomial(h.bitgen, r->recycle, hit[2], &binomial_cache);
-            s64 page_hits = random_binomial(h.bitgen, r->cached, count, &binomial_cache);
+                recycled = random_binomial(bitgen, r->recycle, hit[2], &binomial_cache);
+            s64 page_hits = random_binomial(bitgen, r->cached, count, &binomial_cache);
             s64 page_misses = count - page_hits;
-            s64 cache = page_misses * ppf;
-            double slab = (double)hit[2] / dopp + (double)(hit[2] - recycled) / iopp;
+            s64 cache = page_misses * f->ppf;
+            double slab = (double)hit[2] / f->dopp + (double)(hit[2] - recycled) / f->iopp;
             plan_pages += (double)cache + slab;
-            plan_fs += slab + (nofs ? 0.0 : (double)cache);
+            plan_fs += slab + (f->nofs ? 0.0 : (double)cache);
             Py_SETREF(reads, Py_BuildValue("(LLLLLL)", hit[0], hit[1], hit[2], page_hits, page_misses, recycled));
         }
         PyObject *node = creates && reads ? Py_BuildValue("(nOO)", n, creates, reads) : NULL;
         Py_XDECREF(creates);
         Py_XDECREF(reads);
         if (!node) {
-            failed = 1;
-            break;
+            Py_DECREF(nodes);
+            return NULL;
         }
         PyList_SET_ITEM(nodes, n, node);
     }
-    if (release(&h) < 0 || failed) {
-        Py_DECREF(nodes);
+    return Py_BuildValue("(ddN)", plan_pages, plan_fs, nodes);
+}
+
+const char rl_fileset_draws_doc[] =
+    "fileset_draws(rng, lists, x_clean_set, specs, seconds) -> [(pages, fs_pages, nodes), ...], or None\n\n"
+    "reclaimlab.sim.workload._plan_numpy in C for each spec in turn: a file set's draws on each\n"
+    "node for `seconds` of its task's time, in the same order from the same stream. lists is\n"
+    "State.lists (int64, (9, nodes, memcgs, sets)), x_clean_set State.x_clean_set (int64,\n"
+    "(nodes, sets)); each spec is a workload.DrawSpec (k, m, creates_per_s, W, reads_per_s,\n"
+    "pages_per_file, per_created, dentry_objects_per_page, inode_objects_per_page, nofs).\n"
+    "nodes[n] is (n, creates or None, (dentry_hits, inode_hits, misses, page_hits, page_misses,\n"
+    "recycled) or None). None, with nothing drawn, when a draw's argument is one numpy would\n"
+    "refuse (or the C draws treat otherwise): the caller then makes the Python draws, which\n"
+    "raise or draw as before.";
+
+PyObject *rl_fileset_draws(PyObject *self, PyObject *args)
+{
+    PyObject *rng, *lists_obj, *xcs_obj, *specs_obj;
+    double seconds;
+    if (!PyArg_ParseTuple(args, "OOOOd:fileset_draws", &rng, &lists_obj, &xcs_obj, &specs_obj, &seconds))
+        return NULL;
+    PyObject *specs = PySequence_Fast(specs_obj, "specs must be a sequence of DrawSpec");
+    if (!specs)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(specs);
+    PyObject *result = NULL;
+    fileset_t *f = PyMem_Malloc((count ? count : 1) * sizeof *f);
+    Py_buffer lv = {0}, xv = {0};
+    int have_l = 0, have_x = 0;
+    if (!f) {
+        PyErr_NoMemory();
         goto done;
     }
-    result = Py_BuildValue("(ddN)", plan_pages, plan_fs, nodes);
+    have_l = get_counts(lists_obj, 4, &lv);
+    have_x = have_l && get_counts(xcs_obj, 2, &xv);
+    int ok = have_x;
+    /* Every file set's inputs first: nothing is drawn unless the C draws can make all of them. */
+    for (Py_ssize_t j = 0; ok && j < count; j++) {
+        ok = fileset_prepare(&f[j], PySequence_Fast_GET_ITEM(specs, j), &lv, &xv, seconds);
+        if (ok < 0)
+            goto done;
+    }
+    if (!ok) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    held_t h;
+    int held = hold(rng, &h);
+    if (held <= 0) {
+        result = held < 0 ? NULL : Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *out = PyList_New(count);
+    for (Py_ssize_t j = 0; out && j < count; j++) {
+        PyObject *plan = fileset_draw(&f[j], h.bitgen, lv.shape[1]);
+        if (!plan)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, j, plan);
+    }
+    if (release(&h) < 0)
+        Py_CLEAR(out);
+    result = out;
 done:
-    PyBuffer_Release(&lv);
-    PyBuffer_Release(&xv);
+    if (have_l)
+        PyBuffer_Release(&lv);
+    if (have_x)
+        PyBuffer_Release(&xv);
+    PyMem_Free(f);
+    Py_DECREF(specs);
     return result;
 }
 

@@ -313,17 +313,18 @@ def poisson(rng: np.random.Generator, mean) -> np.ndarray:
     return rng.poisson(np.maximum(np.asarray(mean, dtype=float), 0.0))
 
 
-def fileset_draws(rng: np.random.Generator, lists: np.ndarray, x_clean_set: np.ndarray, spec: tuple,
-                  seconds: float) -> tuple[float, float, list[tuple]] | None:
-    """A file set's step on every node drawn in one compiled call, or None (draw them in Python).
+def fileset_draws(rng: np.random.Generator, lists: np.ndarray, x_clean_set: np.ndarray, specs: tuple,
+                  seconds: float) -> list[tuple[float, float, list[tuple]]] | None:
+    """File sets' steps on every node drawn in one compiled call, or None (draw them in Python).
 
     :func:`reclaimlab.sim.workload._plan_numpy` makes a dozen scalar draws per
     file set and step through the functions above, each wrapped in Python
     arithmetic; the compiled module makes the same draws from the same stream
-    in the same order, on the counts read from the state's arrays, and the
-    same float arithmetic for the pages they need. None when the module lacks
-    it or any argument is one the Python draws would not pass to it.
+    in the same order (``specs`` one after the other), on the counts read from
+    the state's arrays, and the same float arithmetic for the pages they need.
+    None when the module lacks it or any argument is one the Python draws
+    would not pass to it; then nothing was drawn.
     """
     if _c_fileset_draws is None:
         return None
-    return _c_fileset_draws(rng, lists, x_clean_set, spec, seconds)
+    return _c_fileset_draws(rng, lists, x_clean_set, specs, seconds)

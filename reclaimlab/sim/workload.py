@@ -349,7 +349,7 @@ def plan(sim: Sim, actor: Actor) -> StepPlan | None:
     # Rates are the actor's total: the awake tasks do work.sum() / tasks of it.
     if len(actor.specs) != len(actor.filesets):
         actor.specs = tuple(draw_spec(sim.params, k) for k in actor.filesets)
-    plans = [_plan(sim, spec.k, total / tasks, spec) for spec in actor.specs]
+    plans = _plans(sim, actor.specs, total / tasks)
     share = work / total
     need = sum(p.pages for p in plans) * share
     fs = sum(p.fs_pages for p in plans) * share
@@ -617,21 +617,25 @@ def _get_memory(sim: Sim, need: float, awake: float, fs_share: float) -> tuple[f
     return float(min(1.0, room / need)), spent
 
 
-def _plan(sim: Sim, k: int, seconds: float, spec: DrawSpec | None = None) -> FilesetPlan:
-    """Draw what file set ``k`` does in ``seconds`` of its task's time, per node.
+def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
+    """Draw what file set ``k`` does in ``seconds`` of its task's time, per node (:func:`_plans`)."""
+    return _plans(sim, (draw_spec(sim.params, k),), seconds)[0]
+
+
+def _plans(sim: Sim, specs: tuple[DrawSpec, ...], seconds: float) -> list[FilesetPlan]:
+    """Draw what each file set of ``specs`` does in ``seconds`` of its task's time, per node, in turn.
 
     The draws are made in one compiled call when the extension has it
     (:func:`~.draw.fileset_draws`: the same numbers, floats and order as
-    :func:`_plan_numpy`, which it runs a dozen times a step); ``spec`` is
-    :func:`draw_spec` of ``k``, made once by the caller.
+    :func:`_plan_numpy` on each set, which it runs a dozen times a step);
+    ``specs`` are :func:`draw_spec` of the sets, made once by the caller.
     """
-    spec = spec or draw_spec(sim.params, k)
     st = sim.st
-    if type(spec.W) is int and type(spec.pages_per_file) is int:
-        out = fileset_draws(sim.rng, st.lists, st.x_clean_set, spec, seconds)
+    if all(type(s.W) is int and type(s.pages_per_file) is int for s in specs):
+        out = fileset_draws(sim.rng, st.lists, st.x_clean_set, specs, seconds)
         if out is not None:
-            return FilesetPlan(k, *out)
-    return _plan_numpy(sim, k, seconds)
+            return [FilesetPlan(spec.k, *drawn) for spec, drawn in zip(specs, out)]
+    return [_plan_numpy(sim, spec.k, seconds) for spec in specs]
 
 
 def _plan_numpy(sim: Sim, k: int, seconds: float) -> FilesetPlan:
