@@ -292,17 +292,27 @@ def anon_need(params, age: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np
     P = params.job_process_pages
     if not P or life == float("inf"):
         return np.zeros_like(work), np.zeros_like(work)
-    # Per task in Python floats (a handful of tasks): the same IEEE operations as numpy's
-    # element-wise ones, without a dozen array calls a step.
+    peak, faulted = _anon_need_values(params, age.tolist(), work.tolist())
+    return np.array(peak, float).reshape(work.shape), np.array(faulted, float).reshape(work.shape)
+
+
+def _anon_need_values(params, age: list[float], work: list[float]) -> tuple[list[float], list[float]]:
+    """:func:`anon_need` on lists of Python floats, for a job that runs processes (the same floats).
+
+    Per task in Python floats (a handful of tasks): the same IEEE operations
+    as numpy's element-wise ones, without a dozen array calls a step.
+    """
+    life = process_life_s(params)
+    P = params.job_process_pages
     peak, faulted = [], []
-    for a, w in zip(age.tolist(), work.tolist()):
+    for a, w in zip(age, work):
         lives0, lives1 = a / life, (a + w) / life
         whole0, whole1 = math.floor(lives0), math.floor(lives1)
         held = P * (lives0 - whole0)
         top = P - held if whole1 > whole0 else P * (lives1 - whole1) - held
         peak.append(top if w > 0 else 0.0)
         faulted.append(P * (lives1 - lives0))
-    return np.array(peak, float).reshape(work.shape), np.array(faulted, float).reshape(work.shape)
+    return peak, faulted
 
 
 def job_anon_pages(sim: Sim, actors: list[Actor]) -> float:
@@ -338,6 +348,8 @@ def plan(sim: Sim, actor: Actor) -> StepPlan | None:
         # balance_dirty_pages(): the writer sleeps until writeback catches up (its debt waits too)
         sim.totals.blocked_by_cause[:, DIRTY_THROTTLE] += dt * tasks / sim.params.nodes
         return None
+    if tasks < 8:
+        return _plan_few(sim, actor, reclaiming)
     work = np.maximum(dt - actor.debt, 0.0)
     actor.debt = np.maximum(actor.debt - dt, 0.0)
     total = small_sum(work)
@@ -365,6 +377,57 @@ def plan(sim: Sim, actor: Actor) -> StepPlan | None:
             return StepPlan(work, plans, need, demand, np.zeros(tasks), np.zeros(tasks, bool),
                             fs + (demand - need), gross, reclaiming)
     return StepPlan(work, plans, need, need, np.zeros(tasks), np.zeros(tasks, bool), fs, gross,
+                    reclaiming)
+
+
+def _plan_few(sim: Sim, actor: Actor, reclaiming: np.ndarray) -> StepPlan | None:
+    """The rest of :func:`plan` for fewer than 8 tasks, per task in Python floats.
+
+    The same IEEE operations as the array expressions of :func:`plan` (Python's
+    ``max(x, 0.0)`` is ``np.maximum``'s value, NaN and -0.0 included; fewer than
+    8 floats are summed one after the other by numpy too, :func:`small_sum`),
+    without a dozen numpy calls on arrays of a few elements per actor and step.
+    The plan's per-task arrays are made once, at the end.
+    """
+    dt = sim.params.dt_s
+    tasks = actor.tasks
+    debt = actor.debt.tolist()
+    work = [max(dt - d, 0.0) for d in debt]
+    actor.debt = np.array([max(d - dt, 0.0) for d in debt])
+    total = np.float64(sum(work))          # small_sum(work)'s float
+    if not total:
+        if reclaiming.any():
+            z = np.zeros(tasks)
+            return StepPlan(np.array(work), [], z, z, z.copy(), np.zeros(tasks, bool), z, z, reclaiming)
+        return None
+    # Rates are the actor's total: the awake tasks do work.sum() / tasks of it.
+    if len(actor.specs) != len(actor.filesets):
+        actor.specs = tuple(draw_spec(sim.params, k) for k in actor.filesets)
+    plans = _plans(sim, actor.specs, total / tasks)
+    share = [w / total for w in work]
+    pages = sum(p.pages for p in plans)
+    fs_pages = sum(p.fs_pages for p in plans)
+    need = [pages * x for x in share]
+    fs = [fs_pages * x for x in share]
+    work_a = np.array(work)
+    if actor.job:
+        if sim.params.job_processes_per_s:
+            if sim.params.job_process_pages:
+                peak, faulted = _anon_need_values(sim.params, actor.age.tolist(), work)
+            else:
+                peak = faulted = [0.0] * tasks         # anon_need's zeros: no process memory
+            need_a = np.array([a + b for a, b in zip(need, peak)])
+            return StepPlan(work_a, plans, need_a, need_a, np.zeros(tasks), np.zeros(tasks, bool),
+                            np.array([a + b for a, b in zip(fs, peak)]),
+                            np.array([a + b for a, b in zip(need, faulted)]), reclaiming)
+        # No anonymous memory modelled: job tasks still meet the watermark (a page each),
+        # a page that stands for anonymous memory: __GFP_FS.
+        need_a = np.array(need)
+        demand = np.where(work_a > 0, np.maximum(need_a, 1.0), 0.0)
+        return StepPlan(work_a, plans, need_a, demand, np.zeros(tasks), np.zeros(tasks, bool),
+                        np.array(fs) + (demand - need_a), need_a, reclaiming)
+    need_a = np.array(need)
+    return StepPlan(work_a, plans, need_a, need_a, np.zeros(tasks), np.zeros(tasks, bool), np.array(fs), need_a,
                     reclaiming)
 
 
