@@ -630,15 +630,21 @@ def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
     if todo is None:
         return
     work, done = todo.work, todo.done
-    if np.count_nonzero(done):
+    # Python values first (a few tasks): the checks below on them cost less than numpy's.
+    work_l, done_l = work.tolist(), done.tolist()
+    few = len(work_l) < 8 and work.ndim == 1
+    if any(done_l):                              # np.count_nonzero(done), NaN counting as nonzero
         disk.issue_as(sim, actor.name, "io")
-        done_s = small_sum(done)
-        granted = done_s / small_sum(work)
-        io = sum(_apply(sim, p, granted) for p in todo.plans)
+        # small_sum's floats: fewer than 8 are added one after the other
+        done_s = np.float64(sum(done_l)) if few else small_sum(done)
+        granted = done_s / (np.float64(sum(work_l)) if few else small_sum(work))
+        io = 0                                   # sum()'s start: the same float after the plans' io
+        for p in todo.plans:
+            io += _apply(sim, p, granted)
         actor.debt += io * done / done_s
-    # Whether any awake task got less than its work, on Python values first (a few tasks):
-    # most steps none did, and the masks below then cost more than the whole check.
-    if any(w > 0 and not a and d < w for w, a, d in zip(work.tolist(), todo.asleep.tolist(), done.tolist())):
+    # Whether any awake task got less than its work: most steps none did, and the masks
+    # below then cost more than the whole check.
+    if any(w > 0 and not a and d < w for w, a, d in zip(work_l, todo.asleep.tolist(), done_l)):
         short = (work > 0) & ~todo.asleep & (done < work)
         lost = (work[short] - done[short]).sum()
         sim.totals.blocked_by_cause[:, MEMORY_WAIT] += lost / sim.params.nodes
