@@ -128,6 +128,10 @@ class State:
             return block_sums(self.lists, n, 8)
         return np.add.reduce(self.lists[:8, n], axis=(1, 2)).tolist()
 
+    def dirty_pages(self) -> int:
+        """Dirty page-cache pages of the machine (``p_dirty.sum()``: the writers' and flushers' test each step)."""
+        return int(np.add.reduce(self.lists[3], axis=None))     # a contiguous block; no .sum() wrapper
+
     # One (node, memcg) row of the derived counts: the shrinkers' per-memcg calls want
     # these, and summing whole arrays to index one row cost more than the call's work.
     def pages_at(self, n: int, m: int) -> np.ndarray:

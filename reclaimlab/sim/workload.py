@@ -344,7 +344,7 @@ def plan(sim: Sim, actor: Actor) -> StepPlan | None:
         actor.in_reclaim -= reclaiming
     else:
         reclaiming = np.zeros(tasks)
-    if actor.writes and np.add.reduce(sim.st.p_dirty, axis=None) >= sim.dirty_limit:   # .sum(), no wrapper
+    if actor.writes and sim.st.dirty_pages() >= sim.dirty_limit:
         # balance_dirty_pages(): the writer sleeps until writeback catches up (its debt waits too)
         sim.totals.blocked_by_cause[:, DIRTY_THROTTLE] += dt * tasks / sim.params.nodes
         return None
