@@ -17,6 +17,10 @@
  *                                             the simulator's draws from a numpy Generator's
  *                                             stream (draws.c; only when built with numpy's
  *                                             libnpyrandom: DRAWS_NUMPY is then its version)
+ *   fileset_draws(rng, lists, x_clean_set, specs, seconds)
+ *                                             an actor's file sets' draws of a step (draws.c)
+ *   remove_proportionally(col, total, gone)   a proportional removal from a cohort column (cohorts.c)
+ *   block_sums(a, n, rows)                    a node's totals of each state list
  *
  * Arrays come in through the buffer protocol (numpy arrays, bytes, memoryview):
  * no numpy headers are needed to build this file (draws.c alone uses numpy's random
@@ -913,8 +917,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_native",
-    "reclaimlab's compiled core: do_shrink_slab() arithmetic, the ftrace scanner and the\n"
-    "simulator's draws from a numpy Generator's stream.", -1, methods,
+    "reclaimlab's compiled core: do_shrink_slab() arithmetic, the ftrace scanner, the\n"
+    "simulator's draws from a numpy Generator's stream and its cohort and state sums.", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__native(void)
