@@ -33,7 +33,8 @@ static inline s64 floor_div(s64 a, s64 b)
     return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
-/* Up to this many extra items are placed by insertion into a short sorted list; more by qsort. */
+/* Up to this many extra items are placed by insertion into a short sorted list (a few dozen
+ * comparisons an entry at most, most entries one); more through kth_largest(). */
 #define TOP_INSERT 64
 
 /* A nonzero entry of the column: its index, its share q and the remainder of its division. */
@@ -43,38 +44,66 @@ typedef struct {
     s64 q;
 } rem_t;
 
-/* Larger remainder first, then the earlier entry: a total order, so qsort's result is unique. */
-static int by_remainder(const void *a, const void *b)
+/* The k-th largest of v[0..m) (0 < k <= m), reordering v: Hoare's selection, linear on average.
+ * (A full sort of thousands of remainders to find a few dozen cost more than the rest.) */
+static s64 kth_largest(s64 *v, s64 m, s64 k)
 {
-    const rem_t *x = a, *y = b;
-    if (x->frac != y->frac)
-        return x->frac > y->frac ? -1 : 1;
-    return x->i < y->i ? -1 : x->i > y->i;
+    s64 lo = 0, hi = m - 1, want = k - 1;
+    while (lo < hi) {
+        s64 a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi];
+        s64 pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));   /* median */
+        s64 i = lo, j = hi;
+        while (i <= j) {                 /* larger first: [lo, i) >= pivot, (j, hi] <= pivot */
+            while (v[i] > pivot)
+                i++;
+            while (v[j] < pivot)
+                j--;
+            if (i <= j) {
+                s64 t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            return pivot;                /* (j, i): equal to the pivot */
+    }
+    return v[lo];
 }
 
-/* A buffer of n entries kept between calls (callers hold the GIL: one call at a time). */
-static rem_t *entries(s64 n)
+/* Buffers of n entries and n remainders kept between calls (callers hold the GIL: one call at a
+ * time); 0 when they cannot grow to n. */
+static rem_t *entry_buf;
+static s64 *frac_buf;
+static s64 buf_cap;
+
+static int buffers(s64 n)
 {
-    static rem_t *buf;
-    static s64 cap;
-    if (n > cap) {
-        s64 want = n > 2 * cap ? n : 2 * cap;
-        rem_t *p = realloc(buf, want * sizeof *p);
-        if (!p)
-            return NULL;
-        buf = p;
-        cap = want;
-    }
-    return buf;
+    if (n <= buf_cap)
+        return 1;
+    s64 want = n > 2 * buf_cap ? n : 2 * buf_cap;
+    rem_t *e = realloc(entry_buf, want * sizeof *e);
+    if (!e)
+        return 0;
+    entry_buf = e;
+    s64 *f = realloc(frac_buf, want * sizeof *f);
+    if (!f)
+        return 0;
+    frac_buf = f;
+    buf_cap = want;
+    return 1;
 }
 
 int rl_remove_proportionally(s64 *col, s64 stride, s64 n, s64 total, s64 gone)
 {
-    rem_t *r = total > 0 ? entries(n > 0 ? n : 1) : NULL;
-    if (!r)
+    if (total <= 0 || !buffers(n > 0 ? n : 1))
         return 0;
+    rem_t *r = entry_buf;
     /* The nonzero entries (most cohorts hold nothing of a given set), in index order. */
-    s64 sum = 0, m = 0;
+    s64 sum = 0, m = 0, with = 0;
     for (s64 i = 0; i < n; i++) {
         s64 c = col[i * stride];
         if (c == 0)
@@ -84,6 +113,8 @@ int rl_remove_proportionally(s64 *col, s64 stride, s64 n, s64 total, s64 gone)
         r[m].q = q;
         r[m].frac = share - (s64)((u64)q * (u64)total);
         r[m].i = i;
+        if (r[m].frac)
+            frac_buf[with++] = r[m].frac;
         sum += q;
         m++;
     }
@@ -92,7 +123,7 @@ int rl_remove_proportionally(s64 *col, s64 stride, s64 n, s64 total, s64 gone)
         return 0;       /* not a proportional split (total is not the column's sum): numpy's way */
     for (s64 j = 0; j < m; j++)
         col[r[j].i * stride] -= r[j].q;
-    if (rem == 0)
+    if (rem == 0 || with == 0)
         return 1;
     if (rem <= TOP_INSERT) {
         /* The rem best, kept sorted in top[] as the entries come in index order: one joins only
@@ -112,9 +143,17 @@ int rl_remove_proportionally(s64 *col, s64 stride, s64 n, s64 total, s64 gone)
         }
         for (s64 j = 0; j < kept; j++)
             col[top[j].i * stride] -= 1;
-    } else {
-        qsort(r, m, sizeof *r, by_remainder);      /* remainders of 0 last */
-        for (s64 j = 0; j < m && j < rem && r[j].frac > 0; j++)
+        return 1;
+    }
+    /* More: every remainder above the rem-th largest, then those equal to it in index order
+     * (numpy's stable sort of -frac) until rem are placed. */
+    s64 k = rem < with ? rem : with;
+    s64 cut = kth_largest(frac_buf, with, k), above = 0;
+    for (s64 j = 0; j < m; j++)
+        above += r[j].frac > cut;
+    s64 ties = k - above;
+    for (s64 j = 0; j < m; j++) {
+        if (r[j].frac > cut || (r[j].frac == cut && ties-- > 0))
             col[r[j].i * stride] -= 1;
     }
     return 1;

@@ -103,7 +103,11 @@ class InactiveOrder:
 
     def __init__(self, sets: int) -> None:
         self.sets = sets
-        self.rows = np.zeros((64, sets), np.int64)     # cohorts, oldest at self.start
+        # Cohorts (rows), oldest at self.start. Stored column by column (Fortran order): the
+        # removals of a set's pages (sync, remove_proportionally) walk one column of thousands
+        # of cohorts, and a column in one block is a fraction of the memory traffic of one
+        # spread over every row; the per-cohort work (add, take_oldest) touches a few sets.
+        self.rows = np.zeros((64, sets), np.int64, order="F")
         # The same memory as a memoryview: add() changes one count, which a memoryview's
         # item access does without numpy's scalar boxing (kept in step with self.rows).
         self._items = memoryview(self.rows)
@@ -118,7 +122,7 @@ class InactiveOrder:
         if self.end == len(self.rows):
             live = self.end - self.start
             if live * 2 > len(self.rows):      # grow
-                rows = np.zeros((len(self.rows) * 2, self.sets), np.int64)
+                rows = np.zeros((len(self.rows) * 2, self.sets), np.int64, order="F")
                 stamps = np.full(len(rows), -np.inf)
             else:                              # compact: move the live cohorts down
                 rows, stamps = self.rows, self.stamps
