@@ -94,6 +94,8 @@ class State:
         self.lists = np.zeros((len(LISTS),) + nmk, np.int64)
         for i, name in enumerate(LISTS):
             setattr(self, name, self.lists[i])
+        # p_dirty as one row of one block: the shape block_sums sums in a call (dirty_pages()).
+        self._dirty_block = self.p_dirty.reshape(1, 1, -1)
         nmg = (self.nodes, self.memcgs, self.caches)
         self.generic_lists = np.zeros((2,) + nmg, np.int64)
         self.g_ref, self.g_unref = self.generic_lists
@@ -130,7 +132,9 @@ class State:
 
     def dirty_pages(self) -> int:
         """Dirty page-cache pages of the machine (``p_dirty.sum()``: the writers' and flushers' test each step)."""
-        return int(np.add.reduce(self.lists[3], axis=None))     # a contiguous block; no .sum() wrapper
+        if block_sums is not None:
+            return block_sums(self._dirty_block, 0, 1)[0]           # the same integer, summed in C
+        return int(np.add.reduce(self.p_dirty, axis=None))
 
     # One (node, memcg) row of the derived counts: the shrinkers' per-memcg calls want
     # these, and summing whole arrays to index one row cost more than the call's work.
