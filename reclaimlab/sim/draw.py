@@ -29,9 +29,10 @@ if DRAWS_NUMPY == np.__version__:
     from .._native import hypergeometric_chain as _c_chain
     from .._native import multinomial as _c_multinomial
     from .._native import poisson as _c_poisson
-    from .. import _native
-    # An extension built before fileset_draws: the workload's own draws, one call each.
-    _c_fileset_draws = getattr(_native, "fileset_draws", None)
+    try:
+        from .._native import fileset_draws as _c_fileset_draws
+    except ImportError:        # an extension built before fileset_draws: the workload's own draws
+        _c_fileset_draws = None
 else:
     _c_chain = _c_binomial = _c_binomial_each = _c_multinomial = _c_poisson = _c_fileset_draws = None
 
