@@ -453,9 +453,9 @@ PyObject *rl_poisson(PyObject *self, PyObject *args)
     return PyLong_FromLongLong(got);
 }
 
-/* ---- a file set's step on every node (reclaimlab.sim.workload._plan) ----------------------- */
+/* ---- a file set's step on every node (reclaimlab.sim.fileplan) -------------------------------- */
 
-/* The rows of State.lists workload._plan reads: p_inact .. p_dirty, d_ref, d_unref, i_ref, i_unref. */
+/* The rows of State.lists the plan reads: p_inact .. p_dirty, d_ref, d_unref, i_ref, i_unref. */
 enum { P_INACT, P_REF, P_ACT, P_DIRTY, D_REF, D_UNREF, I_REF, I_UNREF, LIST_ROWS = 9 };
 
 /* A C-contiguous int64 buffer of `ndim` dimensions into *v (released by the caller), or 0. */
@@ -481,7 +481,7 @@ typedef struct {
     double cached;           /* with_pages / W: share of the set's files with pages cached */
 } reads_in;
 
-/* One file set's step as its spec (workload.DrawSpec) gives it, and each node's read inputs. */
+/* One file set's step as its spec (fileplan.DrawSpec) gives it, and each node's read inputs. */
 typedef struct {
     Py_ssize_t k, m;
     long long W, ppf;
@@ -541,7 +541,7 @@ static int fileset_prepare(fileset_t *f, PyObject *spec, const Py_buffer *lv, co
     return 1;
 }
 
-/* The draws of a prepared file set on each of N nodes, in _plan_numpy's order, as
+/* The draws of a prepared file set on each of N nodes, in plan_fileset_numpy's order, as
  * (pages, fs_pages, [(n, creates or None, (dentry_hits, ..., recycled) or None), ...]). */
 static PyObject *fileset_draw(const fileset_t *f, bitgen_t *bitgen, Py_ssize_t N)
 {
@@ -586,10 +586,10 @@ static PyObject *fileset_draw(const fileset_t *f, bitgen_t *bitgen, Py_ssize_t N
 
 const char rl_fileset_draws_doc[] =
     "fileset_draws(rng, lists, x_clean_set, specs, seconds) -> [(pages, fs_pages, nodes), ...], or None\n\n"
-    "reclaimlab.sim.workload._plan_numpy in C for each spec in turn: a file set's draws on each\n"
+    "reclaimlab.sim.fileplan.plan_fileset_numpy in C for each spec in turn: a file set's draws on each\n"
     "node for `seconds` of its task's time, in the same order from the same stream. lists is\n"
     "State.lists (int64, (9, nodes, memcgs, sets)), x_clean_set State.x_clean_set (int64,\n"
-    "(nodes, sets)); each spec is a workload.DrawSpec (k, m, creates_per_s, W, reads_per_s,\n"
+    "(nodes, sets)); each spec is a fileplan.DrawSpec (k, m, creates_per_s, W, reads_per_s,\n"
     "pages_per_file, per_created, dentry_objects_per_page, inode_objects_per_page, nofs).\n"
     "nodes[n] is (n, creates or None, (dentry_hits, inode_hits, misses, page_hits, page_misses,\n"
     "recycled) or None). None, with nothing drawn, when a draw's argument is one numpy would\n"

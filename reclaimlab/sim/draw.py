@@ -318,7 +318,7 @@ def fileset_draws(rng: np.random.Generator, lists: np.ndarray, x_clean_set: np.n
                   seconds: float) -> list[tuple[float, float, list[tuple]]] | None:
     """File sets' steps on every node drawn in one compiled call, or None (draw them in Python).
 
-    :func:`reclaimlab.sim.workload._plan_numpy` makes a dozen scalar draws per
+    :func:`reclaimlab.sim.fileplan.plan_fileset_numpy` makes a dozen scalar draws per
     file set and step through the functions above, each wrapped in Python
     arithmetic; the compiled module makes the same draws from the same stream
     in the same order (``specs`` one after the other), on the counts read from
