@@ -10,7 +10,7 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py reclaimlab/native/module.c reclaimlab/native/scan.c reclaimlab/native/lexer.c reclaimlab/native/pairing.c reclaimlab/native/outbuf.c reclaimlab/native/draws.c reclaimlab/native/native.h
+$(STAMP): pyproject.toml setup.py reclaimlab/native/module.c reclaimlab/native/scan.c reclaimlab/native/lexer.c reclaimlab/native/pairing.c reclaimlab/native/outbuf.c reclaimlab/native/draws.c reclaimlab/native/cohorts.c reclaimlab/native/native.h
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=77' wheel
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -1,8 +1,9 @@
 """Builds reclaimlab._native, the one compiled module; everything else is in pyproject.toml.
 
 It holds the integer arithmetic of do_shrink_slab() (reclaimlab/native/scan.c),
-the ftrace line scanner (reclaimlab/native/lexer.c) and the simulator's
-scalar draws (reclaimlab/native/draws.c) behind a CPython entry point
+the ftrace line scanner (reclaimlab/native/lexer.c), the simulator's
+scalar draws (reclaimlab/native/draws.c) and its ordered lists' proportional
+removals (reclaimlab/native/cohorts.c) behind a CPython entry point
 (reclaimlab/native/module.c). Arrays cross over through the buffer protocol.
 
 The draws must be numpy's own, number for number, so draws.c is linked with
@@ -18,7 +19,7 @@ import os
 from setuptools import Extension, setup
 
 SOURCES = ["reclaimlab/native/module.c", "reclaimlab/native/scan.c", "reclaimlab/native/lexer.c",
-           "reclaimlab/native/pairing.c", "reclaimlab/native/outbuf.c"]
+           "reclaimlab/native/pairing.c", "reclaimlab/native/outbuf.c", "reclaimlab/native/cohorts.c"]
 
 
 def numpy_random() -> dict:

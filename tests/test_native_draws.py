@@ -155,7 +155,7 @@ def test_multinomial_random_shares():
     for i in range(5000):
         pd = min(float(g.random()) * 1.3, 1.0)
         pu = min(float(g.random()), 1.0 - pd)
-        pvals = [pd, pu, max(1.0 - pd - pu, 0.0)]          # as workload._plan builds them
+        pvals = [pd, pu, max(1.0 - pd - pu, 0.0)]          # as fileplan.plan_fileset builds them
         n = int(g.integers(0, 40 if i % 2 else 10**5))
         got = _native.multinomial(a, n, pvals)
         if got is not None:
@@ -337,3 +337,72 @@ def test_numpy_path_draws_the_same(monkeypatch):
     for name in ("_c_chain", "_c_binomial", "_c_binomial_each", "_c_multinomial", "_c_poisson"):
         monkeypatch.setattr(draw, name, None)
     assert run(np.random.default_rng(41)) == fast
+
+
+def _plan_sim(nodes: int, seed: int, creates: float, working_set: int, nofs: bool):
+    from reclaimlab.kernel.releases import Rules
+    from reclaimlab.sim.engine import Sim
+    from reclaimlab.sim.params import FileSet, SimParams
+
+    fs = FileSet("f", 3, working_set=working_set, reads_per_s=2.0, creates_per_s=creates, nofs=nofs)
+    return Sim(SimParams(nodes=nodes, filesets=(fs, FileSet("g", 1, working_set=10, reads_per_s=1.0))),
+               Rules("v4.19", "v4.18", "sync", "none"), seed)
+
+
+@pytest.mark.parametrize("nodes", [1, 2, 3])
+@pytest.mark.parametrize("creates,working_set,nofs", [(0.0, 4000, False), (50.0, 0, False), (50.0, 4000, True),
+                                                      (0.0, 1, False)])
+def test_fileset_draws_are_the_python_plans(nodes, creates, working_set, nofs):
+    """fileplan's one compiled call (fileset_draws) gives plan_fileset_numpy's draws, floats and stream."""
+    from reclaimlab.sim import fileplan
+    from reclaimlab.sim.state import ROOT
+
+    a, b = _plan_sim(nodes, 4, creates, working_set, nofs), _plan_sim(nodes, 4, creates, working_set, nofs)
+    g = np.random.default_rng(nodes)
+    spec = fileplan.draw_spec(a.params, 0)
+    for i in range(300):
+        # Any state the lists can hold: each count from 0 to beyond the working set.
+        cells = g.integers(0, max(working_set, 2) * (1 + i % 3), size=(9, nodes))
+        xcs = g.integers(0, max(working_set, 2), size=nodes) * (i % 2)
+        for sim in (a, b):
+            sim.st.lists[:, :, ROOT, 0] = cells
+            sim.st.x_clean_set[:, 0] = xcs
+        seconds = float(g.choice([0.0, 1e-3, 0.05, 0.2, 3.0]))
+        got = fileplan.plan_filesets(a, (spec,), seconds)[0]
+        want = fileplan.plan_fileset_numpy(b, 0, seconds)
+        assert (got.k, got.pages, got.fs_pages) == (want.k, want.pages, want.fs_pages)
+        assert got.nodes == want.nodes               # NodeDraw and ReadDraw are tuples: compared item by item
+    assert _same_position(a.rng, b.rng)
+
+
+def test_fileset_draws_leave_what_numpy_refuses_to_python():
+    """A count numpy's draws would refuse (a negative list) draws nothing in C: the Python draws then raise."""
+    from reclaimlab.sim import fileplan
+    from reclaimlab.sim.state import ROOT
+
+    sim = _plan_sim(2, 1, 0.0, 4000, False)
+    sim.st.lists[5, 1, ROOT, 0] = -5           # d_unref on node 1
+    before = sim.rng.bit_generator.state
+    specs = (fileplan.draw_spec(sim.params, 1), fileplan.draw_spec(sim.params, 0))    # the bad one second
+    assert _native.fileset_draws(sim.rng, sim.st.lists, sim.st.x_clean_set, specs, 0.05) is None
+    assert sim.rng.bit_generator.state == before
+    with pytest.raises(ValueError):
+        fileplan.plan_fileset(sim, 0, 0.05)
+
+
+def test_fileset_draws_of_an_actors_sets_follow_one_another():
+    """One call for all of an actor's sets draws them in turn, as plan_fileset_numpy set after set."""
+    from reclaimlab.sim import fileplan
+    from reclaimlab.sim.state import ROOT
+
+    a, b = _plan_sim(2, 6, 30.0, 4000, False), _plan_sim(2, 6, 30.0, 4000, False)
+    specs = (fileplan.draw_spec(a.params, 0), fileplan.draw_spec(a.params, 1))
+    g = np.random.default_rng(2)
+    for _ in range(200):
+        cells = g.integers(0, 3000, size=(9, 2, 2))
+        for sim in (a, b):
+            sim.st.lists[:, :, ROOT, :] = cells
+        got = fileplan.plan_filesets(a, specs, 0.5)
+        want = [fileplan.plan_fileset_numpy(b, 0, 0.5), fileplan.plan_fileset_numpy(b, 1, 0.5)]
+        assert [(p.k, p.pages, p.fs_pages, p.nodes) for p in got] == [(p.k, p.pages, p.fs_pages, p.nodes) for p in want]
+    assert _same_position(a.rng, b.rng)

@@ -188,3 +188,17 @@ def test_reclaim_meets_a_sets_dirty_pages_only_past_its_clean_ones():
     assert st.p_dirty_act[0, ROOT, 0] == 0
     assert shrink_lruvec(st, np.random.default_rng(0), 0, ROOT, 0, None) == (4_000, 2_000)
     assert st.p_dirty_act[0, ROOT, 0] == 2_000
+
+
+def test_pages_added_after_a_tail_cohort_grew_the_list_are_kept():
+    """add_tail() makes room below the oldest cohort by growing the rows; later head adds
+    (which write through a view of the rows) must land in the grown list, not the old one."""
+    from reclaimlab.sim.lruorder import InactiveOrder
+    order = InactiveOrder(2)
+    order.add(0, 100, 0.0)                 # the oldest cohort at index 0: no room below it
+    order.add_tail(1, 7, 0.05)             # rotate_reclaimable_page(): a new tail cohort
+    order.add(0, 5, 0.05)                  # the head cohort of the same step
+    order.add(1, 3, 0.10)                  # a new head cohort
+    assert order.cohorts().tolist() == [[0, 7], [100, 0], [5, 0], [0, 3]]
+    assert order.known == [105, 10]
+    assert order.take_oldest(np.random.default_rng(0), 7) == [0, 7]

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from reclaimlab.kernel.releases import Rules
-from reclaimlab.sim import workload, xfs
+from reclaimlab.sim import fileplan, workload, xfs
 from reclaimlab.sim.engine import Sim
 from reclaimlab.sim.params import FileSet, SimParams, SlabCache
 from reclaimlab.sim.slab import DENTRY, INODE, XFS_INODE, shrink_slab
@@ -73,11 +73,11 @@ def test_the_share_recycled_is_what_xfs_still_holds_of_the_evicted_files():
     sim.st.x_clean[0] = 400                                     # 150 other reclaimable inodes
     sim.st.x_clean_set[0, 0] = 250
     assert xfs.recycle_share(sim, 0, 0, FILES) == 0.25
-    plan = workload._plan(sim, 0, 10.0)                         # ~20,000 reads, every one a miss
-    r = plan.nodes[0].reads
+    plan = fileplan.plan_fileset(sim, 0, 10.0)                         # ~20,000 reads, every one a miss
+    r = fileplan.ReadDraw(*fileplan.NodeDraw(*plan.nodes[0]).reads)   # plain tuples from the C draws
     assert r.misses > 10_000 and r.recycled == pytest.approx(0.25 * r.misses, rel=0.05)
     sim.st.x_clean_set[0, 0] = 0
-    assert workload._plan(sim, 0, 10.0).nodes[0].reads.recycled == 0
+    assert fileplan.plan_fileset(sim, 0, 10.0).nodes[0][2][5] == 0     # NodeDraw.reads, ReadDraw.recycled
 
 
 def booked(sim) -> float:

@@ -205,6 +205,10 @@ static PyObject *list_of(const s64 *v, Py_ssize_t n)
     return out;
 }
 
+/* Python's min(a, b) and max(a, b) on floats: a unless b is smaller (larger); NaN-safe as Python. */
+static inline double fmin_py(double a, double b) { return b < a ? b : a; }
+static inline double fmax_py(double a, double b) { return b > a ? b : a; }
+
 /* The binomial set-up numpy caches between calls (Generator._binomial): a pure function of
  * (n, p), recomputed whenever they change, so a cache of our own gives the same numbers. */
 static binomial_t binomial_cache;
@@ -357,6 +361,47 @@ const char rl_multinomial_doc[] =
     "when numpy would refuse the arguments or a conditional share the steps could reach\n"
     "leaves [0, 1] (shares after one of exactly 1.0 are never reached: it takes all).";
 
+/* numpy's multinomial shares for pvals[0..d): share[j] = pvals[j] / remaining, remaining -= pvals[j],
+ * up to a share of exactly 1.0 (it takes all; later shares are never reached). 1 when numpy would
+ * accept pvals and every share it reaches is in [0, 1], else 0. */
+static int multinomial_shares(const double *pv, Py_ssize_t d, double *share)
+{
+    double sum = 0.0;
+    for (Py_ssize_t j = 0; j < d; j++) {
+        if (!(pv[j] >= 0.0 && pv[j] <= 1.0))
+            return 0;
+        if (j < d - 1)
+            sum += pv[j];
+    }
+    /* numpy refuses a Kahan sum of pvals[:-1] above 1 + 1e-12: one at most 1.0 is accepted. */
+    if (sum > 1.0)
+        return 0;
+    double remaining = 1.0;
+    for (Py_ssize_t j = 0; j < d - 1; j++) {
+        share[j] = pv[j] / remaining;
+        if (!(share[j] >= 0.0 && share[j] <= 1.0))
+            return 0;
+        if (share[j] == 1.0)
+            break;
+        remaining -= pv[j];
+    }
+    return 1;
+}
+
+/* random_multinomial()'s steps on shares from multinomial_shares(): out[0..d) (n >= 0). */
+static void multinomial_draw(bitgen_t *bitgen, s64 n, const double *share, Py_ssize_t d, s64 *out)
+{
+    for (Py_ssize_t j = 0; j < d; j++)
+        out[j] = 0;
+    s64 left = n;
+    for (Py_ssize_t j = 0; j < d - 1 && left > 0; j++) {
+        out[j] = random_binomial(bitgen, share[j], left, &binomial_cache);
+        left -= out[j];
+    }
+    if (left > 0)
+        out[d - 1] = left;
+}
+
 PyObject *rl_multinomial(PyObject *self, PyObject *args)
 {
     PyObject *rng, *n_obj, *list, **items;
@@ -367,39 +412,19 @@ PyObject *rl_multinomial(PyObject *self, PyObject *args)
     double pv[MAX_CHAIN], share[MAX_CHAIN];
     if (!get_count(n_obj, INT64_MAX, &n) || !get_list(list, &items, &d) || d == 0)
         Py_RETURN_NONE;
-    double sum = 0.0;
-    for (Py_ssize_t j = 0; j < d; j++) {
+    for (Py_ssize_t j = 0; j < d; j++)
         if (!get_share(items[j], &pv[j]))
             Py_RETURN_NONE;
-        if (j < d - 1)
-            sum += pv[j];
-        out[j] = 0;
-    }
-    /* numpy refuses a Kahan sum of pvals[:-1] above 1 + 1e-12: one at most 1.0 is accepted. */
-    if (sum > 1.0)
+    if (!multinomial_shares(pv, d, share))
         Py_RETURN_NONE;
-    double remaining = 1.0;
-    for (Py_ssize_t j = 0; j < d - 1; j++) {
-        share[j] = pv[j] / remaining;
-        if (!(share[j] >= 0.0 && share[j] <= 1.0))
-            Py_RETURN_NONE;
-        if (share[j] == 1.0)
-            break;
-        remaining -= pv[j];
-    }
-    if (n == 0)
+    if (n == 0) {
+        for (Py_ssize_t j = 0; j < d; j++)
+            out[j] = 0;
         return list_of(out, d);    /* a binomial of 0 draws nothing */
+    }
     held_t h;
     HOLD_OR_RETURN(rng, h);
-    s64 left = n;
-    for (Py_ssize_t j = 0; j < d - 1; j++) {
-        out[j] = random_binomial(h.bitgen, share[j], left, &binomial_cache);
-        left -= out[j];
-        if (left <= 0)
-            break;
-    }
-    if (left > 0)
-        out[d - 1] = left;
+    multinomial_draw(h.bitgen, n, share, d, out);
     if (release(&h) < 0)
         return NULL;
     return list_of(out, d);
@@ -426,6 +451,207 @@ PyObject *rl_poisson(PyObject *self, PyObject *args)
     if (release(&h) < 0)
         return NULL;
     return PyLong_FromLongLong(got);
+}
+
+/* ---- a file set's step on every node (reclaimlab.sim.fileplan) -------------------------------- */
+
+/* The rows of State.lists the plan reads: p_inact .. p_dirty, d_ref, d_unref, i_ref, i_unref. */
+enum { P_INACT, P_REF, P_ACT, P_DIRTY, D_REF, D_UNREF, I_REF, I_UNREF, LIST_ROWS = 9 };
+
+/* A C-contiguous int64 buffer of `ndim` dimensions into *v (released by the caller), or 0. */
+static int get_counts(PyObject *o, int ndim, Py_buffer *v)
+{
+    if (PyObject_GetBuffer(o, v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (v->ndim == ndim && v->itemsize == 8 && v->format && (v->format[0] == 'l' || v->format[0] == 'q')
+        && v->format[1] == '\0')
+        return 1;
+    PyBuffer_Release(v);
+    return 0;
+}
+
+/* What the draws of one node's working-set reads need, read from the state before any draw. */
+typedef struct {
+    double lam;              /* mean reads (the same on every node) */
+    double pv[3], share[3];  /* dentry hit, inode hit, miss: shares of the multinomial */
+    double recycle;          /* xfs.recycle_share(), clipped as thin() clips it */
+    int thin;                /* whether a miss may recycle (XFS still holds some of the set) */
+    double cached;           /* with_pages / W: share of the set's files with pages cached */
+} reads_in;
+
+/* One file set's step as its spec (fileplan.DrawSpec) gives it, and each node's read inputs. */
+typedef struct {
+    Py_ssize_t k, m;
+    long long W, ppf;
+    double creates_per_s, reads_per_s, per_created, dopp, iopp, creates_lam;
+    int nofs;
+    reads_in in[MAX_CHAIN];
+} fileset_t;
+
+/* Parse spec into *f and read its inputs from the state; 1 when every draw's argument is one the
+ * Python draws (draw.poisson, draw.thin, draw.binomial, draw.multinomial_values) would pass to
+ * the C draws, 0 when not, -1 on error. Nothing is drawn. */
+static int fileset_prepare(fileset_t *f, PyObject *spec, const Py_buffer *lv, const Py_buffer *xv, double seconds)
+{
+    if (!PyArg_ParseTuple(spec, "nndLdLdddp:DrawSpec", &f->k, &f->m, &f->creates_per_s, &f->W, &f->reads_per_s,
+                          &f->ppf, &f->per_created, &f->dopp, &f->iopp, &f->nofs))
+        return -1;
+    const Py_ssize_t N = lv->shape[1], M = lv->shape[2], K = lv->shape[3];
+    if (!(lv->shape[0] >= LIST_ROWS && xv->shape[0] == N && xv->shape[1] == K && f->k >= 0 && f->k < K
+          && f->m >= 0 && f->m < M && N <= MAX_CHAIN))
+        return 0;
+    f->creates_lam = f->creates_per_s * seconds / (double)N;
+    if (f->creates_lam < 0.0)
+        f->creates_lam = 0.0;           /* max(mean, 0.0) */
+    if (f->creates_per_s != 0.0 && !(f->creates_lam >= 0.0 && f->creates_lam <= POISSON_FAST_MAX))
+        return 0;
+    const s64 *cells = lv->buf, *xcs = xv->buf;
+    const long long W = f->W, ppf = f->ppf;
+    for (Py_ssize_t n = 0; W && n < N; n++) {
+        s64 c[LIST_ROWS];
+        for (int i = 0; i < LIST_ROWS; i++)
+            c[i] = cells[((i * N + n) * M + f->m) * K + f->k];
+        reads_in *r = &f->in[n];
+        r->lam = (double)W * f->reads_per_s * seconds;
+        if (r->lam < 0.0)
+            r->lam = 0.0;
+        s64 D = c[D_REF] + c[D_UNREF], U = c[I_REF] + c[I_UNREF];
+        s64 pages = c[P_INACT] + c[P_REF] + c[P_ACT] + c[P_DIRTY];
+        if (!(r->lam >= 0.0 && r->lam <= POISSON_FAST_MAX) || D < 0 || U < 0 || pages < 0 || W < 1 || ppf < 1)
+            return 0;
+        double pd = fmin_py((double)D / (double)W, 1.0);
+        double pu = fmin_py((double)U / (double)W, 1.0 - pd);
+        r->pv[0] = pd;
+        r->pv[1] = pu;
+        r->pv[2] = fmax_py(1.0 - pd - pu, 0.0);
+        s64 x = xcs[n * K + f->k];
+        s64 evicted = W - D - U;
+        double share = evicted <= 0 ? 0.0 : fmin_py((double)x / (double)evicted, 1.0);
+        r->recycle = share < 0.0 ? 0.0 : share > 1.0 ? 1.0 : share;
+        r->thin = x != 0;
+        s64 with_pages = (pages + ppf - 1) / ppf;      /* -(-pages // ppf), pages >= 0 */
+        if (with_pages > W)
+            with_pages = W;
+        r->cached = (double)with_pages / (double)W;
+        if (!multinomial_shares(r->pv, 3, r->share) || !(r->cached >= 0.0 && r->cached <= 1.0))
+            return 0;
+    }
+    return 1;
+}
+
+/* The draws of a prepared file set on each of N nodes, in plan_fileset_numpy's order, as
+ * (pages, fs_pages, [(n, creates or None, (dentry_hits, ..., recycled) or None), ...]). */
+static PyObject *fileset_draw(const fileset_t *f, bitgen_t *bitgen, Py_ssize_t N)
+{
+    PyObject *nodes = PyList_New(N);
+    if (!nodes)
+        return NULL;
+    double plan_pages = 0.0, plan_fs = 0.0;
+    for (Py_ssize_t n = 0; n < N; n++) {
+        PyObject *creates = Py_NewRef(Py_None), *reads = Py_NewRef(Py_None);
+        if (f->creates_per_s != 0.0) {
+            s64 made = random_poisson(bitgen, f->creates_lam);
+            double pages = (double)made * f->per_created;
+            plan_pages += pages;
+            plan_fs += f->nofs ? 0.0 : pages;
+            Py_SETREF(creates, PyLong_FromLongLong(made));
+        }
+        if (f->W) {
+            const reads_in *r = &f->in[n];
+            s64 count = random_poisson(bitgen, r->lam), hit[3], recycled = 0;
+            multinomial_draw(bitgen, count, r->share, 3, hit);
+            if (hit[2] && r->thin)
+                recycled = random_binomial(bitgen, r->recycle, hit[2], &binomial_cache);
+            s64 page_hits = random_binomial(bitgen, r->cached, count, &binomial_cache);
+            s64 page_misses = count - page_hits;
+            s64 cache = page_misses * f->ppf;
+            double slab = (double)hit[2] / f->dopp + (double)(hit[2] - recycled) / f->iopp;
+            plan_pages += (double)cache + slab;
+            plan_fs += slab + (f->nofs ? 0.0 : (double)cache);
+            Py_SETREF(reads, Py_BuildValue("(LLLLLL)", hit[0], hit[1], hit[2], page_hits, page_misses, recycled));
+        }
+        PyObject *node = creates && reads ? Py_BuildValue("(nOO)", n, creates, reads) : NULL;
+        Py_XDECREF(creates);
+        Py_XDECREF(reads);
+        if (!node) {
+            Py_DECREF(nodes);
+            return NULL;
+        }
+        PyList_SET_ITEM(nodes, n, node);
+    }
+    return Py_BuildValue("(ddN)", plan_pages, plan_fs, nodes);
+}
+
+const char rl_fileset_draws_doc[] =
+    "fileset_draws(rng, lists, x_clean_set, specs, seconds) -> [(pages, fs_pages, nodes), ...], or None\n\n"
+    "reclaimlab.sim.fileplan.plan_fileset_numpy in C for each spec in turn: a file set's draws on each\n"
+    "node for `seconds` of its task's time, in the same order from the same stream. lists is\n"
+    "State.lists (int64, (9, nodes, memcgs, sets)), x_clean_set State.x_clean_set (int64,\n"
+    "(nodes, sets)); each spec is a fileplan.DrawSpec (k, m, creates_per_s, W, reads_per_s,\n"
+    "pages_per_file, per_created, dentry_objects_per_page, inode_objects_per_page, nofs).\n"
+    "nodes[n] is (n, creates or None, (dentry_hits, inode_hits, misses, page_hits, page_misses,\n"
+    "recycled) or None). None, with nothing drawn, when a draw's argument is one numpy would\n"
+    "refuse (or the C draws treat otherwise): the caller then makes the Python draws, which\n"
+    "raise or draw as before.";
+
+PyObject *rl_fileset_draws(PyObject *self, PyObject *args)
+{
+    PyObject *rng, *lists_obj, *xcs_obj, *specs_obj;
+    double seconds;
+    if (!PyArg_ParseTuple(args, "OOOOd:fileset_draws", &rng, &lists_obj, &xcs_obj, &specs_obj, &seconds))
+        return NULL;
+    PyObject *specs = PySequence_Fast(specs_obj, "specs must be a sequence of DrawSpec");
+    if (!specs)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(specs);
+    PyObject *result = NULL;
+    fileset_t *f = PyMem_Malloc((count ? count : 1) * sizeof *f);
+    Py_buffer lv = {0}, xv = {0};
+    int have_l = 0, have_x = 0;
+    if (!f) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    have_l = get_counts(lists_obj, 4, &lv);
+    have_x = have_l && get_counts(xcs_obj, 2, &xv);
+    int ok = have_x;
+    /* Every file set's inputs first: nothing is drawn unless the C draws can make all of them. */
+    for (Py_ssize_t j = 0; ok && j < count; j++) {
+        ok = fileset_prepare(&f[j], PySequence_Fast_GET_ITEM(specs, j), &lv, &xv, seconds);
+        if (ok < 0)
+            goto done;
+    }
+    if (!ok) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    held_t h;
+    int held = hold(rng, &h);
+    if (held <= 0) {
+        result = held < 0 ? NULL : Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *out = PyList_New(count);
+    for (Py_ssize_t j = 0; out && j < count; j++) {
+        PyObject *plan = fileset_draw(&f[j], h.bitgen, lv.shape[1]);
+        if (!plan)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, j, plan);
+    }
+    if (release(&h) < 0)
+        Py_CLEAR(out);
+    result = out;
+done:
+    if (have_l)
+        PyBuffer_Release(&lv);
+    if (have_x)
+        PyBuffer_Release(&xv);
+    PyMem_Free(f);
+    Py_DECREF(specs);
+    return result;
 }
 
 int rl_draws_init(void)

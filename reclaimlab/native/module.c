@@ -17,6 +17,10 @@
  *                                             the simulator's draws from a numpy Generator's
  *                                             stream (draws.c; only when built with numpy's
  *                                             libnpyrandom: DRAWS_NUMPY is then its version)
+ *   fileset_draws(rng, lists, x_clean_set, specs, seconds)
+ *                                             an actor's file sets' draws of a step (draws.c)
+ *   remove_proportionally(col, total, gone)   a proportional removal from a cohort column (cohorts.c)
+ *   block_sums(a, n, rows)                    a node's totals of each state list
  *
  * Arrays come in through the buffer protocol (numpy arrays, bytes, memoryview):
  * no numpy headers are needed to build this file (draws.c alone uses numpy's random
@@ -803,6 +807,86 @@ done:
 
 /* ---- module -------------------------------------------------------------------------------- */
 
+/* ---- block sums ---------------------------------------------------------------------------- */
+
+PyDoc_STRVAR(block_sums_doc,
+"block_sums(a, n, rows) -> list of ints\n\n"
+"[int(a[r, n].sum()) for r in range(rows)] for a C-contiguous int64 array a of two or more\n"
+"dims (the simulator's state blocks: a node's totals of each list). The same integers as\n"
+"numpy's sums (int64 addition, wrapping as numpy's does), without numpy's reduction set-up,\n"
+"which cost several times the additions on these small blocks.");
+
+static PyObject *py_block_sums(PyObject *self, PyObject *args)
+{
+    PyObject *obj;
+    Py_ssize_t n, rows;
+    if (!PyArg_ParseTuple(args, "Onn:block_sums", &obj, &n, &rows))
+        return NULL;
+    Py_buffer v;
+    if (get_buf(obj, &v, 0, 8, K_INT, "a") < 0)
+        return NULL;
+    const char *f = v.format ? v.format : "B";
+    if (*f == '@' || *f == '=' || *f == '<')
+        f++;
+    PyObject *out = NULL;
+    if (v.ndim < 2 || (*f != 'l' && *f != 'q')) {
+        PyErr_Format(PyExc_TypeError, "a must be an int64 array of 2 or more dims, not %d dims of format %s",
+                     v.ndim, v.format ? v.format : "B");
+        goto done;
+    }
+    if (n < 0 || n >= v.shape[1] || rows < 0 || rows > v.shape[0]) {
+        PyErr_Format(PyExc_IndexError, "n=%zd, rows=%zd outside a's first two dims (%zd, %zd)", n, rows,
+                     v.shape[0], v.shape[1]);
+        goto done;
+    }
+    Py_ssize_t inner = 1;
+    for (int d = 2; d < v.ndim; d++)
+        inner *= v.shape[d];
+    const s64 *a = v.buf;
+    out = PyList_New(rows);
+    for (Py_ssize_t r = 0; out && r < rows; r++) {
+        const s64 *block = a + (r * v.shape[1] + n) * inner;
+        u64 sum = 0;
+        for (Py_ssize_t i = 0; i < inner; i++)
+            sum += (u64)block[i];
+        PyObject *x = PyLong_FromLongLong((s64)sum);
+        if (!x)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, r, x);
+    }
+done:
+    PyBuffer_Release(&v);
+    return out;
+}
+
+/* ---- cohorts ------------------------------------------------------------------------------ */
+
+PyDoc_STRVAR(remove_proportionally_doc,
+"remove_proportionally(col, total, gone) -> bool\n\n"
+"reclaimlab.sim.lruorder.remove_proportionally in C on a 1-d writable int64 buffer (any stride,\n"
+"a column of a cohort block), for 0 < gone < total. False, with col unchanged, when the caller\n"
+"must make the numpy calls (another item type, total not the column's sum).");
+
+static PyObject *py_remove_proportionally(PyObject *self, PyObject *args)
+{
+    PyObject *obj;
+    long long total, gone;
+    if (!PyArg_ParseTuple(args, "OLL:remove_proportionally", &obj, &total, &gone))
+        return NULL;
+    Py_buffer v;
+    if (PyObject_GetBuffer(obj, &v, PyBUF_STRIDES | PyBUF_WRITABLE | PyBUF_FORMAT) < 0) {
+        PyErr_Clear();
+        Py_RETURN_FALSE;
+    }
+    const char *f = v.format ? v.format : "B";
+    int ok = v.ndim == 1 && v.itemsize == 8 && (f[0] == 'l' || f[0] == 'q') && !f[1] && v.strides[0] % 8 == 0
+             && gone > 0 && gone < total
+             && rl_remove_proportionally(v.buf, v.strides[0] / 8, v.shape[0], total, gone);
+    PyBuffer_Release(&v);
+    return PyBool_FromLong(ok);
+}
+
 static PyMethodDef methods[] = {
     {"scan", py_scan, METH_VARARGS, scan_doc},
     {"scan_lines", py_scan_lines, METH_VARARGS, scan_lines_doc},
@@ -817,6 +901,8 @@ static PyMethodDef methods[] = {
     {"block", rl_block, METH_O,
      "block(nbytes) -> writable buffer of nbytes (np.frombuffer it); its memory goes back to a\n"
      "small pool when the last reference is dropped, so the next large output reuses mapped pages."},
+    {"remove_proportionally", py_remove_proportionally, METH_VARARGS, remove_proportionally_doc},
+    {"block_sums", py_block_sums, METH_VARARGS, block_sums_doc},
     {"pool_info", rl_pool_info, METH_NOARGS, "pool_info() -> (blocks, bytes) held by the pool of free blocks."},
 #ifdef RL_DRAWS_NUMPY
     {"hypergeometric_chain", rl_hypergeometric_chain, METH_VARARGS, rl_hypergeometric_chain_doc},
@@ -824,14 +910,15 @@ static PyMethodDef methods[] = {
     {"binomial_each", rl_binomial_each, METH_VARARGS, rl_binomial_each_doc},
     {"multinomial", rl_multinomial, METH_VARARGS, rl_multinomial_doc},
     {"poisson", rl_poisson, METH_VARARGS, rl_poisson_doc},
+    {"fileset_draws", rl_fileset_draws, METH_VARARGS, rl_fileset_draws_doc},
 #endif
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_native",
-    "reclaimlab's compiled core: do_shrink_slab() arithmetic, the ftrace scanner and the\n"
-    "simulator's draws from a numpy Generator's stream.", -1, methods,
+    "reclaimlab's compiled core: do_shrink_slab() arithmetic, the ftrace scanner, the\n"
+    "simulator's draws from a numpy Generator's stream and its cohort and state sums.", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__native(void)

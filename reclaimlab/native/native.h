@@ -177,6 +177,11 @@ int rl_pair(s64 ns, const s64 *start_pos, const s64 *start_pid, const s64 *start
 s64 rl_descents(int runs, const s64 *const *line, const double *const *time, const s64 *len);
 
 /* ---- outbuf.c: pooled memory for large output arrays ------------------------------------ */
+/* ---- cohorts.c: removals in proportion from a column of cohorts ---- */
+/* col[i * stride], i < n, less its share of `gone` of `total` (lruorder.remove_proportionally);
+ * 1, or 0 with col unchanged when the caller must do it (no memory, total not the column's sum). */
+int rl_remove_proportionally(s64 *col, s64 stride, s64 n, s64 total, s64 gone);
+
 #ifdef Py_PYTHON_H
 extern PyTypeObject rl_BlockType;
 PyObject *rl_block(PyObject *module, PyObject *nbytes);
@@ -189,12 +194,13 @@ PyObject *rl_pool_info(PyObject *module, PyObject *unused);
 #include <Python.h>
 int rl_draws_init(void);
 extern const char rl_hypergeometric_chain_doc[], rl_binomial_doc[], rl_binomial_each_doc[],
-    rl_multinomial_doc[], rl_poisson_doc[];
+    rl_multinomial_doc[], rl_poisson_doc[], rl_fileset_draws_doc[];
 PyObject *rl_hypergeometric_chain(PyObject *self, PyObject *args);
 PyObject *rl_binomial(PyObject *self, PyObject *args);
 PyObject *rl_binomial_each(PyObject *self, PyObject *args);
 PyObject *rl_multinomial(PyObject *self, PyObject *args);
 PyObject *rl_poisson(PyObject *self, PyObject *args);
+PyObject *rl_fileset_draws(PyObject *self, PyObject *args);
 #endif
 
 #endif

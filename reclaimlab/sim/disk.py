@@ -285,6 +285,6 @@ def settle(sim: Sim, writeback_s: float) -> None:
     # Backlogged flushers (they used all the time left to them) issue writes all the step.
     backlogged = writeback_s >= 0.99 * dt * writeback_share(sim)
     issuing = 1.0 if backlogged else min(async_s / dt, 1.0)
-    throttled = bool(sim.st.p_dirty.sum() >= sim.dirty_limit)
+    throttled = sim.st.dirty_pages() >= sim.dirty_limit
     depth = wbt_depth(costs, throttled)
     d.ahead_async_s = issuing * (depth - 0.5) * async_s / requests

@@ -29,8 +29,12 @@ if DRAWS_NUMPY == np.__version__:
     from .._native import hypergeometric_chain as _c_chain
     from .._native import multinomial as _c_multinomial
     from .._native import poisson as _c_poisson
+    try:
+        from .._native import fileset_draws as _c_fileset_draws
+    except ImportError:        # an extension built before fileset_draws: the workload's own draws
+        _c_fileset_draws = None
 else:
-    _c_chain = _c_binomial = _c_binomial_each = _c_multinomial = _c_poisson = None
+    _c_chain = _c_binomial = _c_binomial_each = _c_multinomial = _c_poisson = _c_fileset_draws = None
 
 
 def take(rng: np.random.Generator, counts: np.ndarray, k: int) -> np.ndarray:
@@ -308,3 +312,20 @@ def poisson(rng: np.random.Generator, mean) -> np.ndarray:
                 return out
         return rng.poisson(lam)
     return rng.poisson(np.maximum(np.asarray(mean, dtype=float), 0.0))
+
+
+def fileset_draws(rng: np.random.Generator, lists: np.ndarray, x_clean_set: np.ndarray, specs: tuple,
+                  seconds: float) -> list[tuple[float, float, list[tuple]]] | None:
+    """File sets' steps on every node drawn in one compiled call, or None (draw them in Python).
+
+    :func:`reclaimlab.sim.fileplan.plan_fileset_numpy` makes a dozen scalar draws per
+    file set and step through the functions above, each wrapped in Python
+    arithmetic; the compiled module makes the same draws from the same stream
+    in the same order (``specs`` one after the other), on the counts read from
+    the state's arrays, and the same float arithmetic for the pages they need.
+    None when the module lacks it or any argument is one the Python draws
+    would not pass to it; then nothing was drawn.
+    """
+    if _c_fileset_draws is None:
+        return None
+    return _c_fileset_draws(rng, lists, x_clean_set, specs, seconds)

@@ -24,7 +24,7 @@ from .params import Costs, SimParams
 from .reclaim import kswapd
 from .recorder import Recorder, dataset
 from .scancall import ShrinkerScan
-from .state import CAUSES, ONLINE, PARENT, ROOT, State, StepTotals
+from .state import CAUSES, ONLINE, PARENT, ROOT, State, StepTotals, block_sums
 from .watermarks import watermarks
 from .workload import age_dirty, job_anon_pages, make_actors, plan, run_tasks, small_sum, touch_slab_caches
 
@@ -89,7 +89,9 @@ class Sim:
         pages = dentries / p.dentry_objects_per_page + inodes / p.inode_objects_per_page
         if self.layout.n_generic == 1:
             # One cache (compile-and-copy's xfs_buf): the sum of its one term, as a scalar.
-            pages += int(np.add.reduce(st.generic_lists[:, n], axis=None)) / self.layout.generic_objects_per_page[0]
+            held = (sum(block_sums(st.generic_lists, n, 2)) if block_sums is not None
+                    else int(np.add.reduce(st.generic_lists[:, n], axis=None)))     # ref + unref, as ints
+            pages += held / self.layout.generic_objects_per_page[0]
         elif self.layout.n_generic:
             # Objects per cache (ref and unref, every memcg), then pages per cache.
             pages += (st.generic_lists[:, n].sum(axis=(0, 1)) / self.layout.generic_objects_per_page).sum()

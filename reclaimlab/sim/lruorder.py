@@ -48,6 +48,13 @@ import numpy as np
 
 from .draw import take_values
 
+try:
+    # The same removal in C (reclaimlab/native/cohorts.c): about ten thousand a run on columns
+    # of hundreds of cohorts, where numpy's set-up of its eight operations was most of the cost.
+    from .._native import remove_proportionally as _c_remove_proportionally
+except ImportError:            # an extension built before cohorts.c: the numpy calls below
+    _c_remove_proportionally = None
+
 #: Cohorts the warm start's inactive pages are spread over, each file set evenly along the list.
 #: The order of a run's first pages is not known (the machine has been up a while, engine._populate);
 #: spreading each set evenly is the neutral choice. 256 cohorts put about 1,600 pages in each of
@@ -72,6 +79,8 @@ def remove_proportionally(col: np.ndarray, total: int, gone: int) -> None:
         col[:] = 0
         return
     if gone <= 0:
+        return
+    if _c_remove_proportionally is not None and _c_remove_proportionally(col, total, gone):
         return
     share = col * gone
     q = share // total
@@ -100,7 +109,14 @@ class InactiveOrder:
 
     def __init__(self, sets: int) -> None:
         self.sets = sets
-        self.rows = np.zeros((64, sets), np.int64)     # cohorts, oldest at self.start
+        # Cohorts (rows), oldest at self.start. Stored column by column (Fortran order): the
+        # removals of a set's pages (sync, remove_proportionally) walk one column of thousands
+        # of cohorts, and a column in one block is a fraction of the memory traffic of one
+        # spread over every row; the per-cohort work (add, take_oldest) touches a few sets.
+        self.rows = np.zeros((64, sets), np.int64, order="F")
+        # The same memory as a memoryview: add() changes one count, which a memoryview's
+        # item access does without numpy's scalar boxing (kept in step with self.rows).
+        self._items = memoryview(self.rows)
         self.stamps = np.full(64, -np.inf)
         self.start = 0          # the oldest cohort still holding pages (or self.end)
         self.end = 0            # one past the newest cohort
@@ -113,7 +129,7 @@ class InactiveOrder:
         if self.end == len(self.rows):
             live = self.end - self.start
             if live * 2 > len(self.rows):      # grow
-                rows = np.zeros((len(self.rows) * 2, self.sets), np.int64)
+                rows = np.zeros((len(self.rows) * 2, self.sets), np.int64, order="F")
                 stamps = np.full(len(rows), -np.inf)
             else:                              # compact: move the live cohorts down
                 rows, stamps = self.rows, self.stamps
@@ -122,6 +138,7 @@ class InactiveOrder:
             rows[live:] = 0
             stamps[live:] = -np.inf
             self.rows, self.stamps = rows, stamps
+            self._items = memoryview(rows)
             self.start, self.end = 0, live
             self.tail_made = None
         i = self.end
@@ -138,8 +155,9 @@ class InactiveOrder:
         i = self.end - 1
         if i < self.start or self.head_stamp != stamp:
             i = self._append(stamp)
-        self.rows[i, k] += pages
-        self.known[k] += int(pages)
+        pages = int(pages)
+        self._items[i, k] += pages
+        self.known[k] += pages
 
     def add_tail(self, k: int, pages: int, stamp: float) -> None:
         """``pages`` pages of set ``k`` enter at the tail: the next isolation takes them first.
@@ -157,11 +175,12 @@ class InactiveOrder:
         if self.tail_made != (self.start, stamp):
             if self.start == 0:                    # room below the oldest cohort
                 live, room = self.end, 64
-                rows = np.zeros((len(self.rows) + room, self.sets), np.int64)
+                rows = np.zeros((len(self.rows) + room, self.sets), np.int64, order="F")
                 stamps = np.full(len(rows), -np.inf)
                 rows[room:room + live] = self.rows[:live]
                 stamps[room:room + live] = self.stamps[:live]
                 self.rows, self.stamps = rows, stamps
+                self._items = memoryview(rows)     # add() writes through it: the new rows
                 self.start, self.end = room, room + live
             self.start -= 1
             self.rows[self.start] = 0

@@ -43,7 +43,7 @@ def reclaim_pass(sim: Sim, n: int, priority: int, nr_to_reclaim: int, nofs: bool
     alive = np.flatnonzero(st.memcg_state != FREE).tolist()
     many = len(alive) > 1
     # Per memcg, as Python values: its pages on node n, whether shrink_slab() has work, its state.
-    lru = st.lists[:4, n].sum(axis=(0, 2)).tolist() if many else None
+    lru = np.add.reduce(st.lists[:4, n], axis=(0, 2)).tolist() if many else None   # .sum(), no wrapper
     slab = may_shrink(sim, n).tolist() if many else None
     online = (st.memcg_state == ONLINE).tolist()
     for m in alive:

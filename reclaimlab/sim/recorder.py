@@ -26,7 +26,7 @@ class Recorder:
 
     def add(self, t: float, job_fraction: float) -> None:
         sim, st, tot = self.sim, self.sim.st, self.sim.totals
-        fsum = lambda a: a.sum(axis=2)   # noqa: E731 - over file sets
+        fsum = lambda a: np.add.reduce(a, axis=2)   # noqa: E731 - over file sets (.sum(axis=2))
         slab = np.zeros(tot.shape)
         if sim.params.filesets:
             slab[:, :, 0] = fsum(st.dentries())
@@ -39,7 +39,7 @@ class Recorder:
         deferred = st.nr_deferred[shrinker][:, :, mi].transpose(1, 2, 0)
         prio = np.where(tot.priority == 99, -1, tot.priority)
         row = dict(
-            time=t, page_cache=fsum(st.pages()).sum(axis=1), slab=slab,
+            time=t, page_cache=np.add.reduce(fsum(st.pages()), axis=1), slab=slab,
             free=np.array([sim.free(n) for n in range(sim.params.nodes)]),
             priority=prio, scanned=tot.scanned.copy(), freed=tot.freed.copy(),
             delta=tot.delta.copy(), total_scan=tot.total_scan.copy(), nr_deferred=deferred,
@@ -47,9 +47,9 @@ class Recorder:
             stall=tot.stall.copy(), stall_by_cause=tot.stall_by_cause.copy(),
             blocked_by_cause=tot.blocked_by_cause.copy(), direct_reclaims=tot.direct.copy(),
             kswapd_busy=tot.kswapd_busy.copy(), disk_busy=tot.disk_busy,
-            dirty=fsum(st.p_dirty).sum(axis=1),
-            dying_memcgs=int((st.memcg_state == DYING).sum()),
-            pinned_objects=int(st.pinned_by.sum()), job_progress=job_fraction,
+            dirty=np.add.reduce(fsum(st.p_dirty), axis=1),
+            dying_memcgs=int(np.count_nonzero(st.memcg_state == DYING)),
+            pinned_objects=int(np.add.reduce(st.pinned_by, axis=None)), job_progress=job_fraction,
         )
         for key, value in row.items():
             self.rows.setdefault(key, []).append(value)

@@ -201,7 +201,7 @@ def may_shrink(sim: Sim, n: int) -> np.ndarray:
     """
     st = sim.st
     # Per memcg: dentries and unpinned inodes, then the other caches' objects.
-    own = st.lists[4:8, n].sum(axis=(0, 2)) + st.generic_lists[:, n].sum(axis=(0, 2))
+    own = np.add.reduce(st.lists[4:8, n], axis=(0, 2)) + np.add.reduce(st.generic_lists[:, n], axis=(0, 2))
     out = (own > 0) | st.sb_bit[n]
     out[ROOT] = True
     return out

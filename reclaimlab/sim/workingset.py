@@ -129,7 +129,7 @@ class Shadows:
             self._settle(k)
         rows = self.rows[self.start:self.end]
         col = rows[:, k]
-        shadows = int(col.sum())
+        shadows = int(np.add.reduce(col))          # col.sum() without its Python wrapper
         if shadows == 0:
             return 0
         missing = max(int(missing_pages), 0)
@@ -144,7 +144,7 @@ class Shadows:
             return 0        # no shadow met: nothing consumed, nothing activated
         # refault_distance = age - stamp <= active_file: the rows stamped at or after age - active_file
         first = int(np.searchsorted(self.stamps[self.start:self.end], self.age - active_file, side="left"))
-        recent = int(col[first:].sum())
+        recent = int(np.add.reduce(col[first:]))
         hot = binomial(rng, found, recent / shadows)
         # the found shadows are consumed: recent ones from the recent rows, the rest from the older
         take_recent = min(hot * pages_per_file, recent)

@@ -42,7 +42,8 @@ share of the task's step allocations that are, a seeded draw.
 faults in its memory at an even rate over its life and frees it all when it
 exits; the tasks' processes start staggered over one lifetime.
 
-Working-set reads (mean field over the set's files):
+Working-set reads (mean field over the set's files; drawn per node by
+:mod:`reclaimlab.sim.fileplan` before memory is granted, carried out by :func:`_apply`):
 
 * a read finds the file's dentry (sets DCACHE_REFERENCED), or its inode on
   the LRU (a new dentry pins it again), or neither: a **refault**, which
@@ -77,7 +78,8 @@ import math
 import numpy as np
 
 from . import alloc, disk, xfs
-from .draw import binomial, multinomial_values, poisson, take_values, thin, thin_nonzero
+from .draw import take_values, thin, thin_nonzero
+from .fileplan import DrawSpec, FilesetPlan, NodeDraw, ReadDraw, draw_spec, plan_filesets  # noqa: F401 (re-exported)
 from .lru import accessed, writeback
 from .params import PAGE_KIB
 from .reclaim import direct_reclaim
@@ -109,6 +111,8 @@ class Actor:
     age: np.ndarray = field(init=False)
     #: seconds each task's direct reclaim runs on past the end of the last step
     in_reclaim: np.ndarray = field(init=False)
+    #: :func:`draw_spec` of each file set, made at the first step (the run's parameters are fixed)
+    specs: tuple = field(init=False, default=())
 
     def __post_init__(self) -> None:
         self.debt = np.zeros(self.tasks)
@@ -128,38 +132,6 @@ class InteractiveTask:
     """
 
     busy: float = 0.0     #: seconds its direct reclaim has taken so far this step
-
-
-@dataclass
-class ReadDraw:
-    """A file set's working-set reads on one node this step, drawn before memory is granted."""
-
-    dentry_hits: int
-    inode_hits: int
-    misses: int
-    page_hits: int
-    page_misses: int
-    #: of ``misses``, lookups whose inode XFS still holds (XFS_IRECLAIMABLE): recycled without IO
-    recycled: int = 0
-
-
-@dataclass
-class NodeDraw:
-    """What a file set does on one node this step: new files, working-set reads."""
-
-    n: int
-    creates: int | None = None
-    reads: ReadDraw | None = None
-
-
-@dataclass
-class FilesetPlan:
-    """File set ``k``'s draws per node, and the pages they need."""
-
-    k: int
-    pages: float = 0.0
-    fs_pages: float = 0.0     # of ``pages``, those allocated with __GFP_FS
-    nodes: list[NodeDraw] = field(default_factory=list)
 
 
 @dataclass
@@ -255,17 +227,27 @@ def anon_need(params, age: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np
     P = params.job_process_pages
     if not P or life == float("inf"):
         return np.zeros_like(work), np.zeros_like(work)
-    # Per task in Python floats (a handful of tasks): the same IEEE operations as numpy's
-    # element-wise ones, without a dozen array calls a step.
+    peak, faulted = _anon_need_values(params, age.tolist(), work.tolist())
+    return np.array(peak, float).reshape(work.shape), np.array(faulted, float).reshape(work.shape)
+
+
+def _anon_need_values(params, age: list[float], work: list[float]) -> tuple[list[float], list[float]]:
+    """:func:`anon_need` on lists of Python floats, for a job that runs processes (the same floats).
+
+    Per task in Python floats (a handful of tasks): the same IEEE operations
+    as numpy's element-wise ones, without a dozen array calls a step.
+    """
+    life = process_life_s(params)
+    P = params.job_process_pages
     peak, faulted = [], []
-    for a, w in zip(age.tolist(), work.tolist()):
+    for a, w in zip(age, work):
         lives0, lives1 = a / life, (a + w) / life
         whole0, whole1 = math.floor(lives0), math.floor(lives1)
         held = P * (lives0 - whole0)
         top = P - held if whole1 > whole0 else P * (lives1 - whole1) - held
         peak.append(top if w > 0 else 0.0)
         faulted.append(P * (lives1 - lives0))
-    return np.array(peak, float).reshape(work.shape), np.array(faulted, float).reshape(work.shape)
+    return peak, faulted
 
 
 def job_anon_pages(sim: Sim, actors: list[Actor]) -> float:
@@ -297,10 +279,12 @@ def plan(sim: Sim, actor: Actor) -> StepPlan | None:
         actor.in_reclaim -= reclaiming
     else:
         reclaiming = np.zeros(tasks)
-    if actor.writes and sim.st.p_dirty.sum() >= sim.dirty_limit:
+    if actor.writes and sim.st.dirty_pages() >= sim.dirty_limit:
         # balance_dirty_pages(): the writer sleeps until writeback catches up (its debt waits too)
         sim.totals.blocked_by_cause[:, DIRTY_THROTTLE] += dt * tasks / sim.params.nodes
         return None
+    if tasks < 8:
+        return _plan_few(sim, actor, reclaiming)
     work = np.maximum(dt - actor.debt, 0.0)
     actor.debt = np.maximum(actor.debt - dt, 0.0)
     total = small_sum(work)
@@ -310,7 +294,9 @@ def plan(sim: Sim, actor: Actor) -> StepPlan | None:
             return StepPlan(work, [], z, z, z.copy(), np.zeros(tasks, bool), z, z, reclaiming)
         return None
     # Rates are the actor's total: the awake tasks do work.sum() / tasks of it.
-    plans = [_plan(sim, k, total / tasks) for k in actor.filesets]
+    if len(actor.specs) != len(actor.filesets):
+        actor.specs = tuple(draw_spec(sim.params, k) for k in actor.filesets)
+    plans = plan_filesets(sim, actor.specs, total / tasks)
     share = work / total
     need = sum(p.pages for p in plans) * share
     fs = sum(p.fs_pages for p in plans) * share
@@ -326,6 +312,57 @@ def plan(sim: Sim, actor: Actor) -> StepPlan | None:
             return StepPlan(work, plans, need, demand, np.zeros(tasks), np.zeros(tasks, bool),
                             fs + (demand - need), gross, reclaiming)
     return StepPlan(work, plans, need, need, np.zeros(tasks), np.zeros(tasks, bool), fs, gross,
+                    reclaiming)
+
+
+def _plan_few(sim: Sim, actor: Actor, reclaiming: np.ndarray) -> StepPlan | None:
+    """The rest of :func:`plan` for fewer than 8 tasks, per task in Python floats.
+
+    The same IEEE operations as the array expressions of :func:`plan` (Python's
+    ``max(x, 0.0)`` is ``np.maximum``'s value, NaN and -0.0 included; fewer than
+    8 floats are summed one after the other by numpy too, :func:`small_sum`),
+    without a dozen numpy calls on arrays of a few elements per actor and step.
+    The plan's per-task arrays are made once, at the end.
+    """
+    dt = sim.params.dt_s
+    tasks = actor.tasks
+    debt = actor.debt.tolist()
+    work = [max(dt - d, 0.0) for d in debt]
+    actor.debt = np.array([max(d - dt, 0.0) for d in debt])
+    total = np.float64(sum(work))          # small_sum(work)'s float
+    if not total:
+        if reclaiming.any():
+            z = np.zeros(tasks)
+            return StepPlan(np.array(work), [], z, z, z.copy(), np.zeros(tasks, bool), z, z, reclaiming)
+        return None
+    # Rates are the actor's total: the awake tasks do work.sum() / tasks of it.
+    if len(actor.specs) != len(actor.filesets):
+        actor.specs = tuple(draw_spec(sim.params, k) for k in actor.filesets)
+    plans = plan_filesets(sim, actor.specs, total / tasks)
+    share = [w / total for w in work]
+    pages = sum(p.pages for p in plans)
+    fs_pages = sum(p.fs_pages for p in plans)
+    need = [pages * x for x in share]
+    fs = [fs_pages * x for x in share]
+    work_a = np.array(work)
+    if actor.job:
+        if sim.params.job_processes_per_s:
+            if sim.params.job_process_pages:
+                peak, faulted = _anon_need_values(sim.params, actor.age.tolist(), work)
+            else:
+                peak = faulted = [0.0] * tasks         # anon_need's zeros: no process memory
+            need_a = np.array([a + b for a, b in zip(need, peak)])
+            return StepPlan(work_a, plans, need_a, need_a, np.zeros(tasks), np.zeros(tasks, bool),
+                            np.array([a + b for a, b in zip(fs, peak)]),
+                            np.array([a + b for a, b in zip(need, faulted)]), reclaiming)
+        # No anonymous memory modelled: job tasks still meet the watermark (a page each),
+        # a page that stands for anonymous memory: __GFP_FS.
+        need_a = np.array(need)
+        demand = np.where(work_a > 0, np.maximum(need_a, 1.0), 0.0)
+        return StepPlan(work_a, plans, need_a, demand, np.zeros(tasks), np.zeros(tasks, bool),
+                        np.array(fs) + (demand - need_a), need_a, reclaiming)
+    need_a = np.array(need)
+    return StepPlan(work_a, plans, need_a, need_a, np.zeros(tasks), np.zeros(tasks, bool), np.array(fs), need_a,
                     reclaiming)
 
 
@@ -532,15 +569,21 @@ def finish(sim: Sim, actor: Actor, todo: StepPlan | None) -> None:
     if todo is None:
         return
     work, done = todo.work, todo.done
-    if np.count_nonzero(done):
+    # Python values first (a few tasks): the checks below on them cost less than numpy's.
+    work_l, done_l = work.tolist(), done.tolist()
+    few = len(work_l) < 8 and work.ndim == 1
+    if any(done_l):                              # np.count_nonzero(done), NaN counting as nonzero
         disk.issue_as(sim, actor.name, "io")
-        done_s = small_sum(done)
-        granted = done_s / small_sum(work)
-        io = sum(_apply(sim, p, granted) for p in todo.plans)
+        # small_sum's floats: fewer than 8 are added one after the other
+        done_s = np.float64(sum(done_l)) if few else small_sum(done)
+        granted = done_s / (np.float64(sum(work_l)) if few else small_sum(work))
+        io = 0                                   # sum()'s start: the same float after the plans' io
+        for p in todo.plans:
+            io += _apply(sim, p, granted)
         actor.debt += io * done / done_s
-    # Whether any awake task got less than its work, on Python values first (a few tasks):
-    # most steps none did, and the masks below then cost more than the whole check.
-    if any(w > 0 and not a and d < w for w, a, d in zip(work.tolist(), todo.asleep.tolist(), done.tolist())):
+    # Whether any awake task got less than its work: most steps none did, and the masks
+    # below then cost more than the whole check.
+    if any(w > 0 and not a and d < w for w, a, d in zip(work_l, todo.asleep.tolist(), done_l)):
         short = (work > 0) & ~todo.asleep & (done < work)
         lost = (work[short] - done[short]).sum()
         sim.totals.blocked_by_cause[:, MEMORY_WAIT] += lost / sim.params.nodes
@@ -584,126 +627,88 @@ def _get_memory(sim: Sim, need: float, awake: float, fs_share: float,
     return float(min(1.0, room / need)), spent
 
 
-def _plan(sim: Sim, k: int, seconds: float) -> FilesetPlan:
-    """Draw what file set ``k`` does in ``seconds`` of its task's time, per node."""
-    params = sim.params
-    fs = params.filesets[k]
-    N = params.nodes
-    st, rng = sim.st, sim.rng
-    plan = FilesetPlan(k)
-    # Page-cache allocations use the mapping's gfp mask (page_cache_alloc(), readahead_gfp_mask()).
-    nofs = params.mapping_nofs or fs.nofs
-    # Pages per object, as the expressions below always evaluated them (the same floats).
-    per_created = fs.pages_per_file + 1 / params.dentry_objects_per_page + 1 / params.inode_objects_per_page
-    for n in range(N):
-        node = NodeDraw(n)
-        if fs.creates_per_s:
-            node.creates = int(poisson(rng, fs.creates_per_s * seconds / N))
-            pages = node.creates * per_created
-            plan.pages += pages
-            # Read (or written) through the mapping; a created file's slab objects in
-            # xfs_create's transaction (PF_MEMALLOC_NOFS): no __GFP_FS on XFS.
-            plan.fs_pages += 0.0 if nofs else pages
-        if fs.working_set:
-            W = max(fs.working_set // N, 1)
-            reads = int(poisson(rng, W * fs.reads_per_s * seconds))
-            # One cell of the state: its counts as Python ints, not whole-array sums (a hot path).
-            p_inact, p_ref, p_act, p_dirty, d_ref, d_unref, i_ref, i_unref, _ = st.lists[:, n, ROOT, k].tolist()
-            D, U = d_ref + d_unref, i_ref + i_unref
-            pd, pu = min(D / W, 1.0), min(U / W, 1.0 - min(D / W, 1.0))
-            dentry_hits, inode_hits, misses = multinomial_values(rng, reads, [pd, pu, max(1.0 - pd - pu, 0.0)])
-            # xfs_iget() of a missed file: its inode may still be in XFS's cache (xfs.py).
-            recycled = (int(thin(rng, misses, xfs.recycle_share(sim, n, k, W - D - U)))
-                        if misses and st.x_clean_set[n, k] else 0)
-            with_pages = min(-(-(p_inact + p_ref + p_act + p_dirty) // fs.pages_per_file), W)
-            page_hits = binomial(rng, reads, with_pages / W)
-            node.reads = ReadDraw(dentry_hits, inode_hits, misses, page_hits, reads - page_hits, recycled)
-            cache = node.reads.page_misses * fs.pages_per_file
-            # A lookup's dentry and inode (d_alloc, xfs_iget outside a transaction) are GFP_KERNEL;
-            # a recycled inode reuses its xfs_inode (the VFS inode is inside it): no new object.
-            slab = (misses / params.dentry_objects_per_page
-                    + (misses - recycled) / params.inode_objects_per_page)
-            plan.pages += cache + slab
-            plan.fs_pages += slab + (0.0 if nofs else cache)
-        plan.nodes.append(node)
-    return plan
-
-
 def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
-    """Carry out ``granted`` of a plan; returns seconds of IO the task waited."""
+    """Carry out ``granted`` of a plan; returns seconds of IO the task waited.
+
+    Every step below that has a count of 0 to apply is skipped: it would draw
+    nothing (a binomial or hypergeometric draw of 0 takes nothing from the
+    stream), change no count and charge no IO. Most of a step's counts are 0
+    (no file created this step on a node, every read a hit), so the skips are
+    most of this function's speed, not a change of what it does.
+    """
     st, costs, tot = sim.st, sim.costs, sim.totals
     k = plan.k
     fs = sim.params.filesets[k]
+    ppf = fs.pages_per_file
     io = 0.0
-    scale = (lambda x: int(thin(sim.rng, x, granted))) if granted < 1.0 else int
-    for node in plan.nodes:
-        n = node.n
-        if node.creates is not None:
-            c = scale(node.creates)
-            pages = c * fs.pages_per_file
-            if fs.replaces:
-                wait = _unlink(sim, n, k, c)
-                io += wait
-                if wait:                     # adding 0.0 changes nothing: skip numpy's scalar update
-                    tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
-            # The created file's dentry, unused after the close: dput() -> retain_dentry() ->
-            # d_lru_add(), at the dentry LRU's tail without DCACHE_REFERENCED (fs/dcache.c).
-            st.d_unref[n, ROOT, k] += c
-            st.slab_order.add_dentries(n, ROOT, k, c, st.order.now, referenced=False)
-            st.order.add(n, ROOT, k, pages)         # new pages enter the inactive list's head
-            if fs.writes:
-                st.p_dirty[n, ROOT, k] += pages
-                st.i_dirty[n, ROOT, k] += c
-            else:
-                st.p_ref[n, ROOT, k] += pages
-                wait = disk.charge(sim, read_service_s(costs, pages, c))
-                io += wait
-                tot.blocked_by_cause[n, FILE_READ] += wait
-        if node.reads is not None:
-            r = node.reads
-            rng = sim.rng
+    rng = sim.rng
+    full = not granted < 1.0          # as the share was always tested (NaN: full)
+    for n, creates, reads in plan.nodes:       # NodeDraw layout (plain tuples from the C draws)
+        if creates:
+            c = creates if full else int(thin(rng, creates, granted))
+            if c:
+                io += _create(sim, n, k, c)
+        if reads is not None:
+            dentry_hits, inode_hits, r_misses, page_hits, page_misses, r_recycled = reads   # ReadDraw
             # The cell as Python ints, changed in order and written back once (nothing
             # in between reads it): p_inact, p_ref, p_act, p_dirty, d_ref, d_unref, i_ref, i_unref, i_dirty.
             c = st.lists[:, n, ROOT, k].tolist()
-            fresh = take_values(rng, [c[5], c[4]], scale(r.dentry_hits))[0]
-            c[5] -= fresh
-            c[4] += fresh
-            back = take_values(rng, [c[6], c[7]], scale(r.inode_hits))
-            c[6] -= back[0]
-            c[7] -= back[1]
-            misses = scale(r.misses)
-            recycled = r.recycled
-            if recycled and misses < r.misses:
-                recycled = int(thin(rng, recycled, misses / r.misses))
-            # xfs_iget_cache_hit(): XFS_IRECLAIMABLE inodes come back without IO (as many as
-            # XFS still holds now); the others are read, through their cluster buffer.
-            recycled = xfs.recycle(sim, n, k, min(recycled, misses))
+            changed = False
+            # Each count is thinned to the granted share just before it is used (the draws' order).
+            if not full:
+                dentry_hits = _scaled(rng, dentry_hits, granted)
+            if dentry_hits:
+                fresh = take_values(rng, [c[5], c[4]], dentry_hits)[0]
+                c[5] -= fresh
+                c[4] += fresh
+                changed = True
+            found = 0
+            if not full:
+                inode_hits = _scaled(rng, inode_hits, granted)
+            if inode_hits:
+                back = take_values(rng, [c[6], c[7]], inode_hits)
+                c[6] -= back[0]
+                c[7] -= back[1]
+                found = back[0] + back[1]
+                changed = True
+            misses = r_misses if full else _scaled(rng, r_misses, granted)
+            if misses:
+                recycled = r_recycled
+                if recycled and misses < r_misses:
+                    recycled = int(thin(rng, recycled, misses / r_misses))
+                # xfs_iget_cache_hit(): XFS_IRECLAIMABLE inodes come back without IO (as many as
+                # XFS still holds now); the others are read, through their cluster buffer.
+                recycled = xfs.recycle(sim, n, k, min(recycled, misses))
             # New dentries (an inode found again, or a miss), unused after the read: d_lru_add()
             # puts them at the dentry LRU's tail without DCACHE_REFERENCED; the next lookup sets it.
-            c[5] += back[0] + back[1] + misses
-            st.slab_order.add_dentries(n, ROOT, k, back[0] + back[1] + misses, st.order.now, referenced=False)
+            if found + misses:
+                c[5] += found + misses
+                st.slab_order.add_dentries(n, ROOT, k, found + misses, st.order.now, referenced=False)
+                changed = True
             if misses:
                 tot.refaults[n, ROOT, DENTRY] += misses
                 tot.refaults[n, ROOT, INODE] += misses
                 tot.refaults[n, ROOT, XFS_INODE] += misses - recycled
-            reads = xfs.lookup_cluster_reads(sim, n, misses - recycled)
-            wait = disk.charge(sim, reads * costs.disk_read_ms * 1e-3)
-            io += wait
-            if wait:
-                tot.blocked_by_cause[n, REFAULT_READ] += wait
+                reads_io = xfs.lookup_cluster_reads(sim, n, misses - recycled)
+                if reads_io:
+                    wait = disk.charge(sim, reads_io * costs.disk_read_ms * 1e-3)
+                    io += wait
+                    if wait:
+                        tot.blocked_by_cause[n, REFAULT_READ] += wait
             shadows = st.workingset.at(n, ROOT)
-            was_active = c[2]
-            # access_pages(); a_ref: of c[2], the active pages with PG_referenced
-            c[0], c[1], c[2], a_ref = accessed(rng, c[0:3] + [int(st.p_act_ref[n, ROOT, k])],
-                                               scale(r.page_hits) * fs.pages_per_file)
-            if c[2] != was_active:
-                shadows.activated(c[2] - was_active)     # mark_page_accessed(): workingset_activation()
-            refetch = scale(r.page_misses)
+            hits = page_hits if full else _scaled(rng, page_hits, granted)
+            a_ref = int(st.p_act_ref[n, ROOT, k])     # of c[2], the active pages with PG_referenced
+            if hits:
+                was_active = c[2]
+                c[0], c[1], c[2], a_ref = accessed(rng, c[0:3] + [a_ref], hits * ppf)   # access_pages()
+                if c[2] != was_active:
+                    shadows.activated(c[2] - was_active)     # mark_page_accessed(): workingset_activation()
+                changed = True
+            refetch = page_misses if full else _scaled(rng, page_misses, granted)
             if refetch:
                 # add_to_page_cache_lru(): a shadow within the active list's size activates
                 # the page read back (workingset_refault()); the others enter the inactive head.
-                ppf = fs.pages_per_file
-                missing = max(fs.working_set // sim.params.nodes, 1) * ppf - sum(c[0:4])   # as _plan's W
+                missing = max(fs.working_set // sim.params.nodes, 1) * ppf - sum(c[0:4])   # as fileplan's W
                 act = st.p_act[n, ROOT].tolist()       # Python ints: cheaper than numpy's sum and index
                 active_file = sum(act) - act[k] + c[2]
                 hot = shadows.refault(rng, k, refetch, ppf, missing, active_file)
@@ -711,14 +716,48 @@ def _apply(sim: Sim, plan: FilesetPlan, granted: float) -> float:
                 a_ref += hot * ppf      # the read's own mark_page_accessed() on the active page
                 c[1] += (refetch - hot) * ppf
                 st.order.add(n, ROOT, k, (refetch - hot) * ppf)   # read back: at the head
-            st.lists[:, n, ROOT, k] = c
-            st.p_act_ref[n, ROOT, k] = a_ref
+                changed = True
+            if changed:
+                st.lists[:, n, ROOT, k] = c
+                st.p_act_ref[n, ROOT, k] = a_ref
             if refetch:
-                tot.page_refaults[n] += refetch * fs.pages_per_file
-            wait = disk.charge(sim, read_service_s(costs, refetch * fs.pages_per_file, refetch))
-            io += wait
-            if wait:
-                tot.blocked_by_cause[n, REFAULT_READ] += wait
+                tot.page_refaults[n] += refetch * ppf
+                wait = disk.charge(sim, read_service_s(costs, refetch * ppf, refetch))
+                io += wait
+                if wait:
+                    tot.blocked_by_cause[n, REFAULT_READ] += wait
+    return io
+
+
+def _scaled(rng: np.random.Generator, count: int, granted: float) -> int:
+    """``count`` thinned to the ``granted`` share (a draw only when there is something to thin)."""
+    return int(thin(rng, count, granted)) if count else 0
+
+
+def _create(sim: Sim, n: int, k: int, c: int) -> float:
+    """``c`` new files of set ``k`` on node ``n`` (replacing as many old ones if the set does); the IO wait."""
+    st, tot = sim.st, sim.totals
+    fs = sim.params.filesets[k]
+    pages = c * fs.pages_per_file
+    io = 0.0
+    if fs.replaces:
+        wait = _unlink(sim, n, k, c)
+        io += wait
+        if wait:                     # adding 0.0 changes nothing: skip numpy's scalar update
+            tot.blocked_by_cause[n, XFS_CLUSTER_READ] += wait
+    # The created file's dentry, unused after the close: dput() -> retain_dentry() ->
+    # d_lru_add(), at the dentry LRU's tail without DCACHE_REFERENCED (fs/dcache.c).
+    st.d_unref[n, ROOT, k] += c
+    st.slab_order.add_dentries(n, ROOT, k, c, st.order.now, referenced=False)
+    st.order.add(n, ROOT, k, pages)         # new pages enter the inactive list's head
+    if fs.writes:
+        st.p_dirty[n, ROOT, k] += pages
+        st.i_dirty[n, ROOT, k] += c
+    else:
+        st.p_ref[n, ROOT, k] += pages
+        wait = disk.charge(sim, read_service_s(sim.costs, pages, c))
+        io += wait
+        tot.blocked_by_cause[n, FILE_READ] += wait
     return io
 
 

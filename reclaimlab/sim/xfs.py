@@ -528,13 +528,15 @@ def xfsaild(sim: Sim) -> None:
         st.x_pushed[:] = 0
         sim.xfs.ail_credit = 0.0
         return
-    reads_per_write = float((queued * cluster_miss_share(sim)).sum() / queued.sum())
+    # np.add.reduce(x, axis=None) is x.sum() without its Python wrapper (every step)
+    queued_sum = np.add.reduce(queued, axis=None)
+    reads_per_write = float(np.add.reduce(queued * cluster_miss_share(sim), axis=None) / queued_sum)
     # Disk time booked beyond the steps so far is served before this step's writes.
     free_s = max(sim.params.dt_s - sim.disk.backlog_s, 0.0)
     sim.xfs.ail_credit += free_s / (inode_write_s(sim) * (1.0 + reads_per_write))
-    budget = min(int(sim.xfs.ail_credit), int(queued.sum()))
+    budget = min(int(sim.xfs.ail_credit), int(queued_sum))
     # Only a fraction of an inode carries over: time the disk idles is not saved up.
-    sim.xfs.ail_credit = sim.xfs.ail_credit - budget if budget < queued.sum() else 0.0
+    sim.xfs.ail_credit = sim.xfs.ail_credit - budget if budget < queued_sum else 0.0
     written = take(sim.rng, queued, budget)
     for n in np.flatnonzero(written):
         write_inodes(sim, int(n), int(written[n]))
