@@ -9,7 +9,7 @@ three flags layouts, and about 460k lines mutated from them: random edits with t
 characters that matter to the grammar, blank and tab runs, brackets, parentheses and
 digits around the header, CRLF and trailing blanks, over-long lines.
 
-Run: PYTHONPATH=<tree> .venv/bin/python benchmarks/trace_reference.py save|check [--file ref.pkl]
+Run: PYTHONPATH=<tree> .venv/bin/python scripts/trace-reference.py save|check [--file ref.pkl]
 (the tree of PYTHONPATH is the build compared; this file reads the fixtures of its own tree).
 """
 from __future__ import annotations
