@@ -475,21 +475,22 @@ def _ascii(text: str) -> str:
 
 # --------------------------------------------------------------------------- parser
 
-def _width(text: str) -> int:
+def _int_arg(text: str) -> int:
     try:
-        w = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def _width(text: str) -> int:
+    w = _int_arg(text)
     if w < 40:
         raise argparse.ArgumentTypeError(f"{w} is too narrow; allowed: 40 or more")
     return w
 
 
 def _points(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    n = _int_arg(text)
     if not 2 <= n <= MAX_POINTS:
         raise argparse.ArgumentTypeError(f"{n} is out of range; allowed: 2 to {MAX_POINTS}")
     return n

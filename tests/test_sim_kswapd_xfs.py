@@ -88,9 +88,9 @@ def test_async_xfs_reclaim_never_blocks_kswapd():
     assert int(sim.st.x_dirty[0]) == 128
 
 
-def test_kswapd_blocked_past_its_step_skips_the_next_steps(monkeypatch):
-    """kswapd overran its first step by 2.5 steps: it is not run in the next two, and in
-    the third it gets what is left of the step (one thread, blocked in XFS meanwhile)."""
+def _kswapd_blocked_for_3_5_steps(monkeypatch) -> list[tuple[float, float]]:
+    """Replace kswapd by a fake that blocks 3.5 steps on its first call and uses its whole
+    budget after; returns the list of (time, budget) its calls get."""
     budgets = []
 
     def fake(sim, n, budget, start=0.0):
@@ -98,8 +98,19 @@ def test_kswapd_blocked_past_its_step_skips_the_next_steps(monkeypatch):
         budgets.append((round(sim.now, 6), round(budget, 6)))
         return 3.5 * sim.params.dt_s if len(budgets) == 1 else budget
     monkeypatch.setattr(engine, "kswapd", fake)
-    params = SimParams(nodes=1, node_pages=GIB, anon_pages=GIB // 2, dt_s=0.05, duration_s=0.25,
-                       record_s=0.05, filesets=(FileSet("f", pages_per_file=64, creates_per_s=400.0),))
+    return budgets
+
+
+def _one_gib_node() -> SimParams:
+    return SimParams(nodes=1, node_pages=GIB, anon_pages=GIB // 2, dt_s=0.05, duration_s=0.25,
+                     record_s=0.05, filesets=(FileSet("f", pages_per_file=64, creates_per_s=400.0),))
+
+
+def test_kswapd_blocked_past_its_step_skips_the_next_steps(monkeypatch):
+    """kswapd overran its first step by 2.5 steps: it is not run in the next two, and in
+    the third it gets what is left of the step (one thread, blocked in XFS meanwhile)."""
+    budgets = _kswapd_blocked_for_3_5_steps(monkeypatch)
+    params = _one_gib_node()
     rules = Rules("v4.19", "v4.18", "sync", "none")
     real_populate = engine._populate
 
@@ -115,15 +126,8 @@ def test_kswapd_blocked_time_passes_while_it_is_not_needed(monkeypatch):
     """Blocked for 3.5 steps from step 0; step 1 has plenty of free memory, so nobody wakes
     kswapd, but its 0.05 s of blocking still pass: it skips only step 2 and runs in step 3
     with what is left of that step (before, the debt stood still while kswapd was not needed)."""
-    budgets = []
-
-    def fake(sim, n, budget, start=0.0):
-        assert start == pytest.approx(sim.params.dt_s - budget)   # its clock starts after the debt
-        budgets.append((round(sim.now, 6), round(budget, 6)))
-        return 3.5 * sim.params.dt_s if len(budgets) == 1 else budget
-    monkeypatch.setattr(engine, "kswapd", fake)
-    params = SimParams(nodes=1, node_pages=GIB, anon_pages=GIB // 2, dt_s=0.05, duration_s=0.25,
-                       record_s=0.05, filesets=(FileSet("f", pages_per_file=64, creates_per_s=400.0),))
+    budgets = _kswapd_blocked_for_3_5_steps(monkeypatch)
+    params = _one_gib_node()
     real_populate = engine._populate
 
     def populate(sim):                         # under low, except in step 1 (above high)
