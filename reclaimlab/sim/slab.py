@@ -431,6 +431,18 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
       bare (two steps), to be freed when a walk next comes round to it;
     * otherwise freed (LRU_REMOVED, one step).
 
+    Which unused inodes have pages: a mean-field share of the set's inodes,
+    except for a set whose files are never looked up again (no working set:
+    a copy's, a grep's or a build's output), whose files leave both lists
+    oldest first: page reclaim isolates the oldest pages from the inactive
+    tail (isolate_lru_pages(), mm/vmscan.c) and the dentry and inode walks
+    free from the head. Its cached pages are then its youngest files', and
+    on the inode LRU only its youngest inodes still have them (as many as
+    its files with pages beyond those whose dentries or dirty pages keep
+    them off the list), behind the bare ones the walk meets first.
+    inode_lru_isolate() strips only the pages an inode still has
+    (invalidate_mapping_pages()); a bare inode is freed.
+
     The walk is taken in chunks of the objects its remaining steps are
     expected to meet, until the steps are spent (the last chunk may overrun
     by its strips' second steps).
@@ -459,6 +471,16 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
             off.append(d)
             strip_share.append(_clip01((w - d) / (1.0 - d)) if d < 1.0 else 0.0)
     rotate = [sim.rules.inode_rule == "a76cf1a474d7" and p > 1 for p in ppf]
+    # A set never looked up again loses its files oldest first from the page LRU and the
+    # dentry and inode LRUs alike: of its unreferenced inodes on the LRU only the youngest
+    # `tail` still have pages (its files with pages beyond the youngest, whose dentries or
+    # dirty pages keep them off the list), at the tail, behind its bare ones.
+    tail = [None] * K
+    for j, fs in enumerate(sim.params.filesets):
+        if not fs.working_set:
+            pages = rows[0][j] + rows[1][j] + rows[2][j] + rows[3][j]
+            youngest = max(rows[4][j] + rows[5][j], -(-rows[3][j] // ppf[j]))
+            tail[j] = max(-(-pages // ppf[j]) - youngest, 0)
     rng, now = sim.rng, st.order.now
     # How many of each set's unpinned inodes not known to be bare are off the LRU.
     held = order.known
@@ -498,7 +520,14 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
                 order.off[j] += r_off + u_off                   # taken off the LRU, no step
                 r, u = r - r_off, u - u_off
             order.put(UNREF, j, r, now)                       # I_REFERENCED: LRU_ROTATE
-            have = binomial(rng, u, strip_share[j]) if u and strip_share[j] > 0.0 else 0
+            if tail[j] is not None:
+                # The walk takes the oldest first: of the set's held[K + j] unreferenced inodes
+                # before this chunk, the met ones among the youngest tail[j] have pages.
+                have = min(u, max(u - max(held[K + j] - tail[j], 0), 0)) if strip_share[j] > 0.0 else 0
+                if not rotate[j]:
+                    tail[j] -= have                          # stripped: bare from now on
+            else:
+                have = binomial(rng, u, strip_share[j]) if u and strip_share[j] > 0.0 else 0
             if rotate[j]:
                 order.put(UNREF, j, have, now)                # a76cf1a474d7: nrpages > 1, LRU_ROTATE
                 used += have

@@ -51,7 +51,9 @@ before each walk (:func:`sync_dentries`, :func:`sync_inodes`):
   (and, for inodes, in each of the unreferenced and bare classes).
 
 Still mean field: which inode has pages (a share per set, from the set's
-pages, among its inodes not known to be bare) and which has dirty pages;
+pages, among its inodes not known to be bare; for a set never looked up
+again, its youngest inodes on the list, :func:`reclaimlab.sim.slab._prune_icache`)
+and which has dirty pages;
 a lookup takes an inode off the inode LRU at once (the kernel leaves it
 there until a walk meets it, LRU_REMOVED, or its dentry goes and
 ``inode_add_lru()`` finds it still on the list and sets I_REFERENCED).
