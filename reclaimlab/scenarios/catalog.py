@@ -138,10 +138,10 @@ def _compile_and_copy() -> Scenario:
         "202441 reported 3m30s becoming more than an hour on 4.19.3.",
         # Fast preset (about a second a run): one 8 GiB node, a one-minute compile of
         # the same tree beside the same copy, at a coarser step. It keeps the order of
-        # the full run in compile time (4.18 = 5.0 < 4.19 < 4.19.3: 66 / 69 / 82 s against
-        # 221 / 255 / 326 s, seed 0; 4.19.3 1.24x 4.18 against 1.47x) but not the size of
+        # the full run in compile time (4.18 = 5.0 < 4.19 < 4.19.3: 65 / 76 / 93 s against
+        # 218 / 269 / 317 s, seed 0; 4.19.3 1.44x 4.18 against 1.45x) but not the size of
         # the stall: its one node drives 4.18 into sync XFS reclaim too (15 s of stall
-        # against 48 s under 4.19.3, where the full run has 23 s against 316 s). A smaller
+        # against 105 s under 4.19.3, where the full run has 17 s against 282 s). A smaller
         # machine or tree does not keep the order: with a 512 MiB node nothing reclaims.
         params, params.replace(nodes=1, duration_s=150.0, dt_s=0.1, job_seconds=60.0),
         knobs=("duration_s", "job_tasks", "anon_pages"),
