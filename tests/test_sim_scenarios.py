@@ -118,9 +118,9 @@ def test_desktop_copy_interactive_stalls_over_100ms_only_under_4193():
     single pages wait over 100 ms only when another reclaimer holds free memory at min and
     its GFP_KERNEL pass follows kswapd round the XFS AG locks (xfs_reclaim_inodes_ag's
     blocking restart), which needs the floor's deferred work reaching XFS."""
-    # A handful of waits a run: over seeds 0-2 and steps 0.05/0.1 s, 4.19.3 has 0.5-2.5
-    # a minute in each of the 6 cells (4 to 6 of 6 with earlier models; 0 with either of two
-    # of the 2026-12-07 rule fixes alone: a knife edge) and the others none
+    # A handful of waits a run: over seeds 0-2 and steps 0.05/0.1 s, 4.19.3 has 0.5-1 a
+    # minute in 4 of the 6 cells (4 to 6 of 6 with earlier models; 0 with either of two of
+    # the 2026-12-07 rule fixes alone: a knife edge) and the others none
     # (scripts/desktop-202349.py, docs/validation.md). So the test takes all three seeds
     # at the preset's step: waits under 4.19.3 in some seed, under the others in none.
     per_min = {k: [simulated("desktop-copy", kernel=k, reduced=False, seed=s).alloc_stalls_per_min.item()
