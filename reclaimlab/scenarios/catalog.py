@@ -65,7 +65,7 @@ def _small_vs_large() -> Scenario:
         "(freeable >> 9) * 4 / 2 is 0 for caches under 512 objects, which are not scanned "
         "at all.",
         # The fast preset keeps the full run's two minutes (Rik's accumulator needs that
-        # many kswapd calls to reach its first scan) at a coarser step: 0.7 s.
+        # many kswapd calls to reach its first scan) at a coarser step: 0.14-0.18 s of CPU a run.
         params, params.replace(dt_s=0.2, record_s=1.0),
         knobs=("duration_s", "anon_pages"),
     )
@@ -95,8 +95,9 @@ def _compile_and_copy() -> Scenario:
                       replaces=True)
     # The copy comes over NFS at 10 MB/s, 25 MB files, into XFS (GFP_NOFS writes).
     # Not faster: at 40 MB/s its writeback takes a third of the disk and 4.18's
-    # compile takes 291 s (measured before the tree was split by file size; 275 s after,
-    # one 16 GiB node), against the report's 3m30s with the copy running.
+    # compile takes 276 s (this machine, seed 0; 271-289 s over the 16 GiB cells of
+    # docs/grid-202441.md; 291 s before the tree was split by file size), against the
+    # report's 3m30s with the copy running.
     copy = FileSet("copy", pages_per_file=25 * MB_PAGES, creates_per_s=0.4, writes=True, nofs=True)
     # XFS's buffers of the inode clusters holding the ~25,000 object files' inodes
     # (512-byte inodes, 16 to an 8 KiB cluster buffer of two pages), behind the
@@ -106,9 +107,9 @@ def _compile_and_copy() -> Scenario:
                         seeks=buftarg.seeks, batch=buftarg.batch, inode_clusters=True)
     # A 16 GiB workstation, two 8 GiB nodes. Bug 202441 does not give the machine's
     # size (docs/kernel.md §7); 16 GiB is where 4.18's compile runs in the reported 3m30s
-    # with the copy running (220 s, seed 0). With 2 GiB
+    # with the copy running (218 s, seed 0). With 2 GiB
     # nodes the page cache cannot keep the tree while the copy streams through it and
-    # 4.18's compile takes 296 s (measured before the split).
+    # 4.18's compile takes 287 s (docs/validation.md; 296 s before the split).
     # The compilers' anonymous memory, the job's __GFP_FS allocations (its page cache
     # is GFP_NOFS, XFS): a cc1 compiling a kernel file that includes a few hundred
     # headers grows to ~100 MB (its GC heap and the parsed headers), faulted in over
@@ -217,9 +218,9 @@ def _recursive_grep() -> Scenario:
         "caches grow, v5.16 keeps inodes with pages off the LRU until page reclaim has "
         "taken their pages.",
         # Fast preset: a 1 GiB machine that the grep fills within seconds, a smaller
-        # desktop, one minute at a coarser step (0.2 s a run). It keeps the full run's
-        # order: v4.18's page refaults 1.8-2.7x the other rules' (seeds 0-2), against
-        # 1.4-1.6x in the full run.
+        # desktop, one minute at a coarser step (about 0.07 s of CPU a run). It keeps the
+        # full run's order: v4.18's page refaults 1.73-1.94x the other rules' (seeds 0-2),
+        # against 1.82-2.04x in the full run.
         params, params.replace(duration_s=60.0, dt_s=0.1, node_pages=GIB_PAGES, anon_pages=GIB_PAGES // 4,
                                filesets=(grep, replace(desktop, working_set=5_000))),
         knobs=("duration_s",),

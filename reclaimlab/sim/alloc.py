@@ -35,9 +35,10 @@ Not modelled, each of which would send fewer allocations to reclaim:
 How many allocations of a costly order reclaim depends on how close to the
 high watermark free memory sits. Free memory saws between the low and high
 watermarks as kswapd sleeps and wakes, and the engine resolves that only
-per step, so use a fine step: in desktop-copy under 4.19.3 the share that
-reclaims is 8% at ``dt_s`` 0.1, 19% at 0.05, 40% at 0.0125 and 48% at
-0.003, and p99 settles at 80 ms from 0.0125 down.
+per step, so use a fine step: in desktop-copy under 4.19.3 (seed 0) the
+share that reclaims is 3% at ``dt_s`` 0.1, 13% at 0.05, 35% at 0.0125 and
+44% at 0.003, and p99 is 0.3, 12, 65 and 75 ms (before issue 17's fixes the
+shares were 8%, 19%, 40% and 48%, and p99 settled at 80 ms from 0.0125 down).
 """
 from __future__ import annotations
 

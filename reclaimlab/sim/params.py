@@ -447,10 +447,11 @@ class SimParams:
 
 # --------------------------------------------------------------------------- field checks
 
-#: Most simulation steps (``duration_s / dt_s``) one run may take: about a
-#: quarter of an hour of CPU at the engine's pace of ~1 ms a step. The full
-#: presets take 10,000 at most; a finer step or a longer run than this is
-#: refused before anything runs, naming the limit.
+#: Most simulation steps (``duration_s / dt_s``) one run may take: about 4
+#: minutes of CPU at the engine's pace of ~0.25 ms a step (the default
+#: compile-and-copy, 10,000 steps, takes 2.5 s). The full presets take 10,000 at
+#: most; a finer step or a longer run than this is refused before anything runs,
+#: naming the limit.
 MAX_STEPS = 1_000_000
 
 #: Most recorded samples (``duration_s / record_s``) of one run: the Dataset's
@@ -596,7 +597,7 @@ def _check_run_length(duration_s: float, dt_s: float, record_s: float) -> None:
     if steps > MAX_STEPS:
         raise ValueError(
             f"duration_s={duration_s!r} at dt_s={dt_s!r} is {steps:.3g} steps; allowed: at most "
-            f"{MAX_STEPS} (MAX_STEPS, about 15 minutes of CPU): shorten the run or lengthen the step")
+            f"{MAX_STEPS} (MAX_STEPS, about 4 minutes of CPU): shorten the run or lengthen the step")
     if duration_s / record_s > MAX_RECORDS:
         raise ValueError(
             f"duration_s={duration_s!r} at record_s={record_s!r} is {duration_s / record_s:.3g} "

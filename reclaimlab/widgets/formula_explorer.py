@@ -20,7 +20,7 @@ FLOOR_MODES = ("off", "kernel", "custom")
 #: Calls per point by default. Rik van Riel's accumulator needs hundreds of calls before
 #: a small cache is scanned at all (about 260 for 1,000 objects at batch 128, 700 for
 #: 3,000 at batch 1024), so at 100 calls rik-2019 looks like v5.0; 2,000 shows its
-#: proportional pressure at about 50 ms a sweep. The slider goes to MAX_CALLS, the
+#: proportional pressure at about 40 ms a sweep. The slider goes to MAX_CALLS, the
 #: 20,000 calls over which docs/kernel.md §1.9 takes its long-run means.
 CALLS = 2_000
 MAX_CALLS = 20_000
