@@ -135,7 +135,7 @@ def test_desktop_copy_interactive_stalls_over_100ms_only_under_4193():
 @pytest.mark.xfail(strict=True, reason=(
     "model gap: desktop-copy's interactive p99.9 is 0 under every kernel (seeds 0-2, steps "
     "0.05 and 0.1 s): its single pages reclaim only when exposed to another's reclaim, fewer "
-    "than 24 of ~24,000 allocations under 4.19.3 (under 0.1%) and none under the others; 0 to "
+    "than 24 of ~24,000 allocations under 4.19.3 (under 0.1%), 0-2 under 4.18 and 5.0; 0 to "
     "2 of them a run (0-1 a minute) wait over 100 ms behind kswapd's XFS AG locks; docs/validation.md"))
 def test_desktop_copy_interactive_tail_only_under_4193():
     """Bug 202349 (issue 17): the interactive task's p99.9 latency is above 0 under 4.19.3 and
