@@ -860,7 +860,7 @@ void rl_scan_kv(const uint8_t *buf, s64 n, const s64 *payload, const s64 *eol, s
     /* The keys by length (the last bucket: that length or more), in key order: a token is
        compared with the keys of its length only, and the first equal key is the one, as
        when all are tried in order. nk <= 63 (module.c). */
-    enum { KV_LENS = 64 };
+    enum { KV_LENS = 64, KV_AHEAD = 8 };
     uint8_t n_of_len[KV_LENS] = {0}, of_len[KV_LENS][KV_LENS];
     for (s64 k = 0; k < nk && k < KV_LENS; k++) {
         int b = key_len[k] < KV_LENS - 1 ? (int)key_len[k] : KV_LENS - 1;
@@ -868,6 +868,16 @@ void rl_scan_kv(const uint8_t *buf, s64 n, const s64 *payload, const s64 *eol, s
     }
     for (s64 r = 0; r < m; r++) {
         s64 i = payload[r], e = eol[r];
+        /* The payloads are lines scanned a whole pass ago (megabytes of text): out of the
+           caches. Their text is asked for a few rows ahead, so that it arrives while these
+           rows are parsed (a payload is up to ~250 bytes: its first four cache lines). */
+        if (r + KV_AHEAD < m) {
+            const uint8_t *q = buf + payload[r + KV_AHEAD];
+            __builtin_prefetch(q);
+            __builtin_prefetch(q + 64);
+            __builtin_prefetch(q + 128);
+            __builtin_prefetch(q + 192);
+        }
         ok[r] = 1;
         present[r] = 0;
         while (i < e) {
