@@ -264,7 +264,10 @@ def small_dataset() -> xr.Dataset:
                       attrs={"config": {"k": [1, 2]}, "n": 3})
 
 
-FUZZ = settings(max_examples=60, deadline=None,
+# derandomize: the same 60 examples every run. Some damaged HDF5 files make libhdf5 spin
+# inside its C code (seen once: 15 minutes on a file this fuzzer made), which rl.load cannot
+# interrupt; a fixed set keeps `make test` and CI from meeting a new one by chance.
+FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
