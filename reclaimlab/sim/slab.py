@@ -458,29 +458,29 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
     ppf = sim.layout.pages_per_file.tolist()
     bare = order.held(BARE)
     off, strip_share = [], []
-    for j in range(K):
+    # A set never looked up again loses its files oldest first from the page LRU and the
+    # dentry and inode LRUs alike: of its unreferenced inodes on the LRU only the youngest
+    # `tail` still have pages (its files with pages beyond the youngest, whose dentries or
+    # dirty pages keep them off the list), at the tail, behind its bare ones. None: the
+    # set's mean-field share.
+    tail = [None] * K
+    for j, fs in enumerate(sim.params.filesets):
         inodes = rows[4][j] + rows[5][j] + rows[6][j] + rows[7][j]
         others = inodes - bare[j]             # inodes not known to have no pages
         pages = rows[0][j] + rows[1][j] + rows[2][j] + rows[3][j]
-        w = _clip01(min(inodes, -(-pages // ppf[j])) / others) if others > 0 else 0.0
-        d = _clip01(min(inodes, -(-rows[3][j] // ppf[j])) / others) if others > 0 else 0.0
+        files_with_pages = -(-pages // ppf[j])
+        files_dirty = -(-rows[3][j] // ppf[j])
+        w = _clip01(min(inodes, files_with_pages) / others) if others > 0 else 0.0
+        d = _clip01(min(inodes, files_dirty) / others) if others > 0 else 0.0
         if sim.rules.inode_rule == "v5.16":
             off.append(w)
             strip_share.append(0.0)
         else:
             off.append(d)
             strip_share.append(_clip01((w - d) / (1.0 - d)) if d < 1.0 else 0.0)
-    rotate = [sim.rules.inode_rule == "a76cf1a474d7" and p > 1 for p in ppf]
-    # A set never looked up again loses its files oldest first from the page LRU and the
-    # dentry and inode LRUs alike: of its unreferenced inodes on the LRU only the youngest
-    # `tail` still have pages (its files with pages beyond the youngest, whose dentries or
-    # dirty pages keep them off the list), at the tail, behind its bare ones.
-    tail = [None] * K
-    for j, fs in enumerate(sim.params.filesets):
         if not fs.working_set:
-            pages = rows[0][j] + rows[1][j] + rows[2][j] + rows[3][j]
-            youngest = max(rows[4][j] + rows[5][j], -(-rows[3][j] // ppf[j]))
-            tail[j] = max(-(-pages // ppf[j]) - youngest, 0)
+            tail[j] = max(files_with_pages - max(rows[4][j] + rows[5][j], files_dirty), 0)
+    rotate = [sim.rules.inode_rule == "a76cf1a474d7" and p > 1 for p in ppf]
     rng, now = sim.rng, st.order.now
     # How many of each set's unpinned inodes not known to be bare are off the LRU.
     held = order.known
@@ -523,7 +523,7 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
             if tail[j] is not None:
                 # The walk takes the oldest first: of the set's held[K + j] unreferenced inodes
                 # before this chunk, the met ones among the youngest tail[j] have pages.
-                have = min(u, max(u - max(held[K + j] - tail[j], 0), 0)) if strip_share[j] > 0.0 else 0
+                have = max(u - max(held[K + j] - tail[j], 0), 0) if strip_share[j] > 0.0 else 0
                 if not rotate[j]:
                     tail[j] -= have                          # stripped: bare from now on
             else:
