@@ -9,7 +9,7 @@ from reclaimlab.sim.engine import Sim
 from reclaimlab.sim.params import Costs, FileSet, Services, SimParams, SlabCache
 from reclaimlab.sim.reclaim import direct_reclaim, kswapd
 from reclaimlab.sim.slab import DENTRY, INODE, count_objects, shrink_slab
-from reclaimlab.sim.state import ROOT
+from reclaimlab.sim.state import ROOT, XFS_RECLAIM_LOCK
 from reclaimlab.sim.xfs import reclaim_inodes_nr, xfsaild
 
 GIB = 262_144
@@ -146,14 +146,15 @@ def test_every_superblock_call_is_an_xfs_reclaim_call():
     """Each batch is a free_cached_objects() call walking 32-inode batches in every AG."""
     fs = FileSet("f", pages_per_file=1, creates_per_s=1.0)
     sim = make_sim("v4.16", filesets=[fs], xfs_ags=4)
-    sim.st.d_unref[0, ROOT, 0] = 30_000
-    sim.st.x_clean[0] = 10_000
+    sim.st.d_unref[0, ROOT, 0] = 120_000
+    sim.st.x_clean[0] = 40_000
     sim.st.nr_deferred[0, 0, 0] = 20 * 1024
     shrink_slab(sim, 0, ROOT, 12, nofs=False)
-    # total_scan = min(20480 + 18, freeable / 2) = 20000: 19 calls of 1024 (the 544 left
-    # are deferred); each gives XFS mult_frac(1024, 10000, 40001) + 1 = 256 inodes to
-    # scan: 8 batches of 32 in AG 0, then one batch in each of the 3 other AGs.
-    assert sim.totals.freed[0, ROOT, 2] == 19 * (8 * 32 + 3 * 32)
+    # total_scan = 20480 + (160000 >> 12) * 4 / 2 = 20558: 20 calls of 1024 (the 78 left
+    # are deferred); each gives XFS mult_frac(1024, 40000, 160001) + 1 = 256 inodes to
+    # scan: 8 batches of 32 in AG 0 (10,000 inodes, never drained here), then one batch
+    # in each of the 3 other AGs.
+    assert sim.totals.freed[0, ROOT, 2] == 20 * (8 * 32 + 3 * 32)
 
 
 def test_gfp_nofs_returns_shrink_stop_and_winds_up_deferred_work():
@@ -222,18 +223,30 @@ def test_xfs_sync_reclaim_waits_for_its_own_flushes_once():
     assert sim.st.x_dirty[0] == 10_000 - 3 * 128
 
 
-@pytest.mark.parametrize("begins", [0.0, 0.01])
-def test_xfs_sync_reclaim_skips_an_ag_another_reclaimer_holds(begins):
+def test_xfs_sync_reclaim_skips_an_ag_another_reclaimer_holds():
     """SYNC_TRYLOCK: a locked AG is skipped, and with nr_to_scan used up there is no
-    blocking restart, so the reclaimer waits only for its own flushes. A hold that
-    begins while this reclaimer's flushes would hold the lock counts too."""
+    blocking restart, so the reclaimer waits only for its own flushes."""
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
-    sim.xfs.ag_holds[0].append((sim.now + begins, sim.now + 10.0))   # someone flushes in AG 0
+    sim.xfs.ag_holds[0].append((sim.now, sim.now, sim.now + 10.0))   # someone flushes in AG 0
     walked, freed, wait = reclaim_inodes_nr(sim, 0, 1)
     assert walked == freed == 96                               # AGs 1-3 only
     assert wait == pytest.approx(3 * batch)
-    assert sim.st.x_dirty[0] == 10_000 - 96                    # AG 0's draw was put back
+    assert sim.st.x_dirty[0] == 10_000 - 96                    # AG 0 was not touched
+    assert sim.xfs.ag_inodes == [2500, 2500 - 32, 2500 - 32, 2500 - 32]
+
+
+def test_xfs_trylock_does_not_fail_on_a_hold_asked_for_later():
+    """mutex_trylock() at t fails only if the lock is held at t. A hold that begins
+    later (a reclaimer the model ran earlier in the step, later in time) asked after
+    this one, in the trylock pass as in the blocking one (lock_free_at)."""
+    sim = xfs_sim()
+    batch = 32 * sim.costs.inode_flush_ms * 1e-3
+    sim.xfs.ag_holds[0].append((sim.now + 0.01, sim.now + 0.01, sim.now + 10.0))
+    walked, freed, wait = reclaim_inodes_nr(sim, 0, 1)
+    assert walked == freed == 128
+    assert wait == pytest.approx(4 * batch)
+    assert sim.waits[XFS_RECLAIM_LOCK] == 0
 
 
 def test_xfs_sync_reclaim_blocks_when_every_ag_is_locked():
@@ -241,7 +254,7 @@ def test_xfs_sync_reclaim_blocks_when_every_ag_is_locked():
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
     for holds in sim.xfs.ag_holds:
-        holds.append((sim.now, sim.now + 1.0))
+        holds.append((sim.now, sim.now, sim.now + 1.0))
     walked, _, wait = reclaim_inodes_nr(sim, 0, 1)
     assert walked == 128
     assert wait == pytest.approx(1.0 + 4 * batch)
@@ -251,7 +264,7 @@ def test_xfs_async_reclaim_neither_waits_nor_frees_dirty_inodes():
     sim = make_sim("v5.0", xfs="async", filesets=[FileSet("f", pages_per_file=1, creates_per_s=1.0)])
     sim.st.x_dirty[0], sim.st.x_clean[0] = 1000, 1000
     for holds in sim.xfs.ag_holds:
-        holds.append((sim.now, sim.now + 1.0))
+        holds.append((sim.now, sim.now, sim.now + 1.0))
     walked, freed, wait = reclaim_inodes_nr(sim, 0, 1)
     assert wait == 0 and walked == 128 and freed < walked
     assert sim.st.x_dirty[0] + sim.st.x_clean[0] == 2000 - freed
@@ -483,8 +496,8 @@ def test_xfs_blocking_reclaim_queues_only_behind_holds_begun_before_it_asked():
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
     for holds in sim.xfs.ag_holds:
-        holds.append((sim.now, sim.now + 0.5))             # held now: trylock skips every AG
-    sim.xfs.ag_holds[0].append((sim.now + 0.1, sim.now + 5.0))   # someone who asked after it
+        holds.append((sim.now, sim.now, sim.now + 0.5))             # held now: trylock skips every AG
+    sim.xfs.ag_holds[0].append((sim.now + 0.1, sim.now + 0.1, sim.now + 5.0))   # someone who asked after it
     walked, _, wait = reclaim_inodes_nr(sim, 0, 1)
     assert walked == 128
     assert wait == pytest.approx(0.5 + 4 * batch)

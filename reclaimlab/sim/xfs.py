@@ -81,14 +81,19 @@ XFS_LOG_WORKER_S = 30.0         # xfs_log_work_queue(): xfs_syncd_centisecs (300
 
 @dataclass
 class XfsState:
-    """XFS's clocks and locks, changed only by this module's functions."""
+    """XFS's clocks, locks and per-AG counts, changed only by this module's functions."""
 
     ags: int
-    #: Per AG, the (begin, end) times sync reclaim holds its reclaim lock.
-    ag_holds: list[list[tuple[float, float]]] = field(init=False)
+    #: Per AG, (asked, begin, end) of each hold of its reclaim lock by a sync walk: when the
+    #: walker asked for the lock, and the time it held it (:func:`lock_free_at`).
+    ag_holds: list[list[tuple[float, float, float]]] = field(init=False)
     #: Per AG, (begin, end, inodes) of each hold: inodes a sync walk grabbed and is still
     #: reclaiming, counted as reclaimable until then (:func:`reclaiming`).
     ag_reclaiming: list[list[tuple[float, float, int]]] = field(init=False)
+    #: Per AG, its reclaimable inodes (``pag_ici_reclaimable``) nobody has grabbed; they sum
+    #: to ``x_clean + x_dirty`` over the nodes after :func:`sync_ags`.
+    ag_inodes: list[int] = field(init=False)
+    ag_rotor: int = 0                       # the AG the next inode added to XFS's count goes to
     ail_credit: float = 0.0                 # xfsaild's inode writes carried to the next step
     worker_due: float = XFS_RECLAIM_WORKER_S   # next xfs_reclaim_worker() run, s
     log_due: float = XFS_LOG_WORKER_S          # next xfs_log_worker() run, s
@@ -96,11 +101,37 @@ class XfsState:
     def __post_init__(self) -> None:
         self.ag_holds = [[] for _ in range(self.ags)]
         self.ag_reclaiming = [[] for _ in range(self.ags)]
+        self.ag_inodes = [0] * self.ags
 
 
-def spread_over_ags(reclaimable: int, ags: int) -> list[int]:
-    """Reclaimable inodes per allocation group (spread evenly)."""
-    return [reclaimable // ags + (ag < reclaimable % ags) for ag in range(ags)]
+def sync_ags(sim: Sim) -> list[int]:
+    """Bring the per-AG counts to the nodes' reclaimable inodes; returns ``sim.xfs.ag_inodes``.
+
+    The VFS evicts inodes into XFS (and unlinks add theirs) in every AG
+    alike: inode numbers, and so AGs, are handed out across the file
+    system's directories (xfs_ialloc_ag_select() rotors new directories over
+    the AGs, and a file goes to its directory's AG), so what was added since
+    the last call is dealt out round robin from a rotor. Inodes that left
+    other than through a walk of an AG (the background worker's clean
+    inodes, lookups that recycle one) left from every AG in proportion to
+    what it held: a uniform draw of which ones, the AGs as classes. A walk
+    (:func:`reclaim_inodes_nr`) takes its inodes from its own AG, which is
+    what makes the AGs' counts differ: every walk starts at AG 0.
+    """
+    xs = sim.xfs
+    counts = xs.ag_inodes
+    have = sum(sim.st.x_clean.tolist()) + sum(sim.st.x_dirty.tolist())
+    diff = have - sum(counts)
+    if diff > 0:
+        q, r = divmod(diff, xs.ags)
+        for i in range(xs.ags):
+            counts[i] += q + ((i - xs.ag_rotor) % xs.ags < r)
+        xs.ag_rotor = (xs.ag_rotor + r) % xs.ags
+    elif diff < 0:
+        gone = take_values(sim.rng, counts, -diff)
+        for i, g in enumerate(gone):
+            counts[i] -= g
+    return counts
 
 
 def ag_walk(nr_to_scan: int, inodes: int) -> tuple[int, int]:
@@ -327,30 +358,32 @@ def inode_write_s(sim: Sim) -> float:
     return inode_service_s(sim) * disk.stretch(sim)
 
 
-def _conflict(holds: list[tuple[float, float]], begin: float, end: float) -> float | None:
-    """End of a hold of an AG's reclaim lock that overlaps [begin, end) (None: no overlap).
+def lock_held_at(holds: list[tuple[float, float, float]], t: float) -> bool:
+    """Whether mutex_trylock() of an AG's reclaim lock at ``t`` fails: someone holds it then.
 
-    A walk that flushes nothing (``end == begin``) still needs the lock at ``begin``.
+    A hold whose walker asked by ``t`` and had not released the lock by then
+    means the lock is taken at ``t`` (by it, or by the holder it queues
+    behind). A hold asked for after ``t`` (a reclaimer the model ran earlier
+    in the step, later in time) came after this caller and does not count, as
+    in the blocking pass (:func:`lock_free_at`).
     """
-    for b, e in holds:
-        if b < max(end, begin + 1e-12) and e > begin:
-            return e
-    return None
+    return any(a <= t < e for a, _, e in holds)
 
 
-def _queued_before(holds: list[tuple[float, float]], t: float) -> float | None:
-    """When an AG's reclaim lock asked for at ``t`` is free of the holds that began by then (None: free now).
+def lock_free_at(holds: list[tuple[float, float, float]], t: float) -> float | None:
+    """When mutex_lock() of an AG's reclaim lock asked for at ``t`` returns (None: at once).
 
-    mutex_lock() queues the caller behind the holder and the waiters that were
-    there first; whoever asks later waits behind it. The model knows only when
-    each hold began: those that began at or before ``t`` and still hold it then
-    are ahead of the caller. A hold that begins after ``t`` (a reclaimer the
-    model ran earlier in the step, later in time) came after it: the caller
-    does not wait for it, nor for holds chained after it.
+    mutex_lock() queues a sleeper at the tail of the lock's wait list and
+    the unlocking task hands the lock to the first waiter
+    (__mutex_lock_common(), __mutex_unlock_slowpath(), kernel/locking/mutex.c):
+    first come, first served. The caller gets the lock when the holder and
+    every waiter that asked before it (``asked <= t``) have released it, the
+    latest end among them. Whoever asks later comes after it: a hold asked
+    for after ``t`` is not waited for.
     """
     end = None
-    for b, e in holds:
-        if b <= t < e and (end is None or e > end):
+    for a, _, e in holds:
+        if a <= t < e and (end is None or e > end):
             end = e
     return end
 
@@ -370,15 +403,14 @@ def reclaiming(sim: Sim) -> list[int]:
     that begins after the clock (a walk run earlier in the model's step that
     reaches this AG later in time).
     """
+    return [reclaiming_ag(sim, ag) for ag in range(sim.xfs.ags)]
+
+
+def reclaiming_ag(sim: Sim, ag: int) -> int:
+    """:func:`reclaiming` for one AG."""
     clock = sim.clock
-    out = []
-    for held in sim.xfs.ag_reclaiming:
-        count = 0
-        for b, e, inodes in held:
-            if clock < e:
-                count += math.ceil(inodes * min((e - clock) / (e - b), 1.0))
-        out.append(count)
-    return out
+    return sum(math.ceil(inodes * min((e - clock) / (e - b), 1.0))
+               for b, e, inodes in sim.xfs.ag_reclaiming[ag] if clock < e)
 
 
 def nr_cached_objects(sim: Sim) -> int:
@@ -416,12 +448,22 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
     time waiting on each lock (the kernel's ``goto restart`` without
     SYNC_TRYLOCK). Async mode (5.10+) skips dirty inodes and never waits.
 
-    Holds are time intervals per AG. The model runs reclaimers one after
-    another within a step, so a reclaimer run earlier may have taken a lock
-    at a later time: a walk is drawn first, and if the time its flushes
-    would hold the lock overlaps another's hold, it is put back (trylock
-    fails); in the blocking pass it waits for the holds that began by the
-    time it asked, not for those that begin later (:func:`_queued_before`).
+    Each AG has its own count of reclaimable inodes (:func:`sync_ags`); the
+    walk grabs inodes only once it holds the AG's lock (``radix_tree_gang_lookup_tag``
+    and xfs_reclaim_inode_grab() inside the locked do-while), so what it
+    takes, and how long it holds the lock, is drawn at that moment, from
+    what the AG has then. Which nodes' and which clean or dirty inodes it
+    takes is a draw over the file system's inodes (an AG holds the same mix).
+
+    Holds are time intervals per AG, each with the time its walker asked
+    for the lock. The model runs reclaimers one after another within a step,
+    so a reclaimer run earlier may have taken a lock at a later time. At the
+    time ``t`` a walker asks, the trylock fails if a hold asked for by ``t``
+    is not over (:func:`lock_held_at`); the blocking pass waits, first come
+    first served, for every hold asked for by ``t`` (:func:`lock_free_at`).
+    A hold asked for after ``t`` came after this walker in time: neither
+    pass waits for it, and the two holds may then overlap (the model cannot
+    move the earlier-run reclaimer behind this one).
     An AG is visited while it has inodes nobody has grabbed or inodes
     another walk is still reclaiming (:func:`reclaiming`: they keep the AG
     tagged until they are reclaimed); the latter cannot be grabbed, so a
@@ -439,32 +481,51 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
     nodes = sim.params.nodes
     sync = sim.rules.xfs_reclaim == "sync"
     st.x_pushed[:] = st.x_dirty      # xfs_ail_push_all(): xfsaild takes what is dirty now
-    left = spread_over_ags(sum(st.x_clean.tolist()) + sum(st.x_dirty.tolist()), sim.params.xfs_ags)
+    left = sync_ags(sim)
     start, nr = sim.clock, k
     walked = freed = 0
     for trylock in (True, False):
         skipped = False
-        # xfs_perag_get_tag(): an AG is visited while pag_ici_reclaimable counts any inode,
-        # those another walk is still reclaiming included (reclaiming()).
-        busy = reclaiming(sim) if sync else [0] * len(left)
-        for ag, inodes in enumerate(left):
-            if not inodes and not busy[ag]:
+        for ag in range(len(left)):
+            # xfs_perag_get_tag(): an AG is visited while pag_ici_reclaimable counts any inode,
+            # those another walk is still reclaiming included (reclaiming()).
+            if not left[ag] and not (sync and reclaiming_ag(sim, ag)):
                 continue
+            if sync:
+                if trylock and lock_held_at(holds[ag], sim.clock):
+                    skipped = True                   # mutex_trylock() failed: next AG
+                    continue
+                asked = sim.clock
+                # mutex_lock(): first come, first served behind those that asked before it.
+                end = None if trylock else lock_free_at(holds[ag], asked)
+                if end is not None:
+                    sim.waits[XFS_RECLAIM_LOCK] += end - sim.clock
+                    sim.clock = end
+            inodes = left[ag]
             # The lookup finds only inodes nobody has grabbed (xfs_reclaim_inode_grab skips
             # XFS_IRECLAIM ones); an AG with none left costs nr_to_scan nothing (!nr_found).
-            count, nr_after = ag_walk(nr, inodes) if inodes else (0, nr)
+            if not inodes:
+                continue
+            count, nr_after = ag_walk(nr, inodes)
             # Classes: every node's clean, then every node's dirty inodes (Python ints: few nodes).
             got = take_values(sim.rng, st.x_clean.tolist() + st.x_dirty.tolist(), count)
             got_clean, got_dirty = got[:nodes], got[nodes:]
             dirty = sum(got_dirty)
+            gone_dirty = got_dirty if sync else [0] * nodes   # async leaves dirty inodes
+            nr, walked = nr_after, walked + count
+            freed += sum(got_clean) + sum(gone_dirty)
+            left[ag] -= sum(got_clean) + sum(gone_dirty)
+            _forget_recyclable(sim, got_clean)
+            st.x_clean -= got_clean
+            if not (sync and dirty):
+                continue                             # nothing to flush: the lock is let go at once
             # Per node, the flushes whose cluster buffer is not cached (cluster_misses).
             reads_by_node = (thin_values(sim.rng, got_dirty, cluster_miss_share(sim).tolist())
-                             if sync and dirty and sim.layout.cluster_cache is not None
-                             else [0] * nodes)
+                             if sim.layout.cluster_cache is not None else [0] * nodes)
             reads = sum(reads_by_node)
             # A pinned inode waits for a log force first (xfs_iunpin_wait); one
             # force unpins every inode, so a walk forces the log at most once.
-            force = bool(sync and dirty and any(thin_values(sim.rng, got_dirty, pinned_shares(sim).tolist())))
+            force = any(thin_values(sim.rng, got_dirty, pinned_shares(sim).tolist()))
             force_service = log_force_service_s(sim) if force else 0.0
             # A missing cluster buffer is read before the flush: one more IO of the same size.
             flush_service = (dirty + reads) * inode_service_s(sim)
@@ -472,40 +533,22 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
             waited = disk.queued(sim, force_service + flush_service)
             force_s = waited * force_service / (force_service + flush_service) if force_service else 0.0
             io_s = waited - force_s
-            held = io_s + force_s if sync else 0.0
-            if sync:
-                end = _conflict(holds[ag], sim.clock, sim.clock + held)
-                if end is not None and trylock:
-                    skipped = True                   # put back: nothing was touched
-                    continue
-                # mutex_lock(): wait for those that took the lock before this reclaimer asked.
-                end = _queued_before(holds[ag], sim.clock)
-                if end is not None:
-                    sim.waits[XFS_RECLAIM_LOCK] += end - sim.clock
-                    sim.clock = end
-            gone_dirty = got_dirty if sync else [0] * nodes   # async leaves dirty inodes
-            if sync and dirty:
-                for m, c in enumerate(got_dirty):
-                    if c:
-                        cache_clusters(sim, m, c, reads_by_node[m])
-            _forget_recyclable(sim, got_clean)
-            st.x_clean -= got_clean
-            st.x_dirty -= gone_dirty
-            st.x_pushed -= gone_dirty           # flushed here, no longer queued for xfsaild
+            for m, c in enumerate(got_dirty):
+                if c:
+                    cache_clusters(sim, m, c, reads_by_node[m])
+            st.x_dirty -= got_dirty
+            st.x_pushed -= got_dirty            # flushed here, no longer queued for xfsaild
             if force:
                 log_force(sim, sync=True)
             np.minimum(st.x_pinned, st.x_dirty, out=st.x_pinned)
-            left[ag] -= count
-            nr, walked, freed = nr_after, walked + sum(got), freed + sum(got_clean) + sum(gone_dirty)
-            if held:
-                disk.charge(sim, flush_service)
-                holds[ag].append((sim.clock, sim.clock + held))
-                sim.xfs.ag_reclaiming[ag].append((sim.clock, sim.clock + held, sum(got)))
-                sim.clock += held
-                read_s = io_s * reads / (dirty + reads) if reads else 0.0
-                sim.waits[XFS_SYNC_RECLAIM] += io_s - read_s
-                sim.waits[XFS_CLUSTER_READ] += read_s
-                sim.waits[XFS_LOG_FORCE] += force_s
+            disk.charge(sim, flush_service)
+            holds[ag].append((asked, sim.clock, sim.clock + waited))
+            sim.xfs.ag_reclaiming[ag].append((sim.clock, sim.clock + waited, count))
+            sim.clock += waited
+            read_s = io_s * reads / (dirty + reads) if reads else 0.0
+            sim.waits[XFS_SYNC_RECLAIM] += io_s - read_s
+            sim.waits[XFS_CLUSTER_READ] += read_s
+            sim.waits[XFS_LOG_FORCE] += force_s
         if not (skipped and nr > 0):
             break
     return walked, freed, sim.clock - start
@@ -556,9 +599,15 @@ def log_worker(sim: Sim) -> None:
 
 
 def background_reclaim(sim: Sim) -> None:
-    """xfs_reclaim_worker(): free every clean reclaimable inode (SYNC_TRYLOCK, no waiting)."""
+    """xfs_reclaim_worker(): free every clean reclaimable inode (SYNC_TRYLOCK, no waiting).
+
+    The AGs' counts take in what was added until now, then lose the clean
+    inodes each held (:func:`sync_ags`).
+    """
+    sync_ags(sim)
     sim.st.x_clean[:] = 0
     sim.st.x_clean_set[:] = 0
+    sync_ags(sim)
 
 
 def step(sim: Sim) -> None:
@@ -569,7 +618,7 @@ def step(sim: Sim) -> None:
     the background reclaim worker when it is due.
     """
     for holds in sim.xfs.ag_holds:
-        holds[:] = [h for h in holds if h[1] > sim.now]
+        holds[:] = [h for h in holds if h[2] > sim.now]
     for held in sim.xfs.ag_reclaiming:
         held[:] = [h for h in held if h[1] > sim.now]
     if sim.now >= sim.xfs.log_due:
