@@ -125,13 +125,26 @@ class Actor:
 class InteractiveTask:
     """The interactive task within one step.
 
-    It is one task, so its allocations come one after another: one that
-    reclaims starts after the direct reclaim of its earlier ones in the step
-    has returned (``direct_reclaim(start=busy)``), and never waits for XFS
-    AG locks it held itself.
+    Its allocations come at their own moments of the step (drawn uniformly:
+    the task does not wait for the step's start), and one after another:
+    one that reclaims starts at its moment, or after the direct reclaim of
+    its earlier ones in the step has returned if that is later
+    (:meth:`start`), and never waits for XFS AG locks it held itself.
     """
 
-    busy: float = 0.0     #: seconds its direct reclaim has taken so far this step
+    free_at: float = 0.0  #: seconds into the step its last direct reclaim returned
+
+    def start(self, moment: float) -> float:
+        """When an allocation of the task at ``moment`` (seconds into the step) can begin."""
+        return max(moment, self.free_at)
+
+    def reclaim(self, sim: Sim, n: int, moment: float) -> float:
+        """A GFP_KERNEL direct reclaim call on node ``n`` by the allocation at ``moment``; its seconds."""
+        disk.issue_as(sim, "interactive")
+        start = self.start(moment)
+        seconds = direct_reclaim(sim, n, nofs=False, start=start)[1]
+        self.free_at = start + seconds
+        return seconds
 
 
 @dataclass
@@ -147,6 +160,8 @@ class StepPlan:
     fs: np.ndarray            # of ``demand``, pages each task allocates with __GFP_FS
     gross: np.ndarray         # pages each task allocates this step, counting those an exit frees
     reclaiming: np.ndarray    # seconds of the step each task spends in direct reclaim
+    #: Per task admitted (index), seconds into the step it first asked for memory (:func:`admit`).
+    asked: dict[int, float] = field(default_factory=dict)
 
     def fs_share(self, i: int) -> float:
         """Share of task ``i``'s allocations this step that have ``__GFP_FS`` (0 to 1)."""
@@ -411,8 +426,9 @@ def run_tasks(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], intera
             # A larger allocation may still reclaim (alloc.py). It comes at a random
             # moment of the step, when the tasks have taken a random share of their memory.
             for n in interactive:
-                sim.reserved = sim.rng.random() * tasks_asked
-                if not interactive_allocation(sim, n, gpu):
+                moment = sim.rng.random()
+                sim.reserved = moment * tasks_asked
+                if not interactive_allocation(sim, n, gpu, moment * sim.params.dt_s):
                     sim.latencies.append(0.0)
             sim.reserved = 0.0
         else:
@@ -424,7 +440,7 @@ def run_tasks(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], intera
         for j in sim.rng.permutation(len(turns)):
             a, i = turns[j]
             if a is None:
-                if not interactive_allocation(sim, i, gpu):
+                if not interactive_allocation(sim, i, gpu, sim.rng.random() * sim.params.dt_s):
                     waiting.append(i)
             else:
                 admit(sim, actors[a], todo[a], i)
@@ -477,9 +493,7 @@ def expose(sim: Sim, actors: list[Actor], todo: list[StepPlan | None], waiting: 
     for n in waiting:
         hit = sim.rng.random() < everyone
         if hit:
-            disk.issue_as(sim, "interactive")
-            seconds = direct_reclaim(sim, n, nofs=False, start=gpu.busy)[1]
-            gpu.busy += seconds
+            seconds = gpu.reclaim(sim, n, sim.rng.random() * dt)
         sim.latencies.append(seconds if hit else 0.0)
     for a, t in enumerate(todo):
         if not t:
@@ -504,9 +518,9 @@ def _reclaim_exposed(sim: Sim, actor: Actor, todo: StepPlan, i: int, share: floa
     window = share * todo.work[i]
     got = spent = 0.0
     calls = 0
-    # It is awake after its debt, and after the reclaim it made to get its memory (its debt
-    # now, admit()): these calls come after both, never beside its own earlier ones.
-    begin = sim.params.dt_s - float(todo.work[i]) + float(actor.debt[i])
+    # After the reclaim it made to get its memory (from when it asked, admit(), for its debt
+    # now): these calls come after it, never beside its own earlier ones.
+    begin = todo.asked[i] + float(actor.debt[i])
     while got < want and spent < window and calls < MAX_DIRECT_PER_STEP:
         n = calls % sim.params.nodes
         # One call after another: each starts when the last returned (reclaim.direct_reclaim).
@@ -519,7 +533,8 @@ def _reclaim_exposed(sim: Sim, actor: Actor, todo: StepPlan, i: int, share: floa
     actor.debt[i] += spent
 
 
-def interactive_allocation(sim: Sim, n: int, gpu: InteractiveTask | None = None) -> bool:
+def interactive_allocation(sim: Sim, n: int, gpu: InteractiveTask | None = None,
+                           moment: float = 0.0) -> bool:
     """One GFP_KERNEL allocation on node ``n``; a direct reclaim pass when the allocator needs one.
 
     Which allocation reclaims (order 0: free at or below min; higher orders:
@@ -527,14 +542,12 @@ def interactive_allocation(sim: Sim, n: int, gpu: InteractiveTask | None = None)
     One that reclaims has its latency recorded; one that does not is
     recorded by the caller (it may still find a reclaimer holding free
     memory at min, :func:`expose`). Returns whether it reclaimed. ``gpu``:
-    the interactive task's step so far (:class:`InteractiveTask`).
+    the interactive task's step so far (:class:`InteractiveTask`);
+    ``moment``: seconds into the step the allocation comes.
     """
     if alloc.enters_direct_reclaim(sim, n, sim.params.interactive_order):
         gpu = gpu or InteractiveTask()
-        disk.issue_as(sim, "interactive")
-        seconds = direct_reclaim(sim, n, nofs=False, start=gpu.busy)[1]
-        gpu.busy += seconds
-        sim.latencies.append(seconds)
+        sim.latencies.append(gpu.reclaim(sim, n, moment))
         return True
     return False
 
@@ -550,9 +563,18 @@ def admit(sim: Sim, actor: Actor, todo: StepPlan, i: int) -> None:
     they meet the watermark even when their page-cache need is nil.
     """
     work = todo.work[i]
+    dt = sim.params.dt_s
     disk.issue_as(sim, actor.name, i)
-    # Its debt from earlier steps (blocked) comes first: its reclaim starts after it.
-    granted, spent = _get_memory(sim, todo.demand[i], work, todo.fs_share(i), start=sim.params.dt_s - work)
+    # A task asleep in direct reclaim into this step retries its allocation as soon as it
+    # wakes (__alloc_pages_slowpath() loops back to get_page_from_freelist()), after its
+    # debt. Any other works on the memory it got last and needs more at a moment of its
+    # own, drawn over its awake time: its IO waits (debt too) were spread over the last
+    # step, and the step's start is no moment of the kernel's, where every such task would
+    # meet the others and the XFS AG locks at once.
+    awake_from = dt - float(work)
+    asked = awake_from if todo.reclaiming[i] > 0 else awake_from + sim.rng.random() * float(work)
+    todo.asked[i] = asked
+    granted, spent = _get_memory(sim, todo.demand[i], work, todo.fs_share(i), start=asked)
     todo.reclaiming[i] = min(todo.reclaiming[i] + spent, sim.params.dt_s)
     if spent >= work:
         actor.debt[i] += spent - work
@@ -604,7 +626,7 @@ def _get_memory(sim: Sim, need: float, awake: float, fs_share: float,
     """Direct reclaim until ``need`` pages fit above min, or the task has slept ``awake`` seconds.
 
     Each call has ``__GFP_FS`` with chance ``fs_share`` (:func:`gfp_fs`).
-    ``start``: seconds into the step the task is awake (after its debt).
+    ``start``: seconds into the step the task asks for memory (:func:`admit`).
     Returns (share of ``need`` granted, seconds spent in direct reclaim).
     """
     if need <= 0:
