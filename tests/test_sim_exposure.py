@@ -138,7 +138,7 @@ def test_the_exposed_gfp_kernel_allocation_inherits_the_deferred_work(monkeypatc
 def test_a_tasks_exposed_reclaim_comes_after_its_own_earlier_reclaim(monkeypatch):
     """One task's direct reclaim calls come one after another (try_to_free_pages() returns
     before its next allocation): the calls it makes for its exposed allocations start after
-    the debt it woke up with and after the reclaim it made to get its memory this step
+    the moment it asked for memory (``todo.asked``, admit()) and the reclaim it made then
     (``actor.debt``), so it never queues for the XFS AG locks its own earlier calls hold.
     Started at the step's beginning they met those holds, an error that grew as the step
     shrank (compile-and-copy, 4.19, seed 0: AG-lock waits in exposed reclaim 21 s at
@@ -149,6 +149,7 @@ def test_a_tasks_exposed_reclaim_comes_after_its_own_earlier_reclaim(monkeypatch
     actor.debt[1] = 0.01                           # task 1 wakes 0.01 s into the step
     todo = workload.plan(sim, actor)
     assert todo.work[1] == pytest.approx(DT - 0.01)
+    todo.asked[1] = 0.01                           # it asked for memory as it woke
     actor.debt[1] = 0.015                          # and its own reclaim this step took 0.015 s
     todo.done[1] = todo.work[1]
     starts = []

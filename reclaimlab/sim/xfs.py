@@ -9,7 +9,9 @@ XFS reclaims them; only then is their slab memory free.
 * :func:`reclaim_inodes_nr` is xfs_reclaim_inodes_nr(), the superblock's
   free_cached_objects(): whatever node or memcg it is called for, it kicks the background worker, pushes the AIL
   (xfs_ail_push_all: every inode dirty now is queued for xfsaild) and walks
-  the allocation groups (xfs_reclaim_inodes_ag, fs/xfs/xfs_icache.c): clean
+  the allocation groups from AG 0 (xfs_reclaim_inodes_ag, fs/xfs/xfs_icache.c),
+  each with its own count of reclaimable inodes (:func:`sync_ags`) and
+  reclaim lock (:func:`lock_held_at`, :func:`lock_free_at`): clean
   inodes are freed, dirty ones are flushed and waited for in
   ``xfs_reclaim="sync"`` (SYNC_WAIT: the presets up to 5.4), skipped in
   ``"async"`` (5.10+).
