@@ -99,12 +99,16 @@ def _compile_and_copy() -> Scenario:
     # docs/grid-202441.md; 291 s before the tree was split by file size), against the
     # report's 3m30s with the copy running.
     copy = FileSet("copy", pages_per_file=25 * MB_PAGES, creates_per_s=0.4, writes=True, nofs=True)
-    # XFS's buffers of the inode clusters holding the ~25,000 object files' inodes
-    # (512-byte inodes, 16 to an 8 KiB cluster buffer of two pages), behind the
-    # xfs_buftarg shrinker; unlinks and inode flushes need them.
+    # XFS's buffers of the inode clusters holding the ~25,000 object files' inodes,
+    # behind the xfs_buftarg shrinker; unlinks and inode flushes need them. A v5 (CRC)
+    # filesystem, mkfs.xfs's default since 2015, has 512-byte inodes and scales the
+    # 8 KiB cluster with the inode size (xfs_mountfs(): m_inode_cluster_size *=
+    # sb_inodesize / XFS_DINODE_MIN_SIZE), so 32 inodes to a 16 KiB buffer of four
+    # pages. xfs_imap_to_bp() gives each buffer it looks up b_lru_ref = XFS_INO_REF
+    # (2, fs/xfs/libxfs/xfs_shared.h): the shrinker rotates it twice before freeing it.
     buftarg = preset("xfs_buftarg")
-    buffers = SlabCache("xfs_buf", objects=25_000 // 16, objects_per_page=0.5,
-                        seeks=buftarg.seeks, batch=buftarg.batch, inode_clusters=True)
+    buffers = SlabCache("xfs_buf", objects=25_000 // 32, objects_per_page=0.25,
+                        seeks=buftarg.seeks, batch=buftarg.batch, inode_clusters=True, lru_ref=2)
     # A 16 GiB workstation, two 8 GiB nodes. Bug 202441 does not give the machine's
     # size (docs/kernel.md §7); 16 GiB is where 4.18's compile runs in the reported 3m30s
     # with the copy running (218 s, seed 0). With 2 GiB

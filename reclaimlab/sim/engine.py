@@ -89,11 +89,11 @@ class Sim:
         pages = dentries / p.dentry_objects_per_page + inodes / p.inode_objects_per_page
         if self.layout.n_generic == 1:
             # One cache (compile-and-copy's xfs_buf): the sum of its one term, as a scalar.
-            held = (sum(block_sums(st.generic_lists, n, 2)) if block_sums is not None
-                    else int(np.add.reduce(st.generic_lists[:, n], axis=None)))     # ref + unref, as ints
+            held = (sum(block_sums(st.generic_lists, n, 3)) if block_sums is not None
+                    else int(np.add.reduce(st.generic_lists[:, n], axis=None)))     # every class, as ints
             pages += held / self.layout.generic_objects_per_page[0]
         elif self.layout.n_generic:
-            # Objects per cache (ref and unref, every memcg), then pages per cache.
+            # Objects per cache (every class and memcg), then pages per cache.
             pages += (st.generic_lists[:, n].sum(axis=(0, 1)) / self.layout.generic_objects_per_page).sum()
         return float(pages)
 

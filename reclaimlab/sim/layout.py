@@ -31,6 +31,8 @@ class Layout:
         (SHRINK_STOP without ``__GFP_FS``).
     generic_objects_per_page : numpy.ndarray
         Per other cache.
+    generic_lru_ref : tuple of int
+        Per other cache, ``SlabCache.lru_ref``.
     pages_per_file : numpy.ndarray
         Per file set.
     generic_cache_index : int
@@ -57,6 +59,7 @@ class Layout:
     numa_aware: np.ndarray
     fs_shrinker: np.ndarray
     generic_objects_per_page: np.ndarray
+    generic_lru_ref: tuple[int, ...]
     pages_per_file: np.ndarray
     generic_cache_index: int
     cache_names: tuple[str, ...]
@@ -82,6 +85,7 @@ class Layout:
             numa_aware=np.ones(1 + n_generic, bool),
             fs_shrinker=np.array([sb.fs] + [False] * n_generic),
             generic_objects_per_page=np.array([c.objects_per_page for c in caches], float),
+            generic_lru_ref=tuple(c.lru_ref for c in caches),
             pages_per_file=np.array([f.pages_per_file for f in params.filesets], np.int64),
             generic_cache_index=len(SUPERBLOCK_CACHES) if has_files else 0,
             cache_names=(SUPERBLOCK_CACHES if has_files else ()) + tuple(c.name for c in caches),

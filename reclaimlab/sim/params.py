@@ -170,6 +170,13 @@ class SlabCache:
         reclaimed buffer is not recreated otherwise. A lookup that reads a
         read file's inode (xfs_iread) finds its buffer with the share of
         these clusters the cache holds, and leaves the cache unchanged.
+    lru_ref : int
+        Shrinker passes a looked-up object survives before it is freed: 1
+        for a referenced bit (rotated once, freed the next time), 2 for an
+        XFS buffer with ``b_lru_ref`` = XFS_INO_REF, as xfs_imap_to_bp()
+        sets for inode cluster buffers (xfs_buftarg_isolate() rotates a
+        buffer while it can decrement ``b_lru_ref``, fs/xfs/xfs_buf.c).
+        Above 1 only for a cache in the root memcg.
     """
 
     name: str
@@ -180,6 +187,7 @@ class SlabCache:
     batch: int = 128
     memcg: str = "root"
     inode_clusters: bool = False
+    lru_ref: int = 1
 
 
 @dataclass(frozen=True)
@@ -429,6 +437,9 @@ class SimParams:
                 raise ValueError(f"caches[{c.name}].memcg={c.memcg!r} is not allowed with "
                                  f"inode_clusters=True; allowed: 'root' (XFS buffers are not "
                                  f"charged to memcgs)")
+            if c.lru_ref > 1 and c.memcg != "root":
+                raise ValueError(f"caches[{c.name}].lru_ref={c.lru_ref} is not allowed with "
+                                 f"memcg={c.memcg!r}; allowed: lru_ref=1, or memcg='root'")
         clusters = [c.name for c in self.caches if c.inode_clusters]
         if len(clusters) > 1:
             raise ValueError(f"caches {clusters} all have inode_clusters=True; allowed: at most one "
@@ -508,7 +519,7 @@ LIMITS: dict[str, tuple] = {
     # SlabCache
     "objects": ("int", 0, MAX_COUNT), "objects_per_page": ("real", (0, "strict"), None),
     "seeks": ("int", 0, _C_INT_MAX), "batch": ("int", 0, _C_INT_MAX),
-    "inode_clusters": ("bool", None, None),
+    "inode_clusters": ("bool", None, None), "lru_ref": ("int", 1, 2),
     # Services
     "count": ("int", 1, 10_000), "lifetime_s": ("real", (0, "strict"), None),
     "max_memcgs": ("int", 3, 65_535),                # MEM_CGROUP_ID_MAX

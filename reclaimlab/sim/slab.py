@@ -161,8 +161,8 @@ def count_objects(sim: Sim, n: int, m: int) -> np.ndarray:
 
 def _count_values(sim: Sim, n: int, m: int) -> tuple[list[int], tuple[int, int, int] | None]:
     """:func:`count_objects` as a list, and the :func:`superblock_parts` it used (None without file sets)."""
-    g_ref, g_unref = sim.st.generic_lists[:, n, m].tolist()
-    F = [0] + [r + u for r, u in zip(g_ref, g_unref)]
+    g_ref, g_unref, g_ref2 = sim.st.generic_lists[:, n, m].tolist()
+    F = [0] + [r + u + r2 for r, u, r2 in zip(g_ref, g_unref, g_ref2)]
     parts = None
     if sim.params.filesets:
         parts = superblock_parts(sim, n, m)
@@ -251,6 +251,10 @@ def shrink_slab(sim: Sim, n: int, m: int, priority: int, nofs: bool) -> tuple[fl
             continue
         if m == PARENT and sim.parent_lists is not None:
             freed = _walk_parent(sim, n, g, k)
+        elif lay.generic_lru_ref[g] > 1:
+            levels = [int(st.g_unref[n, m, g]), int(st.g_ref[n, m, g]), int(st.g_ref2[n, m, g])]
+            freed, levels = isolate_lru_ref(sim.rng, levels, k)
+            st.g_unref[n, m, g], st.g_ref[n, m, g], st.g_ref2[n, m, g] = levels
         else:
             freed, ref, unref = _isolate_values(sim.rng, [int(st.g_ref[n, m, g])], [int(st.g_unref[n, m, g])], k)
             freed = freed[0]
@@ -284,6 +288,39 @@ def _isolate_values(rng, ref: list[int], unref: list[int], k: int) -> tuple[list
     again = take_values(rng, rotated, k - sum(first))   # the walk comes back round
     return ([f + a for f, a in zip(freed, again)], [r - x for r, x in zip(ref, rotated)],
             [u - f + x - a for u, f, x, a in zip(unref, freed, rotated, again)])
+
+
+def isolate_lru_ref(rng, levels: list[int], k: int) -> tuple[int, list[int]]:
+    """A walk of ``k`` objects of an LRU whose objects have passes left: (freed, levels after).
+
+    ``levels[j]`` objects can be rotated ``j`` more times: xfs_buftarg_isolate()
+    (fs/xfs/xfs_buf.c, 4.17+) returns LRU_ROTATE while it can decrement the
+    buffer's ``b_lru_ref`` (to the tail, one pass less) and frees it once that
+    is 0. The walk meets a uniform draw of the objects (mean field), then, if
+    ``k`` is larger than the list, the rotated ones again in the order they went
+    to the tail (a uniform draw of them), and so on.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> isolate_lru_ref(rng, [0, 0, 10], 10)      # all at 2: each rotated once
+    (0, [0, 10, 0])
+    >>> isolate_lru_ref(rng, [0, 0, 10], 30)      # three laps: freed on the third
+    (10, [0, 0, 0])
+    """
+    left, freed = int(k), 0
+    levels = list(levels)
+    pool = levels                   # the objects the walk meets next, by passes left
+    while left > 0 and sum(pool):
+        met = take_values(rng, pool, left)
+        left -= sum(met)
+        freed += met[0]
+        rotated = [0] * len(levels)
+        for j in range(1, len(levels)):
+            rotated[j - 1] = met[j]
+        levels = [x - m + r for x, m, r in zip(levels, met, rotated)]
+        pool = rotated              # at the tail, met again only after every other object
+    return freed, levels
 
 
 def _split_calls(nr: int, parts: tuple[int, int, int], batch: int) -> list[tuple[np.ndarray, int]]:

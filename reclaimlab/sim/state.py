@@ -37,7 +37,8 @@ that the root memcg's inode LRU evicted clean: still in XFS's inode cache
 (XFS_IRECLAIMABLE), so a lookup of one of those files recycles it without IO
 (xfs_iget_cache_hit(), :mod:`reclaimlab.sim.xfs`).
 
-Per (n, m, g): ``g_ref``/``g_unref`` objects of the other slab caches.
+Per (n, m, g): ``g_ref``/``g_unref`` objects of the other slab caches, and
+``g_ref2`` those with two shrinker passes left (``SlabCache.lru_ref = 2``).
 Per shrinker: ``nr_deferred[s, n, m]`` and ``small_scan[s]`` (one C int per
 shrinker, shared by every node and memcg, §1.6).
 Per (n, m): ``order``, the inactive file list's age order, oldest first
@@ -96,7 +97,7 @@ class State:
 
     def __post_init__(self) -> None:
         nmk = (self.nodes, self.memcgs, self.filesets)
-        # The (n, m, k) arrays are views of one block, and g_ref/g_unref of another,
+        # The (n, m, k) arrays are views of one block, and g_ref/g_unref/g_ref2 of another,
         # so a node's totals of all lists take one numpy reduction (Sim.free runs
         # tens of thousands of times a run). The arrays are only ever changed in place.
         self.lists = np.zeros((len(LISTS),) + nmk, np.int64)
@@ -109,8 +110,9 @@ class State:
         # p_dirty as one row of one block: the shape block_sums sums in a call (dirty_pages()).
         self._dirty_block = self.p_dirty.reshape(1, 1, -1)
         nmg = (self.nodes, self.memcgs, self.caches)
-        self.generic_lists = np.zeros((2,) + nmg, np.int64)
-        self.g_ref, self.g_unref = self.generic_lists
+        # g_ref2: objects that survive two more shrinker passes (SlabCache.lru_ref = 2).
+        self.generic_lists = np.zeros((3,) + nmg, np.int64)
+        self.g_ref, self.g_unref, self.g_ref2 = self.generic_lists
         self.x_clean = np.zeros(self.nodes, np.int64)
         self.x_dirty = np.zeros(self.nodes, np.int64)
         self.x_pushed = np.zeros(self.nodes, np.int64)
@@ -177,7 +179,7 @@ class State:
         return self.dentries() + self.unpinned_inodes()
 
     def generic(self) -> np.ndarray:
-        return self.g_ref + self.g_unref
+        return self.g_ref + self.g_unref + self.g_ref2
 
 
 @dataclass

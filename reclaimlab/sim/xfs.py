@@ -171,8 +171,12 @@ def cluster_miss_share(sim: Sim) -> np.ndarray:
     # Per node in Python floats: np.clip's value for these shares (never NaN, never -0.0),
     # at a fraction of np.clip's cost; cluster_misses() does the same for one node.
     per_node = sim.layout.clusters_per_node
-    return np.array([min(max(1.0 - (r + u) / per_node, 0.0), 1.0) for r, u in
-                     zip(sim.st.g_ref[:, ROOT, g].tolist(), sim.st.g_unref[:, ROOT, g].tolist())])
+    return np.array([min(max(1.0 - held / per_node, 0.0), 1.0) for held in _clusters_held(sim, g)])
+
+
+def _clusters_held(sim: Sim, g: int) -> list[int]:
+    """Per node, the cluster buffers the cache holds (every class)."""
+    return np.add.reduce(sim.st.generic_lists[:, :, ROOT, g], axis=0).tolist()
 
 
 def cluster_misses(sim: Sim, n: int, lookups: int) -> int:
@@ -187,7 +191,7 @@ def cluster_misses(sim: Sim, n: int, lookups: int) -> int:
     # cluster_miss_share(sim)[n] in scalar arithmetic (the same IEEE operations, one node):
     # this runs for every unlink, and the array version's clip dominated it.
     g = sim.layout.cluster_cache
-    held = int(sim.st.g_ref[n, ROOT, g]) + int(sim.st.g_unref[n, ROOT, g])
+    held = int(sim.st.g_ref[n, ROOT, g]) + int(sim.st.g_unref[n, ROOT, g]) + int(sim.st.g_ref2[n, ROOT, g])
     share = min(max(1.0 - held / sim.layout.clusters_per_node, 0.0), 1.0)
     return int(thin(sim.rng, lookups, share))
 
@@ -195,13 +199,26 @@ def cluster_misses(sim: Sim, n: int, lookups: int) -> int:
 def cache_clusters(sim: Sim, n: int, lookups: int, missed: int) -> None:
     """Apply ``lookups`` buffer lookups on node ``n``, ``missed`` of them read from disk.
 
-    A buffer found is referenced (xfs_buf_set_ref); one read is cached again,
-    referenced, and counts as a refault of the buffer cache.
+    A buffer found is referenced (xfs_imap_to_bp() calls xfs_buf_set_ref(bp,
+    XFS_INO_REF): ``SlabCache.lru_ref`` passes left, whatever it had); one
+    read is cached again, referenced so, and counts as a refault of the
+    buffer cache. The lookups land on the held buffers uniformly (mean field).
     """
     g = sim.layout.cluster_cache
     if g is None or lookups <= 0:
         return
     st = sim.st
+    if sim.layout.generic_lru_ref[g] > 1:
+        unref, ref, ref2 = int(st.g_unref[n, ROOT, g]), int(st.g_ref[n, ROOT, g]), int(st.g_ref2[n, ROOT, g])
+        hits = lookups - missed
+        on_unref = min(int(thin(sim.rng, hits, unref / max(unref + ref + ref2, 1))), unref)
+        on_ref = min(int(thin(sim.rng, hits - on_unref, ref / max(ref + ref2, 1))), ref)
+        back = min(missed, max(sim.layout.clusters_per_node - (unref + ref + ref2), 0))
+        st.g_unref[n, ROOT, g] -= on_unref
+        st.g_ref[n, ROOT, g] -= on_ref
+        st.g_ref2[n, ROOT, g] += on_unref + on_ref + back
+        sim.totals.refaults[n, ROOT, sim.layout.generic_cache_index + g] += back
+        return
     # Python ints: the same share (counts far below 2**53 divide exactly as numpy's doubles do)
     # without numpy's scalar arithmetic, on every unlink.
     unref, ref = int(st.g_unref[n, ROOT, g]), int(st.g_ref[n, ROOT, g])
