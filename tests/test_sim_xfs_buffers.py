@@ -85,7 +85,7 @@ def test_the_walk_meets_rotated_buffers_again_only_after_the_others():
 def test_lru_ref_is_checked(kw, match):
     from reclaimlab.sim.params import Services
     with pytest.raises(ValueError, match=match):
-        SimParams(caches=(SlabCache("c", objects=10, **kw),), services=Services())
+        SimParams(caches=(SlabCache("c", objects=10, **kw),), services=Services()).validate()
 
 
 def test_compile_and_copy_has_v5_inode_clusters_with_xfs_ino_ref():
