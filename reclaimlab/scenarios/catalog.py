@@ -143,12 +143,12 @@ def _compile_and_copy() -> Scenario:
         "202441 reported 3m30s becoming more than an hour on 4.19.3.",
         # Fast preset (a second or two a run): one 8 GiB node, a one-minute compile of
         # the same tree beside the same copy, at the full run's step. It keeps the order
-        # of the full run in compile time (4.18 = 5.0 < 4.19 < 4.19.3: 64 / 85 / 93 s
-        # against 222 / 262 / 315 s, seed 0; 4.19.3/4.18 1.38x-1.54x over seeds 0-3
-        # against 1.42x-1.65x) but not the size of the stall: its one node drives 4.18
+        # of the full run in compile time (4.18 = 5.0 < 4.19 < 4.19.3: 65 / 78 / 84 s
+        # against 219 / 242 / 275 s, seed 0; 4.19.3/4.18 1.18x-1.41x over seeds 0-3
+        # against 1.26x-1.60x) but not the size of the stall: its one node drives 4.18
         # into sync XFS reclaim too. The coarser step of 0.1 s, which the full run's
         # convergence puts outside the converged range (docs/validation.md), gave 4.19
-        # 81 s against 4.19.3's 78 s in seed 0. A smaller machine or tree does not keep
+        # 81 s against 4.19.3's 78 s in seed 0 (before the XFS buffer rules). A smaller machine or tree does not keep
         # the order: with a 512 MiB node nothing reclaims.
         params, params.replace(nodes=1, duration_s=150.0, dt_s=0.05, job_seconds=60.0),
         knobs=("duration_s", "job_tasks", "anon_pages"),

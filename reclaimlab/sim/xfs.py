@@ -39,7 +39,8 @@ XFS reclaims them; only then is their slab memory free.
 * **Inode cluster buffers** (the xfs_buftarg shrinker's cache, when the
   scenario has a cache with ``inode_clusters=True``): flushing a dirty inode
   (xfs_iflush, in reclaim or xfsaild) and unlinking one (xfs_iunlink) need
-  the buffer of its 8 KiB inode cluster. One that the buffer shrinker has
+  the buffer of its inode cluster (32 inodes, 16 KiB on a v5 filesystem with
+  512-byte inodes). One that the buffer shrinker has
   freed is read from disk first (xfs_imap_to_bp): a flush then costs a read
   and a write. This is Dave Chinner's explanation of the 4.19 stalls, in
   paraphrase: the buffer cache is much smaller than the inode cache, so
