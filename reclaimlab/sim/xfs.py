@@ -71,7 +71,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import disk
-from .draw import take, take_values, thin, thin_values
+from .draw import binomial, take, take_values, thin, thin_values
 from .state import ROOT, XFS_CLUSTER_READ, XFS_LOG_FORCE, XFS_RECLAIM_LOCK, XFS_SYNC_RECLAIM
 
 if TYPE_CHECKING:                      # the engine imports this module
@@ -192,7 +192,7 @@ def cluster_misses(sim: Sim, n: int, lookups: int) -> int:
     # cluster_miss_share(sim)[n] in scalar arithmetic (the same IEEE operations, one node):
     # this runs for every unlink, and the array version's clip dominated it.
     g = sim.layout.cluster_cache
-    held = int(sim.st.g_ref[n, ROOT, g]) + int(sim.st.g_unref[n, ROOT, g]) + int(sim.st.g_ref2[n, ROOT, g])
+    held = sum(sim.st.generic_lists[:, n, ROOT, g].tolist())       # every class, as ints
     share = min(max(1.0 - held / sim.layout.clusters_per_node, 0.0), 1.0)
     return int(thin(sim.rng, lookups, share))
 
@@ -210,15 +210,17 @@ def cache_clusters(sim: Sim, n: int, lookups: int, missed: int) -> None:
         return
     st = sim.st
     if sim.layout.generic_lru_ref[g] > 1:
-        unref, ref, ref2 = int(st.g_unref[n, ROOT, g]), int(st.g_ref[n, ROOT, g]), int(st.g_ref2[n, ROOT, g])
+        ref, unref, ref2 = st.generic_lists[:, n, ROOT, g].tolist()
         hits = lookups - missed
-        on_unref = min(int(thin(sim.rng, hits, unref / max(unref + ref + ref2, 1))), unref)
-        on_ref = min(int(thin(sim.rng, hits - on_unref, ref / max(ref + ref2, 1))), ref)
+        # A binomial draw of 0 objects, or with share 0, takes nothing from the stream: skipped.
+        on_unref = min(binomial(sim.rng, hits, unref / (unref + ref + ref2)), unref) if hits and unref else 0
+        left = hits - on_unref
+        on_ref = min(binomial(sim.rng, left, ref / (ref + ref2)), ref) if left and ref else 0
         back = min(missed, max(sim.layout.clusters_per_node - (unref + ref + ref2), 0))
-        st.g_unref[n, ROOT, g] -= on_unref
-        st.g_ref[n, ROOT, g] -= on_ref
-        st.g_ref2[n, ROOT, g] += on_unref + on_ref + back
-        sim.totals.refaults[n, ROOT, sim.layout.generic_cache_index + g] += back
+        if on_unref or on_ref or back:
+            st.generic_lists[:, n, ROOT, g] = (ref - on_ref, unref - on_unref, ref2 + on_unref + on_ref + back)
+        if back:
+            sim.totals.refaults[n, ROOT, sim.layout.generic_cache_index + g] += back
         return
     # Python ints: the same share (counts far below 2**53 divide exactly as numpy's doubles do)
     # without numpy's scalar arithmetic, on every unlink.
