@@ -215,8 +215,9 @@ def scenario(m: Measured, description: str = "working-set", *, stream_file_pages
                        filesets=(stream, tree), caches=caches,
                        # The guest's files are on ext4, which keeps __GFP_FS on its
                        # mappings (only XFS clears it, in xfs_setup_inode()): the
-                       # stream's page-cache allocations reclaim with __GFP_FS.
-                       mapping_nofs=False,
+                       # stream's page-cache allocations reclaim with __GFP_FS. And
+                       # ext4 has no nr_cached_objects: evict() frees an inode at once.
+                       filesystem="ext4", mapping_nofs=False,
                        dentry_objects_per_page=max(int(round(m.dentry_objects_per_page)), 1),
                        inode_objects_per_page=max(int(round(m.inode_objects_per_page)), 1))
     return Scenario("kernel-ab", f"the kernel A/B guest's global rounds, measured from the {m.variant} "

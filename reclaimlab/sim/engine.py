@@ -58,6 +58,8 @@ class Sim:
         self.dirty_limit: float = 0.2 * params.nodes * (params.node_pages - params.anon_pages)
         self.disk = disk.DiskState()
         self.xfs = xfs.XfsState(params.xfs_ags)
+        #: The filesystem is XFS (``SimParams.filesystem``): its inode reclaim and unlink rules apply.
+        self.xfs_fs = params.filesystem == "xfs"
         self.memcg_clock = memcgs.MemcgClock(lay.memcg_slots)
         self.latencies: list[float] = []   # interactive allocations, seconds each
         self.pending = 0.0                 # pages the tasks will allocate this step, per node

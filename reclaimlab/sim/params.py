@@ -293,6 +293,15 @@ class SimParams:
 
     Allocation context and volume (:mod:`reclaimlab.sim.workload`):
 
+    filesystem : str
+        ``"xfs"`` (the bugs' filesystem): the superblock's
+        ``nr_cached_objects()``/``free_cached_objects()`` are XFS's, evicted
+        inodes wait in XFS until XFS reclaim frees them, an unlink dirties
+        and pins its inode (:mod:`reclaimlab.sim.xfs`). ``"ext4"``: no
+        ``nr_cached_objects`` in ``ext4_sops`` (fs/ext4/super.c), so the
+        superblock counts and scans only dentries and inodes, and an evicted
+        inode is freed by ``evict()`` at once (its metadata is in the
+        journal); the kernel A/B guest's filesystem.
     mapping_nofs : bool
         Every page-cache allocation of the filesystem's files is GFP_NOFS
         (True: XFS, whose ``xfs_setup_inode()`` clears ``__GFP_FS`` from every
@@ -342,6 +351,7 @@ class SimParams:
     kswapd: bool = True
     costs: Costs = field(default_factory=Costs)
     # --- allocation context and volume (sim/workload.py; issue 17 items 3 and 4) ---
+    filesystem: str = "xfs"
     mapping_nofs: bool = True
     job_processes_per_s: float = 0.0
     job_process_pages: int = 0
@@ -500,7 +510,7 @@ LIMITS: dict[str, tuple] = {
     "interactive_order": ("int", 0, None),           # the upper bound is MAX_ORDER, checked later
     "kswapd": ("bool", None, None),
     # allocation context and volume (sim/workload.py)
-    "mapping_nofs": ("bool", None, None),
+    "mapping_nofs": ("bool", None, None), "filesystem": ("str", None, None),
     "job_processes_per_s": ("real", 0, None),
     "job_process_pages": ("int", 0, MAX_COUNT),
     # Costs
@@ -531,6 +541,8 @@ LIMITS: dict[str, tuple] = {
 
 _NESTED = {"filesets", "caches", "services", "costs"}
 _MEMCGS = ("root", "service")
+#: The filesystems whose superblock behaviour the simulator has (``SimParams.filesystem``).
+FILESYSTEMS = ("xfs", "ext4")
 
 
 def _bad(name: str, value, allowed: str) -> ValueError:
@@ -581,6 +593,8 @@ def _check_fields(obj, prefix: str) -> None:
             _check_range(name, value, low, high)
         if f.name == "memcg" and value not in _MEMCGS:
             raise _bad(name, value, "'root', 'service'")
+        if f.name == "filesystem" and value not in FILESYSTEMS:
+            raise _bad(name, value, "'xfs', 'ext4'")
 
 
 def _check_order(order) -> None:

@@ -146,12 +146,13 @@ def superblock_parts(sim: Sim, n: int, m: int) -> tuple[int, int, int]:
     it whatever ``sc->memcg`` is, so a memcg whose own lists are empty still
     counts the file system's reclaimable inodes. Whether a memcg other than
     the root is asked at all is its shrinker bit's business
-    (:func:`superblock_bit`), not this count's.
+    (:func:`superblock_bit`), not this count's. ext4 has no
+    nr_cached_objects: its fs objects are 0 (``SimParams.filesystem``).
     """
     rows = _rows(sim, n, m)
     ref, unref = _lru_inode_values(sim, rows)
     dentries, inodes = sum(rows[4]) + sum(rows[5]), sum(ref) + sum(unref)
-    return dentries, inodes, xfs.nr_cached_objects(sim)
+    return dentries, inodes, xfs.nr_cached_objects(sim) if sim.xfs_fs else 0
 
 
 def count_objects(sim: Sim, n: int, m: int) -> np.ndarray:
@@ -391,6 +392,9 @@ def _scan_superblock(sim: Sim, n, m, nr, delta, total_scan, parts=None) -> tuple
     pages += sum(freed_d) / sim.params.dentry_objects_per_page
     freed_i, stripped = _prune_icache(sim, n, m, want[INODE])
     pages += stripped
+    if not sim.xfs_fs:
+        # ext4: the evicted inodes' slab is freed now (XFS frees it when XFS reclaims them).
+        pages += freed_i / sim.params.inode_objects_per_page
     seconds = 0.0
     walked_x = freed_x = 0
     for split, times in calls:
@@ -586,6 +590,8 @@ def _prune_icache(sim: Sim, n, m, k) -> tuple[int, float]:
     share = [_clip01(x / max(i + f, 1)) for x, i, f in zip(i_dirty, inodes, freed)]
     dirty = [min(d, x) for d, x in zip(thin_values(sim.rng, freed, share), i_dirty)]
     st.i_dirty[n, m] = [x - d for x, d in zip(i_dirty, dirty)]
+    if not sim.xfs_fs:
+        return sum(freed), pages     # ext4: evict() frees the inode at once
     st.x_dirty[n] += sum(dirty)
     st.x_clean[n] += sum(f - d for f, d in zip(freed, dirty))
     if m == ROOT:

@@ -825,6 +825,8 @@ def _unlink(sim: Sim, n: int, k: int, files: int) -> float:
     shadows = st.workingset.lruvecs.get((n, ROOT))
     if shadows is not None:
         shadows.forget(k, files, have)
+    if not sim.xfs_fs:
+        return 0.0                  # ext4: the unlink and the inode's freeing go to the journal
     st.x_dirty[n] += files          # xfs_inactive(): a transaction dirties the inode
     st.x_pinned[n] += files         # and pins it until the log is forced
     return disk.charge(sim, xfs.use_clusters(sim, n, files) * xfs.inode_service_s(sim))
