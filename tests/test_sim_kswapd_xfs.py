@@ -70,7 +70,7 @@ def test_kswapd_waits_for_the_ag_locks_a_direct_reclaimer_holds():
     sim = xfs_sim(dentries=100, dirty=128)
     held_until = sim.now + 0.3
     for holds in sim.xfs.ag_holds:
-        holds.append((sim.now - 0.01, sim.now - 0.01, held_until))
+        holds.append((sim.now - 0.01, sim.now - 0.01, held_until, 0))
     used = kswapd(sim, 0, sim.params.dt_s)
     assert sim.waits[XFS_RECLAIM_LOCK] == pytest.approx(0.3)
     assert used >= 0.3
@@ -82,7 +82,7 @@ def test_async_xfs_reclaim_never_blocks_kswapd():
     sim = xfs_sim(dentries=100, dirty=128)
     sim.rules = Rules("v4.19", "v4.18", "async", "none")
     for holds in sim.xfs.ag_holds:
-        holds.append((sim.now - 0.01, sim.now - 0.01, sim.now + 0.3))
+        holds.append((sim.now - 0.01, sim.now - 0.01, sim.now + 0.3, 0))
     kswapd(sim, 0, sim.params.dt_s)
     assert sim.waits[XFS_RECLAIM_LOCK] == sim.waits[XFS_SYNC_RECLAIM] == 0
     assert int(sim.st.x_dirty[0]) == 128

@@ -228,7 +228,7 @@ def test_xfs_sync_reclaim_skips_an_ag_another_reclaimer_holds():
     blocking restart, so the reclaimer waits only for its own flushes."""
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
-    sim.xfs.ag_holds[0].append((sim.now, sim.now, sim.now + 10.0))   # someone flushes in AG 0
+    sim.xfs.ag_holds[0].append((sim.now, sim.now, sim.now + 10.0, 0))   # someone flushes in AG 0
     walked, freed, wait = reclaim_inodes_nr(sim, 0, 1)
     assert walked == freed == 96                               # AGs 1-3 only
     assert wait == pytest.approx(3 * batch)
@@ -242,7 +242,7 @@ def test_xfs_trylock_does_not_fail_on_a_hold_asked_for_later():
     this one, in the trylock pass as in the blocking one (lock_free_at)."""
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
-    sim.xfs.ag_holds[0].append((sim.now + 0.01, sim.now + 0.01, sim.now + 10.0))
+    sim.xfs.ag_holds[0].append((sim.now + 0.01, sim.now + 0.01, sim.now + 10.0, 0))
     walked, freed, wait = reclaim_inodes_nr(sim, 0, 1)
     assert walked == freed == 128
     assert wait == pytest.approx(4 * batch)
@@ -254,7 +254,7 @@ def test_xfs_sync_reclaim_blocks_when_every_ag_is_locked():
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
     for holds in sim.xfs.ag_holds:
-        holds.append((sim.now, sim.now, sim.now + 1.0))
+        holds.append((sim.now, sim.now, sim.now + 1.0, 0))
     walked, _, wait = reclaim_inodes_nr(sim, 0, 1)
     assert walked == 128
     assert wait == pytest.approx(1.0 + 4 * batch)
@@ -264,7 +264,7 @@ def test_xfs_async_reclaim_neither_waits_nor_frees_dirty_inodes():
     sim = make_sim("v5.0", xfs="async", filesets=[FileSet("f", pages_per_file=1, creates_per_s=1.0)])
     sim.st.x_dirty[0], sim.st.x_clean[0] = 1000, 1000
     for holds in sim.xfs.ag_holds:
-        holds.append((sim.now, sim.now, sim.now + 1.0))
+        holds.append((sim.now, sim.now, sim.now + 1.0, 0))
     walked, freed, wait = reclaim_inodes_nr(sim, 0, 1)
     assert wait == 0 and walked == 128 and freed < walked
     assert sim.st.x_dirty[0] + sim.st.x_clean[0] == 2000 - freed
@@ -496,8 +496,8 @@ def test_xfs_blocking_reclaim_queues_only_behind_holds_begun_before_it_asked():
     sim = xfs_sim()
     batch = 32 * sim.costs.inode_flush_ms * 1e-3
     for holds in sim.xfs.ag_holds:
-        holds.append((sim.now, sim.now, sim.now + 0.5))             # held now: trylock skips every AG
-    sim.xfs.ag_holds[0].append((sim.now + 0.1, sim.now + 0.1, sim.now + 5.0))   # someone who asked after it
+        holds.append((sim.now, sim.now, sim.now + 0.5, 0))             # held now: trylock skips every AG
+    sim.xfs.ag_holds[0].append((sim.now + 0.1, sim.now + 0.1, sim.now + 5.0, 0))   # someone who asked after it
     walked, _, wait = reclaim_inodes_nr(sim, 0, 1)
     assert walked == 128
     assert wait == pytest.approx(0.5 + 4 * batch)

@@ -55,7 +55,7 @@ def test_waiting_for_another_reclaimers_ag_lock_is_the_lock_cause():
     """Every AG held by someone else for 1 s: the blocking pass waits 1 s on the locks, then flushes."""
     sim = xfs_sim()
     for holds in sim.xfs.ag_holds:
-        holds.append((sim.now, sim.now, sim.now + 1.0))
+        holds.append((sim.now, sim.now, sim.now + 1.0, 0))
     _, _, wait = reclaim_inodes_nr(sim, 0, 1)
     w = by_cause(sim)
     assert w["xfs_reclaim_lock"] == pytest.approx(1.0)
@@ -80,7 +80,7 @@ def test_log_force_and_cluster_reads_are_split_from_the_flush():
 def test_async_xfs_reclaim_blocks_on_nothing():
     sim = xfs_sim("v5.0", xfs="async")
     for holds in sim.xfs.ag_holds:
-        holds.append((sim.now, sim.now, sim.now + 1.0))
+        holds.append((sim.now, sim.now, sim.now + 1.0, 0))
     reclaim_inodes_nr(sim, 0, 1)
     assert sum(sim.waits) == 0
 
@@ -211,7 +211,7 @@ def test_kswapd_resuming_after_its_own_walk_never_waits_for_its_own_lock():
         sim.st.p_inact[0, ROOT, 0] = 10_000
         sim.st.d_unref[0, ROOT, 0] = 5_000
         for holds in sim.xfs.ag_holds:
-            holds.append((0.0, 0.0, 0.25))         # its own walk of the last steps
+            holds.append((0.0, 0.0, 0.25, 0))         # its own walk of the last steps
         sim.now = 0.2
         sim.pending = GIB                     # below the low watermark: kswapd reclaims
         kswapd(sim, 0, 0.1 - start, start=start)

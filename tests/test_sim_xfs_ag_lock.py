@@ -78,8 +78,9 @@ def test_a_waiter_walks_what_the_ag_has_when_it_gets_the_lock():
     assert walked == freed == 8
     assert sim.waits[XFS_RECLAIM_LOCK] == pytest.approx(32 * flush)
     assert second == pytest.approx(40 * flush)
-    (_, b1, e1), (_, b2, e2) = sim.xfs.ag_holds[0]
+    (_, b1, e1, n1), (_, b2, e2, n2) = sim.xfs.ag_holds[0]
     assert [b1, e1, b2, e2] == pytest.approx([0, 32 * flush, 32 * flush, 40 * flush])
+    assert (n1, n2) == (32, 8)
 
 
 def test_a_waiter_that_finds_the_ag_drained_holds_the_lock_for_nothing():
@@ -99,12 +100,12 @@ def test_waiters_get_the_lock_first_come_first_served():
     0.5 s gets the lock at 2 s, after both. One asking at 0.05 s came before that waiter
     only if it asked before it: it did, but the model ran the waiter first, so it waits
     for the holder alone (1 s). Holds asked for after the caller are not waited for."""
-    holds = [(0.0, 0.0, 1.0), (0.1, 1.0, 2.0), (0.7, 2.0, 3.0)]
+    holds = [(0.0, 0.0, 1.0, 32), (0.1, 1.0, 2.0, 32), (0.7, 2.0, 3.0, 32)]
     assert xfs.lock_free_at(holds, 0.5) == 2.0
     assert xfs.lock_free_at(holds, 0.05) == 1.0
     assert xfs.lock_free_at(holds, 3.0) is None
     assert xfs.lock_held_at(holds, 0.5) and not xfs.lock_held_at(holds, 3.0)
-    assert not xfs.lock_held_at([(0.2, 0.2, 1.0)], 0.1)      # asked after the caller
+    assert not xfs.lock_held_at([(0.2, 0.2, 1.0, 32)], 0.1)      # asked after the caller
 
 
 def test_the_per_ag_counts_match_the_nodes_reclaimable_inodes_through_a_run(monkeypatch):

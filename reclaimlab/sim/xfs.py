@@ -87,12 +87,10 @@ class XfsState:
     """XFS's clocks, locks and per-AG counts, changed only by this module's functions."""
 
     ags: int
-    #: Per AG, (asked, begin, end) of each hold of its reclaim lock by a sync walk: when the
-    #: walker asked for the lock, and the time it held it (:func:`lock_free_at`).
-    ag_holds: list[list[tuple[float, float, float]]] = field(init=False)
-    #: Per AG, (begin, end, inodes) of each hold: inodes a sync walk grabbed and is still
-    #: reclaiming, counted as reclaimable until then (:func:`reclaiming`).
-    ag_reclaiming: list[list[tuple[float, float, int]]] = field(init=False)
+    #: Per AG, (asked, begin, end, inodes) of each hold of its reclaim lock by a sync walk:
+    #: when the walker asked for the lock, the time it held it (:func:`lock_free_at`), and
+    #: the inodes it grabbed, counted as reclaimable until then (:func:`reclaiming`).
+    ag_holds: list[list[tuple[float, float, float, int]]] = field(init=False)
     #: Per AG, its reclaimable inodes (``pag_ici_reclaimable``) nobody has grabbed; they sum
     #: to ``x_clean + x_dirty`` over the nodes after :func:`sync_ags`.
     ag_inodes: list[int] = field(init=False)
@@ -103,7 +101,6 @@ class XfsState:
 
     def __post_init__(self) -> None:
         self.ag_holds = [[] for _ in range(self.ags)]
-        self.ag_reclaiming = [[] for _ in range(self.ags)]
         self.ag_inodes = [0] * self.ags
 
 
@@ -209,28 +206,23 @@ def cache_clusters(sim: Sim, n: int, lookups: int, missed: int) -> None:
     if g is None or lookups <= 0:
         return
     st = sim.st
-    if sim.layout.generic_lru_ref[g] > 1:
-        ref, unref, ref2 = st.generic_lists[:, n, ROOT, g].tolist()
-        hits = lookups - missed
-        # A binomial draw of 0 objects, or with share 0, takes nothing from the stream: skipped.
-        on_unref = min(binomial(sim.rng, hits, unref / (unref + ref + ref2)), unref) if hits and unref else 0
-        left = hits - on_unref
-        on_ref = min(binomial(sim.rng, left, ref / (ref + ref2)), ref) if left and ref else 0
-        back = min(missed, max(sim.layout.clusters_per_node - (unref + ref + ref2), 0))
-        if on_unref or on_ref or back:
-            st.generic_lists[:, n, ROOT, g] = (ref - on_ref, unref - on_unref, ref2 + on_unref + on_ref + back)
-        if back:
-            sim.totals.refaults[n, ROOT, sim.layout.generic_cache_index + g] += back
-        return
-    # Python ints: the same share (counts far below 2**53 divide exactly as numpy's doubles do)
-    # without numpy's scalar arithmetic, on every unlink.
-    unref, ref = int(st.g_unref[n, ROOT, g]), int(st.g_ref[n, ROOT, g])
-    found = int(thin(sim.rng, lookups - missed, unref / max(unref + ref, 1)))
-    found = min(found, unref)
-    back = min(missed, max(sim.layout.clusters_per_node - (unref + ref), 0))
-    st.g_unref[n, ROOT, g] -= found
-    st.g_ref[n, ROOT, g] += found + back
-    sim.totals.refaults[n, ROOT, sim.layout.generic_cache_index + g] += back
+    top = sim.layout.generic_lru_ref[g]                 # 1: g_ref is the top class, 2: g_ref2
+    # Python ints: the same shares (counts far below 2**53 divide exactly as numpy's doubles
+    # do) without numpy's scalar arithmetic, on every unlink and flush.
+    ref, unref, ref2 = st.generic_lists[:, n, ROOT, g].tolist()
+    hits = lookups - missed
+    # The hits on each class below the top, one after the other; a binomial draw of 0
+    # objects, or with share 0, takes nothing from the stream: skipped.
+    on_unref = min(binomial(sim.rng, hits, unref / (unref + ref + ref2)), unref) if hits and unref else 0
+    left = hits - on_unref
+    on_ref = min(binomial(sim.rng, left, ref / (ref + ref2)), ref) if top > 1 and left and ref else 0
+    back = min(missed, max(sim.layout.clusters_per_node - (unref + ref + ref2), 0))
+    raised = on_unref + on_ref + back
+    if raised:
+        st.generic_lists[:, n, ROOT, g] = ((ref - on_ref + raised, unref - on_unref, ref2) if top == 1 else
+                                           (ref - on_ref, unref - on_unref, ref2 + raised))
+    if back:
+        sim.totals.refaults[n, ROOT, sim.layout.generic_cache_index + g] += back
 
 
 def use_clusters(sim: Sim, n: int, lookups: int) -> int:
@@ -380,7 +372,7 @@ def inode_write_s(sim: Sim) -> float:
     return inode_service_s(sim) * disk.stretch(sim)
 
 
-def lock_held_at(holds: list[tuple[float, float, float]], t: float) -> bool:
+def lock_held_at(holds: list[tuple[float, float, float, int]], t: float) -> bool:
     """Whether mutex_trylock() of an AG's reclaim lock at ``t`` fails: someone holds it then.
 
     A hold whose walker asked by ``t`` and had not released the lock by then
@@ -389,10 +381,10 @@ def lock_held_at(holds: list[tuple[float, float, float]], t: float) -> bool:
     in the step, later in time) came after this caller and does not count, as
     in the blocking pass (:func:`lock_free_at`).
     """
-    return any(a <= t < e for a, _, e in holds)
+    return any(a <= t < e for a, _, e, _ in holds)
 
 
-def lock_free_at(holds: list[tuple[float, float, float]], t: float) -> float | None:
+def lock_free_at(holds: list[tuple[float, float, float, int]], t: float) -> float | None:
     """When mutex_lock() of an AG's reclaim lock asked for at ``t`` returns (None: at once).
 
     mutex_lock() queues a sleeper at the tail of the lock's wait list and
@@ -404,7 +396,7 @@ def lock_free_at(holds: list[tuple[float, float, float]], t: float) -> float | N
     for after ``t`` is not waited for.
     """
     end = None
-    for a, _, e in holds:
+    for a, _, e, _ in holds:
         if a <= t < e and (end is None or e > end):
             end = e
     return end
@@ -432,7 +424,7 @@ def reclaiming_ag(sim: Sim, ag: int) -> int:
     """:func:`reclaiming` for one AG."""
     clock = sim.clock
     return sum(math.ceil(inodes * min((e - clock) / (e - b), 1.0))
-               for b, e, inodes in sim.xfs.ag_reclaiming[ag] if clock < e)
+               for _, b, e, inodes in sim.xfs.ag_holds[ag] if clock < e)
 
 
 def nr_cached_objects(sim: Sim) -> int:
@@ -564,8 +556,7 @@ def reclaim_inodes_nr(sim: Sim, n: int, k: int) -> tuple[int, int, float]:
                 log_force(sim, sync=True)
             np.minimum(st.x_pinned, st.x_dirty, out=st.x_pinned)
             disk.charge(sim, flush_service)
-            holds[ag].append((asked, sim.clock, sim.clock + waited))
-            sim.xfs.ag_reclaiming[ag].append((sim.clock, sim.clock + waited, count))
+            holds[ag].append((asked, sim.clock, sim.clock + waited, count))
             sim.clock += waited
             read_s = io_s * reads / (dirty + reads) if reads else 0.0
             sim.waits[XFS_SYNC_RECLAIM] += io_s - read_s
@@ -641,8 +632,6 @@ def step(sim: Sim) -> None:
     """
     for holds in sim.xfs.ag_holds:
         holds[:] = [h for h in holds if h[2] > sim.now]
-    for held in sim.xfs.ag_reclaiming:
-        held[:] = [h for h in held if h[1] > sim.now]
     if sim.now >= sim.xfs.log_due:
         log_worker(sim)
         sim.xfs.log_due += XFS_LOG_WORKER_S
